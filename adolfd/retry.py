@@ -1,0 +1,32 @@
+"""Retry policies as the seeds state them (`max_retries`, `default_retry_delay`, exponential backoff)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """`tries` is the number of retries after the first attempt (Celery's max_retries)."""
+
+    tries: int = 0
+    delay: float = 60.0
+    backoff: float = 1.0
+    max_delay: float = 3600.0
+
+    def delay_before(self, attempt: int) -> float:
+        """Seconds to wait before attempt number `attempt` (2 = first retry)."""
+        retry_no = max(attempt - 1, 1)
+        return min(self.delay * self.backoff ** (retry_no - 1), self.max_delay)
+
+    def allows(self, attempt: int) -> bool:
+        """Whether a failure on attempt `attempt` (1-based) may be retried."""
+        return attempt <= self.tries
+
+    def describe(self) -> str:
+        if not self.tries:
+            return "—"
+        text = f"{self.tries} × {self.delay:g}s"
+        return text + (f" ×{self.backoff:g}" if self.backoff != 1 else "")
+
+
+NO_RETRY = RetryPolicy()
