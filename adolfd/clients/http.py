@@ -1,0 +1,184 @@
+"""Base of every external-API client: one shared httpx client per API, the Redis rate limiter, 429 handling
+and retries in one place (STYLE.md), errors mapped to `adolfd.clients.errors`.
+
+A subclass sets `api`, adds its auth headers and its rate-limit reply parsing where the API differs, and offers
+typed methods returning pydantic models.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from adolfd import metrics
+from adolfd.clients.errors import ApiError, AuthError, BadResponse, RateLimited, Rejected, Unavailable
+from adolfd.clients.ratelimit import RateLimiter
+from adolfd.settings import HttpSettings, RateLimit
+
+M = TypeVar("M", bound=BaseModel)
+log = structlog.get_logger(__name__)
+
+RATE_LIMIT_STATUSES = frozenset({429, 420})   # Yandex Market answers 420 "Enhance Your Calm"
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The wait a rate-limited reply asks for, from whichever header this API uses."""
+    for header in ("Retry-After", "X-Ratelimit-Retry", "X-RateLimit-Retry"):
+        value = response.headers.get(header)
+        if not value:
+            continue
+        try:
+            return max(float(value), 0.0)
+        except ValueError:
+            try:
+                return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+            except (TypeError, ValueError):
+                continue
+    until = response.headers.get("X-RateLimit-Resource-Until")
+    if until and response.status_code in RATE_LIMIT_STATUSES:
+        try:
+            return max(parsedate_to_datetime(until).timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+class ApiClient:
+    api: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        limiter: RateLimiter,
+        *,
+        account: str,
+        limits: Callable[[str], RateLimit],
+        settings: HttpSettings | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.http = http
+        self.limiter = limiter
+        self.account = account
+        self._limits = limits
+        self.settings = settings or HttpSettings()
+        self._sleep = sleep
+
+    # -- hooks for subclasses ---------------------------------------------------------------------------
+    async def auth_headers(self) -> dict[str, str]:
+        return {}
+
+    async def on_auth_failure(self) -> bool:
+        """Called on 401; return True if credentials were refreshed and the call may be repeated once."""
+        return False
+
+    def error_message(self, response: httpx.Response) -> str:
+        text = response.text[:300]
+        return f"HTTP {response.status_code}: {text}"
+
+    # -- the one request path -------------------------------------------------------------------------
+    def bucket(self, endpoint_class: str) -> str:
+        return f"{self.api}:{self.account}:{endpoint_class}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint_class: str = "default",
+        idempotent: bool = True,
+        json_body: Any = None,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+        ok: Iterable[int] = (200, 201, 202, 204),
+    ) -> httpx.Response:
+        """Send under the shared rate limit; wait and repeat on 429/420; repeat idempotent calls on 5xx and
+        timeouts with backoff. A non-idempotent call that timed out is NOT repeated: it may have happened."""
+        ok = frozenset(ok)
+        limit = self._limits(endpoint_class)
+        bucket = self.bucket(endpoint_class)
+        attempts = max(self.settings.attempts, 1)
+        refreshed = False
+        last_error: ApiError | None = None
+        for attempt in range(1, attempts + 1):
+            await self.limiter.acquire(bucket, limit)
+            started = time.perf_counter()
+            try:
+                response = await self.http.request(
+                    method, path, json=json_body, params=params,
+                    headers={**(await self.auth_headers()), **(headers or {})},
+                )
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                metrics.api_call(self.api, endpoint_class, "transport_error", time.perf_counter() - started)
+                last_error = Unavailable(f"{type(exc).__name__} on {method} {path}", api=self.api)
+                if not idempotent and not isinstance(exc, httpx.ConnectError):
+                    raise last_error from exc
+                await self._backoff(attempt, attempts)
+                continue
+            metrics.api_call(self.api, endpoint_class, str(response.status_code), time.perf_counter() - started)
+            status = response.status_code
+            if status in ok:
+                return response
+            if status in RATE_LIMIT_STATUSES:
+                wait = retry_after_seconds(response)
+                wait = wait if wait is not None else self.settings.backoff * 2 ** (attempt - 1)
+                last_error = RateLimited(self.error_message(response), api=self.api, status=status,
+                                         retry_after=wait)
+                log.warning("api_rate_limited", api=self.api, path=path, status=status, retry_after=wait)
+                if wait > self.settings.max_retry_after or attempt == attempts:
+                    raise last_error
+                await self.limiter.penalise(bucket, wait)
+                continue
+            if status == 401 and not refreshed and await self.on_auth_failure():
+                refreshed = True
+                continue
+            if status in (401, 403):
+                raise AuthError(self.error_message(response), api=self.api, status=status)
+            if status >= 500:
+                last_error = Unavailable(self.error_message(response), api=self.api, status=status)
+                if not idempotent:
+                    raise last_error
+                await self._backoff(attempt, attempts)
+                continue
+            raise Rejected(self.error_message(response), api=self.api, status=status)
+        assert last_error is not None
+        raise last_error
+
+    async def _backoff(self, attempt: int, attempts: int) -> None:
+        if attempt < attempts:
+            await self._sleep(self.settings.backoff * 2 ** (attempt - 1))
+
+    async def request_json(self, method: str, path: str, **kw: Any) -> Any:
+        response = await self.request(method, path, **kw)
+        return self.decode(response)
+
+    def decode(self, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadResponse(
+                f"malformed JSON from {response.request.method} {response.request.url.path}: "
+                f"{response.text[:120]!r}", api=self.api, status=response.status_code,
+            ) from exc
+
+    def parse(self, model: type[M], data: Any, *, what: str = "") -> M:
+        """Validate a reply against the model of what we read; a wrong shape is a BadResponse, never a KeyError."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            raise BadResponse(f"unexpected {what or model.__name__} shape at {where or '<root>'}: {first['msg']}",
+                              api=self.api) from exc
+
+
+__all__ = ["ApiClient", "ApiError", "AuthError", "BadResponse", "RateLimited", "Rejected", "Unavailable",
+           "retry_after_seconds"]

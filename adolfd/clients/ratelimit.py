@@ -1,0 +1,66 @@
+"""One rate limiter shared by every process and host: GCRA in a Redis Lua script.
+
+Each call reserves the next free slot of its key and returns how long to wait for it, so concurrent callers
+queue up in order with one Redis round trip each and nobody polls. Keys are `api:account:endpoint_class`.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from adolfd.settings import RateLimit
+
+# KEYS[1] = bucket; ARGV = emission interval ms, burst tolerance ms. Returns the wait in ms.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local allow_at = tat - tolerance
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now + tolerance) + 1000)
+if allow_at > now then return allow_at - now end
+return 0
+"""
+
+
+# KEYS[1] = bucket; ARGV[1] = ms from now before which no slot is handed out.
+_PUSH = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local until_ms = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < until_ms then
+  redis.call('SET', KEYS[1], until_ms, 'PX', math.ceil(until_ms - now) + 1000)
+end
+return 0
+"""
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis, prefix: str = "adolfd:ratelimit:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._script = redis.register_script(_RESERVE)
+        self._push = redis.register_script(_PUSH)
+
+    async def reserve(self, key: str, limit: RateLimit) -> float:
+        """Reserve one request; returns seconds to wait before sending it."""
+        interval_ms = 1000.0 / limit.rate
+        tolerance_ms = interval_ms * max(limit.burst - 1, 0)
+        wait_ms = await self._script(keys=[self._prefix + key], args=[interval_ms, tolerance_ms])
+        return float(wait_ms) / 1000.0
+
+    async def acquire(self, key: str, limit: RateLimit) -> float:
+        """Wait for a slot; returns the seconds waited."""
+        wait = await self.reserve(key, limit)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return wait
+
+    async def penalise(self, key: str, seconds: float) -> None:
+        """After a 429 the server's clock wins: nobody on this key sends before `seconds` from now."""
+        await self._push(keys=[self._prefix + key], args=[max(seconds, 0) * 1000.0])

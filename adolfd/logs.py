@@ -1,0 +1,69 @@
+"""structlog configured once: one JSON object per line on stdout, prefixed `<N>` so journald keeps the level.
+
+`journalctl -u 'adolfd-*' -p err` then shows errors only. Fields whose names look like secrets are masked, and
+pydantic `SecretStr` values render masked by themselves.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+# RFC 5424 severities that sd-daemon(3) reads from a `<N>` line prefix.
+SYSLOG_PRIORITY = {"critical": 2, "error": 3, "exception": 3, "warning": 4, "warn": 4, "info": 6, "debug": 7}
+SECRET_HINTS = ("password", "secret", "token", "api_key", "apikey", "authorization", "credential")
+
+
+def mask_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key in list(event):
+        if any(hint in key.lower() for hint in SECRET_HINTS) and event[key]:
+            event[key] = "***"
+    return event
+
+
+class SyslogPrefixRenderer:
+    """Wraps the JSON renderer and prepends the syslog priority of the event's level."""
+
+    def __init__(self) -> None:
+        self._json = structlog.processors.JSONRenderer(default=str, ensure_ascii=False)
+
+    def __call__(self, logger: Any, name: str, event: dict[str, Any]) -> str:
+        level = event.get("level", name)
+        return f"<{SYSLOG_PRIORITY.get(level, 6)}>{self._json(logger, name, event)}"
+
+
+def configure(level: str = "info", stream: Any = None) -> None:
+    """Idempotent; stdlib logging (arq, aiogram, asyncpg) goes through the same renderer."""
+    stream = stream or sys.stdout
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        mask_secrets,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, SyslogPrefixRenderer()],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                SyslogPrefixRenderer(),
+            ],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.getLevelName(level.upper()))
+    # arq logs every job start/end itself at INFO; adolfd's own job_started/job_finished replace that.
+    logging.getLogger("arq.worker").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

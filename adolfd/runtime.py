@@ -1,0 +1,255 @@
+"""`adolfd worker GROUP`: one process, one event loop, one ARQ Worker per queue of the group, sharing one set
+of resources; the precise cron scheduler; wake-ups over Redis pub/sub; /metrics and /healthz; sd_notify; and
+a SIGTERM drain that lets running jobs finish (or hands them back to the queue) so nothing is lost.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from aiohttp import web
+from arq import Worker
+from arq.worker import func
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from adolfd import metrics
+from adolfd.context import Resources
+from adolfd.cron import CronEntry
+from adolfd.enqueue import WAKE_CHANNEL
+from adolfd.execution import SHUTDOWN_SLACK, arq_function
+from adolfd.failures import flush_spool
+from adolfd.registry import MODULES, QUEUES, JobSpec, for_queue, load_modules, queue_name
+from adolfd.scheduler import CronScheduler, Scheduled, arq_cron, entries, schedule_name
+
+log = structlog.get_logger(__name__)
+GROUPS = ("all", *MODULES)
+
+
+def worker_functions(module: str, queue: str) -> tuple[list[Any], list[Scheduled]]:
+    """ARQ functions (each job wrapped by adolfd.execution) and the enabled cron rows of one queue."""
+    specs: dict[str, JobSpec] = {s.name: s for s in for_queue(module, queue)}
+    functions = [
+        func(arq_function(spec), name=spec.arq_name, timeout=spec.timeout + 10,
+             max_tries=spec.retry.tries + 1 + SHUTDOWN_SLACK, keep_result=86400)
+        for spec in specs.values()
+    ]
+    scheduled = []
+    for entry in entries(module, queue):
+        spec = specs.get(entry.job_name)
+        if spec is None:
+            raise LookupError(f"cron row {entry.module}.{entry.name} names unknown job {entry.job_name}")
+        coroutine = arq_function(spec, run_keys=(f"{module}.{entry.name}", spec.key), bound=entry.kwargs)
+        scheduled.append(Scheduled(entry, arq_cron(entry, coroutine)))
+    return functions, scheduled
+
+
+class AdolfdWorker(Worker):
+    """ARQ's worker, polled on demand: a wake-up (enqueue, cron fire) polls at once; a full read polls again
+    without sleeping; otherwise it waits at most `poll_delay`. Cron is fired by CronScheduler, not by the poll."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wake_event = asyncio.Event()
+        self._last_read = 0
+
+    async def main(self) -> None:
+        self.ctx["redis"] = self.pool
+        while True:
+            await self._poll_iteration()
+            if self._last_read >= self.queue_read_limit and self.allow_pick_jobs:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake_event.wait(), self.poll_delay_s)
+            self.wake_event.clear()
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        self._last_read = len(job_ids)
+        await super().start_jobs(job_ids)
+
+    async def heart_beat(self) -> None:
+        await self.record_health()
+
+    async def close(self) -> None:
+        """The Redis pool is shared by every worker of the process; the group closes it."""
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self.pool.delete(self.health_check_key)
+
+
+class WorkerGroup:
+    def __init__(self, group: str, res: Resources) -> None:
+        if group not in GROUPS:
+            raise ValueError(f"unknown worker group {group!r}; one of: {', '.join(GROUPS)}")
+        self.group = group
+        self.res = res
+        self.workers: dict[str, AdolfdWorker] = {}
+        self.scheduled: list[Scheduled] = []
+        self.stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    def modules(self) -> list[str]:
+        return list(MODULES) if self.group == "all" else [self.group]
+
+    def build(self) -> None:
+        load_modules(self.modules())
+        s = self.res.settings
+        arq_ctx = {"resources": self.res}
+        for module in self.modules():
+            for queue in QUEUES[module]:
+                functions, scheduled = worker_functions(module, queue)
+                if not functions and not scheduled:
+                    continue
+                name = queue_name(module, queue)
+                self.workers[name] = AdolfdWorker(
+                    functions=functions, cron_jobs=[item.job for item in scheduled], queue_name=name,
+                    redis_pool=self.res.redis, handle_signals=False, max_jobs=s.max_jobs,
+                    poll_delay=s.poll_delay, queue_read_limit=s.queue_read_limit, keep_result=86400,
+                    health_check_interval=10, ctx=arq_ctx, timezone=s.tz,
+                )
+                self.scheduled.extend(scheduled)
+        if not self.workers:
+            raise LookupError(f"worker group {self.group!r} has no jobs")
+
+    def wake(self, queue: str) -> None:
+        worker = self.workers.get(queue)
+        if worker is not None:
+            worker.wake_event.set()
+
+    async def _listen_for_wakeups(self) -> None:
+        pubsub = self.res.redis.pubsub()
+        await pubsub.subscribe(WAKE_CHANNEL)
+        try:
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    self.wake(message["data"].decode())
+        finally:
+            await pubsub.aclose()
+
+    async def _track_queue_depths(self) -> None:
+        while True:
+            for name in self.workers:
+                metrics.QUEUE_DEPTH.labels(name).set(await self.res.redis.zcard(name))
+            await asyncio.sleep(15)
+
+    async def run(self) -> None:
+        """Run until `stop()`; then drain."""
+        with contextlib.suppress(Exception):
+            await flush_spool(self.res.db, self.res.redis)
+        metrics.WORKER_UP.labels(self.group).set(1)
+        for worker in self.workers.values():
+            worker.main_task = asyncio.create_task(worker.main())
+        scheduler = CronScheduler(self.res.redis, self.res.db, self.scheduled, self.wake,
+                                  grace_hours=self.res.settings.missed_run_grace_hours)
+        self._tasks = [asyncio.create_task(scheduler.run()), asyncio.create_task(self._listen_for_wakeups()),
+                       asyncio.create_task(self._track_queue_depths())]
+        log.info("worker_group_started", group=self.group, queues=sorted(self.workers),
+                 cron_jobs=len(self.scheduled))
+        watched = [*self._tasks[:2], *(w.main_task for w in self.workers.values())]
+        stop_wait = asyncio.create_task(self.stopping.wait())
+        done, _ = await asyncio.wait([stop_wait, *watched], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stop_wait and task.exception():
+                log.error("worker_component_crashed", error=repr(task.exception()))
+        await self.drain(self.res.settings.drain_seconds)
+        metrics.WORKER_UP.labels(self.group).set(0)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def healthy(self) -> bool:
+        return not self.stopping.is_set() and all(
+            w.main_task is not None and not w.main_task.done() for w in self.workers.values())
+
+    async def drain(self, timeout: float) -> None:
+        """Stop picking jobs, give running ones `timeout` seconds, then cancel the rest: ARQ puts a cancelled
+        job back on its queue, and every job is idempotent, so the next worker runs it again safely."""
+        for task in self._tasks:
+            task.cancel()
+        for worker in self.workers.values():
+            worker.allow_pick_jobs = False
+        running = [t for w in self.workers.values() for t in w.tasks.values() if not t.done()]
+        log.info("worker_group_draining", group=self.group, running=len(running), timeout=timeout)
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+        for worker in self.workers.values():
+            worker.handle_sig(signal.SIGTERM)   # cancels what is still running: handed back to the queue
+            with contextlib.suppress(Exception):
+                await worker.close()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        log.info("worker_group_stopped", group=self.group)
+
+
+def metrics_app(group: WorkerGroup) -> web.Application:
+    async def metrics_view(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def health_view(_: web.Request) -> web.Response:
+        checks = {"workers": group.healthy()}
+        try:
+            checks["redis"] = bool(await asyncio.wait_for(group.res.redis.ping(), 2))
+        except Exception:  # noqa: BLE001
+            checks["redis"] = False
+        try:
+            checks["postgres"] = await asyncio.wait_for(group.res.db.fetchval("SELECT true"), 2)
+        except Exception:  # noqa: BLE001
+            checks["postgres"] = False
+        ok = all(checks.values())
+        return web.json_response({"ok": ok, "group": group.group, **checks}, status=200 if ok else 503)
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_view)
+    app.router.add_get("/healthz", health_view)
+    return app
+
+
+async def serve_group(group_name: str, res: Resources, *, metrics_port: int | None = None) -> None:
+    """The body of `adolfd worker GROUP`; returns after SIGTERM/SIGINT and a drain."""
+    group = WorkerGroup(group_name, res)
+    group.build()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, group.stop)
+    runner = None
+    if metrics_port:
+        runner = web.AppRunner(metrics_app(group), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, res.settings.metrics_host, metrics_port).start()
+        log.info("metrics_listening", port=metrics_port)
+    notifier = _systemd_notifier(group)
+    try:
+        await group.run()
+    finally:
+        notifier.cancel()
+        if runner:
+            await runner.cleanup()
+
+
+def _systemd_notifier(group: WorkerGroup) -> asyncio.Task[None]:
+    async def notify() -> None:
+        try:
+            from adolfd import sdnotify
+        except ImportError:
+            return
+        sdnotify.ready()
+        try:
+            await sdnotify.watchdog_loop(group.healthy)
+        finally:
+            sdnotify.stopping()
+
+    return asyncio.create_task(notify())
+
+
+def queues_of(group: str) -> Iterable[str]:
+    modules = list(MODULES) if group == "all" else [group]
+    return [queue_name(m, q) for m in modules for q in QUEUES[m]]
+
+
+def enabled_entries(group: str) -> list[CronEntry]:
+    modules = list(MODULES) if group == "all" else [group]
+    return [e for m in modules for e in entries(m)]
+
+
+__all__ = ["AdolfdWorker", "WorkerGroup", "serve_group", "schedule_name", "metrics_app"]

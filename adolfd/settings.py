@@ -1,0 +1,207 @@
+"""All configuration, from the environment (ADOLFD_*), an env file, or systemd credentials.
+
+No other module reads `os.environ`. Nested values use `__`:
+`ADOLFD_CREDENTIALS__OZON_SELLER__OHANA_MARKET__API_KEY=...`. Under systemd, every file in
+`$CREDENTIALS_DIRECTORY` named like such a variable (`LoadCredential=ADOLFD_CREDENTIALS__...`) is read as one.
+"""
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BRANDS = ["ohana_market", "ohana_kids"]
+
+
+class RateLimit(BaseModel):
+    """Requests per second with a burst, enforced across every process through Redis."""
+
+    rate: float
+    burst: int = 1
+
+
+class ApiCredentials(BaseModel):
+    """One brand's account on one API; which fields matter depends on the API."""
+
+    client_id: str = ""
+    api_key: SecretStr = SecretStr("")
+    client_secret: SecretStr = SecretStr("")
+    token: SecretStr = SecretStr("")
+    business_id: str = ""
+    campaign_id: str = ""
+
+
+class ApiUrls(BaseModel):
+    """Base URLs; pointing adolfd at the sandbox is configuration, not code."""
+
+    ozon_seller: str = "https://api-seller.ozon.ru"
+    ozon_performance: str = "https://api-performance.ozon.ru"
+    wb_feedbacks: str = "https://feedbacks-api.wildberries.ru"
+    wb_advert: str = "https://advert-api.wildberries.ru"
+    ym: str = "https://api.partner.market.yandex.ru"
+    telegram: str = "https://api.telegram.org"
+    llm: str = "https://api.openai.com/v1"
+
+
+# Real published limits (docs/external-apis.md); keyed "api:endpoint_class".
+DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
+    "ozon_seller:default": RateLimit(rate=50, burst=10),
+    "ozon_seller:analytics_data": RateLimit(rate=1 / 60, burst=1),
+    "ozon_seller:analytics_stocks": RateLimit(rate=5, burst=1),
+    "ozon_seller:reviews": RateLimit(rate=10, burst=5),
+    "ozon_performance:default": RateLimit(rate=5, burst=5),
+    "wb_feedbacks:default": RateLimit(rate=3, burst=6),
+    "wb_advert:default": RateLimit(rate=5, burst=5),
+    "wb_advert:fullstats": RateLimit(rate=3 / 60, burst=1),
+    "ym:default": RateLimit(rate=8, burst=4),
+    "telegram:default": RateLimit(rate=25, burst=5),
+    "llm:default": RateLimit(rate=5, burst=5),
+}
+
+
+class HttpSettings(BaseModel):
+    timeout: float = 30.0
+    attempts: int = 4              # tries per call for 429/420 and (idempotent) 5xx/timeouts
+    backoff: float = 0.5           # seconds, doubled each try
+    max_retry_after: float = 120.0 # a longer server-requested wait fails the call instead
+
+
+class LogisticSettings(BaseModel):
+    """Thresholds of DOMAIN.md "Logistic"."""
+
+    target_days: int = 14
+    urgent_days: float = 3
+    low_days: float = 7
+    velocity_window_days: int = 28
+    auto_cancel_hours: int = 48
+    brain_stale_hours: float = 26
+    anomaly_ratio: float = 0.5
+    anomaly_units: int = 100
+    retention_days: int = 90
+    stocks_fresh_minutes: int = 60
+    defer_minutes: int = 10
+    defer_times: int = 6
+    cache_ttl_seconds: int = 3600
+
+
+class MarketingSettings(BaseModel):
+    """Thresholds of DOMAIN.md "Marketing"."""
+
+    bid_lock_ttl_seconds: int = 840
+
+
+class ReputationSettings(BaseModel):
+    """Thresholds of DOMAIN.md "Reputation"."""
+
+    auto_approve: bool = False
+    breaker_failures: int = 5
+    breaker_cooldown_seconds: int = 300
+    publish_max_tries: int = 5
+    archive_after_days: int = 365
+
+
+class LLMSettings(BaseModel):
+    provider: str = "offline"       # offline | http
+    model: str = "gpt-4o-mini"
+    api_key: SecretStr = SecretStr("")
+    timeout: float = 30.0
+
+
+class OpsSettings(BaseModel):
+    """Telegram admin bot and alert delivery."""
+
+    bot_token: SecretStr = SecretStr("")
+    admin_ids: list[int] = Field(default_factory=list)
+    alert_chats: dict[str, int] = Field(default_factory=dict)   # role or severity -> chat id
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ADOLFD_", env_nested_delimiter="__", extra="ignore", case_sensitive=False
+    )
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/adolfd"
+    db_pool_size: int = 10
+    timezone: str = "Europe/Moscow"
+    brands: list[str] = Field(default_factory=lambda: list(DEFAULT_BRANDS))
+    environment: str = "production"           # production | demo | test
+    log_level: str = "info"
+
+    # worker runtime
+    poll_delay: float = 0.5                   # safety-net poll; enqueues and cron fires wake workers at once
+    queue_read_limit: int = 500
+    max_jobs: int = 20
+    drain_seconds: float = 300.0              # SIGTERM: wait this long for running jobs, then hand them back
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9108                  # 0 = no /metrics and /healthz; groups get port + index
+    missed_run_grace_hours: float = 6.0
+    report_dir: Path = Path("var/reports")
+
+    api_urls: ApiUrls = Field(default_factory=ApiUrls)
+    credentials: dict[str, dict[str, ApiCredentials]] = Field(default_factory=dict)  # api -> brand -> creds
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)                  # overrides
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+    logistic: LogisticSettings = Field(default_factory=LogisticSettings)
+    marketing: MarketingSettings = Field(default_factory=MarketingSettings)
+    reputation: ReputationSettings = Field(default_factory=ReputationSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def rate_limit(self, api: str, endpoint_class: str = "default") -> RateLimit:
+        merged = {**DEFAULT_RATE_LIMITS, **self.rate_limits}
+        for key in (f"{api}:{endpoint_class}", f"{api}:default"):
+            if key in merged:
+                return merged[key]
+        return RateLimit(rate=5, burst=1)
+
+    def account(self, api: str, brand: str) -> ApiCredentials:
+        try:
+            return self.credentials[api][brand]
+        except KeyError:
+            raise LookupError(f"no {api} credentials configured for brand {brand!r}") from None
+
+    def resolve_brands(self, brand_id: str = "all") -> list[str]:
+        """`all` means every configured brand (DOMAIN.md); an unknown brand is an error, not a no-op."""
+        if brand_id == "all":
+            return list(self.brands)
+        if brand_id not in self.brands:
+            raise ValueError(f"unknown brand {brand_id!r}; configured: {', '.join(self.brands)}")
+        return [brand_id]
+
+
+def _credential_files() -> dict[str, str]:
+    folder = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not folder or not Path(folder).is_dir():
+        return {}
+    found = {}
+    for path in Path(folder).iterdir():
+        if path.is_file() and path.name.upper().startswith("ADOLFD_"):
+            found[path.name.upper()] = path.read_text().strip()
+    return found
+
+
+def load_settings(**overrides) -> Settings:
+    """Environment, then systemd credentials on top (they are the more specific source)."""
+    creds = _credential_files()
+    if creds:
+        saved = {k: os.environ.get(k) for k in creds}
+        os.environ.update(creds)
+        try:
+            return Settings(**overrides)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    return Settings(**overrides)

@@ -1,0 +1,41 @@
+"""Job modules, one per seed. Each also exposes a plain ARQ settings class per queue, so
+`arq adolfd.workers.logistic.SyncSettings` runs that queue with the stock ARQ CLI (ARQ's own cron then
+fires the schedule, at ARQ's precision; `adolfd worker` is the precise, multi-queue way)."""
+from __future__ import annotations
+
+from typing import Any
+
+from adolfd.logs import configure as configure_logging
+from adolfd.resources import build_resources, close_resources, redis_settings
+from adolfd.settings import load_settings
+
+
+def settings_class(module: str, queue: str) -> type:
+    """Build the ARQ WorkerSettings class of one queue (resolved lazily, when the ARQ CLI reads it)."""
+    from adolfd.registry import queue_name
+    from adolfd.runtime import worker_functions
+
+    settings = load_settings()
+    functions, scheduled = worker_functions(module, queue)
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        configure_logging(settings.log_level)
+        ctx["resources"] = await build_resources(settings)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        await close_resources(ctx["resources"])
+
+    return type(f"{queue.title()}Settings", (), {
+        "functions": functions,
+        "cron_jobs": [item.job for item in scheduled],
+        "queue_name": queue_name(module, queue),
+        "redis_settings": redis_settings(settings),
+        "on_startup": staticmethod(on_startup),
+        "on_shutdown": staticmethod(on_shutdown),
+        "max_jobs": settings.max_jobs,
+        "poll_delay": 0.05,          # ARQ fires cron on its poll: 50 ms keeps cron within ~50 ms
+        "queue_read_limit": settings.queue_read_limit,
+        "keep_result": 86400,
+        "timezone": settings.tz,
+        "job_completion_wait": int(settings.drain_seconds),
+    })
