@@ -10,10 +10,16 @@ in the instructions is ignored by the offline provider (an LLM provider follows 
 
 Auto-approval (setting, off by default): only a 5-star review whose analysis is positive and not escalated
 is approved and published without a person. Questions are never auto-approved.
+
+Publishing once: `send_response` claims the item (status `publishing`, with an attempt id) before calling the
+marketplace, and before every call looks at the marketplace for a seller answer (`decide_publish`); a claim
+left behind by a killed worker is taken over only after its lease expired.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import StrEnum
 
 from adolfd.domain.review_analysis import Analysis, FeedbackItem, ItemType, Sentiment
 
@@ -128,3 +134,55 @@ def should_auto_approve(item: FeedbackItem, analysis: Analysis, enabled: bool) -
         and analysis.sentiment is Sentiment.POSITIVE
         and not analysis.escalate
     )
+
+
+# -- the item lifecycle and the publish-once protocol (seed 003 §7.3 send_response; DOMAIN.md) ---------------
+class ItemStatus(StrEnum):
+    NEW = "new"                        # stored by a poll, analysis enqueued
+    ANALYZED = "analyzed"              # analysis stored, draft being generated
+    PENDING_REVIEW = "pending_review"  # draft ready, waits for a person (or auto-approval)
+    APPROVED = "approved"              # send_response enqueued
+    PUBLISHING = "publishing"          # a send_response holds the claim and may be calling the marketplace
+    PUBLISHED = "published"
+    FAILED = "failed"                  # last publish attempt failed; retried hourly below the try limit
+    SKIPPED = "skipped"                # not to be answered by adolfd (operator, or answered elsewhere)
+
+
+APPROVABLE = frozenset({ItemStatus.PENDING_REVIEW})
+REGENERATABLE = frozenset({ItemStatus.ANALYZED, ItemStatus.PENDING_REVIEW, ItemStatus.FAILED})
+SKIPPABLE = frozenset({ItemStatus.NEW, ItemStatus.ANALYZED, ItemStatus.PENDING_REVIEW, ItemStatus.FAILED})
+WAITING = frozenset({ItemStatus.NEW, ItemStatus.ANALYZED, ItemStatus.PENDING_REVIEW, ItemStatus.APPROVED})
+
+
+class PublishAction(StrEnum):
+    PUBLISH = "publish"    # nothing on the marketplace: send our reply
+    CONFIRM = "confirm"    # our reply is already there (an earlier attempt got through): record it, send nothing
+    SKIP = "skip"          # someone else answered (seller portal): record that, send nothing
+
+
+@dataclass(frozen=True)
+class SellerAnswer:
+    """A seller's answer as the marketplace shows it (WB answer, Ozon owner comment, YM business comment)."""
+
+    text: str
+    answer_id: str = ""
+
+
+def same_text(a: str, b: str) -> bool:
+    """Marketplaces trim and re-space text; compare as they would display it."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def decide_publish(existing: list[SellerAnswer], our_text: str, earlier_attempts: int) -> PublishAction:
+    """What send_response does after looking at the marketplace, before any publishing call.
+
+    Any seller answer after one of our own attempts is taken as ours (the attempt's outcome was unknown:
+    a timeout, a killed worker); publishing again would answer twice. Before any attempt of ours, an
+    answer with our exact text is ours too (a duplicate job got there first); any other answer was
+    written elsewhere, and the item is skipped rather than answered twice.
+    """
+    if not existing:
+        return PublishAction.PUBLISH
+    if earlier_attempts > 0 or any(same_text(a.text, our_text) for a in existing):
+        return PublishAction.CONFIRM
+    return PublishAction.SKIP

@@ -3,6 +3,10 @@ import pytest
 
 from adolfd.domain.replies import (
     MAX_DRAFT_CHARS,
+    PublishAction,
+    SellerAnswer,
+    decide_publish,
+    same_text,
     draft_reply,
     fit_reply,
     greeting,
@@ -88,3 +92,29 @@ def test_fit_reply_cuts_at_sentence_end_and_rejects_empty():
 def test_auto_approval_rule(rating, sentiment, escalate, kind, enabled, expected):
     analysis = Analysis(sentiment, escalate=escalate)
     assert should_auto_approve(item("", rating, kind), analysis, enabled) is expected
+
+
+def test_decide_publish_sends_when_nothing_is_there():
+    assert decide_publish([], "Спасибо!", earlier_attempts=0) is PublishAction.PUBLISH
+    assert decide_publish([], "Спасибо!", earlier_attempts=3) is PublishAction.PUBLISH
+
+
+def test_decide_publish_confirms_any_answer_after_an_attempt_of_ours():
+    # the earlier attempt timed out or its worker died; the marketplace may have trimmed or moderated the text
+    answers = [SellerAnswer("Спасибо за отзыв (отредактировано модератором)", "c1")]
+    assert decide_publish(answers, "Спасибо за отзыв!", earlier_attempts=1) is PublishAction.CONFIRM
+
+
+def test_decide_publish_confirms_our_own_text_before_any_attempt():
+    answers = [SellerAnswer("  спасибо   ЗА отзыв! ")]
+    assert decide_publish(answers, "Спасибо за отзыв!", earlier_attempts=0) is PublishAction.CONFIRM
+
+
+def test_decide_publish_skips_an_answer_written_elsewhere():
+    answers = [SellerAnswer("Ответ менеджера из личного кабинета")]
+    assert decide_publish(answers, "Спасибо за отзыв!", earlier_attempts=0) is PublishAction.SKIP
+
+
+def test_same_text_ignores_spacing_and_case_only():
+    assert same_text("A  b\nc", "a B c")
+    assert not same_text("a b c", "a b c d")
