@@ -37,7 +37,7 @@ async def _with_redis(settings: Settings, fn: Callable[..., Coroutine[Any, Any, 
     try:
         return await fn(redis)
     finally:
-        await redis.close(close_connection_pool=True)
+        await redis.aclose(close_connection_pool=True)
 
 
 async def _with_resources(settings: Settings, fn: Callable[..., Coroutine[Any, Any, int]]) -> int:

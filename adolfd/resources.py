@@ -22,7 +22,7 @@ async def build_resources(settings: Settings, clock: Clock | None = None) -> Res
     try:
         pool = await db.create_pool(settings.database_url, settings.db_pool_size)
     except BaseException:
-        await redis.close(close_connection_pool=True)
+        await redis.aclose(close_connection_pool=True)
         raise
     return Resources(settings=settings, db=pool, redis=redis, clock=clock or Clock())
 
@@ -30,4 +30,4 @@ async def build_resources(settings: Settings, clock: Clock | None = None) -> Res
 async def close_resources(res: Resources) -> None:
     await res.close()
     await res.db.close()
-    await res.redis.close(close_connection_pool=True)
+    await res.redis.aclose(close_connection_pool=True)

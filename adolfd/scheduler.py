@@ -166,7 +166,7 @@ class CronScheduler:
 
     async def run(self) -> None:
         if not self.items:
-            return
+            await asyncio.Event().wait()   # nothing to fire; idle until cancelled
         now = datetime.now(timezone.utc)
         await self.catch_up(now)
         for item in self.items:

@@ -1,0 +1,53 @@
+"""Settings that point adolfd at a running sandbox: base URLs and the sandbox accounts of both brands.
+
+Used by the demo (as ADOLFD_* environment variables) and by the tests (as Settings overrides).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from adolfd.sandbox.accounts import ACCOUNTS, TELEGRAM_BOT
+
+# settings.api_urls field -> sandbox path prefix
+PREFIXES = {
+    "ozon_seller": "ozon-seller",
+    "ozon_performance": "ozon-performance",
+    "wb_feedbacks": "wb-feedbacks",
+    "wb_advert": "wb-advert",
+    "ym": "ym",
+    "telegram": "telegram",
+    "llm": "llm",
+}
+
+
+def sandbox_api_urls(base_url: str) -> dict[str, str]:
+    return {field: f"{base_url.rstrip('/')}/{prefix}" for field, prefix in PREFIXES.items()}
+
+
+def sandbox_credentials() -> dict[str, dict[str, dict[str, Any]]]:
+    creds: dict[str, dict[str, dict[str, Any]]] = {"ozon_seller": {}, "ozon_performance": {}, "wb": {}, "ym": {}}
+    for brand, acc in ACCOUNTS.items():
+        creds["ozon_seller"][brand] = {"client_id": acc.ozon_seller.client_id, "api_key": acc.ozon_seller.api_key}
+        creds["ozon_performance"][brand] = {"client_id": acc.ozon_performance.client_id,
+                                            "client_secret": acc.ozon_performance.client_secret}
+        creds["wb"][brand] = {"token": acc.wb.token}
+        creds["ym"][brand] = {"api_key": acc.ym.api_key, "business_id": str(acc.ym.business_id),
+                              "campaign_id": str(acc.ym.campaign_id)}
+    return creds
+
+
+def sandbox_settings(base_url: str) -> dict[str, Any]:
+    """Keyword overrides for `Settings(...)`."""
+    return {"api_urls": sandbox_api_urls(base_url), "credentials": sandbox_credentials(),
+            "ops": {"bot_token": TELEGRAM_BOT.token}}
+
+
+def sandbox_env(base_url: str) -> dict[str, str]:
+    """The same as ADOLFD_* environment variables (for the demo's processes)."""
+    env = {f"ADOLFD_API_URLS__{field.upper()}": url for field, url in sandbox_api_urls(base_url).items()}
+    for api, brands in sandbox_credentials().items():
+        for brand, fields in brands.items():
+            for name, value in fields.items():
+                env[f"ADOLFD_CREDENTIALS__{api.upper()}__{brand.upper()}__{name.upper()}"] = str(value)
+    env["ADOLFD_OPS__BOT_TOKEN"] = TELEGRAM_BOT.token
+    return env
