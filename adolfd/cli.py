@@ -251,20 +251,97 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(go())
 
 
-# -- sandbox -------------------------------------------------------------------------------------------------
+# -- sandbox and demo ----------------------------------------------------------------------------------------
 def _sandbox_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8900)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--no-seed-db", action="store_true", help="do not write the brain_* tables")
+    p.add_argument("--no-seed-db", action="store_true", help="do not write the 1C extractor's brain_* tables")
+
+
+async def seed_brain(database_url: str, seed: int) -> dict[str, int]:
+    """Write today's 1C extract into brain_* as the extractor would (the sandbox has no 1C)."""
+    import asyncpg
+
+    from adolfd.db import migrate
+    from adolfd.sandbox.brain import seed_brain_tables
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate(conn)
+        return await seed_brain_tables(conn, seed=seed, now=datetime.now(timezone.utc))
+    finally:
+        await conn.close()
 
 
 @command("sandbox", "serve the local fake of every external API", _sandbox_args)
 def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.sandbox.serve import serve
+    from adolfd.sandbox import serve
 
-    serve(args.host, args.port, args.seed, database_url=None if args.no_seed_db else settings.database_url)
+    if not args.no_seed_db:
+        print(json.dumps({"brain_rows": asyncio.run(seed_brain(settings.database_url, args.seed))}))
+    serve(args.host, args.port, args.seed)
     return 0
+
+
+# Jobs the demo runs once at start so every module has data at once, not only after the nightly schedule.
+DEMO_WARMUP = ("logistic.sync_ozon_warehouses", "logistic.sync_ozon_stocks", "logistic.sync_ozon_analytics",
+               "logistic.sync_brain_stocks", "marketing.sync_campaigns")
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8900, help="sandbox port")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--env-file", default="var/demo.sandbox.env",
+                   help="where to write the settings that point the CLI at the demo's sandbox")
+
+
+def demo_settings(settings: Settings, sandbox_url: str) -> Settings:
+    """The operator's settings with every external API pointed at the sandbox and its accounts."""
+    from adolfd.sandbox.environment import sandbox_settings
+
+    data = settings.model_dump()
+    overrides = sandbox_settings(sandbox_url)
+    data.update(api_urls=overrides["api_urls"], credentials=overrides["credentials"], environment="demo")
+    data["ops"] = {**data["ops"], **overrides["ops"]}
+    return Settings.model_validate(data)
+
+
+@command("demo", "migrate, start the sandbox, seed 1C data and run every worker against it", _demo_args)
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from adolfd.enqueue import enqueue
+    from adolfd.registry import UnknownJob
+    from adolfd.resources import build_resources, close_resources
+    from adolfd.runtime import serve_group
+    from adolfd.sandbox import start_sandbox
+    from adolfd.sandbox.environment import sandbox_env
+
+    async def main() -> int:
+        running = await start_sandbox(port=args.port, seed=args.seed)
+        demo = demo_settings(settings, running.url)
+        env_file = Path(args.env_file)
+        env_file.parent.mkdir(parents=True, exist_ok=True)
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in sandbox_env(running.url).items()))
+        brain = await seed_brain(demo.database_url, args.seed)
+        res = await build_resources(demo)
+        try:
+            for name in DEMO_WARMUP:
+                try:
+                    await enqueue(res.redis, name, {}, job_id=f"demo-warmup:{name}:{datetime.now():%Y%m%d%H}")
+                except UnknownJob:
+                    continue
+            print(json.dumps({"sandbox": running.url, "brain_rows": brain, "metrics": demo.metrics_port,
+                              "try": ["./dev.sh adolfd status", "./dev.sh adolfd run generate_supply_tasks"]}),
+                  flush=True)
+            await serve_group("all", res, metrics_port=demo.metrics_port)
+        finally:
+            await close_resources(res)
+            await running.close()
+        return 0
+
+    return asyncio.run(main())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -296,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except Exception as exc:  # noqa: BLE001 — a bad setting is a clear message, not a traceback
         return fail(f"bad configuration: {exc}", EXIT_USAGE)
-    configure(settings.log_level, stream=sys.stderr if args.command not in ("worker", "bot", "sandbox") else None)
+    configure(settings.log_level, stream=sys.stderr if args.command not in ("worker", "bot", "sandbox", "demo") else None)
     _, fn, _ = COMMANDS[args.command]
     try:
         return fn(args, settings)
