@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 # api name -> "module:Class" of its client; each client module registers its class here.
 CLIENT_CLASSES: dict[str, str] = {
     "ozon_seller": "adolfd.clients.ozon:OzonSellerClient",
+    "wb_advert": "adolfd.clients.wb_advert:WbAdvertClient",
+    "ozon_performance": "adolfd.clients.ozon_performance:OzonPerformanceClient",
+    "ym_bids": "adolfd.clients.ym_bids:YmBidsClient",
 }
 
 

@@ -57,6 +57,10 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     "wb_feedbacks:default": RateLimit(rate=3, burst=6),
     "wb_advert:default": RateLimit(rate=5, burst=5),
     "wb_advert:fullstats": RateLimit(rate=3 / 60, burst=1),
+    "wb_advert:auction_nms": RateLimit(rate=1, burst=1),
+    "wb_advert:bids_min": RateLimit(rate=20 / 60, burst=5),
+    "ym:bids": RateLimit(rate=500 / 60, burst=4),
+    "ym:orders_stats": RateLimit(rate=10000 / 3600, burst=4),
     "ym:default": RateLimit(rate=8, burst=4),
     "telegram:default": RateLimit(rate=25, burst=5),
     "llm:default": RateLimit(rate=5, burst=5),
@@ -89,9 +93,31 @@ class LogisticSettings(BaseModel):
 
 
 class MarketingSettings(BaseModel):
-    """Thresholds of DOMAIN.md "Marketing"."""
+    """Thresholds of DOMAIN.md "Marketing" (seed 002); money in roubles here, kopecks in the code."""
 
     bid_lock_ttl_seconds: int = 840
+    stats_window_days: int = 7                 # keyword safety and drr/cpo strategies look this far back
+    step_percent: float = 5.0                  # one bid step: 5 % of the bid …
+    min_step_rub: float = 1.0                  # … at least 1 ₽
+    max_change_percent: float = 20.0           # drr / cpo: ±20 % per cycle
+    min_change_rub: float = 1.0                # smaller changes are not sent (seed §7.3.1)
+    pause_min_clicks: int = 100
+    low_ctr_percent: float = 0.5
+    low_ctr_min_views: int = 1000
+    drr_alert_factor: float = 2.0
+    budget_warning_percent: float = 80.0
+    resume_budget_paused_next_day: bool = True  # a campaign paused for its daily limit runs again next day
+    anomaly_factor: float = 1.5
+    anomaly_window_days: int = 7
+    trend_days: int = 14
+    competitor_bid_max_age_minutes: int = 120
+    default_max_bid_rub: float = 100.0         # max_bid of a campaign first seen by sync_campaigns
+    max_in_flight: int = 16                    # concurrent API calls per marketplace in the bid cycle
+    api_slow_ms: int = 2000                    # check_api_health: slower is "slow" (seed §7.4.4)
+    stats_retention_days: int = 30             # seed §7.3.6
+    bid_history_retention_months: int = 12
+    alerts_retention_months: int = 6
+    daily_retention_months: int = 24
 
 
 class ReputationSettings(BaseModel):
