@@ -62,6 +62,11 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     "ym:bids": RateLimit(rate=500 / 60, burst=4),
     "ym:orders_stats": RateLimit(rate=10000 / 3600, burst=4),
     "ym:default": RateLimit(rate=8, burst=4),
+    # YM goods feedback / questions: per-method hourly resource limits (x-resource-limit-config, YM-OA)
+    "ym:goods_feedback": RateLimit(rate=5000 / 3600, burst=4),
+    "ym:goods_feedback_reply": RateLimit(rate=1000 / 3600, burst=4),
+    "ym:goods_questions": RateLimit(rate=1000 / 3600, burst=4),
+    "ym:goods_question_answer": RateLimit(rate=500 / 3600, burst=4),
     "telegram:default": RateLimit(rate=25, burst=5),
     "llm:default": RateLimit(rate=5, burst=5),
 }
@@ -123,18 +128,28 @@ class MarketingSettings(BaseModel):
 class ReputationSettings(BaseModel):
     """Thresholds of DOMAIN.md "Reputation"."""
 
-    auto_approve: bool = False
+    auto_approve: bool = False                 # 5-star positive reviews publish without review
     breaker_failures: int = 5
     breaker_cooldown_seconds: int = 300
+    breaker_probe_timeout_seconds: int = 600   # a half-open probe not heard of for this long is presumed dead
     publish_max_tries: int = 5
+    publish_lease_seconds: int = 120           # a `publishing` claim older than this belonged to a dead worker
     archive_after_days: int = 365
+    initial_lookback_days: int = 14            # first poll of a platform reaches back this far
+    cursor_overlap_minutes: int = 60           # each poll re-reads this much before its cursor (late indexing)
+    page_size: int = 100                       # items per list request (capped by each API's maximum)
+    office_ttl_seconds: int = 180              # Office Dashboard: an agent key expires after 3 missed heartbeats
 
 
 class LLMSettings(BaseModel):
+    """LLM provider (adolfd/clients/llm.py); base URL is `api_urls.llm`, retries follow `http`."""
+
     provider: str = "offline"       # offline | http
     model: str = "gpt-4o-mini"
     api_key: SecretStr = SecretStr("")
     timeout: float = 30.0
+    temperature: float = 0.2
+    json_mode: bool = True          # send response_format={"type": "json_object"}
 
 
 class OpsSettings(BaseModel):

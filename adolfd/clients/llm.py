@@ -273,7 +273,8 @@ def build_provider(settings: Settings, http: httpx.AsyncClient | None, limiter: 
         http, limiter, api_key=settings.llm.api_key,
         limits=lambda endpoint_class: settings.rate_limit("llm", endpoint_class), settings=settings.http,
     )
-    return HttpProvider(api, model=settings.llm.model)
+    return HttpProvider(api, model=settings.llm.model, temperature=settings.llm.temperature,
+                        json_mode=settings.llm.json_mode)
 
 
 def llm_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
