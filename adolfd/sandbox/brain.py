@@ -7,15 +7,21 @@ replaces that day's rows of the given brands: the extract is idempotent.
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 import asyncpg
+import structlog
 
 from adolfd.sandbox import catalog
 from adolfd.sandbox.accounts import BRANDS
-from adolfd.sandbox.core import MSK
+from adolfd.sandbox.core import MSK, Sandbox
+
+log = structlog.get_logger(__name__)
+
+EXTRACT_TIME = time(6, 0)      # the extractor loads 1C data at 06:00 MSK (seed 000 §8.5)
 
 BRAIN_TABLES = ("brain_stock_balance", "brain_customer_orders", "brain_supplier_orders", "brain_goods_receipts")
 
@@ -99,3 +105,30 @@ async def seed_brain_tables(
             await conn.copy_records_to_table(table, records=records, columns=_COLUMNS[table])
             written[table] = len(records)
     return written
+
+
+async def run_extractor(sandbox: Sandbox, database_url: str, *, poll_seconds: float = 30.0) -> None:
+    """Load today's extract at start, then each Moscow day once the sandbox clock passes 06:00.
+
+    Polls the sandbox clock, so a demo that advances the clock gets the next day's extract too. A failed
+    load (e.g. the schema is not migrated yet) is logged and retried at the next poll.
+    """
+    loaded: date | None = None
+    while True:
+        now = sandbox.now()
+        moscow = now.astimezone(MSK)
+        due = loaded is None or (moscow.date() > loaded and moscow.time() >= EXTRACT_TIME)
+        if due:
+            try:
+                conn = await asyncpg.connect(database_url)
+                try:
+                    written = await seed_brain_tables(conn, seed=sandbox.seed, now=now)
+                finally:
+                    await conn.close()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.error("sandbox_brain_extract_failed", error=str(exc))
+            else:
+                loaded = moscow.date()
+                sandbox.count("brain_extracts", loaded.isoformat())
+                log.info("sandbox_brain_extract_loaded", day=loaded.isoformat(), **written)
+        await asyncio.sleep(poll_seconds)

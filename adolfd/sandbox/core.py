@@ -29,6 +29,16 @@ MSK = ZoneInfo("Europe/Moscow")
 FAULT_MODES = ("5xx", "timeout", "malformed_json", "wrong_shape")
 DEFAULT_TIMEOUT_HOLD = 30.0           # seconds a `timeout` fault holds a request: longer than any client timeout
 
+
+def request_key(name: str) -> Any:
+    """A key for per-request storage: a typed `web.RequestKey` on aiohttp ≥ 3.13, the plain name before."""
+    key_type = getattr(web, "RequestKey", None)
+    return key_type(name, str) if key_type else name
+
+
+ACCOUNT_KEY = request_key("sandbox_account")    # set by an API's auth: the account the request is for
+FAULT_KEY = request_key("sandbox_fault")        # the fault mode injected into the request
+
 # Builds an API's own error body for a status and message (Ozon: {code, message, details}).
 ErrorBody = Callable[[int, str], Any]
 
@@ -324,6 +334,9 @@ class Sandbox:
             hook()
 
 
+SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
+
+
 def _checked_limit(rate: Any, burst: Any) -> Limit:
     for name, value in (("rate", rate), ("burst", burst)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
@@ -370,9 +383,9 @@ def _request_log_middleware(sandbox: Sandbox, api: str) -> Any:
                 path=api_path(api, request),
                 query=request.query_string,
                 status=status,
-                account=request.get("sandbox_account"),
+                account=request.get(ACCOUNT_KEY),
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                fault=request.get("sandbox_fault"),
+                fault=request.get(FAULT_KEY),
             ))
     return request_log
 
@@ -383,7 +396,7 @@ def _fault_middleware(sandbox: Sandbox, api: str) -> Any:
         fault = sandbox.take_fault(api, api_path(api, request))
         if fault is None:
             return await handler(request)
-        request["sandbox_fault"] = fault.mode
+        request[FAULT_KEY] = fault.mode
         sandbox.count("faults", f"{api}:{fault.mode}")
         if fault.mode == "5xx":
             return sandbox.error_response(api, 503, "Internal error")
@@ -535,7 +548,7 @@ def build_root_app(sandbox: Sandbox, modules: Iterable[Any]) -> web.Application:
     app.add_routes(_control_routes(sandbox))
     for api in sandbox.apis:
         app.add_subapp(f"/{api}", sandbox._subapps[api])
-    app["sandbox"] = sandbox
+    app[SANDBOX_KEY] = sandbox
     return app
 
 
@@ -577,21 +590,34 @@ async def start_sandbox(host: str = "127.0.0.1", port: int = 0, seed: int = 42) 
     return RunningSandbox(url=f"http://{url_host}:{bound_port}", sandbox=sandbox, runner=runner)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8900, seed: int = 42) -> None:
-    """`adolfd sandbox`: serve until SIGINT/SIGTERM."""
-    asyncio.run(_serve(host, port, seed))
+def serve(host: str = "127.0.0.1", port: int = 8900, seed: int = 42, *, database_url: str | None = None) -> None:
+    """`adolfd sandbox`: serve until SIGINT/SIGTERM.
+
+    With `database_url`, it also stands in for the 1C extractor: writes the `brain_*` extract at start and
+    again each day at 06:00 Moscow time by the sandbox clock (seed 000 §8.5).
+    """
+    asyncio.run(_serve(host, port, seed, database_url))
 
 
-async def _serve(host: str, port: int, seed: int) -> None:
+async def _serve(host: str, port: int, seed: int, database_url: str | None) -> None:
     running = await start_sandbox(host, port, seed)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("sandbox_started", url=running.url, seed=seed, apis=running.sandbox.apis)
+    extractor = None
+    if database_url:
+        from adolfd.sandbox.brain import run_extractor
+
+        extractor = asyncio.create_task(run_extractor(running.sandbox, database_url))
+    log.info("sandbox_started", url=running.url, seed=seed, apis=running.sandbox.apis,
+             brain_extractor=database_url is not None)
     try:
         await stop.wait()
     finally:
+        if extractor is not None:
+            extractor.cancel()
+            await asyncio.gather(extractor, return_exceptions=True)
         await running.close()
         log.info("sandbox_stopped", url=running.url)
 

@@ -24,12 +24,14 @@ from aiohttp import web
 
 from adolfd.sandbox import catalog
 from adolfd.sandbox.accounts import ACCOUNTS, brand_of_ozon_seller
-from adolfd.sandbox.core import MSK, Sandbox, day_range, retry_after_header
+from adolfd.sandbox.core import ACCOUNT_KEY, MSK, Sandbox, day_range, request_key, retry_after_header
 
 API = "ozon-seller"
 
 # gRPC status codes Ozon puts in `code` (rpcStatus), by HTTP status
 _GRPC_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 429: 8, 500: 13, 503: 14, 504: 4}
+
+BRAND_KEY = request_key("ozon_brand")
 
 RATE_LIMIT_MESSAGE = "You have reached request rate limit per second"
 
@@ -104,8 +106,8 @@ def _auth_middleware(sandbox: Sandbox) -> Any:
         if brand is None or ACCOUNTS[brand].ozon_seller.api_key != api_key:
             sandbox.count("auth_failed", f"{API}:{client_id}")
             return OzonError(404, "Invalid Api-Key, please check the key and try again").response()
-        request["sandbox_account"] = client_id
-        request["ozon_brand"] = brand
+        request[ACCOUNT_KEY] = client_id
+        request[BRAND_KEY] = brand
         return await handler(request)
 
     return ozon_auth
@@ -118,7 +120,7 @@ Impl = Callable[[Sandbox, str, dict[str, Any]], dict[str, Any]]
 
 def _endpoint(sandbox: Sandbox, endpoint_class: str, impl: Impl) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
-        client_id = request["sandbox_account"]
+        client_id = request[ACCOUNT_KEY]
         for cls in (GLOBAL, endpoint_class):
             wait = sandbox.gate(API, client_id, cls)
             if wait is not None:
@@ -134,7 +136,7 @@ def _endpoint(sandbox: Sandbox, endpoint_class: str, impl: Impl) -> Callable[[we
                 raise _bad(f"invalid request payload: {exc}") from exc
             if not isinstance(body, dict):
                 raise _bad("invalid request payload: expected a JSON object")
-            return web.json_response(impl(sandbox, request["ozon_brand"], body))
+            return web.json_response(impl(sandbox, request[BRAND_KEY], body))
         except OzonError as exc:
             return exc.response()
 
