@@ -22,11 +22,15 @@ Choices where DOMAIN.md is silent, made for the operator reading the alert feed:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from fractions import Fraction
+from typing import TypeVar
+
+
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,9 @@ def new_alerts(alerts: Iterable[LogisticAlert], open_alerts: Iterable[OpenAlert]
 class StockPosition:
     """One article in one Ozon FBO cluster, as the jobs load it from the latest stock snapshot.
 
-    `ordered_units_28d` is the Ozon `ordered_units` the position's velocity is computed from (seed §8.4.2);
-    `ozon_deficit` is True when Ozon's own turnover grade marks the item in deficit (see `ozon_marks_deficit`).
+    `cluster` is the cluster's stable key (Ozon cluster id as text) and `cluster_name` what an operator reads;
+    `ordered_units_28d` is the Ozon `ordered_units` the position's velocity is computed from (seed §8.4.2,
+    see `split_units`); `ozon_deficit` is True when Ozon's turnover grade marks the item in deficit.
     """
 
     brand: str
@@ -173,6 +178,11 @@ class StockPosition:
     in_transit: int
     ordered_units_28d: int
     ozon_deficit: bool = False
+    cluster_name: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.article} в кластере {self.cluster_name or self.cluster}"
 
     def __post_init__(self) -> None:
         for name in ("fbo_stock", "in_transit", "ordered_units_28d"):
@@ -195,6 +205,28 @@ class StockPosition:
 def ozon_marks_deficit(turnover_grade: str | None, rules: LogisticRules = LogisticRules()) -> bool:
     """Ozon's own deficit mark: `turnover_grade_cluster` of /v1/analytics/stocks is a deficit grade."""
     return turnover_grade is not None and turnover_grade.upper() in rules.ozon_deficit_grades
+
+
+def split_units(total: int, weights: Mapping[K, float]) -> dict[K, int]:
+    """Share an article's ordered units among its clusters by Ozon's per-cluster sales (`ads_cluster`).
+
+    DOMAIN.md takes velocity per article from analytics; supply is planned per cluster, so each cluster gets
+    its share and the clusters' velocities add up to the article's (largest remainder, ties by key). Without
+    any cluster weight the units are shared equally.
+    """
+    if total < 0 or any(w < 0 for w in weights.values()):
+        raise ValueError(f"units and weights must be >= 0, got {total}, {dict(weights)}")
+    if not weights:
+        return {}
+    keys = sorted(weights, key=str)
+    mass = sum(weights.values())
+    shares = {k: Fraction(total) * (Fraction(weights[k]) / Fraction(mass) if mass else Fraction(1, len(keys)))
+              for k in keys}
+    parts = {k: math.floor(shares[k]) for k in keys}
+    rest = total - sum(parts.values())
+    for k in sorted(keys, key=lambda k: -(shares[k] - parts[k]))[:rest]:
+        parts[k] += 1
+    return parts
 
 
 def avg_daily_sales(ordered_units_28d: int, days: int = 28) -> Fraction:
@@ -243,7 +275,7 @@ def _days_text(days: float) -> str:
 
 
 def _level_message(level: AlertType, p: StockPosition, days: float, velocity: Fraction) -> str:
-    where = f"{p.article} в кластере {p.cluster}"
+    where = p.where
     sales = f"продажи {float(velocity):.2f} шт/день"
     if level is AlertType.OUT_OF_STOCK:
         return f"Товар {where} закончился на FBO ({sales}, в пути {p.in_transit} шт)."
@@ -280,7 +312,7 @@ def evaluate_stock_alerts(positions: Iterable[StockPosition], open_alerts: Itera
                 resolve.extend(open_levels)
                 create.append(LogisticAlert(
                     AlertType.STOCK_RECOVERED, p.brand,
-                    f"Остаток {p.article} в кластере {p.cluster} восстановлен: {_days_text(days)} дн. "
+                    f"Остаток {p.where} восстановлен: {_days_text(days)} дн. "
                     f"({p.fbo_stock} шт).",
                     p.article, p.cluster))
         elif not any(LEVELS.index(AlertType(a.type)) <= LEVELS.index(level) for a in open_levels):
@@ -292,7 +324,7 @@ def evaluate_stock_alerts(positions: Iterable[StockPosition], open_alerts: Itera
         if p.ozon_deficit and not open_ozon:
             create.append(LogisticAlert(
                 AlertType.OZON_URGENT, p.brand,
-                f"Ozon отмечает дефицит: {p.article} в кластере {p.cluster} ({p.fbo_stock} шт на FBO).",
+                f"Ozon отмечает дефицит: {p.where} ({p.fbo_stock} шт на FBO).",
                 p.article, p.cluster))
     return AlertPlan(tuple(create), tuple(resolve))
 
@@ -300,5 +332,5 @@ def evaluate_stock_alerts(positions: Iterable[StockPosition], open_alerts: Itera
 __all__ = [
     "ALL_BRANDS", "AlertKey", "AlertPlan", "AlertType", "LEVELS", "LogisticAlert", "LogisticRules", "OpenAlert",
     "SEVERITY", "STOCK_ALERTS", "Severity", "StockPosition", "avg_daily_sales", "days_of_stock",
-    "evaluate_stock_alerts", "new_alerts", "ozon_marks_deficit", "require_aware", "stock_level",
+    "evaluate_stock_alerts", "new_alerts", "ozon_marks_deficit", "require_aware", "split_units", "stock_level",
 ]

@@ -6,7 +6,7 @@ import pytest
 
 from adolfd.domain.stock_monitor import (
     AlertType, LogisticAlert, LogisticRules, OpenAlert, Severity, StockPosition, avg_daily_sales, days_of_stock,
-    evaluate_stock_alerts, new_alerts, ozon_marks_deficit, stock_level,
+    evaluate_stock_alerts, new_alerts, ozon_marks_deficit, split_units, stock_level,
 )
 
 RULES = LogisticRules()
@@ -218,3 +218,34 @@ def test_new_alerts_drops_open_and_repeated_keys():
     a = LogisticAlert(AlertType.WAREHOUSE_LOW, "b", "m", "A", "X")
     b = LogisticAlert(AlertType.WAREHOUSE_LOW, "b", "m", "A", "Y")
     assert new_alerts([a, b, a], [OpenAlert("WAREHOUSE_LOW", "b", "A", "Y")]) == (a,)
+
+
+# -- article units shared among clusters ---------------------------------------------------------------
+
+def test_split_units_follows_ozon_cluster_sales_and_adds_up():
+    parts = split_units(100, {"4": 3.4, "2": 1.6, "7": 1.0})
+    assert parts == {"2": 27, "4": 56, "7": 17}
+    assert sum(parts.values()) == 100
+
+
+def test_split_units_largest_remainder_ties_by_key():
+    assert split_units(2, {"b": 1.0, "a": 1.0, "c": 1.0}) == {"a": 1, "b": 1, "c": 0}
+
+
+def test_split_units_without_weights_shares_equally():
+    assert split_units(7, {"x": 0.0, "y": 0.0}) == {"x": 4, "y": 3}
+    assert split_units(5, {}) == {}
+    assert split_units(0, {"x": 2.0}) == {"x": 0}
+
+
+def test_split_units_rejects_negative():
+    with pytest.raises(ValueError):
+        split_units(-1, {"x": 1.0})
+    with pytest.raises(ValueError):
+        split_units(1, {"x": -1.0})
+
+
+def test_messages_name_the_cluster_for_people():
+    p = StockPosition("ohana_market", "A-1", "4", 1, 0, 0, 28, cluster_name="Москва, МО и Дальние регионы")
+    (alert,) = evaluate_stock_alerts([p], [], RULES).create
+    assert alert.cluster == "4" and "Москва, МО и Дальние регионы" in alert.message
