@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, SecretStr
@@ -80,21 +81,34 @@ class HttpSettings(BaseModel):
 
 
 class LogisticSettings(BaseModel):
-    """Thresholds of DOMAIN.md "Logistic"."""
+    """Thresholds of DOMAIN.md "Logistic" (names as `adolfd.domain.stock_monitor.LogisticRules`), with
+    per-brand overrides: `ADOLFD_LOGISTIC__BRANDS__OHANA_KIDS__TARGET_DAYS=21`."""
 
     target_days: int = 14
     urgent_days: float = 3
     low_days: float = 7
     velocity_window_days: int = 28
-    auto_cancel_hours: int = 48
+    auto_cancel_hours: float = 48
     brain_stale_hours: float = 26
     anomaly_ratio: float = 0.5
     anomaly_units: int = 100
     retention_days: int = 90
-    stocks_fresh_minutes: int = 60
-    defer_minutes: int = 10
-    defer_times: int = 6
+    ozon_stocks_max_age_minutes: int = 60
+    readiness_defer_minutes: int = 10
+    readiness_max_deferrals: int = 6
+    ozon_deficit_grades: list[str] = Field(default_factory=lambda: ["DEFICIT"])
     cache_ttl_seconds: int = 3600
+    brands: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    def rules(self, brand: str | None = None, timezone: str = "Europe/Moscow"):
+        """The domain's frozen rules, with the brand's overrides applied."""
+        from adolfd.domain.stock_monitor import LogisticRules
+
+        merged = LogisticSettings.model_validate({**self.model_dump(), **self.brands.get(brand or "", {}),
+                                                  "brands": {}})
+        values = merged.model_dump(exclude={"cache_ttl_seconds", "brands", "ozon_deficit_grades"})
+        return LogisticRules(**values, timezone=timezone,
+                             ozon_deficit_grades=frozenset(g.upper() for g in merged.ozon_deficit_grades))
 
 
 class MarketingSettings(BaseModel):

@@ -53,7 +53,7 @@ PositionKey = tuple[str, str, str]      # (brand, article, cluster)
 
 def target_stock(velocity: Fraction | int, target_days: int) -> int:
     """ceil(velocity × target_days); exact when velocity is a Fraction (see `avg_daily_sales`)."""
-    return math.ceil(Fraction(velocity) * target_days)
+    return math.ceil(Fraction(velocity) * Fraction(target_days))
 
 
 def priority_for(days: float, rules: LogisticRules = LogisticRules()) -> Priority:
