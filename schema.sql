@@ -116,6 +116,171 @@ CREATE INDEX IF NOT EXISTS brain_goods_receipts_loaded_at ON brain_goods_receipt
 
 
 -- == logistic (seed 000) ===========================================================================
+-- Ozon catalogue per brand (sync_ozon_stocks): seller article (offer_id = 1C article) ↔ SKU. It is the
+-- catalogue 1C rows are mapped against (sync_brain_stocks: unknown article → unmapped).
+CREATE TABLE IF NOT EXISTS logistic_products (
+    brand_id   text        NOT NULL,
+    article    text        NOT NULL,
+    sku        bigint      NOT NULL,
+    product_id bigint      NOT NULL,
+    name       text        NOT NULL DEFAULT '',
+    synced_at  timestamptz NOT NULL,
+    PRIMARY KEY (brand_id, article)
+);
+CREATE INDEX IF NOT EXISTS logistic_products_sku ON logistic_products (brand_id, sku);
+
+-- FBO clusters (sync_ozon_warehouses, seed 000 §8.4.3); a cluster Ozon stops listing is kept, inactive.
+CREATE TABLE IF NOT EXISTS logistic_clusters (
+    cluster_id            bigint      PRIMARY KEY,
+    name                  text        NOT NULL,
+    cluster_type          text        NOT NULL,
+    macrolocal_cluster_id bigint,
+    warehouses            jsonb       NOT NULL DEFAULT '[]'::jsonb,
+    is_active             boolean     NOT NULL DEFAULT true,
+    synced_at             timestamptz NOT NULL
+);
+
+-- Ordered units per SKU over the 28 full days ending period_to (sync_ozon_analytics, seed 000 §8.4.2).
+-- SKUs without orders have no row: their velocity is 0.
+CREATE TABLE IF NOT EXISTS logistic_sales_analytics (
+    brand_id      text        NOT NULL,
+    sku           bigint      NOT NULL,
+    period_from   date        NOT NULL,
+    period_to     date        NOT NULL,
+    ordered_units integer     NOT NULL CHECK (ordered_units >= 0),
+    synced_at     timestamptz NOT NULL,
+    PRIMARY KEY (brand_id, period_to, sku)
+);
+
+-- FBO stock per article and cluster, one row per 30-minute slot (sync_ozon_stocks, seed 000 §8.4.1);
+-- a retry in the same slot overwrites. ordered_units_28d is the article's analytics share of this cluster.
+CREATE TABLE IF NOT EXISTS cluster_stock_snapshots (
+    brand_id               text          NOT NULL,
+    slot                   timestamptz   NOT NULL,
+    sku                    bigint        NOT NULL,
+    cluster_id             bigint        NOT NULL,
+    article                text          NOT NULL,
+    cluster_name           text          NOT NULL,
+    fbo_stock              integer       NOT NULL CHECK (fbo_stock >= 0),
+    in_transit             integer       NOT NULL CHECK (in_transit >= 0),
+    ordered_units_28d      integer       NOT NULL CHECK (ordered_units_28d >= 0),
+    avg_daily_sales        numeric(12,4) NOT NULL,
+    days_of_stock          numeric(12,2),                   -- NULL: nothing sells (infinite)
+    ads_cluster            numeric(12,2) NOT NULL DEFAULT 0, -- Ozon's own figures, kept for comparison
+    turnover_grade_cluster text          NOT NULL DEFAULT '',
+    captured_at            timestamptz   NOT NULL,
+    PRIMARY KEY (brand_id, slot, sku, cluster_id)
+);
+CREATE INDEX IF NOT EXISTS cluster_stock_snapshots_slot ON cluster_stock_snapshots (slot);
+
+-- Internal 1C warehouse stock, from validated brain_stock_balance rows (sync_brain_stocks, seed 000 §8.4.4).
+CREATE TABLE IF NOT EXISTS warehouse_stocks (
+    brand_id       text        NOT NULL,
+    article        text        NOT NULL,
+    warehouse_name text        NOT NULL,
+    quantity       integer     NOT NULL CHECK (quantity >= 0),
+    extract_date   date        NOT NULL,
+    loaded_at      timestamptz NOT NULL,
+    synced_at      timestamptz NOT NULL,
+    PRIMARY KEY (brand_id, article, warehouse_name)
+);
+
+-- One row per article, warehouse and day; a second sync the same day overwrites that day's row.
+CREATE TABLE IF NOT EXISTS logistic_stock_history (
+    brand_id       text        NOT NULL,
+    article        text        NOT NULL,
+    warehouse_name text        NOT NULL,
+    stock_date     date        NOT NULL,
+    quantity       integer     NOT NULL,
+    recorded_at    timestamptz NOT NULL,
+    PRIMARY KEY (brand_id, article, warehouse_name, stock_date)
+);
+CREATE INDEX IF NOT EXISTS logistic_stock_history_date ON logistic_stock_history (stock_date);
+
+-- 1C rows held back as anomalies (negative, or a sudden change); the next extract repeating a sudden
+-- change confirms it (adolfd/domain/brain_validation.py).
+CREATE TABLE IF NOT EXISTS logistic_brain_anomalies (
+    brand_id       text        NOT NULL,
+    article        text        NOT NULL,
+    warehouse_name text        NOT NULL,
+    extract_date   date        NOT NULL,
+    quantity       integer     NOT NULL,
+    previous       integer,
+    reason         text        NOT NULL,
+    detected_at    timestamptz NOT NULL,
+    PRIMARY KEY (brand_id, article, warehouse_name, extract_date)
+);
+
+-- Supply tasks (generate_supply_tasks, seed 000 §8.4.5). One open task (new / confirmed / in_progress)
+-- per brand, article and cluster, enforced here as well as by the planner.
+CREATE TABLE IF NOT EXISTS supply_tasks (
+    id              bigserial     PRIMARY KEY,
+    task_number     text          NOT NULL UNIQUE,          -- SUP-YYYYMMDD-NNNN
+    plan_date       date          NOT NULL,
+    brand_id        text          NOT NULL,
+    article         text          NOT NULL,
+    sku             bigint,
+    cluster_id      bigint        NOT NULL,
+    cluster_name    text          NOT NULL,
+    quantity        integer       NOT NULL CHECK (quantity > 0),
+    deficit         integer       NOT NULL CHECK (deficit > 0),
+    target_stock    integer       NOT NULL,
+    fbo_stock       integer       NOT NULL,
+    in_transit      integer       NOT NULL,
+    avg_daily_sales numeric(12,4) NOT NULL,
+    days_of_stock   numeric(12,2),
+    priority        text          NOT NULL CHECK (priority IN ('urgent', 'planned', 'recommended')),
+    coverage        text          NOT NULL CHECK (coverage IN ('full', 'partial')),
+    status          text          NOT NULL DEFAULT 'new'
+                    CHECK (status IN ('new', 'confirmed', 'in_progress', 'completed', 'cancelled')),
+    created_at      timestamptz   NOT NULL,
+    updated_at      timestamptz   NOT NULL,
+    cancelled_at    timestamptz,
+    cancel_reason   text
+);
+CREATE UNIQUE INDEX IF NOT EXISTS supply_tasks_one_open ON supply_tasks (brand_id, article, cluster_id)
+    WHERE status IN ('new', 'confirmed', 'in_progress');
+CREATE INDEX IF NOT EXISTS supply_tasks_new ON supply_tasks (created_at) WHERE status = 'new';
+
+-- When each input of generate_supply_tasks last arrived, per brand (DOMAIN.md "Inputs before outputs").
+-- Written only when a sync applied data: a `stale` brain sync does not count as today's.
+CREATE TABLE IF NOT EXISTS logistic_sync_state (
+    brand_id  text        NOT NULL,
+    input     text        NOT NULL CHECK (input IN ('sync_brain_stocks', 'sync_ozon_analytics', 'sync_ozon_stocks')),
+    synced_at timestamptz NOT NULL,
+    details   jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    PRIMARY KEY (brand_id, input)
+);
+
+-- Retention (seed 000 §8.4.8): rows older than `days` before `as_of`; returns what it deleted per table.
+CREATE OR REPLACE FUNCTION logistic_cleanup_old_data(days integer, as_of timestamptz DEFAULT now())
+RETURNS TABLE (snapshots_deleted bigint, history_deleted bigint, analytics_deleted bigint,
+               anomalies_deleted bigint, alerts_deleted bigint, tasks_deleted bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    cutoff timestamptz;
+BEGIN
+    IF days IS NULL OR days < 1 THEN
+        RAISE EXCEPTION 'logistic_cleanup_old_data: days must be >= 1, got %', days;
+    END IF;
+    cutoff := as_of - make_interval(days => days);
+    DELETE FROM cluster_stock_snapshots WHERE slot < cutoff;
+    GET DIAGNOSTICS snapshots_deleted = ROW_COUNT;
+    DELETE FROM logistic_stock_history WHERE stock_date < (cutoff AT TIME ZONE 'Europe/Moscow')::date;
+    GET DIAGNOSTICS history_deleted = ROW_COUNT;
+    DELETE FROM logistic_sales_analytics WHERE period_to < (cutoff AT TIME ZONE 'Europe/Moscow')::date;
+    GET DIAGNOSTICS analytics_deleted = ROW_COUNT;
+    DELETE FROM logistic_brain_anomalies WHERE detected_at < cutoff;
+    GET DIAGNOSTICS anomalies_deleted = ROW_COUNT;
+    -- resolved alerts, and delivered one-off notices (no dedup key: nothing ever resolves them)
+    DELETE FROM alerts WHERE module = 'logistic' AND (resolved_at < cutoff
+        OR (dedup_key IS NULL AND delivered_at IS NOT NULL AND created_at < cutoff));
+    GET DIAGNOSTICS alerts_deleted = ROW_COUNT;
+    DELETE FROM supply_tasks WHERE status IN ('completed', 'cancelled') AND updated_at < cutoff;
+    GET DIAGNOSTICS tasks_deleted = ROW_COUNT;
+    RETURN NEXT;
+END;
+$$;
 
 -- == watcher (seed 001) ============================================================================
 
