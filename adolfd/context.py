@@ -30,6 +30,9 @@ CLIENT_CLASSES: dict[str, str] = {
     "wb_advert": "adolfd.clients.wb_advert:WbAdvertClient",
     "ozon_performance": "adolfd.clients.ozon_performance:OzonPerformanceClient",
     "ym_bids": "adolfd.clients.ym_bids:YmBidsClient",
+    "wb_feedbacks": "adolfd.clients.wb_feedbacks:WbFeedbacksClient",
+    "ozon_reviews": "adolfd.clients.ozon_reviews:OzonReviewsClient",
+    "ym_feedback": "adolfd.clients.ym_feedback:YmFeedbackClient",
 }
 
 
