@@ -1,0 +1,84 @@
+"""The precise cron scheduler: one fire per time across schedulers, exact-second starts, missed-run catch-up."""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone
+
+from adolfd.cron import MSK, CronEntry
+from adolfd.registry import job, resolve
+from adolfd.runbook import last_runs
+from adolfd.runtime import WorkerGroup
+from adolfd.scheduler import CronScheduler, Scheduled, arq_cron, fire_job_id, previous_fire
+from adolfd.execution import arq_function
+
+STARTS: list[float] = []
+
+
+@job(module="operations", queue="default", timeout=10)
+async def tick_for_tests(ctx, label: str = "x") -> dict:
+    STARTS.append(time.time())
+    return {"status": "success", "label": label}
+
+
+def _scheduled(entry: CronEntry) -> Scheduled:
+    spec = resolve("operations.tick_for_tests")
+    return Scheduled(entry, arq_cron(entry, arq_function(spec, run_keys=(f"operations.{entry.name}",),
+                                                          bound=entry.kwargs)))
+
+
+def _entry(cron: str, second: int = 0, name: str = "tick_for_tests") -> CronEntry:
+    return CronEntry(name=name, module="operations", queue="default", cron=cron, job="tick_for_tests",
+                     second=second, timeout=10, tz=MSK)
+
+
+async def test_two_schedulers_claim_each_fire_time_once(res):
+    entry = _entry("0 7 * * *")
+    fire = datetime(2026, 11, 25, 7, 0, tzinfo=MSK)
+    a = CronScheduler(res.redis, res.db, [_scheduled(entry)], wake=lambda q: None)
+    b = CronScheduler(res.redis, res.db, [_scheduled(entry)], wake=lambda q: None)
+    results = await asyncio.gather(a.fire(a.items[0], fire), b.fire(b.items[0], fire))
+    assert sorted(results) == [False, True]
+    assert await res.redis.zcard(entry.queue_name) == 1
+    assert await res.redis.zscore(entry.queue_name, fire_job_id(entry, fire)) is not None
+
+
+async def test_missed_daily_run_is_caught_up_once_within_grace(res):
+    daily = _entry("0 7 * * *", name="daily_for_tests")
+    frequent = _entry("*/5 * * * *", name="frequent_for_tests")
+    now = datetime.now(timezone.utc)
+    hourly_ok = now - previous_fire(daily, now) <= timedelta(hours=6)
+    sched = CronScheduler(res.redis, res.db, [_scheduled(daily), _scheduled(frequent)], wake=lambda q: None)
+    caught = await sched.catch_up(now)
+    assert caught == (1 if hourly_ok else 0)          # the 5-minute job just waits for its next fire
+    again = CronScheduler(res.redis, res.db, [_scheduled(daily)], wake=lambda q: None)
+    assert await again.catch_up(now) == 0              # a second worker starting does not run it again
+    # outside the grace window nothing is caught up
+    late = CronScheduler(res.redis, res.db, [_scheduled(_entry("0 7 * * *", name="other_for_tests"))],
+                         wake=lambda q: None, grace_hours=0)
+    assert await late.catch_up(now) == 0
+
+
+async def test_cron_job_starts_on_its_second(res, monkeypatch):
+    """A worker group fires a row at its exact second; the job starts well within a poll interval."""
+    STARTS.clear()
+    target = datetime.now(MSK) + timedelta(seconds=2.5)
+    entry = _entry(f"{target.minute} {target.hour} * * *", second=target.second, name="precise_for_tests")
+    group = WorkerGroup("operations", res)
+    monkeypatch.setattr(res.settings, "poll_delay", 5.0)   # only the wake-up can start it in time
+    group.build()
+    group.scheduled = [s for s in group.scheduled if s.entry.name != entry.name] + [_scheduled(entry)]
+    group.workers[entry.queue_name].functions[group.scheduled[-1].job.name] = group.scheduled[-1].job
+    runner = asyncio.create_task(group.run())
+    fire = target.replace(microsecond=0).timestamp()
+    for _ in range(80):
+        if STARTS:
+            break
+        await asyncio.sleep(0.1)
+    group.stop()
+    await asyncio.wait_for(runner, 10)
+    assert STARTS, "the cron job did not run"
+    lateness = STARTS[0] - fire
+    assert -0.01 <= lateness < 0.25, lateness
+    runs = await last_runs(res.redis)
+    assert runs["operations.precise_for_tests"]["outcome"] == "success"
