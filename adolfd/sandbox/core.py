@@ -56,13 +56,16 @@ class SandboxInputError(ValueError):
 class Clock:
     """Wall clock with an offset (and optional freeze) that tests set or advance.
 
-    Rate gates run on `monotonic()`, which moves with the offset, so advancing the clock refills buckets
-    without sleeping.
+    Rate gates run on `monotonic()`, which moves with every set/advance, so advancing the clock refills
+    buckets without sleeping. It is kept near `time.monotonic()`'s small magnitude (not epoch seconds) so
+    that a 0.1 s advance refills exactly 5 tokens of a 50 rps bucket.
     """
 
     def __init__(self) -> None:
-        self._offset = 0.0
-        self._frozen_at: float | None = None        # epoch seconds when frozen
+        self._offset = 0.0                          # wall clock = time.time() + offset
+        self._mono_offset = 0.0                     # monotonic = time.monotonic() + mono offset
+        self._frozen_at: float | None = None        # epoch seconds while frozen
+        self._frozen_mono: float | None = None
 
     def _epoch(self) -> float:
         if self._frozen_at is not None:
@@ -73,25 +76,30 @@ class Clock:
         return datetime.fromtimestamp(self._epoch(), tz=timezone.utc)
 
     def monotonic(self) -> float:
-        if self._frozen_at is not None:
-            return self._frozen_at
-        return time.monotonic() + self._offset
+        if self._frozen_mono is not None:
+            return self._frozen_mono
+        return time.monotonic() + self._mono_offset
 
     def set(self, when: datetime, *, frozen: bool = False) -> None:
         if when.tzinfo is None:
             raise SandboxInputError("clock time must carry a timezone")
         target = when.timestamp()
+        mono = self.monotonic() + (target - self._epoch())
         self._offset = target - time.time()
+        self._mono_offset = mono - time.monotonic()
         self._frozen_at = target if frozen else None
+        self._frozen_mono = mono if frozen else None
 
     def advance(self, seconds: float) -> None:
         self._offset += seconds
-        if self._frozen_at is not None:
+        self._mono_offset += seconds
+        if self._frozen_at is not None and self._frozen_mono is not None:
             self._frozen_at += seconds
+            self._frozen_mono += seconds
 
     def reset(self) -> None:
-        self._offset = 0.0
-        self._frozen_at = None
+        self._offset = self._mono_offset = 0.0
+        self._frozen_at = self._frozen_mono = None
 
     @property
     def frozen(self) -> bool:
@@ -131,6 +139,9 @@ class Limit:
 
     rate: float
     burst: float
+
+
+_TOKEN_EPSILON = 1e-9
 
 
 @dataclass
@@ -281,8 +292,8 @@ class Sandbox:
         if elapsed > 0:
             bucket.tokens = min(limit.burst, bucket.tokens + elapsed * limit.rate)
         bucket.last = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
+        if bucket.tokens >= 1.0 - _TOKEN_EPSILON:          # float rounding of the refill
+            bucket.tokens = max(0.0, bucket.tokens - 1.0)
             return None
         self.count("rate_limited", f"{api}:{endpoint_class}")
         return (1.0 - bucket.tokens) / limit.rate
