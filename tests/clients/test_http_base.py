@@ -1,0 +1,113 @@
+"""The request path every client shares: rate limit, 429/420 waits, retries only where safe, clear errors."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from adolfd.clients.errors import AuthError, BadResponse, RateLimited, Rejected, Unavailable
+from adolfd.clients.http import ApiClient
+from adolfd.clients.ratelimit import RateLimiter
+from adolfd.settings import HttpSettings, RateLimit
+
+
+class Probe(ApiClient):
+    api = "probe"
+
+
+class Reply(BaseModel):
+    items: list[int]
+
+
+def _client(res, handler, *, rate=1000.0, burst=10, attempts=3) -> tuple[Probe, list[float]]:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    http = httpx.AsyncClient(base_url="http://api.test", transport=httpx.MockTransport(handler))
+    client = Probe(http, RateLimiter(res.redis), account="acc", limits=lambda ec: RateLimit(rate=rate, burst=burst),
+                   settings=HttpSettings(attempts=attempts, backoff=0.01), sleep=sleep)
+    return client, slept
+
+
+async def test_429_waits_as_told_then_succeeds(res):
+    calls = []
+
+    def handler(request):
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"Retry-After": "0.2"}, json={"code": 8})
+        return httpx.Response(200, json={"items": [1, 2]})
+
+    client, _ = _client(res, handler)
+    reply = client.parse(Reply, await client.request_json("POST", "/x"))
+    assert reply.items == [1, 2] and len(calls) == 2
+    assert calls[1] - calls[0] >= 0.18          # the shared bucket was pushed out by Retry-After
+
+
+async def test_yandex_420_is_a_rate_limit_and_gives_up_after_attempts(res):
+    client, _ = _client(res, lambda r: httpx.Response(420, headers={"Retry-After": "0"}, json={"status": "ERROR"}))
+    with pytest.raises(RateLimited):
+        await client.request("GET", "/x")
+
+
+async def test_5xx_is_retried_only_when_idempotent(res):
+    calls = []
+
+    def handler(request):
+        calls.append(1)
+        return httpx.Response(503, text="busy")
+
+    client, slept = _client(res, handler)
+    with pytest.raises(Unavailable):
+        await client.request("GET", "/x")
+    assert len(calls) == 3 and slept == [0.01, 0.02]
+    calls.clear()
+    with pytest.raises(Unavailable):
+        await client.request("POST", "/publish", idempotent=False)
+    assert len(calls) == 1
+
+
+async def test_timeout_of_a_non_idempotent_call_is_not_repeated(res):
+    calls = []
+
+    def handler(request):
+        calls.append(1)
+        raise httpx.ReadTimeout("slow", request=request)
+
+    client, _ = _client(res, handler)
+    with pytest.raises(Unavailable):
+        await client.request("POST", "/reply", idempotent=False)
+    assert len(calls) == 1
+
+
+async def test_malformed_and_wrong_shape_are_bad_responses(res):
+    client, _ = _client(res, lambda r: httpx.Response(200, text="{not json"))
+    with pytest.raises(BadResponse, match="malformed JSON"):
+        await client.request_json("GET", "/x")
+    client, _ = _client(res, lambda r: httpx.Response(200, json={"items": "many"}))
+    with pytest.raises(BadResponse, match="items"):
+        client.parse(Reply, await client.request_json("GET", "/x"))
+
+
+async def test_auth_and_rejections(res):
+    client, _ = _client(res, lambda r: httpx.Response(403, json={"code": 7, "message": "Invalid Api-Key"}))
+    with pytest.raises(AuthError, match="Invalid Api-Key"):
+        await client.request("GET", "/x")
+    client, _ = _client(res, lambda r: httpx.Response(400, json={"message": "bad"}))
+    with pytest.raises(Rejected):
+        await client.request("GET", "/x")
+
+
+async def test_rate_limit_is_shared_and_exact(res):
+    """Two clients (two processes' worth) on one account share one bucket: 40 calls at 100/s, burst 1."""
+    client_a, _ = _client(res, lambda r: httpx.Response(200, json={}), rate=100, burst=1)
+    client_b, _ = _client(res, lambda r: httpx.Response(200, json={}), rate=100, burst=1)
+    started = time.monotonic()
+    await asyncio.gather(*[c.request("GET", "/x") for c in (client_a, client_b) for _ in range(20)])
+    elapsed = time.monotonic() - started
+    assert 0.37 <= elapsed < 0.8

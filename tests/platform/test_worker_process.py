@@ -1,0 +1,62 @@
+"""`adolfd worker` as a real process: SIGTERM drains running jobs; what cannot finish goes back to the queue."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+
+from arq.jobs import Job, JobStatus
+
+from adolfd.enqueue import enqueue
+
+
+def _env(settings, **extra: str) -> dict[str, str]:
+    return {**os.environ, "ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": settings.redis_url,
+            "ADOLFD_METRICS_PORT": "0", **extra}
+
+
+async def _start_worker(settings, **extra: str) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "adolfd.cli", "worker", "operations", env=_env(settings, **extra),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    await _wait_for_line(proc, "worker_group_started")
+    return proc
+
+
+async def _wait_for_line(proc, event: str, timeout: float = 15) -> dict:
+    async def read() -> dict:
+        while True:
+            line = await proc.stdout.readline()
+            if not line:
+                raise AssertionError(f"worker exited before {event}")
+            text = line.decode()
+            if text.startswith("<") and f'"{event}"' in text:
+                return json.loads(text[text.index(">") + 1:])
+    return await asyncio.wait_for(read(), timeout)
+
+
+async def test_sigterm_lets_a_running_job_finish(res, settings):
+    proc = await _start_worker(settings)
+    queued = await enqueue(res.redis, "probe", {"sleep_ms": 1500})
+    await _wait_for_line(proc, "job_started")
+    proc.send_signal(signal.SIGTERM)
+    finished = await _wait_for_line(proc, "job_finished")
+    assert finished["job_id"] == queued.job_id
+    assert await asyncio.wait_for(proc.wait(), 15) == 0
+    assert await Job(queued.job_id, res.redis).status() == JobStatus.complete
+
+
+async def test_a_job_longer_than_the_drain_is_handed_back_and_run_again(res, settings, run_queue):
+    proc = await _start_worker(settings, ADOLFD_DRAIN_SECONDS="0.5")
+    queued = await enqueue(res.redis, "probe", {"sleep_ms": 4000})
+    await _wait_for_line(proc, "job_started")
+    proc.send_signal(signal.SIGTERM)
+    await _wait_for_line(proc, "job_interrupted")
+    assert await asyncio.wait_for(proc.wait(), 15) == 0
+    job = Job(queued.job_id, res.redis, _queue_name="adolfd:operations:default")
+    assert await job.status() == JobStatus.queued          # not lost: back on its queue
+    await run_queue("operations", "default")
+    info = await job.result_info()
+    assert info.success and info.job_try == 2
