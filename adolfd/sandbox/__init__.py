@@ -8,10 +8,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from adolfd.sandbox import ozon_seller
+from adolfd.sandbox import telegram
 from adolfd.sandbox.core import RunningSandbox, Sandbox, build_root_app, serve, start_sandbox
 
 MODULES = [
     ozon_seller,
+    telegram,
 ]
 
 

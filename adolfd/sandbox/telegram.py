@@ -1,0 +1,472 @@
+"""Fake Telegram Bot API (`https://api.telegram.org`), the part adolfd's admin bot and alert delivery use.
+
+Served under `/telegram` exactly as the real server shapes it (docs/external-apis.md "Telegram Bot API"):
+`POST|GET /telegram/bot<token>/<method>` with parameters as query string, urlencoded or multipart form
+(aiogram's encoding: nested objects JSON-encoded per field) or a JSON body; answers
+`{"ok": true, "result": …}` or `{"ok": false, "error_code": N, "description": "…", "parameters": {…}}`.
+
+- `getMe`, `getUpdates` (long polling with `offset`/`limit`/`timeout`/`allowed_updates`; a second poller ends the
+  first with 409 Conflict, as Telegram does), `deleteWebhook`, `getWebhookInfo`, `setMyCommands`,
+  `getMyCommands`, `deleteMyCommands`, `sendMessage` (text ≤ 4096 characters after entity parsing; HTML parse
+  mode checked for unsupported or unbalanced tags and bare `&`).
+- Limits from Telegram's Bot FAQ: about one message per second per chat (short bursts allowed), 20 messages
+  per minute per group, about 30 messages per second overall; over a limit → 429 with
+  `parameters.retry_after`.
+- Test side, under `/telegram/_sandbox/`: `POST updates` injects an update (`{"text", "user_id", "chat_id",
+  "username"}` or a whole `{"update": {…}}`) and wakes a waiting `getUpdates`; `GET messages?chat_id=` lists
+  what was sent; `POST chats` makes a chat `blocked` (403) or `missing` (400) or `ok` again.
+  In-process tests use `telegram_fake(sandbox)` for the same.
+
+Every sent message is counted as a side effect under `messages_sent` / `telegram:<chat_id>`.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from html.parser import HTMLParser
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from adolfd.sandbox.accounts import TELEGRAM_BOT
+from adolfd.sandbox.core import ACCOUNT_KEY, Sandbox
+
+API = "telegram"
+MAX_TEXT = 4096
+MAX_POLL_TIMEOUT = 50.0          # Telegram holds a long poll for at most about 50 s
+
+# endpoint classes of the sandbox gates: (rate per second, burst)
+CHAT, GROUP, GLOBAL = "chat", "group", "global"
+DEFAULT_LIMITS = {
+    CHAT: (1.0, 3.0),            # "avoid sending more than one message per second … short bursts" (Bot FAQ)
+    GROUP: (20.0 / 60.0, 5.0),   # "not able to send more than 20 messages per minute to the same group"
+    GLOBAL: (30.0, 30.0),        # "will not allow more than 30 messages per second or so"
+}
+
+HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji",
+             "code", "pre", "blockquote"}
+_INT_FIELDS = {"chat_id", "offset", "limit", "timeout", "message_id", "message_thread_id", "user_id",
+               "from_chat_id", "reply_to_message_id"}
+_BOOL_FIELDS = {"drop_pending_updates", "disable_notification", "protect_content", "allow_sending_without_reply",
+                "disable_web_page_preview"}
+_JSON_FIELDS = {"allowed_updates", "reply_markup", "reply_parameters", "link_preview_options", "entities",
+                "commands", "scope"}
+
+
+class TelegramError(Exception):
+    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.parameters = parameters
+
+
+def error_body(code: int, description: str) -> dict[str, Any]:
+    return {"ok": False, "error_code": code, "description": description}
+
+
+@dataclass
+class SentMessage:
+    message_id: int
+    chat_id: int
+    text: str
+    date: int
+    parse_mode: str | None = None
+    reply_markup: Any = None
+    method: str = "sendMessage"
+
+
+@dataclass
+class TelegramFake:
+    """State of the fake Bot API of one sandbox: pending updates, sent messages, chat states, commands."""
+
+    sandbox: Sandbox
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[SentMessage] = field(default_factory=list)
+    chat_states: dict[int, str] = field(default_factory=dict)      # chat id -> blocked | missing
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    next_update_id: int = 1
+    _message_ids: dict[int, int] = field(default_factory=dict)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _poll_generation: int = 0
+    _reset_epoch: int = 0
+
+    def reset(self) -> None:
+        self.updates.clear()
+        self.sent.clear()
+        self.chat_states.clear()
+        self.commands.clear()
+        self.next_update_id = 1
+        self._message_ids.clear()
+        self._reset_epoch += 1              # a waiting poll returns empty, as after a quiet timeout
+        self._arrived.set()
+
+    # -- test side ---------------------------------------------------------------------------------
+    def inject(self, text: str | None = None, *, user_id: int = 1, chat_id: int | None = None,
+               username: str | None = None, update: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Queue one incoming update (a private-chat text message unless a whole `update` is given)."""
+        if update is None:
+            if not isinstance(text, str) or not text:
+                raise ValueError("give text (non-empty) or a whole update")
+            chat = chat_id if chat_id is not None else user_id
+            user = {"id": user_id, "is_bot": False, "first_name": username or f"user{user_id}"}
+            if username:
+                user["username"] = username
+            message: dict[str, Any] = {
+                "message_id": self._next_message_id(chat), "date": self._now(), "from": user,
+                "chat": _chat_object(chat, user), "text": text,
+            }
+            if text.startswith("/"):
+                command = text.split()[0]
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+            update = {"message": message}
+        update = {**update, "update_id": self.next_update_id}
+        self.next_update_id += 1
+        self.updates.append(update)
+        self.sandbox.count("updates_injected", API)
+        self._arrived.set()
+        return update
+
+    def set_chat_state(self, chat_id: int, state: str) -> None:
+        if state not in ("ok", "blocked", "missing"):
+            raise ValueError("state must be ok, blocked or missing")
+        if state == "ok":
+            self.chat_states.pop(chat_id, None)
+        else:
+            self.chat_states[chat_id] = state
+
+    def messages(self, chat_id: int | None = None) -> list[SentMessage]:
+        return [m for m in self.sent if chat_id is None or m.chat_id == chat_id]
+
+    # -- Bot API side ------------------------------------------------------------------------------
+    def _now(self) -> int:
+        return int(self.sandbox.now().timestamp())
+
+    def _next_message_id(self, chat_id: int) -> int:
+        self._message_ids[chat_id] = self._message_ids.get(chat_id, 0) + 1
+        return self._message_ids[chat_id]
+
+    async def get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = params.get("offset")
+        limit = min(max(int(params.get("limit") or 100), 1), 100)
+        timeout = min(max(float(params.get("timeout") or 0), 0.0), MAX_POLL_TIMEOUT)
+        allowed = params.get("allowed_updates") or None
+        if offset is not None:
+            # confirming: everything below offset is gone for good (negative offsets count from the end)
+            if offset < 0:
+                self.updates = self.updates[offset:]
+            else:
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        self._poll_generation += 1
+        generation, epoch = self._poll_generation, self._reset_epoch
+        self._arrived.set()                 # an older poll still waiting wakes and sees it lost
+        await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if generation != self._poll_generation:
+                raise TelegramError(409, "Conflict: terminated by other getUpdates request; "
+                                         "make sure that only one bot instance is running")
+            if epoch != self._reset_epoch:
+                return []
+            ready = [u for u in self.updates if allowed is None or any(k in u for k in allowed)]
+            if ready:
+                return ready[:limit]
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return []
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+
+    def send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = params.get("chat_id")
+        if not isinstance(chat_id, int):
+            raise TelegramError(400, "Bad Request: chat not found")
+        state = self.chat_states.get(chat_id)
+        if state == "missing":
+            raise TelegramError(400, "Bad Request: chat not found")
+        if state == "blocked":
+            raise TelegramError(403, "Forbidden: bot was blocked by the user")
+        text = params.get("text")
+        if not isinstance(text, str):
+            raise TelegramError(400, "Bad Request: message text is empty")
+        parse_mode = params.get("parse_mode") or None
+        visible = visible_text(text, parse_mode)
+        if not visible.strip():
+            raise TelegramError(400, "Bad Request: message text is empty")
+        if len(visible) > MAX_TEXT:
+            raise TelegramError(400, "Bad Request: message is too long")
+        self._gate(chat_id)
+        message = SentMessage(message_id=self._next_message_id(chat_id), chat_id=chat_id, text=text,
+                              date=self._now(), parse_mode=parse_mode, reply_markup=params.get("reply_markup"))
+        self.sent.append(message)
+        self.sandbox.count("messages_sent", f"{API}:{chat_id}")
+        return {"message_id": message.message_id, "date": message.date, "from": bot_user(),
+                "chat": _chat_object(chat_id, None), "text": visible}
+
+    def _gate(self, chat_id: int) -> None:
+        checks = [(str(TELEGRAM_BOT.bot_id), GLOBAL), (str(chat_id), GROUP if chat_id < 0 else CHAT)]
+        for account, endpoint_class in checks:
+            wait = self.sandbox.gate(API, account, endpoint_class)
+            if wait is not None:
+                retry_after = max(1, math.ceil(wait))
+                raise TelegramError(429, f"Too Many Requests: retry after {retry_after}",
+                                    {"retry_after": retry_after})
+
+
+def bot_user() -> dict[str, Any]:
+    return {"id": TELEGRAM_BOT.bot_id, "is_bot": True, "first_name": "adolfd", "username": TELEGRAM_BOT.username,
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+
+def _chat_object(chat_id: int, user: dict[str, Any] | None) -> dict[str, Any]:
+    if chat_id > 0:
+        return {"id": chat_id, "type": "private", "first_name": (user or {}).get("first_name", f"user{chat_id}")}
+    kind = "supergroup" if str(chat_id).startswith("-100") else "group"
+    return {"id": chat_id, "type": kind, "title": f"chat {chat_id}"}
+
+
+class _HtmlCheck(HTMLParser):
+    """Telegram's HTML parse mode: only its tags, properly nested; returns the visible text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in HTML_TAGS:
+            raise TelegramError(400, f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}"')
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            raise TelegramError(400, f'Bad Request: can\'t parse entities: Unmatched end tag "{tag}"')
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if "<" in data:
+            raise TelegramError(400, "Bad Request: can't parse entities: Unexpected \"<\"; escape it as &lt;")
+        if "&" in data:
+            raise TelegramError(400, "Bad Request: can't parse entities: Character entity expected")
+        self.parts.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        named = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+        if name not in named:
+            raise TelegramError(400, f'Bad Request: can\'t parse entities: Unsupported HTML entity "&{name};"')
+        self.parts.append(named[name])
+
+    def handle_charref(self, name: str) -> None:
+        try:
+            self.parts.append(chr(int(name[1:], 16) if name[:1] in "xX" else int(name)))
+        except ValueError as exc:
+            raise TelegramError(400, "Bad Request: can't parse entities: Invalid character reference") from exc
+
+
+def visible_text(text: str, parse_mode: str | None) -> str:
+    """The text a reader sees; raises the error Telegram gives for markup it cannot parse."""
+    if parse_mode is None or parse_mode.upper() != "HTML":
+        return text
+    check = _HtmlCheck()
+    check.feed(text)
+    leftover = check.rawdata   # what the parser could not finish: "AT&T", "a <b"
+    if leftover.startswith("&"):
+        raise TelegramError(400, "Bad Request: can't parse entities: Character entity expected")
+    if leftover:
+        raise TelegramError(400, "Bad Request: can't parse entities: Unclosed start tag")
+    check.close()
+    if check.stack:
+        raise TelegramError(400, f'Bad Request: can\'t parse entities: Can\'t find end tag corresponding to start '
+                                 f'tag "{check.stack[-1]}"')
+    return "".join(check.parts)
+
+
+# -- HTTP --------------------------------------------------------------------------------------------
+
+_FAKE = web.AppKey("telegram_fake", TelegramFake)
+
+
+def telegram_fake(sandbox: Sandbox) -> TelegramFake:
+    """The fake's state, for tests running the sandbox in-process."""
+    return sandbox.subapp(API)[_FAKE]
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if name in _INT_FIELDS:
+        try:
+            return int(value)
+        except ValueError:
+            return value                    # "@channelusername" stays a string
+    if name in _BOOL_FIELDS:
+        return value.lower() == "true"
+    if name in _JSON_FIELDS:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise TelegramError(400, f"Bad Request: can't parse {name} JSON object") from exc
+    return value
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    raw: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except json.JSONDecodeError as exc:
+                raise TelegramError(400, "Bad Request: can't parse JSON body") from exc
+            if not isinstance(body, dict):
+                raise TelegramError(400, "Bad Request: JSON body must be an object")
+            raw.update(body)
+        else:
+            form = await request.post()
+            raw.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return {name: _coerce(name, value) for name, value in raw.items()}
+
+
+Method = Callable[[TelegramFake, dict[str, Any]], Awaitable[Any]]
+METHODS: dict[str, Method] = {}
+
+
+def method(name: str) -> Callable[[Method], Method]:
+    """Register a Bot API method (case-insensitive, as Telegram treats method names)."""
+    def register(fn: Method) -> Method:
+        METHODS[name.lower()] = fn
+        return fn
+    return register
+
+
+@method("getMe")
+async def _get_me(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    return bot_user()
+
+
+@method("getUpdates")
+async def _get_updates(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    return await fake.get_updates(params)
+
+
+@method("deleteWebhook")
+async def _delete_webhook(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    if params.get("drop_pending_updates"):
+        fake.updates.clear()
+    return True
+
+
+@method("getWebhookInfo")
+async def _webhook_info(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    return {"url": "", "has_custom_certificate": False, "pending_update_count": len(fake.updates)}
+
+
+@method("setMyCommands")
+async def _set_commands(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    commands = params.get("commands")
+    if not isinstance(commands, list) or not all(isinstance(c, dict) and c.get("command") for c in commands):
+        raise TelegramError(400, "Bad Request: commands must be a non-empty array of BotCommand")
+    fake.commands = commands
+    return True
+
+
+@method("getMyCommands")
+async def _get_commands(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    return fake.commands
+
+
+@method("deleteMyCommands")
+async def _delete_commands(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    fake.commands = []
+    return True
+
+
+@method("sendMessage")
+async def _send_message(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    return fake.send_message(params)
+
+
+def _reply(code: int, payload: dict[str, Any]) -> web.Response:
+    return web.json_response(payload, status=code)
+
+
+async def _bot_api(request: web.Request) -> web.Response:
+    fake = request.app[_FAKE]
+    if request.match_info["token"] != TELEGRAM_BOT.token:
+        return _reply(401, error_body(401, "Unauthorized"))
+    request[ACCOUNT_KEY] = str(TELEGRAM_BOT.bot_id)
+    impl = METHODS.get(request.match_info["method"].lower())
+    if impl is None:
+        return _reply(404, error_body(404, "Not Found: method not found"))
+    try:
+        result = await impl(fake, await _params(request))
+    except TelegramError as exc:
+        body = error_body(exc.code, exc.description)
+        if exc.parameters:
+            body["parameters"] = exc.parameters
+        return _reply(exc.code, body)
+    return _reply(200, {"ok": True, "result": result})
+
+
+# -- test side -----------------------------------------------------------------------------------------
+
+async def _control_json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except json.JSONDecodeError as exc:
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"body is not JSON: {exc}"}),
+                                 content_type="application/json") from exc
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}),
+                                 content_type="application/json")
+    return body
+
+
+async def _inject(request: web.Request) -> web.Response:
+    body = await _control_json(request)
+    try:
+        update = request.app[_FAKE].inject(
+            body.get("text"), user_id=int(body.get("user_id", 1)),
+            chat_id=None if body.get("chat_id") is None else int(body["chat_id"]),
+            username=body.get("username"), update=body.get("update"),
+        )
+    except (TypeError, ValueError) as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({"update_id": update["update_id"]})
+
+
+async def _list_messages(request: web.Request) -> web.Response:
+    raw = request.query.get("chat_id")
+    try:
+        chat_id = int(raw) if raw is not None else None
+    except ValueError:
+        return web.json_response({"error": "chat_id must be an integer"}, status=400)
+    return web.json_response({"messages": [asdict(m) for m in request.app[_FAKE].messages(chat_id)]})
+
+
+async def _set_chat(request: web.Request) -> web.Response:
+    body = await _control_json(request)
+    try:
+        request.app[_FAKE].set_chat_state(int(body["chat_id"]), str(body.get("state", "")))
+    except (KeyError, TypeError, ValueError) as exc:
+        return web.json_response({"error": f"give chat_id and state (ok|blocked|missing): {exc}"}, status=400)
+    return web.json_response({"chat_id": int(body["chat_id"]), "state": body["state"]})
+
+
+def install(sandbox: Sandbox) -> None:
+    app = sandbox.subapp(API, error_body=error_body)
+    fake = TelegramFake(sandbox)
+    app[_FAKE] = fake
+    sandbox.on_reset(fake.reset)
+    for endpoint_class, (rate, burst) in DEFAULT_LIMITS.items():
+        sandbox.define_limit(API, endpoint_class, rate, burst)
+    app.router.add_post("/_sandbox/updates", _inject)
+    app.router.add_get("/_sandbox/messages", _list_messages)
+    app.router.add_post("/_sandbox/chats", _set_chat)
+    app.router.add_route("POST", "/bot{token}/{method}", _bot_api)
+    app.router.add_route("GET", "/bot{token}/{method}", _bot_api)
