@@ -268,6 +268,7 @@ class Sandbox:
             self.limits.pop(key, None)
             limit = None
         else:
+            _checked_limit(rate, 1.0)
             limit = _checked_limit(rate, burst if burst is not None else max(1.0, rate))
             self.limits[key] = limit
         for bucket_key in [k for k in self._buckets if k[0] == api and k[2] == endpoint_class]:

@@ -197,6 +197,8 @@ async def test_limits_endpoint_changes_and_removes_a_limit(ozon: httpx.AsyncClie
     assert {"api": "ozon-seller", "endpoint_class": "global", "rate": 50.0, "burst": 50.0} in limits
     assert (await control.post("/_sandbox/limits", json={"api": "nope", "endpoint_class": "x", "rate": 1})).status_code == 400
     assert (await control.post("/_sandbox/limits", json={"api": "ozon-seller", "endpoint_class": "x"})).status_code == 400
+    r = await control.post("/_sandbox/limits", json={"api": "ozon-seller", "endpoint_class": "x", "rate": "fast"})
+    assert r.status_code == 400 and "rate" in r.json()["error"]
 
 
 # -- reset ---------------------------------------------------------------------------------------------
