@@ -1,0 +1,58 @@
+"""Logistic job fixtures: one frozen moment for adolfd and the sandbox, the 1C extract, the input syncs."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from adolfd.sandbox.brain import BRAIN_TABLES, seed_brain_tables
+
+MSK = ZoneInfo("Europe/Moscow")
+# A Monday, 07:00 Moscow: generate_supply_tasks' fire time; the 1C extract of 06:00 is an hour old.
+MOMENT = datetime(2026, 2, 16, 7, 0, tzinfo=MSK)
+
+
+@pytest.fixture
+def moment() -> datetime:
+    return MOMENT
+
+
+@pytest.fixture
+def at(clock, sandbox):
+    """`at(dt)`: adolfd's clock and the sandbox's clock both stand at dt (MOMENT to begin with)."""
+
+    def move(when: datetime) -> datetime:
+        clock.set(when)
+        sandbox.sandbox.set_now(when, frozen=True)
+        return when
+
+    move(MOMENT)
+    return move
+
+
+@pytest.fixture
+def extract(res, sandbox):
+    """`await extract(now, tables=...)`: the 1C extractor's load of `now`'s day, loaded_at = now."""
+
+    async def load(now: datetime, tables=BRAIN_TABLES) -> dict[str, int]:
+        async with res.db.acquire() as conn:
+            return await seed_brain_tables(conn, seed=sandbox.sandbox.seed, now=now, tables=tables)
+
+    return load
+
+
+@pytest.fixture
+def inputs(run_job, extract):
+    """`await inputs(now)`: every input of generate_supply_tasks as the morning schedule leaves them."""
+
+    async def run(now: datetime) -> dict[str, dict]:
+        out = {"analytics": await run_job("logistic.sync_ozon_analytics")}
+        out["stocks"] = await run_job("logistic.sync_ozon_stocks")
+        await extract(now)
+        out["brain"] = await run_job("logistic.sync_brain_stocks")
+        for name, result in out.items():
+            assert result["success"], (name, result)
+        return out
+
+    return run
