@@ -9,11 +9,15 @@ from aiohttp import web
 
 from adolfd.sandbox import ozon_seller
 from adolfd.sandbox import telegram
+from adolfd.sandbox import ozon_performance, wb_advert, ym_bids
 from adolfd.sandbox.core import RunningSandbox, Sandbox, build_root_app, serve, start_sandbox
 
 MODULES = [
     ozon_seller,
     telegram,
+    wb_advert,
+    ozon_performance,
+    ym_bids,
 ]
 
 
