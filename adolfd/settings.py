@@ -65,11 +65,12 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     "ym:bids": RateLimit(rate=500 / 60, burst=4),
     "ym:orders_stats": RateLimit(rate=10000 / 3600, burst=4),
     "ym:default": RateLimit(rate=8, burst=4),
-    # YM goods feedback / questions: per-method hourly resource limits (x-resource-limit-config, YM-OA)
-    "ym:goods_feedback": RateLimit(rate=5000 / 3600, burst=4),
-    "ym:goods_feedback_reply": RateLimit(rate=1000 / 3600, burst=4),
-    "ym:goods_questions": RateLimit(rate=1000 / 3600, burst=4),
-    "ym:goods_question_answer": RateLimit(rate=500 / 3600, burst=4),
+    # YM goods feedback / questions: per-method hourly quotas (x-resource-limit-config, YM-OA), as a bucket
+    # holding one hour's quota
+    "ym:goods_feedback": RateLimit(rate=5000 / 3600, burst=5000),
+    "ym:goods_feedback_reply": RateLimit(rate=1000 / 3600, burst=1000),
+    "ym:goods_questions": RateLimit(rate=1000 / 3600, burst=1000),
+    "ym:goods_question_answer": RateLimit(rate=500 / 3600, burst=500),
     "telegram:default": RateLimit(rate=25, burst=5),
     "llm:default": RateLimit(rate=5, burst=5),
 }

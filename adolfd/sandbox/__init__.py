@@ -10,6 +10,7 @@ from aiohttp import web
 from adolfd.sandbox import ozon_seller
 from adolfd.sandbox import telegram
 from adolfd.sandbox import ozon_performance, wb_advert, ym_bids
+from adolfd.sandbox import llm, ozon_reviews, wb_feedbacks, ym_feedback
 from adolfd.sandbox.core import RunningSandbox, Sandbox, build_root_app, serve, start_sandbox
 
 MODULES = [
@@ -18,6 +19,10 @@ MODULES = [
     wb_advert,
     ozon_performance,
     ym_bids,
+    ozon_reviews,      # adds the reviews/questions routes to the ozon-seller sub-application
+    wb_feedbacks,
+    ym_feedback,
+    llm,
 ]
 
 
