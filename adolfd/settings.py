@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, SecretStr
@@ -72,6 +72,8 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     "ym:goods_questions": RateLimit(rate=1000 / 3600, burst=1000),
     "ym:goods_question_answer": RateLimit(rate=500 / 3600, burst=500),
     "telegram:default": RateLimit(rate=25, burst=5),
+    "telegram:chat": RateLimit(rate=1, burst=1),          # Bot FAQ: ~1 message/s per chat
+    "telegram:group": RateLimit(rate=20 / 60, burst=1),   # Bot FAQ: 20 messages/minute per group
     "llm:default": RateLimit(rate=5, burst=5),
 }
 
@@ -169,12 +171,27 @@ class LLMSettings(BaseModel):
     json_mode: bool = True          # send response_format={"type": "json_object"}
 
 
+class AlertChatSettings(BaseModel):
+    """A chat that receives alerts as one role of seed 001 §7.4 (manager, senior, director, admin); a manager
+    is bound to a brand or `all`. `modules` and `min_severity` narrow it further (docs/operations.md)."""
+
+    chat_id: int
+    role: Literal["manager", "senior", "director", "admin"]
+    brand: str = "all"
+    modules: list[str] = Field(default_factory=list)
+    min_severity: Literal["info", "low", "medium", "warning", "high", "critical"] = "info"
+    name: str = ""
+
+
 class OpsSettings(BaseModel):
-    """Telegram admin bot and alert delivery."""
+    """Telegram admin bot and alert delivery (`adolfd bot`)."""
 
     bot_token: SecretStr = SecretStr("")
     admin_ids: list[int] = Field(default_factory=list)
-    alert_chats: dict[str, int] = Field(default_factory=dict)   # role or severity -> chat id
+    alert_chats: list[AlertChatSettings] = Field(default_factory=list)
+    delivery_interval_seconds: float = 10.0    # the bot delivers pending alerts this often
+    delivery_batch: int = 500                  # alerts routed per pass
+    poll_timeout_seconds: int = 30             # getUpdates long-poll wait
 
 
 class Settings(BaseSettings):
