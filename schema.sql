@@ -285,6 +285,244 @@ $$;
 -- == watcher (seed 001) ============================================================================
 
 -- == marketing (seed 002) ==========================================================================
+-- Money columns are roubles NUMERIC(…,2), as the seed's SQL computes with them (§7.3.5); the code works in
+-- kopecks and converts at this boundary. Percent columns (targets, CTR, DRR) are percent values.
+
+-- The seed's core users (role, brand) to whom marketing alerts go (seed 002 §7.3.7); `brand_id` 'all' = every brand.
+CREATE TABLE IF NOT EXISTS users (
+    id               bigserial   PRIMARY KEY,
+    name             text        NOT NULL,
+    role             text        NOT NULL CHECK (role IN ('manager','senior','director','administrator','admin')),
+    brand_id         text        NOT NULL DEFAULT 'all',
+    telegram_chat_id bigint,
+    is_active        boolean     NOT NULL DEFAULT true,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+
+-- Advertising campaigns of every marketplace; strategy and limits are the operator's, the rest is synced.
+CREATE TABLE IF NOT EXISTS marketing_campaigns (
+    id              bigserial     PRIMARY KEY,
+    brand_id        text          NOT NULL,
+    marketplace     text          NOT NULL CHECK (marketplace IN ('wb','ozon','ym')),
+    external_id     text          NOT NULL,
+    name            text          NOT NULL DEFAULT '',
+    status          text          NOT NULL DEFAULT 'active' CHECK (status IN ('active','paused','archived')),
+    mp_status       text,                       -- the marketplace's own state (WB 9/11, CAMPAIGN_STATE_RUNNING …)
+    paused_by       text,                       -- budget | safety | marketplace | operator, when status = paused
+    paused_at       timestamptz,
+    strategy_type   text          NOT NULL DEFAULT 'manual' CHECK (strategy_type IN ('position','drr','cpo','manual')),
+    target_position integer       CHECK (target_position IS NULL OR target_position >= 1),
+    target_drr      numeric(6,2)  CHECK (target_drr IS NULL OR target_drr > 0),
+    target_cpo      numeric(12,2) CHECK (target_cpo IS NULL OR target_cpo > 0),
+    max_bid         numeric(12,2) NOT NULL CHECK (max_bid > 0),
+    daily_limit     numeric(14,2) CHECK (daily_limit IS NULL OR daily_limit >= 0),
+    spent_today     numeric(14,2) NOT NULL DEFAULT 0,
+    revenue_today   numeric(14,2) NOT NULL DEFAULT 0,
+    spent_date      date,                       -- the Moscow day spent_today/revenue_today belong to
+    bid_type        text,                       -- WB: unified | manual
+    payment_type    text,                       -- WB: cpm | cpc; Ozon: CPC
+    synced_at       timestamptz,
+    created_at      timestamptz   NOT NULL DEFAULT now(),
+    updated_at      timestamptz   NOT NULL DEFAULT now(),
+    UNIQUE (marketplace, brand_id, external_id)
+);
+CREATE INDEX IF NOT EXISTS marketing_campaigns_active ON marketing_campaigns (marketplace) WHERE status = 'active';
+
+-- Bid-able units, the seed's "keywords": a WB product in a campaign (placement combined/search/recommendations),
+-- an Ozon SKU in a CPC campaign, a YM shop SKU in the business's boost campaign (docs/external-apis.md).
+CREATE TABLE IF NOT EXISTS marketing_keywords (
+    id             bigserial     PRIMARY KEY,
+    campaign_id    bigint        NOT NULL REFERENCES marketing_campaigns (id) ON DELETE CASCADE,
+    external_id    text          NOT NULL,
+    keyword        text          NOT NULL DEFAULT '',
+    placement      text,
+    status         text          NOT NULL DEFAULT 'active' CHECK (status IN ('active','paused','removed')),
+    pause_reason   text,
+    current_bid    numeric(12,2) NOT NULL DEFAULT 0,
+    min_bid        numeric(12,2) NOT NULL DEFAULT 0,
+    price          numeric(12,2),               -- YM: the item price its bid is a share of
+    synced_at      timestamptz,
+    created_at     timestamptz   NOT NULL DEFAULT now(),
+    updated_at     timestamptz   NOT NULL DEFAULT now(),
+    UNIQUE (campaign_id, external_id)
+);
+
+-- Competitor bids per marketplace item: written by Watcher (source 'watcher') and by sync_campaigns from the
+-- marketplace's own competitive-bid data (source 'ozon_competitive'); the bid cycle takes the freshest.
+CREATE TABLE IF NOT EXISTS marketing_competitor_bids (
+    marketplace text          NOT NULL CHECK (marketplace IN ('wb','ozon','ym')),
+    external_id text          NOT NULL,
+    source      text          NOT NULL,
+    bid         numeric(12,2) NOT NULL CHECK (bid >= 0),
+    observed_at timestamptz   NOT NULL,
+    PRIMARY KEY (marketplace, external_id, source)
+);
+
+-- Day figures per campaign (keyword_id NULL) and per keyword, as the marketplace reports them so far that day.
+-- One row per (campaign, keyword, day): a later collection replaces the figures, a repeated one changes nothing.
+CREATE TABLE IF NOT EXISTS marketing_stats (
+    id           bigserial     PRIMARY KEY,
+    campaign_id  bigint        NOT NULL REFERENCES marketing_campaigns (id) ON DELETE CASCADE,
+    keyword_id   bigint        REFERENCES marketing_keywords (id) ON DELETE CASCADE,
+    marketplace  text          NOT NULL,
+    brand_id     text          NOT NULL,
+    stat_date    date          NOT NULL,
+    collected_at timestamptz   NOT NULL DEFAULT now(),
+    views        bigint        NOT NULL DEFAULT 0,
+    clicks       bigint        NOT NULL DEFAULT 0,
+    spent        numeric(14,2) NOT NULL DEFAULT 0,
+    orders       integer       NOT NULL DEFAULT 0,
+    revenue      numeric(14,2) NOT NULL DEFAULT 0,
+    avg_position numeric(8,2),
+    raw_data     jsonb,
+    CONSTRAINT marketing_stats_unit_day UNIQUE NULLS NOT DISTINCT (campaign_id, keyword_id, stat_date)
+);
+CREATE INDEX IF NOT EXISTS marketing_stats_collected ON marketing_stats (collected_at);
+CREATE INDEX IF NOT EXISTS marketing_stats_keyword_day ON marketing_stats (keyword_id, stat_date);
+
+CREATE TABLE IF NOT EXISTS marketing_stats_daily (
+    id           bigserial     PRIMARY KEY,
+    campaign_id  bigint        NOT NULL REFERENCES marketing_campaigns (id) ON DELETE CASCADE,
+    keyword_id   bigint        REFERENCES marketing_keywords (id) ON DELETE CASCADE,
+    marketplace  text          NOT NULL,
+    brand_id     text          NOT NULL,
+    stat_date    date          NOT NULL,
+    views        bigint        NOT NULL DEFAULT 0,
+    clicks       bigint        NOT NULL DEFAULT 0,
+    ctr          numeric(8,2)  NOT NULL DEFAULT 0,
+    spent        numeric(14,2) NOT NULL DEFAULT 0,
+    cpc          numeric(12,2) NOT NULL DEFAULT 0,
+    orders       integer       NOT NULL DEFAULT 0,
+    revenue      numeric(14,2) NOT NULL DEFAULT 0,
+    cpo          numeric(12,2) NOT NULL DEFAULT 0,
+    drr          numeric(8,2)  NOT NULL DEFAULT 0,
+    avg_position numeric(8,2),
+    aggregated_at timestamptz  NOT NULL DEFAULT now(),
+    CONSTRAINT marketing_stats_daily_unit_day UNIQUE NULLS NOT DISTINCT (campaign_id, keyword_id, stat_date)
+);
+CREATE INDEX IF NOT EXISTS marketing_stats_daily_date ON marketing_stats_daily (stat_date);
+
+CREATE TABLE IF NOT EXISTS marketing_stats_monthly (
+    id          bigserial     PRIMARY KEY,
+    campaign_id bigint        NOT NULL REFERENCES marketing_campaigns (id) ON DELETE CASCADE,
+    marketplace text          NOT NULL,
+    brand_id    text          NOT NULL,
+    stat_year   integer       NOT NULL,
+    stat_month  integer       NOT NULL CHECK (stat_month BETWEEN 1 AND 12),
+    views       bigint        NOT NULL DEFAULT 0,
+    clicks      bigint        NOT NULL DEFAULT 0,
+    avg_ctr     numeric(8,2)  NOT NULL DEFAULT 0,
+    spent       numeric(14,2) NOT NULL DEFAULT 0,
+    avg_cpc     numeric(12,2) NOT NULL DEFAULT 0,
+    orders      integer       NOT NULL DEFAULT 0,
+    revenue     numeric(14,2) NOT NULL DEFAULT 0,
+    avg_cpo     numeric(12,2) NOT NULL DEFAULT 0,
+    avg_drr     numeric(8,2)  NOT NULL DEFAULT 0,
+    active_days integer       NOT NULL DEFAULT 0,
+    UNIQUE (campaign_id, stat_year, stat_month)
+);
+
+-- Every bid adolfd sends. `change_key` makes a change happen once: the bid cycle keys it by
+-- (keyword, cycle slot), apply_bid_change by its request id. pending → applied | failed | unknown (timed out:
+-- the marketplace may or may not have it; the next read of the bids settles current_bid).
+CREATE TABLE IF NOT EXISTS marketing_bid_history (
+    id          bigserial     PRIMARY KEY,
+    keyword_id  bigint        NOT NULL REFERENCES marketing_keywords (id) ON DELETE CASCADE,
+    campaign_id bigint        NOT NULL REFERENCES marketing_campaigns (id) ON DELETE CASCADE,
+    marketplace text          NOT NULL,
+    brand_id    text          NOT NULL,
+    old_bid     numeric(12,2) NOT NULL,
+    new_bid     numeric(12,2) NOT NULL,
+    source      text          NOT NULL CHECK (source IN ('bid_cycle','manual','resume')),
+    strategy    text,
+    reason      text,
+    change_key  text          NOT NULL UNIQUE,
+    status      text          NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','applied','failed','unknown')),
+    error       text,
+    created_at  timestamptz   NOT NULL DEFAULT now(),
+    applied_at  timestamptz
+);
+CREATE INDEX IF NOT EXISTS marketing_bid_history_created ON marketing_bid_history (created_at);
+CREATE INDEX IF NOT EXISTS marketing_bid_history_keyword ON marketing_bid_history (keyword_id, created_at DESC);
+
+-- The seed's MarketingAlert (§7.3.7). `dedup_key` keeps one row per condition and day (CAP_BID, low CTR …).
+CREATE TABLE IF NOT EXISTS marketing_alerts (
+    id           bigserial   PRIMARY KEY,
+    campaign_id  bigint      REFERENCES marketing_campaigns (id) ON DELETE SET NULL,
+    keyword_id   bigint      REFERENCES marketing_keywords (id) ON DELETE SET NULL,
+    marketplace  text,
+    brand_id     text,
+    alert_type   text        NOT NULL,
+    severity     text        NOT NULL CHECK (severity IN ('info','warning','critical')),
+    title        text        NOT NULL,
+    message      text        NOT NULL,
+    details      jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    action_taken text,
+    recipients   bigint[]    NOT NULL DEFAULT '{}',
+    platform_alert_id bigint,
+    dedup_key    text        UNIQUE,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS marketing_alerts_created ON marketing_alerts (created_at);
+CREATE INDEX IF NOT EXISTS marketing_alerts_campaign_type ON marketing_alerts (campaign_id, alert_type, created_at);
+
+-- The seed's Notification rows: one per (alert, user).
+CREATE TABLE IF NOT EXISTS marketing_notifications (
+    alert_id   bigint      NOT NULL REFERENCES marketing_alerts (id) ON DELETE CASCADE,
+    user_id    bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    event_type text        NOT NULL,
+    level      text        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (alert_id, user_id)
+);
+
+-- calculate_analytics output: one row per campaign, day and kind of advice.
+CREATE TABLE IF NOT EXISTS marketing_recommendations (
+    id          bigserial   PRIMARY KEY,
+    campaign_id bigint      NOT NULL REFERENCES marketing_campaigns (id) ON DELETE CASCADE,
+    rec_date    date        NOT NULL,
+    kind        text        NOT NULL,
+    priority    text        NOT NULL CHECK (priority IN ('high','medium','low')),
+    text        text        NOT NULL,
+    details     jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    provider    text        NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (campaign_id, rec_date, kind)
+);
+
+-- Detail → day (seed §7.3.5 `aggregate_daily_stats`): copies the day's figures of every campaign and keyword
+-- with the derived ratios; running it again for the same day rewrites the same rows. Returns rows written.
+CREATE OR REPLACE FUNCTION fn_marketing_aggregate_daily_stats(p_date date) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    written integer;
+BEGIN
+    INSERT INTO marketing_stats_daily AS d (
+        campaign_id, keyword_id, marketplace, brand_id, stat_date, views, clicks, ctr, spent, cpc,
+        orders, revenue, cpo, drr, avg_position, aggregated_at
+    )
+    SELECT s.campaign_id, s.keyword_id, s.marketplace, s.brand_id, s.stat_date,
+           SUM(s.views), SUM(s.clicks),
+           CASE WHEN SUM(s.views) > 0 THEN ROUND(SUM(s.clicks)::numeric / SUM(s.views) * 100, 2) ELSE 0 END,
+           SUM(s.spent),
+           CASE WHEN SUM(s.clicks) > 0 THEN ROUND(SUM(s.spent) / SUM(s.clicks), 2) ELSE 0 END,
+           SUM(s.orders), SUM(s.revenue),
+           CASE WHEN SUM(s.orders) > 0 THEN ROUND(SUM(s.spent) / SUM(s.orders), 2) ELSE 0 END,
+           CASE WHEN SUM(s.revenue) > 0 THEN ROUND(SUM(s.spent) / SUM(s.revenue) * 100, 2) ELSE 0 END,
+           ROUND(AVG(s.avg_position), 2),
+           now()
+    FROM marketing_stats s
+    WHERE s.stat_date = p_date
+    GROUP BY s.campaign_id, s.keyword_id, s.marketplace, s.brand_id, s.stat_date
+    ON CONFLICT ON CONSTRAINT marketing_stats_daily_unit_day DO UPDATE SET
+        views = EXCLUDED.views, clicks = EXCLUDED.clicks, ctr = EXCLUDED.ctr, spent = EXCLUDED.spent,
+        cpc = EXCLUDED.cpc, orders = EXCLUDED.orders, revenue = EXCLUDED.revenue, cpo = EXCLUDED.cpo,
+        drr = EXCLUDED.drr, avg_position = EXCLUDED.avg_position, aggregated_at = EXCLUDED.aggregated_at;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END;
+$$;
+
 
 -- == reputation (seed 003) =========================================================================
 -- Reviews and questions polled from Wildberries, Ozon and Yandex Market (seed 003 §7.3). One row per marketplace
