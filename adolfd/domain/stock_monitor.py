@@ -8,7 +8,9 @@ Choices where DOMAIN.md is silent, made for the operator reading the alert feed:
 - One stock-level alert per position at a time, the most severe that applies:
   `OUT_OF_STOCK` (fbo 0, velocity > 0) > `URGENT_STOCK` (< 3 days) > `LOW_STOCK` (< 7 days).
   An empty shelf is 0 days, but it raises `OUT_OF_STOCK` alone, not also URGENT and LOW.
-  `OZON_URGENT` is Ozon's own verdict and runs beside the level alert, independently.
+  `OZON_URGENT` is Ozon's own verdict and runs beside the level alert, independently. Ozon's `DEFICIT`
+  grade means "stock for under 28 days", so it is medium, below URGENT_STOCK; `ozon_deficit_grades`
+  narrows or widens which grades count.
 - Escalation (LOW → URGENT → OUT) creates the new level and resolves the open lower one it supersedes.
   De-escalation keeps the open, more severe alert until the position recovers: no new alert on the way back
   up, so a position flapping around 3 days does not create an alert every 30 minutes.
@@ -96,7 +98,7 @@ class Severity(StrEnum):
 SEVERITY: dict[AlertType, Severity] = {
     AlertType.OUT_OF_STOCK: Severity.CRITICAL,
     AlertType.URGENT_STOCK: Severity.HIGH,
-    AlertType.OZON_URGENT: Severity.HIGH,
+    AlertType.OZON_URGENT: Severity.MEDIUM,     # Ozon's DEFICIT grade: under 28 days of stock, not yet ours
     AlertType.LOW_STOCK: Severity.MEDIUM,
     AlertType.STOCK_RECOVERED: Severity.LOW,
     AlertType.WAREHOUSE_LOW: Severity.HIGH,      # seed §8.4.5

@@ -249,3 +249,9 @@ def test_messages_name_the_cluster_for_people():
     p = StockPosition("ohana_market", "A-1", "4", 1, 0, 0, 28, cluster_name="Москва, МО и Дальние регионы")
     (alert,) = evaluate_stock_alerts([p], [], RULES).create
     assert alert.cluster == "4" and "Москва, МО и Дальние регионы" in alert.message
+
+
+def test_ozon_urgent_is_less_severe_than_our_own_urgent():
+    plan = evaluate_stock_alerts([pos(1, 28, ozon=True)], [], RULES)
+    severity = {str(a.type): a.severity for a in plan.create}
+    assert severity == {"URGENT_STOCK": Severity.HIGH, "OZON_URGENT": Severity.MEDIUM}
