@@ -229,6 +229,8 @@ async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str,
         except ApiError as exc:
             summary.errors.append(f"{brand}: {exc}")
             summary.brands[brand] = {"status": "error", "error": str(exc)[:300]}
+            if admission.probe:
+                break               # a half-open breaker lets one call through, not one per brand
             continue
         new_ids, pending = await _store(ctx, platform, item_type, brand, fetched, now)
         for item_id in pending:
