@@ -48,6 +48,16 @@ def replies(sandbox):
 
 
 @pytest.fixture
+def answers(sandbox):
+    """`answers("wb", "review", external_id)`: the replies the sandbox marketplace holds for an item."""
+
+    def held(platform: str, kind: str, external_id: str) -> list[dict[str, Any]]:
+        return feedback_feed.answers(sandbox.sandbox, FEEDS[platform], kind, external_id)
+
+    return held
+
+
+@pytest.fixture
 def poll(run_job):
     """`await poll("wb", "review")`: run the schedule's poll job and everything it enqueues."""
 
