@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -224,7 +224,7 @@ class OzonPerformanceClient(ApiClient):
 
     async def _switch(self, campaign_id: str, action: str) -> OzonCampaign:
         data = await self.request_json("POST", f"/api/client/campaign/{campaign_id}/{action}",
-                                       json_body={"campaignId": str(campaign_id)})
+                                       json_body={"campaignId": str(campaign_id)}, idempotent=False)
         return self.parse(OzonCampaign, data, what=f"{action} reply")
 
     async def limits(self) -> OzonLimits:
@@ -233,10 +233,14 @@ class OzonPerformanceClient(ApiClient):
         return self.parse(OzonLimits, data, what="limits reply")
 
     # -- products (the bid-able units) --------------------------------------------------------------------
-    async def products(self, campaign_id: str) -> list[OzonCampaignProduct]:
+    async def products(self, campaign_id: str, on_page: Callable[[], None] | None = None,
+                       ) -> list[OzonCampaignProduct]:
+        """Every SKU of a campaign, page by page (`on_page` is told of each request)."""
         found: list[OzonCampaignProduct] = []
         page = 1
         while True:
+            if on_page is not None:
+                on_page()
             data = await self.request_json("GET", f"/api/client/campaign/{campaign_id}/v2/products",
                                            params={"page": page, "pageSize": PAGE_SIZE})
             batch = self.parse(OzonProductsReply, data, what="products page").products
@@ -250,19 +254,19 @@ class OzonPerformanceClient(ApiClient):
         calls = 0
         for start in range(0, len(bids), BIDS_PER_CALL):
             chunk = bids[start:start + BIDS_PER_CALL]
-            await self.request("PUT", f"/api/client/campaign/{campaign_id}/products",
+            await self.request("PUT", f"/api/client/campaign/{campaign_id}/products", idempotent=False,
                                json_body={"bids": [{"sku": sku, "bid": bid} for sku, bid in chunk]})
             calls += 1
         return calls
 
     async def add_products(self, campaign_id: str, bids: Sequence[tuple[str, str]]) -> None:
         """Put SKUs back into a campaign with their bids (adolfd's keyword resume)."""
-        await self.request("POST", f"/api/client/campaign/{campaign_id}/products",
+        await self.request("POST", f"/api/client/campaign/{campaign_id}/products", idempotent=False,
                            json_body={"bids": [{"sku": sku, "bid": bid} for sku, bid in bids]})
 
     async def remove_products(self, campaign_id: str, skus: Sequence[str]) -> None:
         """Take SKUs out of a campaign (adolfd's keyword pause)."""
-        await self.request("POST", f"/api/client/campaign/{campaign_id}/products/delete",
+        await self.request("POST", f"/api/client/campaign/{campaign_id}/products/delete", idempotent=False,
                            json_body={"sku": [str(s) for s in skus]})
 
     async def competitive_bids(self, campaign_id: str, skus: Sequence[str]) -> dict[str, str]:

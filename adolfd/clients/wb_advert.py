@@ -235,23 +235,28 @@ class WbAdvertClient(ApiClient):
 
     async def _status(self, path: str, advert_id: int) -> bool:
         response = await self.request("GET", path, params={"id": advert_id}, endpoint_class="status",
-                                      ok=(200, 204, 422))
+                                      ok=(200, 204, 422), idempotent=False)
         return response.status_code != 422
 
     # -- products (the bid-able units) --------------------------------------------------------------------
     async def set_bids(self, bids: Sequence[WbAdvertBids]) -> list[WbAdvertBids]:
         """PATCH bids, batched as WB allows (50 campaigns × 50 products a call); returns what WB echoed."""
         echoed: list[WbAdvertBids] = []
-        for body in _bid_batches(bids):
-            data = await self.request_json("PATCH", "/api/advert/v1/bids", json_body={"bids": body},
-                                           endpoint_class="bids")
-            if isinstance(data, dict) and isinstance(data.get("bids"), list):
-                echoed.extend(self.parse(WbAdvertBids, item, what="bids reply item") for item in data["bids"])
+        for body in bid_batches(bids):
+            echoed.extend(await self.send_bid_batch(body))
         return echoed
+
+    async def send_bid_batch(self, body: list[dict[str, Any]]) -> list[WbAdvertBids]:
+        """One PATCH of a body from `bid_batches` (callers may send several concurrently)."""
+        data = await self.request_json("PATCH", "/api/advert/v1/bids", json_body={"bids": body},
+                                       endpoint_class="bids", idempotent=False)
+        if isinstance(data, dict) and isinstance(data.get("bids"), list):
+            return [self.parse(WbAdvertBids, item, what="bids reply item") for item in data["bids"]]
+        return []
 
     async def change_nms(self, advert_id: int, *, add: Sequence[int] = (), delete: Sequence[int] = ()) -> None:
         """Add or remove products of a campaign (adolfd's keyword pause/resume on WB)."""
-        await self.request("PATCH", "/adv/v0/auction/nms", endpoint_class="auction_nms", json_body={
+        await self.request("PATCH", "/adv/v0/auction/nms", endpoint_class="auction_nms", idempotent=False, json_body={
             "nms": [{"advert_id": advert_id, "nms": {"add": list(add), "delete": list(delete)}}]})
 
     async def min_bids(self, advert_id: int, nm_ids: Sequence[int], *, payment_type: str,
@@ -280,7 +285,7 @@ class WbAdvertClient(ApiClient):
         return found
 
 
-def _bid_batches(bids: Sequence[WbAdvertBids]) -> list[list[dict[str, Any]]]:
+def bid_batches(bids: Sequence[WbAdvertBids]) -> list[list[dict[str, Any]]]:
     """Request bodies of at most 50 campaigns × 50 products. A campaign may appear only once per request
     (WB answers "campaign is not unique"), so request k carries the k-th slice of 50 products of each."""
     slices: list[list[dict[str, Any]]] = []

@@ -193,6 +193,7 @@ class YmBidsClient(ApiClient):
         for start in range(0, len(bids), MAX_PUT_BIDS):
             chunk = bids[start:start + MAX_PUT_BIDS]
             data = await self.request_json("PUT", f"/v2/businesses/{self.business_id}/bids", endpoint_class="bids",
+                                           idempotent=False,
                                            json_body={"bids": [{"sku": s, "bid": b} for s, b in chunk]})
             _result(data, "put bids")
             calls += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 
 class Severity(StrEnum):
@@ -52,3 +52,31 @@ class AdAlert:
         if self.action in (SafetyAction.PAUSE_CAMPAIGN, SafetyAction.PAUSE_KEYWORD, SafetyAction.CAP_BID):
             return self.action.value.lower()
         return None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An active user who may receive marketing alerts (the seed's `User`: role and brand)."""
+
+    user_id: int
+    role: str
+    brand_id: str = "all"
+
+
+SENIOR_ROLES = frozenset({"senior", "director", "administrator", "admin"})
+
+
+def alert_recipients(users: Iterable[Recipient], brand_id: str | None, severity: str) -> tuple[int, ...]:
+    """Seed 002 §7.3.7 `_get_alert_recipients`: the managers of the campaign's brand always; senior, director and
+    administrator too for `warning` and `critical`. A manager whose brand is `all` counts for every brand
+    (DOMAIN.md); an alert without a brand (a failed job) reaches only such managers."""
+    if severity not in {s.value for s in Severity}:
+        raise ValueError(f"unknown severity {severity!r}")
+    chosen: set[int] = set()
+    for user in users:
+        if user.role == "manager":
+            if user.brand_id == "all" or (brand_id is not None and user.brand_id == brand_id):
+                chosen.add(user.user_id)
+        elif user.role in SENIOR_ROLES and severity in (Severity.WARNING, Severity.CRITICAL):
+            chosen.add(user.user_id)
+    return tuple(sorted(chosen))

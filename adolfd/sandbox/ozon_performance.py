@@ -29,6 +29,7 @@ from adolfd.sandbox import ads
 from adolfd.sandbox.accounts import ACCOUNTS, brand_of_ozon_performance
 from adolfd.sandbox.core import Sandbox, retry_after_header
 
+SANDBOX = web.AppKey("sandbox_core", Sandbox)
 API = "ozon-performance"
 TOKEN_TTL = 1800
 DAILY_QUOTA = 100_000
@@ -55,7 +56,7 @@ def _state(sandbox: Sandbox) -> dict[str, Any]:
 
 
 async def token(request: web.Request) -> web.Response:
-    sandbox: Sandbox = request.app["sandbox_core"]
+    sandbox = request.app[SANDBOX]
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -310,7 +311,7 @@ async def limits_list(sandbox: Sandbox, brand: str, request: web.Request) -> web
 
 async def scale_control(request: web.Request) -> web.Response:
     """`POST /ozon-performance/_sandbox/scale {"campaigns": 20, "units": 500}`."""
-    sandbox: Sandbox = request.app["sandbox_core"]
+    sandbox = request.app[SANDBOX]
     body = await request.json()
     ads.set_scale(sandbox, API, ads.Scale(int(body.get("campaigns", 3)), int(body.get("units", 12))))
     return web.json_response({"campaigns": body.get("campaigns", 3), "units": body.get("units", 12)})
@@ -318,7 +319,7 @@ async def scale_control(request: web.Request) -> web.Response:
 
 def install(sandbox: Sandbox) -> None:
     app = sandbox.subapp(API, error_body=lambda status, message: {"error": message})
-    app["sandbox_core"] = sandbox
+    app[SANDBOX] = sandbox
     for cls, (rate, burst) in DEFAULT_LIMITS.items():
         sandbox.define_limit(API, cls, rate, burst)
     base = "/api/client/campaign/{campaign_id}"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
@@ -30,6 +30,7 @@ from adolfd.sandbox import ads
 from adolfd.sandbox.accounts import brand_of_wb_token
 from adolfd.sandbox.core import Sandbox, retry_after_header
 
+SANDBOX = web.AppKey("sandbox_core", Sandbox)
 API = "wb-advert"
 
 # (rate per second, burst) per method, Personal/Service token rows of the spec
@@ -367,7 +368,7 @@ async def ping(sandbox: Sandbox, brand: str, request: web.Request) -> web.Respon
 
 async def scale_control(request: web.Request) -> web.Response:
     """`POST /wb-advert/_sandbox/scale {"campaigns": 20, "units": 500}`: benchmark sizes until reset."""
-    sandbox: Sandbox = request.app["sandbox_core"]
+    sandbox = request.app[SANDBOX]
     body = await request.json()
     ads.set_scale(sandbox, API, ads.Scale(int(body.get("campaigns", 3)), int(body.get("units", 12))))
     return web.json_response({"campaigns": body.get("campaigns", 3), "units": body.get("units", 12)})
@@ -375,7 +376,7 @@ async def scale_control(request: web.Request) -> web.Response:
 
 def install(sandbox: Sandbox) -> None:
     app = sandbox.subapp(API, error_body=lambda status, message: problem(status, "error", message))
-    app["sandbox_core"] = sandbox
+    app[SANDBOX] = sandbox
     for cls, (rate, burst) in DEFAULT_LIMITS.items():
         sandbox.define_limit(API, cls, rate, burst)
     app.router.add_get("/adv/v1/promotion/count", _endpoint(sandbox, "count", promotion_count))

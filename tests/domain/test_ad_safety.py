@@ -84,3 +84,30 @@ def test_campaign_without_target_drr_skips_drr_check():
 def test_budget_pause_wins_over_drr_alert():
     check = check_campaign(today(100_000, 100_000, revenue=0, target="10"))
     assert check.action is SafetyAction.PAUSE_CAMPAIGN
+
+
+# -- recipients (seed 002 §7.3.7) -----------------------------------------------------------------------
+
+from adolfd.domain.ad_alerts import Recipient, alert_recipients  # noqa: E402
+
+USERS = [Recipient(1, "manager", "ohana_market"), Recipient(2, "manager", "ohana_kids"),
+         Recipient(3, "manager", "all"), Recipient(4, "senior"), Recipient(5, "director"),
+         Recipient(6, "administrator"), Recipient(7, "viewer")]
+
+
+@pytest.mark.parametrize("severity, expected", [
+    ("info", (1, 3)),
+    ("warning", (1, 3, 4, 5, 6)),
+    ("critical", (1, 3, 4, 5, 6)),
+])
+def test_recipients_by_role_and_brand(severity, expected):
+    assert alert_recipients(USERS, "ohana_market", severity) == expected
+
+
+def test_alert_without_brand_reaches_all_brand_managers_and_seniors():
+    assert alert_recipients(USERS, None, "critical") == (3, 4, 5, 6)
+
+
+def test_unknown_severity_is_an_error():
+    with pytest.raises(ValueError):
+        alert_recipients(USERS, "ohana_market", "loud")

@@ -1,0 +1,36 @@
+"""Marketing test helpers: sandbox-backed campaigns configured the way an operator would."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from adolfd.registry import resolve
+from adolfd.retry import RetryPolicy
+
+
+@pytest.fixture
+def configure(res):
+    """`await configure(marketplace, brand=None, **columns)`: set strategy/limits on the synced campaigns."""
+
+    async def run(marketplace: str, brand: str | None = None, external_id: str | None = None,
+                  **columns: Any) -> list[int]:
+        sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(columns, start=4))
+        rows = await res.db.fetch(
+            f"UPDATE marketing_campaigns SET {sets} WHERE marketplace = $1 AND ($2::text IS NULL OR brand_id = $2) "
+            f"AND ($3::text IS NULL OR external_id = $3) RETURNING id",
+            marketplace, brand, external_id, *[Decimal(str(v)) if isinstance(v, float) else v for v in columns.values()])
+        return [r["id"] for r in rows]
+
+    return run
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    """Give marketing jobs retries that wait milliseconds."""
+
+    def run(name: str, tries: int = 2) -> None:
+        monkeypatch.setattr(resolve(name), "retry", RetryPolicy(tries=tries, delay=0.01))
+
+    return run
