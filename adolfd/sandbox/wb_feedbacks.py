@@ -204,8 +204,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise WbError(400, "text is required")
+    if not isinstance(value, str) or len(value.strip()) < 2:
+        raise WbError(400, "text must have at least 2 characters")
     if len(value) > MAX_ANSWER:
         raise WbError(400, f"text is longer than {MAX_ANSWER} characters")
     return value
