@@ -615,3 +615,19 @@ CREATE UNIQUE INDEX IF NOT EXISTS reputation_items_archive_id ON reputation_item
 -- == carsbot (seed 004) ============================================================================
 
 -- == operations: alert delivery ====================================================================
+-- One row per (alert, chat) the routing chose (docs/operations.md "Alerts"). A row is delivered once: the bot
+-- records the Telegram message id right after the send; failures count attempts and wait until
+-- next_attempt_at. alerts.delivered_at is set when every row of the alert is delivered (or none matched).
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+    alert_id        bigint      NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+    chat_id         bigint      NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    delivered_at    timestamptz,
+    message_id      bigint,
+    attempts        integer     NOT NULL DEFAULT 0,
+    last_error      text,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (alert_id, chat_id)
+);
+CREATE INDEX IF NOT EXISTS alert_deliveries_pending ON alert_deliveries (next_attempt_at, chat_id)
+    WHERE delivered_at IS NULL;

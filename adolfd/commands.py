@@ -88,3 +88,35 @@ def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return asyncio.run(_with_resources(settings, go))
+
+
+# -- operations: the admin bot and alert delivery (docs/operations.md) ---------------------------------------
+# Importing these registers the `alerts` and `bids` (kill switch) sections of `adolfd status`.
+import adolfd.alert_delivery  # noqa: E402,F401
+import adolfd.kill_switch  # noqa: E402,F401
+
+@command("bot", "run the Telegram admin bot and the alert delivery loop (long polling)")
+def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.bot.app import run
+
+    try:
+        return asyncio.run(run(settings))
+    except LookupError as exc:            # no or malformed token: a configuration error, not a crash
+        return fail(str(exc), EXIT_USAGE)
+
+
+@command("deliver-alerts", "one alert delivery pass now (what the bot does every few seconds)")
+def cmd_deliver_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.alert_delivery import deliver_pending
+    from adolfd.clients.telegram import telegram_bot
+
+    async def go(res) -> int:
+        try:
+            bot = telegram_bot(res)
+        except LookupError as exc:
+            return fail(str(exc), EXIT_USAGE)
+        report = await deliver_pending(res.db, bot, settings, redis=res.redis)
+        print(json.dumps(report.as_result(), ensure_ascii=False))
+        return 0 if not report.failed_chats else 1
+
+    return asyncio.run(_with_resources(settings, go))

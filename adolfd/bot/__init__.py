@@ -1,0 +1,10 @@
+"""The Telegram admin bot (`adolfd bot`): one aiogram router per feature behind an admin filter.
+
+- `access`: AdminFilter, the audit log, one polite refusal for everyone else
+- `system`: /status, /queues, /schedule, /help
+- `jobs`: /run, /job, /failed, /retry
+- `marketing`: /pause_bids, /resume_bids (bid-cycle kill switch)
+- `reputation`: /breakers, /approve
+- `app`: Bot and Dispatcher, polling plus the alert delivery loop, systemd notifications
+Handlers only translate between chat and adolfd's functions; replies are built in `replies`.
+"""
