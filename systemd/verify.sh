@@ -14,7 +14,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
 python="${ADOLFD_PYTHON:-$repo/.venv/bin/python}"
-groups=(logistic watcher marketing reputation carsbot)
+groups=(logistic watcher marketing reputation carsbot operations)
 MAX_EXPOSURE="${MAX_EXPOSURE:-2.0}"
 failures=0
 
@@ -109,7 +109,7 @@ from adolfd.settings import load_settings
 s = load_settings()
 key = s.account("ozon_seller", "ohana_market").api_key.get_secret_value()
 assert key == "sekret-from-credential", "credential file not read"
-assert s.ops.admin_ids and s.ops.alert_chats, "admin ids / alert chats not parsed"
+assert s.ops.admin_ids and s.ops.alert_chats[0].role == "admin", "admin ids / alert chats not parsed"
 print("settings ok:", ",".join(s.brands))' 2>&1)"; then
         echo "$output" | tail -5 >&2
         fail "adolfd.env.example or the credential naming does not load into adolfd.settings"
