@@ -133,3 +133,15 @@ async def test_cleanup_stock_history(res, at, moment, run_job):
     out = await run_job("logistic.cleanup_stock_history")
     assert out["result"] == {"status": "success", "deleted_rows": 1}
     assert await res.db.fetchval("SELECT count(*) FROM logistic_stock_history") == 1
+
+
+async def test_status_section_shows_inputs_tasks_and_alerts(res, at, moment, inputs, run_job):
+    from adolfd.status import system_status
+
+    await inputs(moment - timedelta(hours=1))
+    await run_job("logistic.generate_supply_tasks")
+    status = (await system_status(res.redis, res.db))["logistic"]
+    assert set(status["inputs"]) == set(BRANDS)
+    assert set(status["inputs"]["ohana_kids"]) == {"sync_brain_stocks", "sync_ozon_analytics", "sync_ozon_stocks"}
+    assert sum(n for brand in status["open_tasks"].values() for n in brand.values()) == len(await _tasks(res))
+    assert status["open_alerts"]["TASKS_GENERATED"] == len(BRANDS)
