@@ -1,0 +1,44 @@
+"""`adolfd reviews | approve` as an operator runs them (the installed console script); `skip` and `regenerate`
+call the same functions, tested in test_publishing.py. Each run starts a Python process, so the runs are few."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from adolfd.sandbox.environment import sandbox_env
+
+ADOLFD = str(Path(sys.executable).with_name("adolfd"))
+
+
+async def adolfd(settings, sandbox, *args: str) -> tuple[int, str, str]:
+    env = {**os.environ, **sandbox_env(sandbox.url), "ADOLFD_DATABASE_URL": settings.database_url,
+           "ADOLFD_REDIS_URL": settings.redis_url, "ADOLFD_LOG_LEVEL": "warning"}
+    proc = await asyncio.create_subprocess_exec(ADOLFD, *args, env=env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_operator_commands(res, settings, sandbox, feed, poll, items, run_queue, replies):
+    feed("wb", backlog=3)
+    await poll("wb", "question")
+    first, second = (await items(platform="wb", item_type="question"))[:2]
+
+    code, out, _ = await adolfd(settings, sandbox, "reviews")
+    assert code == 0 and f"#{first['id']} wb question" in out and "→ Здравствуйте" in out
+
+    code, out, _ = await adolfd(settings, sandbox, "approve", str(first["id"]), "--by", "olga")
+    assert code == 0 and json.loads(out) == {"status": "approved", "item_id": first["id"], "by": "olga"}
+    code, _, err = await adolfd(settings, sandbox, "approve", str(first["id"]))
+    assert code == 2 and f"item {first['id']} is approved" in err
+
+    await run_queue("reputation", "default")
+    assert (await items(id=first["id"]))[0]["status"] == "published"
+    assert replies("wb", "question", first["external_id"]) == 1
+    assert (await items(id=second["id"]))[0]["status"] == "pending_review"
+
+    code, out, _ = await adolfd(settings, sandbox, "status", "--json")
+    assert code == 0 and {b["breaker"] for b in json.loads(out)["breakers"]} >= {"reputation:wb:question"}
