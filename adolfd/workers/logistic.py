@@ -28,7 +28,7 @@ from adolfd.domain.brain_validation import BalanceRow, is_stale, validate_balanc
 from adolfd.domain.freshness import BRAIN_TABLES, check_freshness
 from adolfd.domain.readiness import Decision, InputRuns, supply_readiness
 from adolfd.domain.stock_monitor import (
-    ALL_BRANDS, STOCK_ALERTS, AlertType, LogisticAlert, LogisticRules, OpenAlert, StockPosition,
+    ALL_BRANDS, STOCK_ALERTS, AlertKey, AlertType, LogisticAlert, LogisticRules, OpenAlert, StockPosition,
     avg_daily_sales, days_of_stock, evaluate_stock_alerts, ozon_marks_deficit, split_units,
 )
 from adolfd.domain.supply_engine import (
@@ -51,14 +51,15 @@ def _rules(ctx: Ctx, brand: str | None = None) -> LogisticRules:
 
 # -- alerts --------------------------------------------------------------------------------------------
 
-def _dedup_key(type_: str, brand: str, article: str | None, cluster: str | None) -> str:
-    return f"{type_}:{brand}:{article or ''}:{cluster or ''}"
+def _dedup_key(key: AlertKey) -> str:
+    """`LOW_STOCK:ohana_market:OM-1001:4`: one open alert per (type, brand, article, cluster)."""
+    return ":".join(part or "" for part in key)
 
 
 async def _raise(conn: asyncpg.Connection, alert: LogisticAlert, *, dedup_key: str | None = None,
                  **details: Any) -> int | None:
     if dedup_key is None and alert.type in DEDUPED:
-        dedup_key = _dedup_key(alert.type, alert.brand, alert.article, alert.cluster)
+        dedup_key = _dedup_key(alert.key)
     return await raise_alert(
         conn, module=MODULE, alert_type=str(alert.type), severity=str(alert.severity), message=alert.message,
         brand_id=None if alert.brand == ALL_BRANDS else alert.brand, dedup_key=dedup_key,
@@ -75,7 +76,7 @@ async def _open_alerts(conn: asyncpg.Connection, brand: str, types: set[str]) ->
 
 async def _resolve(conn: asyncpg.Connection, alerts: tuple[OpenAlert, ...] | list[OpenAlert]) -> int:
     return await resolve_alerts(conn, module=MODULE,
-                                dedup_keys=[_dedup_key(a.type, a.brand, a.article, a.cluster) for a in alerts])
+                                dedup_keys=[_dedup_key(a.key) for a in alerts])
 
 
 # -- inputs ----------------------------------------------------------------------------------------------
