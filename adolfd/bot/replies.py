@@ -107,8 +107,12 @@ def render_status(status: dict[str, Any], tz: tzinfo) -> str:
     waiting = sum(q["depth"] for q in queues)
     lines.append(f"{'✅' if not stranded else '⚠️'} workers up on {len(up)}/{len(queues)} queues · "
                  f"{running} running · {waiting} queued")
+    by_module: dict[str, list[str]] = {}
     for q in stranded:
-        lines.append(f"  ⚠️ {esc(short_queue(q['queue']))}: no worker, {q['depth']} queued")
+        _, module, queue = q["queue"].split(":", 2)
+        by_module.setdefault(module, []).append(f"{queue} {q['depth']}" if q["depth"] else queue)
+    for module, names in by_module.items():
+        lines.append(f"  ⚠️ no worker for {esc(module)} ({esc(', '.join(names))})")
 
     cron = [c for c in status.get("cron", []) if c["enabled"]]
     overdue = [c for c in cron if c["overdue"]]
@@ -139,8 +143,11 @@ def render_status(status: dict[str, Any], tz: tzinfo) -> str:
                 reason = f" — {esc(value['reason'])}" if value.get("reason") else ""
                 lines.append(f"⏸ bid cycle PAUSED by {esc(value.get('by'))} since {clock(value.get('since'), tz)}"
                              f"{reason} → /resume_bids")
-            else:
-                lines.append("▶️ bid cycle: running")
+            elif "marketing" not in status:          # otherwise the marketing line tells how the cycle runs
+                lines.append("▶️ bid cycle: not paused")
+            continue
+        if name == "marketing" and isinstance(value, dict):
+            lines.extend(render_marketing(value, now, tz))
             continue
         if name == "breakers" and isinstance(value, list):
             problems = [b for b in value if b.get("state") != "closed"]
@@ -247,3 +254,26 @@ def render_breakers(rows: list[dict[str, Any]], tz: tzinfo) -> list[str]:
     if closed:
         lines.append(f"✅ closed: {esc(', '.join(closed))}")
     return lines or ["no breakers"]
+
+
+def render_marketing(section: dict[str, Any], now: datetime, tz: tzinfo) -> list[str]:
+    """The bid cycle's last run and the ad APIs' health (the kill switch has its own line)."""
+    last = section.get("last_bid_cycle") or {}
+    if section.get("bid_cycle_running"):
+        cycle = "⏳ bid cycle: running now"
+    elif last:
+        outcome = last.get("status", "?")
+        mark = "✅" if outcome == "success" else ("⏸" if outcome == "skipped" else "⚠️")
+        counts = ", ".join(f"{last[k]} {label}" for k, label in (("bids_updated", "bids"), ("errors", "errors"))
+                           if k in last)
+        cycle = (f"{mark} bid cycle: last {clock(last.get('started_at'), tz)} {esc(outcome)}"
+                 f"{' (' + esc(last['reason']) + ')' if last.get('reason') else ''}{', ' + counts if counts else ''}")
+    else:
+        cycle = "· bid cycle: no run in the last hour"
+    apis = section.get("api_status") or {}
+    health = [f"{esc(mp)} {esc(info.get('status', '?'))}" for mp, info in apis.items() if info]
+    lines = [cycle]
+    if health:
+        bad = any(not h.endswith(" ok") for h in health)
+        lines.append(f"{'⚠️' if bad else '✅'} ad APIs: {' · '.join(health)}")
+    return lines

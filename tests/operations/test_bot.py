@@ -61,7 +61,8 @@ async def test_status_shows_the_system_at_a_glance(ops, bot, say, replies):
     assert text.startswith("<b>adolfd</b>")
     assert "failed jobs: 1" in text and "→ /failed" in text
     assert "alerts 24h: 1 (0 severe) · 1 waiting" in text
-    assert "bid cycle: running" in text
+    assert "bid cycle: no run in the last hour" in text and "PAUSED" not in text
+    assert "⚠️ no worker for logistic (sync, brain, logic)" in text
     assert "breakers: 6 closed" in text
     assert failed_id > 0
 
