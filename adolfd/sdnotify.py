@@ -21,6 +21,9 @@ log = structlog.get_logger(__name__)
 
 HealthCheck = Callable[[], bool | Awaitable[bool]]
 
+# Set by stopping(): systemd stops watching once it sends SIGTERM, so a draining process is not "unhealthy".
+_stopping = False
+
 
 def _address(raw: str) -> str | bytes | None:
     if not raw:
@@ -58,11 +61,16 @@ def _one_line(text: str) -> str:
 
 def ready(status_text: str | None = None) -> bool:
     """Start-up finished (pools open, workers polling): systemd moves the unit to `active`."""
+    global _stopping
+    _stopping = False
     return notify(_with_status("READY=1", status_text))
 
 
 def stopping(status_text: str | None = None) -> bool:
-    """SIGTERM received, draining running jobs: systemd shows `deactivating` instead of a hung unit."""
+    """SIGTERM received, draining running jobs: systemd shows `deactivating` instead of a hung unit, and the
+    watchdog loop ends quietly (a drain is not a failure). Call it when the stop begins, not after the drain."""
+    global _stopping
+    _stopping = True
     return notify(_with_status("STOPPING=1", status_text))
 
 
@@ -124,15 +132,17 @@ async def watchdog_loop(is_healthy: HealthCheck, *, interval: float | None = Non
 
     A wedged event loop stops the pings by itself; an unhealthy process (Redis unreachable, worker loop dead)
     stops them on purpose, so systemd kills and restarts it after `WatchdogSec`. Returns at once when the unit
-    has no watchdog; run it as a task and cancel it on shutdown.
+    has no watchdog, and once `stopping()` was sent; run it as a task and cancel it on shutdown.
     """
     period = watchdog_interval() if interval is None else interval
     if period is None:
         return
     half = period / 2
     was_healthy = True
-    while True:
+    while not _stopping:
         healthy = await _healthy(is_healthy)
+        if _stopping:
+            return
         if healthy:
             watchdog_ping()
             if not was_healthy:

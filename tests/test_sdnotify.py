@@ -28,6 +28,7 @@ def manager(tmp_path, monkeypatch):
     sock.bind(str(path))
     sock.setblocking(False)
     monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    monkeypatch.setattr(sdnotify, "_stopping", False)
     yield sock
     sock.close()
 
@@ -130,3 +131,21 @@ async def test_watchdog_loop_treats_a_failing_check_as_unhealthy(manager):
 async def test_watchdog_loop_returns_without_watchdog(monkeypatch):
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
     await asyncio.wait_for(sdnotify.watchdog_loop(lambda: True), timeout=1)
+
+
+async def test_watchdog_loop_ends_quietly_once_stopping(manager):
+    healthy = True
+
+    def check() -> bool:
+        return healthy
+
+    task = asyncio.create_task(sdnotify.watchdog_loop(check, interval=0.05))
+    await asyncio.sleep(0.1)
+    sdnotify.stopping("draining 2 jobs")
+    healthy = False                                  # a draining worker reports itself unhealthy
+    await asyncio.wait_for(task, 1)                  # the loop returns instead of withholding pings
+    messages = _drain(manager)
+    assert "STOPPING=1\nSTATUS=draining 2 jobs" in messages
+    assert not any(m.startswith("STATUS=unhealthy") for m in messages)
+    sdnotify.ready()                                 # a new start arms the watchdog again
+    assert sdnotify._stopping is False
