@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from datetime import datetime, timezone
 
@@ -114,6 +115,8 @@ async def serve_bot(settings: Settings, res: Resources, *, stop: asyncio.Event |
 async def run(settings: Settings) -> int:
     from adolfd.resources import build_resources, close_resources
 
+    # aiogram logs every handled update at INFO; adolfd's own bot_command line already says who did what
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     res = await build_resources(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
