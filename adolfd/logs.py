@@ -6,6 +6,7 @@ pydantic `SecretStr` values render masked by themselves.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -13,12 +14,12 @@ import structlog
 
 # RFC 5424 severities that sd-daemon(3) reads from a `<N>` line prefix.
 SYSLOG_PRIORITY = {"critical": 2, "error": 3, "exception": 3, "warning": 4, "warn": 4, "info": 6, "debug": 7}
-SECRET_HINTS = ("password", "secret", "token", "api_key", "apikey", "authorization", "credential")
+SECRET_NAMES = re.compile(r"password|secret|token|api_?key|authorization|credential", re.IGNORECASE)
 
 
 def mask_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-    for key in list(event):
-        if any(hint in key.lower() for hint in SECRET_HINTS) and event[key]:
+    for key in [k for k in event if SECRET_NAMES.search(k)]:
+        if event[key]:
             event[key] = "***"
     return event
 

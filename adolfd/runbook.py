@@ -12,13 +12,16 @@ RUNS = "adolfd:runs"          # field module.name -> JSON of the last run
 SUCCESS = "adolfd:runs:ok"    # field module.name -> ISO time of the last successful end
 
 
+def add_run(pipe: Any, keys: list[str] | tuple[str, ...], run: dict[str, Any]) -> None:
+    """Queue the run-book writes on a pipeline (the caller executes it)."""
+    pipe.hset(RUNS, mapping={key: json.dumps(run, default=str) for key in keys})
+    if run.get("outcome") == "success":
+        pipe.hset(SUCCESS, mapping={key: run["finished"] for key in keys})
+
+
 async def record_run(redis: Redis, keys: list[str], run: dict[str, Any]) -> None:
-    payload = json.dumps(run, default=str)
     async with redis.pipeline(transaction=False) as pipe:
-        for key in keys:
-            pipe.hset(RUNS, key, payload)
-            if run.get("outcome") == "success":
-                pipe.hset(SUCCESS, key, run["finished"])
+        add_run(pipe, keys, run)
         await pipe.execute()
 
 

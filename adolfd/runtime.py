@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 from collections.abc import Iterable
 from typing import Any
@@ -13,6 +14,9 @@ from typing import Any
 import structlog
 from aiohttp import web
 from arq import Worker
+from arq.constants import (abort_jobs_ss, in_progress_key_prefix, job_key_prefix, result_key_prefix,
+                           retry_key_prefix)
+from arq.utils import timestamp_ms, to_ms
 from arq.worker import func
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -23,6 +27,7 @@ from adolfd.enqueue import WAKE_CHANNEL
 from adolfd.execution import SHUTDOWN_SLACK, arq_function
 from adolfd.failures import flush_spool
 from adolfd.registry import MODULES, QUEUES, JobSpec, for_queue, load_modules, queue_name
+from adolfd.runbook import RUNS, SUCCESS
 from adolfd.scheduler import CronScheduler, Scheduled, arq_cron, entries, schedule_name
 
 log = structlog.get_logger(__name__)
@@ -47,6 +52,41 @@ def worker_functions(module: str, queue: str) -> tuple[list[Any], list[Scheduled
     return functions, scheduled
 
 
+# KEYS: in-progress key, queue; ARGV: job id, now ms, in-progress ttl ms → the job's score, or nil
+CLAIM_JOB = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
+redis.call('PSETEX', KEYS[1], ARGV[3], '1')
+return score
+"""
+
+
+# KEYS: in-progress, result, retry, job, abort set, queue, run book, run book ok
+# ARGV: job id, finish, result data, result px (-1 none, 0 forever), incr score, keep in-progress ms (-1 = delete),
+#       run payload, success time, run-book fields...
+FINISH_JOB = """
+if tonumber(ARGV[6]) >= 0 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) else redis.call('DEL', KEYS[1]) end
+if ARGV[2] == '1' then
+  local px = tonumber(ARGV[4])
+  if px > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', px)
+  elseif px == 0 then redis.call('SET', KEYS[2], ARGV[3]) end
+  redis.call('DEL', KEYS[3], KEYS[4])
+  redis.call('ZREM', KEYS[5], ARGV[1])
+  redis.call('ZREM', KEYS[6], ARGV[1])
+elseif tonumber(ARGV[5]) ~= 0 then
+  redis.call('ZINCRBY', KEYS[6], ARGV[5], ARGV[1])
+end
+if ARGV[7] ~= '' then
+  for i = 9, #ARGV do
+    redis.call('HSET', KEYS[7], ARGV[i], ARGV[7])
+    if ARGV[8] ~= '' then redis.call('HSET', KEYS[8], ARGV[i], ARGV[8]) end
+  end
+end
+return 1
+"""
+
+
 class AdolfdWorker(Worker):
     """ARQ's worker, polled on demand: a wake-up (enqueue, cron fire) polls at once; a full read polls again
     without sleeping; otherwise it waits at most `poll_delay`. Cron is fired by CronScheduler, not by the poll."""
@@ -67,11 +107,53 @@ class AdolfdWorker(Worker):
             self.wake_event.clear()
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """ARQ's claim (WATCH, EXISTS, ZSCORE, MULTI/PSETEX/EXEC: four round trips a job) as one Lua call with
+        the same rule: a job is started only if no worker holds it and its time has come."""
         self._last_read = len(job_ids)
-        await super().start_jobs(job_ids)
+        claim = getattr(self, "_claim", None) or self.pool.register_script(CLAIM_JOB)
+        self._claim = claim
+        in_progress_ms = int(self.in_progress_timeout_s * 1000)
+        for job_id_b in job_ids:
+            await self.sem.acquire()
+            if self.job_counter >= self.max_jobs:
+                self.sem.release()
+                return
+            self.job_counter += 1
+            job_id = job_id_b.decode()
+            score = await claim(keys=[in_progress_key_prefix + job_id, self.queue_name],
+                                args=[job_id, timestamp_ms(), in_progress_ms])
+            if not score:
+                self.job_counter -= 1
+                self.sem.release()
+                continue
+            task = self.loop.create_task(self.run_job(job_id, int(float(score))))
+            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[job_id] = task
 
     async def heart_beat(self) -> None:
         await self.record_health()
+
+    async def finish_job(self, job_id: str, finish: bool, result_data: bytes | None,
+                         result_timeout_s: float | None, keep_result_forever: bool, incr_score: int | None,
+                         keep_in_progress: float | None) -> None:
+        """ARQ's finish transaction as one Lua call (same keys, same effects), plus the job's run-book entry
+        (adolfd.execution): one command a job instead of eight."""
+        pending = self.ctx.get("runbook_sink", {}).pop(job_id, None)
+        keys, run = pending if pending is not None else ((), None)
+        payload = json.dumps(run, default=str) if run else ""
+        ok_time = run["finished"] if run and run.get("outcome") == "success" else ""
+        if finish and result_data:
+            px = 0 if keep_result_forever or result_timeout_s is None else to_ms(result_timeout_s)
+        else:
+            px = -1
+        finish_script = getattr(self, "_finish", None) or self.pool.register_script(FINISH_JOB)
+        self._finish = finish_script
+        await finish_script(
+            keys=[in_progress_key_prefix + job_id, result_key_prefix + job_id, retry_key_prefix + job_id,
+                  job_key_prefix + job_id, abort_jobs_ss, self.queue_name, RUNS, SUCCESS],
+            args=[job_id, int(finish), result_data or b"", px, incr_score or 0,
+                  -1 if keep_in_progress is None else to_ms(keep_in_progress), payload, ok_time, *keys],
+        )
 
     async def close(self) -> None:
         """The Redis pool is shared by every worker of the process; the group closes it."""
@@ -96,7 +178,7 @@ class WorkerGroup:
     def build(self) -> None:
         load_modules(self.modules())
         s = self.res.settings
-        arq_ctx = {"resources": self.res}
+        arq_ctx = {"resources": self.res, "runbook_sink": {}}
         for module in self.modules():
             for queue in QUEUES[module]:
                 functions, scheduled = worker_functions(module, queue)

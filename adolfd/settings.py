@@ -208,6 +208,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     # worker runtime
+    event_loop: str = "auto"                  # auto (uvloop if installed) | uvloop | asyncio
     poll_delay: float = 0.5                   # safety-net poll; enqueues and cron fires wake workers at once
     queue_read_limit: int = 500
     max_jobs: int = 20

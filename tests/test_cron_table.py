@@ -120,8 +120,16 @@ def test_every_beat_entry_of_seeds_001_to_004_present() -> None:
         assert {e.name for e in TABLE if e.module == module} == names, module
 
 
-def test_only_logistic_enabled() -> None:
-    assert {e.module for e in TABLE if e.enabled} == {"logistic"}
+def test_enabled_rows_name_existing_jobs_and_unbuilt_modules_stay_off() -> None:
+    from adolfd.registry import JOBS, load_modules
+
+    load_modules()
+    enabled = [e for e in TABLE if e.enabled]
+    assert {"logistic"} <= {e.module for e in enabled}
+    missing = [e.name for e in enabled if f"{e.module}.{e.job_name}" not in JOBS]
+    assert missing == []
+    built = {spec.module for spec in JOBS.values()}
+    assert not [e.name for e in TABLE if e.module not in built and e.enabled]
 
 
 def test_reputation_polls_six_distinct_offsets() -> None:

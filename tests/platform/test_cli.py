@@ -16,7 +16,7 @@ from adolfd.cron import TABLE
 def adolfd(settings, res):
     def run(*args: str) -> subprocess.CompletedProcess:
         env = {**os.environ, "ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": settings.redis_url}
-        return subprocess.run([sys.executable, "-m", "adolfd.cli", *args], env=env, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "adolfd", *args], env=env, capture_output=True,
                               text=True, timeout=60)
     return run
 

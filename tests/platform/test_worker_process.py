@@ -19,7 +19,7 @@ def _env(settings, **extra: str) -> dict[str, str]:
 
 async def _start_worker(settings, **extra: str) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "adolfd.cli", "worker", "operations", env=_env(settings, **extra),
+        sys.executable, "-m", "adolfd", "worker", "operations", env=_env(settings, **extra),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     await _wait_for_line(proc, "worker_group_started")
     return proc

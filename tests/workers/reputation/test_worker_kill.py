@@ -23,7 +23,7 @@ async def _start_worker(settings, sandbox) -> tuple[asyncio.subprocess.Process, 
     env = {**os.environ, **sandbox_env(sandbox.url), "ADOLFD_DATABASE_URL": settings.database_url,
            "ADOLFD_REDIS_URL": settings.redis_url, "ADOLFD_METRICS_PORT": "0", "ADOLFD_ENVIRONMENT": "test"}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "adolfd.cli", "worker", "reputation", env=env,
+        sys.executable, "-m", "adolfd", "worker", "reputation", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     started = asyncio.get_running_loop().create_future()
 

@@ -1,0 +1,75 @@
+"""Shared bits of the benchmarks: a scratch database and Redis DB, spawning `adolfd worker`, reading RSS."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import redis.asyncio as aioredis
+
+PG_ADMIN = os.environ.get("ADOLFD_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE = os.environ.get("ADOLFD_BENCH_REDIS", "redis://127.0.0.1:6379").rstrip("/")
+REDIS_DB = int(os.environ.get("ADOLFD_BENCH_REDIS_DB", "9"))
+
+
+@asynccontextmanager
+async def scratch():
+    """(database_url, redis_url) of a fresh database and a flushed Redis DB, dropped afterwards."""
+    from adolfd.db import migrate
+
+    name = f"adolfd_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    conn = await asyncpg.connect(url)
+    await migrate(conn)
+    await conn.close()
+    redis_url = f"{REDIS_BASE}/{REDIS_DB}"
+    r = aioredis.from_url(redis_url)
+    await r.flushdb()
+    await r.aclose()
+    try:
+        yield url, redis_url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def spawn_worker(group: str, database_url: str, redis_url: str, log: Path | None = None, **env: str):
+    full = {**os.environ, "ADOLFD_DATABASE_URL": database_url, "ADOLFD_REDIS_URL": redis_url,
+            "ADOLFD_METRICS_PORT": "0", **env}
+    out = open(log, "w") if log else subprocess.DEVNULL
+    return subprocess.Popen([sys.executable, "-m", "adolfd", "worker", group], env=full, stdout=out,
+                            stderr=subprocess.STDOUT)
+
+
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def wait_for_health_key(redis_url: str, queue: str, timeout: float = 30) -> None:
+    r = aioredis.from_url(redis_url)
+    try:
+        for _ in range(int(timeout * 20)):
+            if await r.exists(queue + ":health-check"):
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"no worker came up on {queue}")
+    finally:
+        await r.aclose()
+
+
+async def redis_commands(redis_url: str) -> int:
+    r = aioredis.from_url(redis_url)
+    try:
+        return int((await r.info("stats"))["total_commands_processed"])
+    finally:
+        await r.aclose()

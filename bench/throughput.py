@@ -1,0 +1,82 @@
+"""I/O-bound job throughput and memory of one `adolfd worker` process.
+
+Each job is `operations.probe`: it awaits 10 ms (an API call's worth of waiting) and round-trips Redis, going
+through adolfd's whole job path (validation, structured logs, metrics, run book, result kept 24 h).
+The reference figure is Celery 5 with the seeds' pattern on this kind of machine: 38 jobs/s at ~125 MiB per
+worker process. Run: `.venv/bin/python bench/throughput.py [--jobs 20000] [--max-jobs 200]`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from arq.connections import RedisSettings, create_pool  # noqa: E402
+
+from bench.common import redis_commands, rss_mib, scratch, spawn_worker, wait_for_health_key  # noqa: E402
+
+QUEUE = "adolfd:operations:default"
+CELERY_JOBS_PER_S = 38
+
+
+def _log_span(logs: list[Path]) -> tuple[int, float]:
+    """(jobs finished, seconds from the first job_started to the last job_finished) from the workers' logs."""
+    first, last, finished = None, None, 0
+    for log in logs:
+        for line in log.read_text().splitlines():
+            if '"job_started"' in line or '"job_finished"' in line:
+                ts = datetime.fromisoformat(json.loads(line[line.index(">") + 1:])["timestamp"])
+                first = ts if first is None or ts < first else first
+                if '"job_finished"' in line:
+                    finished += 1
+                    last = ts if last is None or ts > last else last
+    return finished, (last - first).total_seconds()
+
+
+async def main(jobs: int, max_jobs: int, read_limit: int, sleep_ms: int, processes: int) -> dict:
+    async with scratch() as (db_url, redis_url):
+        redis = await create_pool(RedisSettings.from_dsn(redis_url))
+        for i in range(0, jobs, 500):
+            await asyncio.gather(*[redis.enqueue_job("probe", _queue_name=QUEUE, sleep_ms=sleep_ms)
+                                   for _ in range(i, min(i + 500, jobs))])
+        logs = [Path(tempfile.mkstemp(prefix="adolfd-bench-", suffix=".log")[1]) for _ in range(processes)]
+        commands_before = await redis_commands(redis_url)
+        procs = [spawn_worker("operations", db_url, redis_url, log, ADOLFD_MAX_JOBS=str(max_jobs),
+                              ADOLFD_QUEUE_READ_LIMIT=str(read_limit)) for log in logs]
+        peak_rss = 0.0
+        try:
+            await wait_for_health_key(redis_url, QUEUE)
+            while await redis.zcard(QUEUE):
+                peak_rss = max(peak_rss, max(rss_mib(p.pid) for p in procs))
+                await asyncio.sleep(0.05)
+            commands = await redis_commands(redis_url) - commands_before
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(30)
+            await redis.aclose()
+        finished, span = _log_span(logs)
+        rate = finished / span
+        return {"jobs": jobs, "finished": finished, "processes": processes, "max_jobs": max_jobs,
+                "queue_read_limit": read_limit, "job_sleep_ms": sleep_ms, "span_s": round(span, 2),
+                "jobs_per_s": round(rate), "vs_celery": round(rate / CELERY_JOBS_PER_S, 1),
+                "redis_commands_per_job": round(commands / jobs, 1), "rss_peak_mib_per_process": round(peak_rss, 1)}
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--jobs", type=int, default=20000)
+    p.add_argument("--max-jobs", type=int, default=200)
+    p.add_argument("--read-limit", type=int, default=500)
+    p.add_argument("--sleep-ms", type=int, default=10)
+    p.add_argument("--processes", type=int, default=1)
+    a = p.parse_args()
+    print(json.dumps(asyncio.run(main(a.jobs, a.max_jobs, a.read_limit, a.sleep_ms, a.processes)), indent=1))
