@@ -33,7 +33,8 @@ def _modules() -> list[str]:
     except ImportError:
         return names
     for info in pkgutil.walk_packages(adolfd.__path__, "adolfd."):
-        names.append(info.name)
+        if not info.name.endswith(".__main__"):         # importing it would run the CLI
+            names.append(info.name)
     return names
 
 
