@@ -20,7 +20,7 @@ from arq.utils import timestamp_ms, to_ms
 from arq.worker import func
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from adolfd import metrics
+from adolfd import metrics, sdnotify
 from adolfd.context import Resources
 from adolfd.cron import CronEntry
 from adolfd.enqueue import WAKE_CHANNEL
@@ -229,6 +229,8 @@ class WorkerGroup:
                        asyncio.create_task(self._track_queue_depths())]
         log.info("worker_group_started", group=self.group, queues=sorted(self.workers),
                  cron_jobs=len(self.scheduled))
+        sdnotify.ready(f"{len(self.workers)} queues, {len(self.scheduled)} cron jobs")
+        self._tasks.append(asyncio.create_task(sdnotify.watchdog_loop(self.healthy)))
         watched = [*self._tasks[:2], *(w.main_task for w in self.workers.values())]
         stop_wait = asyncio.create_task(self.stopping.wait())
         done, _ = await asyncio.wait([stop_wait, *watched], return_when=asyncio.FIRST_COMPLETED)
@@ -239,6 +241,8 @@ class WorkerGroup:
         metrics.WORKER_UP.labels(self.group).set(0)
 
     def stop(self) -> None:
+        if not self.stopping.is_set():
+            sdnotify.stopping("draining running jobs")
         self.stopping.set()
 
     def healthy(self) -> bool:
@@ -300,28 +304,11 @@ async def serve_group(group_name: str, res: Resources, *, metrics_port: int | No
         await runner.setup()
         await web.TCPSite(runner, res.settings.metrics_host, metrics_port).start()
         log.info("metrics_listening", port=metrics_port)
-    notifier = _systemd_notifier(group)
     try:
         await group.run()
     finally:
-        notifier.cancel()
         if runner:
             await runner.cleanup()
-
-
-def _systemd_notifier(group: WorkerGroup) -> asyncio.Task[None]:
-    async def notify() -> None:
-        try:
-            from adolfd import sdnotify
-        except ImportError:
-            return
-        sdnotify.ready()
-        try:
-            await sdnotify.watchdog_loop(group.healthy)
-        finally:
-            sdnotify.stopping()
-
-    return asyncio.create_task(notify())
 
 
 def queues_of(group: str) -> Iterable[str]:
