@@ -47,6 +47,7 @@ from adolfd.domain.ad_money import kopecks_to_roubles, rouble
 from adolfd.domain.ad_safety import CampaignToday, SafetyRules, check_campaign, check_keyword
 from adolfd.domain.bid_engine import BidRules, BidUnit, CampaignTarget, Strategy, UnitStats, decide_bid
 from adolfd.domain.budgets import BudgetRules, BudgetState, check_budget
+from adolfd.kill_switch import bids_paused
 from adolfd.registry import BadArguments, job
 from adolfd.retry import RetryPolicy
 from adolfd.settings import MarketingSettings
@@ -56,7 +57,6 @@ MODULE = "marketing"
 log = structlog.get_logger(__name__)
 
 LOCK_KEY = "marketing:lock:bid_cycle"
-KILL_SWITCH = "marketing:bid_cycle:kill_switch"
 LAST_CYCLE = "marketing:last_bid_cycle"
 API_STATUS = "marketing:api_status:{mp}"
 API_ERRORS = "marketing:api_errors:{mp}"
@@ -88,33 +88,18 @@ def _k(value: Decimal | None) -> int:
     return 0 if value is None else rouble(value)
 
 
+def _date(value: date | str | None, name: str) -> date | None:
+    """Job arguments arrive as JSON (dates as ISO text); an unreadable one is a bad argument."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise BadArguments(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _day_start(ctx: Ctx, day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=ctx.settings.tz)
-
-
-# -- the kill switch (bot / CLI) -----------------------------------------------------------------------
-
-async def pause_bidding(redis: Any, *, by: str, reason: str = "") -> None:
-    """Stop the bid cycle until `resume_bidding`; it then skips with a logged reason (DOMAIN.md)."""
-    await redis.set(KILL_SWITCH, json.dumps({"by": by, "reason": reason,
-                                             "at": datetime.now(timezone.utc).isoformat()}))
-    log.warning("bidding_paused", by=by, reason=reason)
-
-
-async def resume_bidding(redis: Any) -> bool:
-    removed = await redis.delete(KILL_SWITCH)
-    log.info("bidding_resumed", was_paused=bool(removed))
-    return bool(removed)
-
-
-async def bidding_paused(redis: Any) -> dict[str, Any] | None:
-    raw = await redis.get(KILL_SWITCH)
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return {"by": "unknown", "reason": raw.decode() if isinstance(raw, bytes) else str(raw)}
 
 
 # -- jobs with the seed's dead letter ------------------------------------------------------------------
@@ -404,7 +389,7 @@ async def run_bid_cycle(ctx: Ctx, marketplace: str = "all") -> dict:
     if marketplace != "all" and marketplace not in MARKETPLACES:
         raise BadArguments(f"unknown marketplace {marketplace!r}; expected all, {', '.join(MARKETPLACES)}")
     started = ctx.now()
-    stopped = await bidding_paused(ctx.redis)
+    stopped = await bids_paused(ctx.redis)     # the kill switch (bot /pause_bids, CLI)
     if stopped:
         ctx.log.warning("bid_cycle_skipped", reason="kill_switch", by=stopped.get("by"), note=stopped.get("reason"))
         await _save_cycle(ctx, {"started_at": started.isoformat(), "finished_at": ctx.now().isoformat(),
@@ -1088,7 +1073,7 @@ async def _keyword_week(db: asyncpg.Pool, campaign_ids: list[int], first: date, 
 @marketing_job(queue="low")
 async def aggregate_daily_stats(ctx: Ctx, stat_date: date | None = None) -> dict:
     """Yesterday's (or `stat_date`'s) detail rows into `marketing_stats_daily` via the SQL function."""
-    day = stat_date or ctx.now().date() - timedelta(days=1)
+    day = _date(stat_date, "stat_date") or ctx.now().date() - timedelta(days=1)
     rows = await ctx.db.fetchval("SELECT fn_marketing_aggregate_daily_stats($1)", day)
     ctx.log.info("daily_stats_aggregated", date=day.isoformat(), rows=rows)
     return {"date": day.isoformat(), "rows_inserted": rows}
@@ -1200,6 +1185,7 @@ async def generate_report(ctx: Ctx, date_from: date, date_to: date, campaign_id:
                           brand_id: str | None = None) -> dict:
     """A CSV of daily campaign figures for one campaign or one brand over a period; the path is in the result.
     The same request writes the same file (replaced atomically)."""
+    date_from, date_to = _date(date_from, "date_from"), _date(date_to, "date_to")
     if date_to < date_from:
         raise BadArguments("date_to is before date_from")
     if (campaign_id is None) == (brand_id is None):
@@ -1234,7 +1220,7 @@ async def marketing_status(redis: Any, db: Any) -> dict[str, Any]:
         return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
                 for k, v in raw.items()}
     return {
-        "kill_switch": await bidding_paused(redis),
+        "bids_paused": await bids_paused(redis),
         "bid_cycle_running": bool(await redis.exists(LOCK_KEY)),
         "last_bid_cycle": text(await redis.hgetall(LAST_CYCLE)),
         "api_status": {mp: text(await redis.hgetall(API_STATUS.format(mp=mp))) for mp in MARKETPLACES},
@@ -1243,7 +1229,7 @@ async def marketing_status(redis: Any, db: Any) -> dict[str, Any]:
 
 status_sections.SECTIONS["marketing"] = marketing_status
 
-__all__ = ["apply_bid_change", "bidding_paused", "calculate_analytics", "check_api_health", "check_budgets",
-           "cleanup_old_stats", "collect_stats", "generate_report", "pause_bidding", "record_alert",
-           "request_bid_change", "resume_bidding", "run_bid_cycle", "send_alert", "sync_campaigns",
+__all__ = ["apply_bid_change", "calculate_analytics", "check_api_health", "check_budgets",
+           "cleanup_old_stats", "collect_stats", "generate_report", "record_alert",
+           "request_bid_change", "run_bid_cycle", "send_alert", "sync_campaigns",
            "aggregate_daily_stats", "aggregate_monthly_stats"]

@@ -1,0 +1,272 @@
+"""Stats collection, aggregation SQL, budgets, alerts, health, reports, clean-up and analytics (seed 002 §7.3)."""
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from adolfd.settings import RateLimit
+
+from adolfd.workers.marketing import API_STATUS
+
+
+@pytest.fixture
+async def synced(res, run_job):
+    result = await run_job("marketing.sync_campaigns")
+    assert result["success"], result
+    return result
+
+
+async def stats_snapshot(res):
+    return await res.db.fetch("SELECT campaign_id, keyword_id, stat_date, views, clicks, spent, orders, revenue "
+                              "FROM marketing_stats ORDER BY campaign_id, keyword_id NULLS FIRST, stat_date")
+
+
+@pytest.mark.parametrize("marketplace", ["wb", "ozon", "ym"])
+async def test_stats_collection_is_idempotent(res, sandbox, run_job, synced, clock, marketplace, monkeypatch):
+    # WB allows 3 fullstats calls a minute; this test is about what is stored, so lift that limit on both sides
+    sandbox.sandbox.set_limit("wb-advert", "fullstats", 20, 5)
+    monkeypatch.setitem(res.settings.rate_limits, "wb_advert:fullstats", RateLimit(rate=20, burst=4))
+    moment = datetime(2026, 3, 10, 9, 30, tzinfo=timezone.utc)          # 12:30 in Moscow; the sandbox clock runs
+    sandbox.sandbox.set_now(moment)                                     # on (its rate gates need time to pass)
+    clock.set(moment)
+    first = await run_job("marketing.collect_stats", marketplace=marketplace)
+    assert first["success"] and first["result"]["stats_saved"] > 0
+    before = await stats_snapshot(res)
+    again = await run_job("marketing.collect_stats", marketplace=marketplace)
+    assert again["result"]["stats_saved"] == first["result"]["stats_saved"]
+    assert await stats_snapshot(res) == before                          # same rows, same figures
+    # the campaign row of a day equals the sum of its units that day
+    sums = await res.db.fetch(
+        "SELECT c.spent, (SELECT SUM(u.spent) FROM marketing_stats u WHERE u.campaign_id = c.campaign_id "
+        "AND u.stat_date = c.stat_date AND u.keyword_id IS NOT NULL) AS units FROM marketing_stats c "
+        "WHERE c.keyword_id IS NULL AND c.marketplace = $1", marketplace)
+    assert sums and all(r["spent"] == r["units"] for r in sums)
+    # later the same day: figures grow in place, no new rows
+    sandbox.sandbox.set_now(moment + timedelta(hours=5))
+    clock.set(moment + timedelta(hours=5))
+    await run_job("marketing.collect_stats", marketplace=marketplace)
+    after = await stats_snapshot(res)
+    assert len(after) == len(before)
+    today = date(2026, 3, 10)
+    grown = sum(r["spent"] for r in after if r["stat_date"] == today) > \
+        sum(r["spent"] for r in before if r["stat_date"] == today)
+    assert grown
+    spent_today = await res.db.fetchval(
+        "SELECT SUM(spent_today) FROM marketing_campaigns WHERE marketplace = $1 AND spent_date = $2",
+        marketplace, today)
+    assert spent_today == sum(r["spent"] for r in after if r["stat_date"] == today and r["keyword_id"] is None)
+
+
+async def seed_stats(res, campaign_id: int, keyword_id: int | None, day: date, views: int, clicks: int,
+                     spent: str, orders: int, revenue: str, position: str | None = None) -> None:
+    await res.db.execute(
+        "INSERT INTO marketing_stats (campaign_id, keyword_id, marketplace, brand_id, stat_date, views, clicks, spent, "
+        "orders, revenue, avg_position) SELECT id, $2, marketplace, brand_id, $3, $4, $5, $6, $7, $8, $9 "
+        "FROM marketing_campaigns WHERE id = $1", campaign_id, keyword_id, day, views, clicks, Decimal(spent), orders,
+        Decimal(revenue), Decimal(position) if position else None)
+
+
+async def test_daily_and_monthly_aggregation_on_known_data(res, run_job, synced):
+    a, b = [r["id"] for r in await res.db.fetch(
+        "SELECT id FROM marketing_campaigns WHERE marketplace = 'wb' ORDER BY id LIMIT 2")]
+    kw = await res.db.fetchval("SELECT id FROM marketing_keywords WHERE campaign_id = $1 LIMIT 1", a)
+    d1, d2 = date(2026, 2, 27), date(2026, 2, 28)
+    await seed_stats(res, a, None, d1, 1000, 50, "250.00", 5, "5000.00")
+    await seed_stats(res, a, kw, d1, 400, 20, "100.00", 0, "0", "7.5")
+    await seed_stats(res, a, None, d2, 3000, 30, "300.00", 0, "0")
+    await seed_stats(res, b, None, d1, 0, 0, "0", 0, "0")
+    await seed_stats(res, a, None, date(2026, 3, 1), 99, 9, "9.00", 1, "10.00")     # another month
+
+    result = await run_job("marketing.aggregate_daily_stats", stat_date="2026-02-27")
+    assert result["result"] == {"date": "2026-02-27", "rows_inserted": 3}
+    row = await res.db.fetchrow("SELECT * FROM marketing_stats_daily WHERE campaign_id = $1 AND keyword_id IS NULL "
+                                "AND stat_date = $2", a, d1)
+    assert (row["ctr"], row["cpc"], row["cpo"], row["drr"]) == (Decimal("5.00"), Decimal("5.00"), Decimal("50.00"),
+                                                                 Decimal("5.00"))
+    kw_row = await res.db.fetchrow("SELECT ctr, cpo, drr, avg_position FROM marketing_stats_daily WHERE keyword_id = $1",
+                                   kw)
+    assert (kw_row["ctr"], kw_row["cpo"], kw_row["drr"], kw_row["avg_position"]) == (
+        Decimal("5.00"), Decimal("0"), Decimal("0"), Decimal("7.50"))
+    empty = await res.db.fetchrow("SELECT ctr, cpc FROM marketing_stats_daily WHERE campaign_id = $1", b)
+    assert (empty["ctr"], empty["cpc"]) == (0, 0)                         # no division by zero
+    again = await run_job("marketing.aggregate_daily_stats", stat_date="2026-02-27")
+    assert again["result"]["rows_inserted"] == 3
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_stats_daily") == 3
+    await run_job("marketing.aggregate_daily_stats", stat_date="2026-02-28")
+    await run_job("marketing.aggregate_daily_stats", stat_date="2026-03-01")
+
+    monthly = await run_job("marketing.aggregate_monthly_stats", year=2026, month=2)
+    assert monthly["result"] == {"year": 2026, "month": 2, "rows_inserted": 2}
+    m = await res.db.fetchrow("SELECT * FROM marketing_stats_monthly WHERE campaign_id = $1", a)
+    assert (m["views"], m["clicks"], m["spent"], m["orders"], m["revenue"], m["active_days"]) == (
+        4000, 80, Decimal("550.00"), 5, Decimal("5000.00"), 2)
+    assert (m["avg_ctr"], m["avg_cpc"], m["avg_cpo"], m["avg_drr"]) == (
+        Decimal("2.00"), Decimal("6.88"), Decimal("110.00"), Decimal("11.00"))
+    # corrected detail, rerun: every average follows
+    await res.db.execute("UPDATE marketing_stats SET spent = 700 WHERE campaign_id = $1 AND stat_date = $2 "
+                         "AND keyword_id IS NULL", a, d2)
+    await run_job("marketing.aggregate_daily_stats", stat_date="2026-02-28")
+    await run_job("marketing.aggregate_monthly_stats", year=2026, month=2)
+    m = await res.db.fetchrow("SELECT spent, avg_cpc, avg_cpo, avg_drr FROM marketing_stats_monthly "
+                              "WHERE campaign_id = $1", a)
+    assert (m["spent"], m["avg_cpc"], m["avg_cpo"], m["avg_drr"]) == (
+        Decimal("950.00"), Decimal("11.88"), Decimal("190.00"), Decimal("19.00"))
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_stats_monthly") == 2
+
+
+async def test_budget_pause_at_100_percent_and_one_warning_a_day(res, sandbox, run_job, run_queue, synced, clock):
+    today = clock.now().astimezone(res.settings.tz).date()
+    wb = await res.db.fetch("SELECT id, external_id, brand_id FROM marketing_campaigns WHERE marketplace = 'wb' "
+                            "ORDER BY id LIMIT 3")
+    over, warn, calm = wb
+    await res.db.execute("UPDATE marketing_campaigns SET spent_today = 1000, spent_date = $1, daily_limit = "
+                         "CASE id WHEN $2 THEN 1000 WHEN $3 THEN 1250 ELSE 1251 END WHERE id = ANY($4::bigint[])",
+                         today, over["id"], warn["id"], [r["id"] for r in wb])
+    first = await run_job("marketing.check_budgets")
+    assert first["result"]["campaigns_paused"] == 1
+    await run_queue("marketing", "high")                               # the enqueued send_alert jobs
+    key = f"wb:{over['brand_id']}:{over['external_id']}"
+    assert sandbox.sandbox.counter("campaign_paused", key) == 1
+    status = await res.db.fetchrow("SELECT status, paused_by FROM marketing_campaigns WHERE id = $1", over["id"])
+    assert (status["status"], status["paused_by"]) == ("paused", "budget")
+    alerts = await res.db.fetch("SELECT campaign_id, alert_type, severity, action_taken FROM marketing_alerts")
+    assert {(a["campaign_id"], a["alert_type"], a["severity"], a["action_taken"]) for a in alerts} == {
+        (over["id"], "budget_exceeded", "warning", "pause_campaign"), (warn["id"], "budget_warning", "info", None)}
+    second = await run_job("marketing.check_budgets")                  # 80 % again the same day: no new warning
+    await run_queue("marketing", "high")
+    assert second["result"]["campaigns_paused"] == 0
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_alerts") == 2
+    assert sandbox.sandbox.counter("campaign_paused", key) == 1
+    # the next Moscow day the campaign paused for its limit runs again
+    clock.advance(days=1)
+    third = await run_job("marketing.check_budgets")
+    assert third["result"]["campaigns_resumed"] == 1
+    assert sandbox.sandbox.counter("campaign_started", key) == 1
+    assert await res.db.fetchval("SELECT status FROM marketing_campaigns WHERE id = $1", over["id"]) == "active"
+
+
+async def test_send_alert_recipients_by_role_and_brand(res, run_job, synced):
+    campaign = await res.db.fetchrow("SELECT id, brand_id FROM marketing_campaigns WHERE brand_id = 'ohana_kids' "
+                                     "LIMIT 1")
+    await res.db.executemany("INSERT INTO users (name, role, brand_id, is_active) VALUES ($1, $2, $3, $4)", [
+        ("kids manager", "manager", "ohana_kids", True), ("market manager", "manager", "ohana_market", True),
+        ("all brands", "manager", "all", True), ("senior", "senior", "all", True),
+        ("director", "director", "all", True), ("gone", "senior", "all", False)])
+    ids = {r["name"]: r["id"] for r in await res.db.fetch("SELECT id, name FROM users")}
+    info = await run_job("marketing.send_alert", campaign_id=campaign["id"], alert_type="budget_warning",
+                         severity="info", title="Бюджет 80%", message="Израсходовано 800₽ из 1000₽",
+                         dedup_key="t-info")
+    assert info["result"]["recipients"] == 2
+    warning = await run_job("marketing.send_alert", campaign_id=campaign["id"], alert_type="budget_exceeded",
+                            severity="warning", title="Кампания приостановлена", message="Расход достиг лимита",
+                            action_taken="pause_campaign", dedup_key="t-warning")
+    row = await res.db.fetchrow("SELECT recipients, platform_alert_id FROM marketing_alerts WHERE id = $1",
+                                warning["result"]["alert_id"])
+    assert sorted(row["recipients"]) == sorted(ids[n] for n in ("kids manager", "all brands", "senior", "director"))
+    platform = await res.db.fetchrow("SELECT module, severity, brand_id FROM alerts WHERE id = $1",
+                                     row["platform_alert_id"])
+    assert tuple(platform) == ("marketing", "warning", "ohana_kids")
+    repeat = await run_job("marketing.send_alert", campaign_id=campaign["id"], alert_type="budget_exceeded",
+                           severity="warning", title="Кампания приостановлена", message="Расход достиг лимита",
+                           dedup_key="t-warning")
+    assert repeat["result"]["alert_id"] == warning["result"]["alert_id"]
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_alerts") == 2
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_notifications") == 6
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE module = 'marketing'") == 2
+    bad = await run_job("marketing.send_alert", campaign_id=campaign["id"], alert_type="nonsense",
+                        severity="info", title="x", message="y")
+    assert not bad["success"] and bad["tries"] == 1                    # a bad argument is not retried
+
+
+async def test_failed_job_is_dead_lettered_with_a_system_alert(res, run_job, synced, monkeypatch):
+    monkeypatch.setattr(res.settings.credentials["wb"]["ohana_market"], "token", SecretStr("wrong-token"))
+    res._clients.clear()
+    result = await run_job("marketing.collect_stats", marketplace="wb")
+    assert not result["success"] and result["tries"] == 1              # AuthError: never retried
+    failed = await res.db.fetchrow("SELECT module, job_name, error FROM failed_jobs")
+    assert (failed["module"], failed["job_name"]) == ("marketing", "collect_stats") and "401" in failed["error"]
+    system = await res.db.fetchrow("SELECT alert_type, severity, campaign_id FROM marketing_alerts")
+    assert tuple(system) == ("system_error", "critical", None)
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE severity = 'critical' AND module = 'marketing'") == 2
+
+
+async def test_api_health_keys(res, sandbox, run_job):
+    ok = await run_job("marketing.check_api_health")
+    assert {mp: r["status"] for mp, r in ok["result"].items()} == {"wb": "ok", "ozon": "ok", "ym": "ok"}
+    stored = await res.redis.hgetall(API_STATUS.format(mp="wb"))
+    assert stored[b"status"] == b"ok" and int(stored[b"response_time_ms"]) >= 0 and stored[b"error_count_24h"] == b"0"
+    sandbox.sandbox.add_fault("ym", "5xx", path="/bids/info")
+    down = await run_job("marketing.check_api_health")
+    assert down["result"]["ym"]["status"] == "error" and down["result"]["wb"]["status"] == "ok"
+    stored = await res.redis.hgetall(API_STATUS.format(mp="ym"))
+    assert stored[b"status"] == b"error" and stored[b"error_count_24h"] == b"1" and b"last_error" in stored
+    sandbox.sandbox.clear_faults()
+    back = await run_job("marketing.check_api_health")
+    stored = await res.redis.hgetall(API_STATUS.format(mp="ym"))
+    assert back["result"]["ym"]["status"] == "ok" and stored[b"error_count_24h"] == b"1"
+    assert b"last_error" not in stored
+
+
+async def test_generate_report_writes_csv(res, run_job, synced):
+    campaign = await res.db.fetchval("SELECT id FROM marketing_campaigns WHERE brand_id = 'ohana_market' LIMIT 1")
+    for day in (date(2026, 1, 5), date(2026, 1, 6)):
+        await seed_stats(res, campaign, None, day, 100, 10, "50.00", 1, "500.00")
+        await run_job("marketing.aggregate_daily_stats", stat_date=day.isoformat())
+    result = await run_job("marketing.generate_report", date_from="2026-01-01", date_to="2026-01-31",
+                           brand_id="ohana_market")
+    path = Path(result["result"]["path"])
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert result["result"]["rows"] == len(rows) == 2
+    assert rows[0]["stat_date"] == "2026-01-05" and rows[0]["spent"] == "50.00" and rows[0]["drr"] == "10.00"
+    bad = await run_job("marketing.generate_report", date_from="2026-01-31", date_to="2026-01-01", brand_id="ohana_market")
+    assert not bad["success"]
+
+
+async def test_cleanup_keeps_the_seed_retention(res, run_job, synced, clock):
+    now = clock.now()
+    campaign = await res.db.fetchval("SELECT id FROM marketing_campaigns LIMIT 1")
+    kw = await res.db.fetchval("SELECT id FROM marketing_keywords WHERE campaign_id = $1 LIMIT 1", campaign)
+    await res.db.execute(
+        "INSERT INTO marketing_stats (campaign_id, marketplace, brand_id, stat_date, collected_at) "
+        "SELECT id, marketplace, brand_id, d::date, d FROM marketing_campaigns, "
+        "unnest(ARRAY[$2::timestamptz - interval '31 days', $2::timestamptz - interval '29 days']) AS d WHERE id = $1",
+        campaign, now)
+    await res.db.execute(
+        "INSERT INTO marketing_bid_history (keyword_id, campaign_id, marketplace, brand_id, old_bid, new_bid, source, "
+        "change_key, created_at) SELECT $1, $2, 'wb', 'ohana_market', 1, 2, 'manual', 'k' || n, $3::timestamptz - "
+        "(n || ' months')::interval - interval '1 day' FROM unnest(ARRAY[11, 12]) AS n", kw, campaign, now)
+    await res.db.execute(
+        "INSERT INTO marketing_alerts (alert_type, severity, title, message, created_at) SELECT 'x', 'info', 't', 'm', "
+        "$1::timestamptz - (n || ' months')::interval - interval '1 day' FROM unnest(ARRAY[5, 6]) AS n", now)
+    result = await run_job("marketing.cleanup_old_stats")
+    assert result["result"]["tables_cleaned"] == {"marketing_stats": 1, "marketing_bid_history": 1,
+                                                  "marketing_alerts": 1, "marketing_stats_daily": 0}
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_stats") == 1
+
+
+async def test_analytics_flags_a_spend_spike_and_writes_recommendations(res, run_job, synced, clock):
+    yesterday = clock.now().astimezone(res.settings.tz).date() - timedelta(days=1)
+    campaign = await res.db.fetchval("SELECT id FROM marketing_campaigns WHERE marketplace = 'ozon' LIMIT 1")
+    await res.db.execute("UPDATE marketing_campaigns SET strategy_type = 'drr', target_drr = 10 WHERE id = $1",
+                         campaign)
+    for back in range(14, 0, -1):
+        spent = "1600.00" if back == 1 else "1000.00"               # yesterday: 1.6 × the 7 days before
+        await seed_stats(res, campaign, None, yesterday - timedelta(days=back - 1), 10_000, 100, spent, 2, "5000.00")
+        await run_job("marketing.aggregate_daily_stats", stat_date=(yesterday - timedelta(days=back - 1)).isoformat())
+    result = await run_job("marketing.calculate_analytics")
+    assert result["result"]["anomalies_detected"] == 1 and result["result"]["provider"] == "offline"
+    alert = await res.db.fetchrow("SELECT campaign_id, alert_type, severity FROM marketing_alerts")
+    assert tuple(alert) == (campaign, "spend_anomaly", "warning")
+    kinds = {r["kind"] for r in await res.db.fetch(
+        "SELECT kind FROM marketing_recommendations WHERE campaign_id = $1 AND rec_date = $2", campaign, yesterday)}
+    assert {"spend_anomaly", "drr_above_target"} <= kinds             # 20-32 % against a 10 % target
+    again = await run_job("marketing.calculate_analytics")
+    assert again["success"]
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_alerts") == 1
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_recommendations WHERE campaign_id = $1",
+                                 campaign) == len(kinds)
