@@ -205,12 +205,18 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 # -- status / failed / retry / migrate ----------------------------------------------------------------------
 @command("status", "queues, workers, cron runs, failed jobs", lambda p: p.add_argument("--json", action="store_true"))
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    import html
+    import re
+
+    from adolfd.bot.replies import render_status
     from adolfd.status import system_status
-    from adolfd.status_text import render_status
 
     async def go(res) -> int:
         status = await system_status(res.redis, res.db)
-        print(json.dumps(status, default=str, indent=1) if args.json else render_status(status))
+        if args.json:
+            print(json.dumps(status, default=str, indent=1))
+        else:   # the bot's phone-sized summary, without its HTML markup
+            print(html.unescape(re.sub(r"</?[a-z][^>]*>", "", render_status(status, settings.tz))))
         return 0
 
     return asyncio.run(_with_resources(settings, go))

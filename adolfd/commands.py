@@ -91,9 +91,19 @@ def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- operations: the admin bot and alert delivery (docs/operations.md) ---------------------------------------
-# Importing these registers the `alerts` and `bids` (kill switch) sections of `adolfd status`.
-import adolfd.alert_delivery  # noqa: E402,F401
+# The `bids` (kill switch) section of `adolfd status` registers on import; the `alerts` section is loaded
+# only when status is asked for, since alert delivery pulls in aiogram (seconds of start-up for every command).
 import adolfd.kill_switch  # noqa: E402,F401
+from adolfd import status as _status  # noqa: E402
+
+
+async def _alerts_section(redis, db):
+    from adolfd.alert_delivery import alert_status
+
+    return await alert_status(redis, db)
+
+
+_status.SECTIONS.setdefault("alerts", _alerts_section)
 
 @command("bot", "run the Telegram admin bot and the alert delivery loop (long polling)")
 def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:

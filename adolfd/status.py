@@ -66,6 +66,9 @@ SECTIONS: dict[str, Any] = {}
 
 
 async def system_status(redis: ArqRedis, db: asyncpg.Pool | None) -> dict[str, Any]:
+    from adolfd.registry import load_modules
+
+    load_modules()   # worker modules register their sections (logistic, marketing, breakers) on import
     status: dict[str, Any] = {"time": datetime.now(timezone.utc).isoformat(),
                               "queues": await queue_status(redis), "cron": await cron_status(redis)}
     if db is not None:
