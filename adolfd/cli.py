@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Coroutine
@@ -307,8 +308,23 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Jobs the demo runs once at start so every module has data at once, not only after the nightly schedule.
-DEMO_WARMUP = ("logistic.sync_ozon_warehouses", "logistic.sync_ozon_stocks", "logistic.sync_ozon_analytics",
+DEMO_WARMUP = ("logistic.sync_ozon_warehouses", "logistic.sync_ozon_analytics", "logistic.sync_ozon_stocks",
                "logistic.sync_brain_stocks", "marketing.sync_campaigns")
+
+
+async def warm_up(res, stamp: str) -> None:
+    """Run each source sync once, in order (the 1C sync maps articles the Ozon catalogue sync brought)."""
+    from adolfd.enqueue import enqueue
+    from adolfd.registry import UnknownJob
+
+    for name in DEMO_WARMUP:
+        try:
+            queued = await enqueue(res.redis, name, {}, job_id=f"demo-warmup:{name}:{stamp}")
+        except UnknownJob:
+            continue
+        if queued is not None:
+            with contextlib.suppress(Exception):   # a failure shows in the logs and in `adolfd failed`
+                await queued.result(timeout=180, poll_delay=0.2)
 
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
@@ -333,11 +349,10 @@ def demo_settings(settings: Settings, sandbox_url: str) -> Settings:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from adolfd.enqueue import enqueue
-    from adolfd.registry import UnknownJob
     from adolfd.resources import build_resources, close_resources
     from adolfd.runtime import serve_group
     from adolfd.sandbox import start_sandbox
+    from adolfd.sandbox.brain import run_extractor
     from adolfd.sandbox.environment import sandbox_env
 
     async def main() -> int:
@@ -347,18 +362,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         env_file.parent.mkdir(parents=True, exist_ok=True)
         env_file.write_text("".join(f"{k}={v}\n" for k, v in sandbox_env(running.url).items()))
         brain = await seed_brain(demo.database_url, args.seed)
+        extractor = asyncio.create_task(run_extractor(running.sandbox, demo.database_url))  # 1C at 06:00 daily
         res = await build_resources(demo)
         try:
-            for name in DEMO_WARMUP:
-                try:
-                    await enqueue(res.redis, name, {}, job_id=f"demo-warmup:{name}:{datetime.now():%Y%m%d%H}")
-                except UnknownJob:
-                    continue
+            workers = asyncio.create_task(serve_group("all", res, metrics_port=demo.metrics_port))
             print(json.dumps({"sandbox": running.url, "brain_rows": brain, "metrics": demo.metrics_port,
                               "try": ["./dev.sh adolfd status", "./dev.sh adolfd run generate_supply_tasks"]}),
                   flush=True)
-            await serve_group("all", res, metrics_port=demo.metrics_port)
+            await warm_up(res, stamp=f"{datetime.now():%Y%m%d%H}")
+            await workers
         finally:
+            extractor.cancel()
             await close_resources(res)
             await running.close()
         return 0
@@ -387,6 +401,9 @@ def load_command_modules() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from asyncpg import InterfaceError, PostgresError, UndefinedTableError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     from adolfd.logs import configure
 
     load_command_modules()
@@ -401,6 +418,10 @@ def main(argv: list[str] | None = None) -> int:
         return fn(args, settings)
     except KeyboardInterrupt:
         return 130
-    except OSError as exc:
+    except (OSError, RedisConnectionError) as exc:
         return fail(f"cannot reach a service: {exc}")
+    except UndefinedTableError as exc:
+        return fail(f"the database has no adolfd schema ({exc}); run `adolfd migrate`")
+    except (PostgresError, InterfaceError) as exc:
+        return fail(f"database error: {exc}")
 
