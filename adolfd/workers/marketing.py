@@ -35,7 +35,6 @@ from pydantic import BaseModel, Field
 from redis.exceptions import LockError
 
 from adolfd import status as status_sections
-from adolfd.alerts import raise_alert
 from adolfd.clients.errors import ApiError, AuthError, Unavailable
 from adolfd.context import Ctx
 from adolfd.domain.ad_alerts import AdAlert, AlertType, Recipient, SafetyAction, Severity, alert_recipients
@@ -143,46 +142,103 @@ class CampaignRef:
     name: str
 
 
-_ALERT_INSERT = """
+@dataclass(frozen=True)
+class PendingAlert:
+    campaign: CampaignRef | None
+    keyword_id: int | None
+    alert: AdAlert
+    dedup_key: str
+
+
+_ALERTS_INSERT = """
 INSERT INTO marketing_alerts (campaign_id, keyword_id, marketplace, brand_id, alert_type, severity, title, message,
                               details, action_taken, dedup_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+SELECT u.campaign_id, u.keyword_id, u.marketplace, u.brand_id, u.alert_type, u.severity, u.title, u.message,
+       u.details::jsonb, u.action_taken, u.dedup_key
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::text[], $11::text[])
+     AS u(campaign_id, keyword_id, marketplace, brand_id, alert_type, severity, title, message, details,
+          action_taken, dedup_key)
 ON CONFLICT (dedup_key) DO UPDATE SET dedup_key = EXCLUDED.dedup_key
-RETURNING id, (xmax = 0) AS inserted, recipients, platform_alert_id
+RETURNING id, dedup_key, (xmax = 0) AS inserted, platform_alert_id
 """
+
+# The platform's alert row (adolfd.alerts.raise_alert), written for many alerts in one statement.
+_PLATFORM_INSERT = """
+INSERT INTO alerts (module, alert_type, severity, brand_id, message, details, dedup_key)
+SELECT $1, u.alert_type, u.severity, u.brand_id, u.message, u.details::jsonb, u.dedup_key
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+     AS u(alert_type, severity, brand_id, message, details, dedup_key)
+ON CONFLICT (module, dedup_key) WHERE resolved_at IS NULL AND dedup_key IS NOT NULL DO NOTHING
+"""
+
+
+@dataclass(frozen=True)
+class AlertsRecorded:
+    ids: list[int]                  # in the items' order
+    new: int                        # rows created now (the others existed: same condition, same day)
+
+
+async def record_alerts(ctx: Ctx, items: Sequence[PendingAlert]) -> AlertsRecorded:
+    """Alert rows, their recipients (by role and brand, seed §7.3.7) and notifications, and the platform alerts
+    Telegram delivery reads, for many alerts in a few statements. Safe to repeat: everything is keyed by the
+    items' dedup keys (the first item of a key wins)."""
+    unique = list({i.dedup_key: i for i in reversed(items)}.values())[::-1]
+    if not unique:
+        return AlertsRecorded([], 0)
+    cols = list(zip(*[(i.campaign.id if i.campaign else None, i.keyword_id,
+                       i.campaign.marketplace if i.campaign else None, i.campaign.brand_id if i.campaign else None,
+                       i.alert.alert_type.value, i.alert.severity.value, i.alert.title, i.alert.message,
+                       json.dumps(dict(i.alert.details), ensure_ascii=False, default=str), i.alert.action_taken,
+                       i.dedup_key) for i in unique]))
+    async with ctx.db.acquire() as conn, conn.transaction():
+        rows = {r["dedup_key"]: r for r in await conn.fetch(_ALERTS_INSERT, *[list(c) for c in cols])}
+        users = [Recipient(r["id"], r["role"], r["brand_id"]) for r in
+                 await conn.fetch("SELECT id, role, brand_id FROM users WHERE is_active")]
+        fresh = [i for i in unique if rows[i.dedup_key]["platform_alert_id"] is None]
+        chosen = {i.dedup_key: alert_recipients(users, i.campaign.brand_id if i.campaign else None,
+                                                i.alert.severity.value) for i in fresh}
+        pairs = [(rows[i.dedup_key]["id"], u, f"marketing.{i.alert.alert_type.value}", i.alert.severity.value)
+                 for i in fresh for u in chosen[i.dedup_key]]
+        if pairs:
+            await conn.execute(
+                "INSERT INTO marketing_notifications (alert_id, user_id, event_type, level) "
+                "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING",
+                *[list(c) for c in zip(*pairs)])
+        if fresh:
+            keys = [f"marketing_alert:{rows[i.dedup_key]['id']}" for i in fresh]
+            await conn.execute(
+                _PLATFORM_INSERT, MODULE, [i.alert.alert_type.value for i in fresh],
+                [i.alert.severity.value for i in fresh], [i.campaign.brand_id if i.campaign else None for i in fresh],
+                [f"{i.alert.title}. {i.alert.message}" for i in fresh],
+                [json.dumps({"marketing_alert_id": rows[i.dedup_key]["id"],
+                             "campaign": i.campaign.name if i.campaign else None,
+                             "marketplace": i.campaign.marketplace if i.campaign else None,
+                             "recipients": list(chosen[i.dedup_key]), "action_taken": i.alert.action_taken},
+                            ensure_ascii=False) for i in fresh], keys)
+            platform = {r["dedup_key"]: r["id"] for r in await conn.fetch(
+                "SELECT id, dedup_key FROM alerts WHERE module = $1 AND dedup_key = ANY($2::text[]) "
+                "AND resolved_at IS NULL", MODULE, keys)}
+            await conn.execute(
+                "UPDATE marketing_alerts m SET recipients = u.recipients::bigint[], platform_alert_id = u.platform_id "
+                "FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, recipients, platform_id) "
+                "WHERE m.id = u.id",
+                [rows[i.dedup_key]["id"] for i in fresh],
+                ["{" + ",".join(map(str, chosen[i.dedup_key])) + "}" for i in fresh],
+                [platform.get(k) for k in keys])
+    new = [i for i in unique if rows[i.dedup_key]["inserted"]]
+    if new:
+        kinds: dict[str, int] = defaultdict(int)
+        for i in new:
+            kinds[i.alert.alert_type.value] += 1
+        log.info("marketing_alerts_recorded", new=len(new), **kinds)
+    return AlertsRecorded([rows[i.dedup_key]["id"] for i in items], len(new))
 
 
 async def record_alert(ctx: Ctx, campaign: CampaignRef | None, keyword_id: int | None, alert: AdAlert, *,
                        dedup_key: str) -> int:
-    """The alert row, its recipients (by role and brand) and their notifications, and the platform alert that
-    Telegram delivery reads. Safe to repeat: everything is keyed by `dedup_key`."""
-    brand = campaign.brand_id if campaign else None
-    async with ctx.db.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            _ALERT_INSERT, campaign.id if campaign else None, keyword_id, campaign.marketplace if campaign else None,
-            brand, alert.alert_type.value, alert.severity.value, alert.title, alert.message, dict(alert.details),
-            alert.action_taken, dedup_key)
-        alert_id = row["id"]
-        users = [Recipient(r["id"], r["role"], r["brand_id"]) for r in
-                 await conn.fetch("SELECT id, role, brand_id FROM users WHERE is_active")]
-        chosen = alert_recipients(users, brand, alert.severity.value)
-        if chosen:
-            await conn.execute(
-                "INSERT INTO marketing_notifications (alert_id, user_id, event_type, level) "
-                "SELECT $1, u, $3, $4 FROM unnest($2::bigint[]) AS u ON CONFLICT DO NOTHING",
-                alert_id, list(chosen), f"marketing.{alert.alert_type.value}", alert.severity.value)
-        platform_id = row["platform_alert_id"] or await raise_alert(
-            conn, module=MODULE, alert_type=alert.alert_type.value, severity=alert.severity.value,
-            message=f"{alert.title}. {alert.message}", brand_id=brand, dedup_key=f"marketing_alert:{alert_id}",
-            details={"marketing_alert_id": alert_id, "campaign": campaign.name if campaign else None,
-                     "marketplace": campaign.marketplace if campaign else None, "recipients": list(chosen),
-                     "action_taken": alert.action_taken})
-        await conn.execute("UPDATE marketing_alerts SET recipients = $2, platform_alert_id = $3 WHERE id = $1",
-                           alert_id, list(chosen), platform_id)
-    if row["inserted"]:
-        log.info("marketing_alert", alert_id=alert_id, alert_type=alert.alert_type.value, brand=brand,
-                 campaign=campaign.id if campaign else None, recipients=len(chosen))
-    return alert_id
+    """One alert (see `record_alerts`)."""
+    return (await record_alerts(ctx, [PendingAlert(campaign, keyword_id, alert, dedup_key)])).ids[0]
 
 
 @marketing_job(queue="high", retry=RetryPolicy(tries=3, delay=10), timeout=60)
@@ -262,27 +318,32 @@ async def load_campaigns(db: asyncpg.Pool | asyncpg.Connection, today: date, *, 
 
 _UPSERT_KEYWORDS = """
 INSERT INTO marketing_keywords AS k (campaign_id, external_id, keyword, placement, current_bid, price, synced_at)
-SELECT $1, u.external_id, u.keyword, u.placement, u.bid, u.price, $2
-FROM unnest($3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[])
-     AS u(external_id, keyword, placement, bid, price)
+SELECT u.campaign_id, u.external_id, u.keyword, u.placement, u.bid, u.price, $1
+FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[])
+     AS u(campaign_id, external_id, keyword, placement, bid, price)
 ON CONFLICT (campaign_id, external_id) DO UPDATE SET
     keyword = EXCLUDED.keyword, placement = EXCLUDED.placement, current_bid = EXCLUDED.current_bid,
     price = COALESCE(EXCLUDED.price, k.price), synced_at = EXCLUDED.synced_at, updated_at = now(),
     status = CASE WHEN k.status = 'removed' THEN 'active' ELSE k.status END
-RETURNING id, external_id, keyword, placement, status, min_bid, price
+RETURNING id, campaign_id, external_id, keyword, placement, status, min_bid, price
 """
 
 
-async def upsert_units(conn: asyncpg.Pool | asyncpg.Connection, campaign_id: int, units: Sequence[MpUnit],
-                       now: datetime) -> dict[str, asyncpg.Record]:
-    """Store the units the marketplace lists (bid and price as it reports them); returns rows by external id."""
-    if not units:
-        return {}
+async def upsert_units(conn: asyncpg.Pool | asyncpg.Connection, units: dict[int, Sequence[MpUnit]],
+                       now: datetime) -> dict[int, dict[str, asyncpg.Record]]:
+    """Store the units the marketplace lists for each campaign id (bid and price as it reports them), in one
+    statement; returns the rows by campaign id and external id."""
+    flat = [(cid, u) for cid, us in units.items() for u in us]
+    found: dict[int, dict[str, asyncpg.Record]] = {cid: {} for cid in units}
+    if not flat:
+        return found
     rows = await conn.fetch(
-        _UPSERT_KEYWORDS, campaign_id, now, [u.external_id for u in units], [u.label for u in units],
-        [u.placement for u in units], [kopecks_to_roubles(u.bid) for u in units],
-        [kopecks_to_roubles(u.price) if u.price is not None else None for u in units])
-    return {r["external_id"]: r for r in rows}
+        _UPSERT_KEYWORDS, now, [cid for cid, _ in flat], [u.external_id for _, u in flat],
+        [u.label for _, u in flat], [u.placement for _, u in flat], [kopecks_to_roubles(u.bid) for _, u in flat],
+        [kopecks_to_roubles(u.price) if u.price is not None else None for _, u in flat])
+    for r in rows:
+        found[r["campaign_id"]][r["external_id"]] = r
+    return found
 
 
 async def _keywords(db: asyncpg.Pool | asyncpg.Connection, campaign_ids: Sequence[int]) -> dict[int, list[asyncpg.Record]]:
@@ -447,7 +508,8 @@ async def _save_cycle(ctx: Ctx, stats: dict[str, Any]) -> None:
 
 
 async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> CycleStats:
-    """One marketplace account: campaign safety, keyword safety, strategies, then every change at once."""
+    """One marketplace account: read campaigns and units, decide (campaign safety, keyword safety, strategy),
+    then send every change at once and write the alerts in bulk."""
     stats = CycleStats()
     today = ctx.now().date()
     campaigns = {c.external_id: c for c in await load_campaigns(ctx.db, today, marketplace=marketplace, brand=brand)}
@@ -460,13 +522,10 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> C
         return stats
     s = ctx.settings.marketing
     rules, safety = bid_rules(s), safety_rules(s)
-    live = [c for c in await acc.campaigns() if c.active and c.external_id in campaigns]
+    live = [campaigns[c.external_id] for c in await acc.campaigns() if c.active and c.external_id in campaigns]
     units = await acc.units([c.external_id for c in live])
     now = ctx.now()
-    keyword_rows: dict[int, dict[str, asyncpg.Record]] = {}
-    for c in live:
-        keyword_rows[campaigns[c.external_id].id] = await upsert_units(ctx.db, campaigns[c.external_id].id,
-                                                                       units.get(c.external_id, []), now)
+    keyword_rows = await upsert_units(ctx.db, {c.id: units.get(c.external_id, []) for c in live}, now)
     all_ids = [r["id"] for rows in keyword_rows.values() for r in rows.values()]
     window = {r["keyword_id"]: r for r in await ctx.db.fetch(
         _WINDOW_STATS, all_ids, today - timedelta(days=s.stats_window_days - 1))}
@@ -474,30 +533,28 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> C
         _COMPETITOR_BIDS, marketplace, [u.external_id for us in units.values() for u in us],
         now - timedelta(minutes=s.competitor_bid_max_age_minutes))}
 
+    alerts: list[PendingAlert] = []
     orders: list[tuple[BidOrder, int, CampaignRow, int, str, str]] = []
     pauses: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for mp_campaign in live:
-        campaign = campaigns[mp_campaign.external_id]
+    to_pause: list[CampaignRow] = []
+    for campaign in live:
         stats.campaigns += 1
         check = check_campaign(CampaignToday(campaign.name, campaign.spent_today, campaign.revenue_today,
                                              campaign.daily_limit, campaign.target_drr), safety)
-        for alert in check.alerts:
-            await record_alert(ctx, campaign.ref, None, alert,
-                               dedup_key=f"{alert.alert_type.value}:{campaign.id}:{today}")
-            stats.alerts += 1
+        alerts += [PendingAlert(campaign.ref, None, a, f"{a.alert_type.value}:{campaign.id}:{today}")
+                   for a in check.alerts]
         if check.action is SafetyAction.PAUSE_CAMPAIGN:
-            if await pause_campaign(ctx, acc, campaign, paused_by="safety"):
-                stats.campaigns_paused += 1
+            to_pause.append(campaign)
             continue
         try:
             target = campaign.target()
         except ValueError as exc:
             stats.errors += 1
-            await record_alert(ctx, campaign.ref, None, AdAlert(
+            alerts.append(PendingAlert(campaign.ref, None, AdAlert(
                 AlertType.BID_CONFIG, Severity.WARNING, SafetyAction.ALERT, "Стратегия кампании настроена неверно",
-                str(exc)), dedup_key=f"bid_config:{campaign.id}:{today}")
+                str(exc)), f"bid_config:{campaign.id}:{today}"))
             continue
-        for unit in units.get(mp_campaign.external_id, []):
+        for unit in units.get(campaign.external_id, []):
             row = keyword_rows[campaign.id].get(unit.external_id)
             if row is None or row["status"] != "active":
                 continue
@@ -507,36 +564,34 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> C
                 views=int(w["views"]) if w else 0, clicks=int(w["clicks"]) if w else 0,
                 spent=_k(w["spent"]) if w else 0, orders=int(w["orders"]) if w else 0,
                 revenue=_k(w["revenue"]) if w else 0, avg_position=w["position"] if w else None)
-            label = f"{row['keyword'] or unit.external_id} ({campaign.name})"
-            kw_check = check_keyword(label, unit_stats, safety)
-            for alert in kw_check.alerts:
-                await record_alert(ctx, campaign.ref, row["id"], alert,
-                                   dedup_key=f"{alert.alert_type.value}:{row['id']}:{today}")
-                stats.alerts += 1
+            kw_check = check_keyword(f"{row['keyword'] or unit.external_id} ({campaign.name})", unit_stats, safety)
+            alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
+                       for a in kw_check.alerts]
             if kw_check.action is SafetyAction.PAUSE_KEYWORD:
                 pauses[campaign.external_id].append((row["id"], unit.external_id))
                 continue
             decision = decide_bid(target, BidUnit(unit.bid, _k(row["min_bid"]), unit_stats,
                                                   rivals.get(unit.external_id)), rules)
-            for alert in decision.alerts:
-                await record_alert(ctx, campaign.ref, row["id"], alert,
-                                   dedup_key=f"{alert.alert_type.value}:{row['id']}:{today}")
-                stats.alerts += 1
+            alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
+                       for a in decision.alerts]
             if decision.new_bid is not None:
                 order = BidOrder(campaign.external_id, unit.external_id, decision.new_bid, unit.placement, unit.price)
                 orders.append((order, row["id"], campaign, unit.bid, target.strategy.value,
                                ",".join((decision.reason, *decision.limits))))
 
-    stats.keywords_paused += await _pause_keywords(ctx, acc, campaigns, pauses)
+    for campaign in to_pause:
+        if await pause_campaign(ctx, acc, campaign, paused_by="safety"):
+            stats.campaigns_paused += 1
+    stats.keywords_paused += await _pause_keywords(ctx, acc, pauses)
     applied, failed = await _apply_orders(ctx, acc, marketplace, brand, slot, orders)
     stats.bids_updated += applied
     stats.bids_failed += failed
+    stats.alerts += (await record_alerts(ctx, alerts)).new
     stats.requests = acc.calls.count
     return stats
 
 
-async def _pause_keywords(ctx: Ctx, acc: AdAccount, campaigns: dict[str, CampaignRow],
-                          pauses: dict[str, list[tuple[int, str]]]) -> int:
+async def _pause_keywords(ctx: Ctx, acc: AdAccount, pauses: dict[str, list[tuple[int, str]]]) -> int:
     async def one(external_id: str, items: list[tuple[int, str]]) -> int:
         await acc.pause_units(external_id, [u for _, u in items])
         done = await ctx.db.fetch(
@@ -877,10 +932,10 @@ async def _sync_account(ctx: Ctx, marketplace: str, brand: str) -> tuple[int, in
     live = [c for c in found if not c.archived]
     units = await acc.units([c.external_id for c in live])
     keywords = 0
+    stored = await upsert_units(ctx.db, {ids[c.external_id]: units.get(c.external_id, []) for c in live}, now)
     for c in live:
         listed = units.get(c.external_id, [])
-        rows = await upsert_units(ctx.db, ids[c.external_id], listed, now)
-        keywords += len(rows)
+        keywords += len(stored[ids[c.external_id]])
         await ctx.db.execute(
             "UPDATE marketing_keywords SET status = 'removed', updated_at = now() WHERE campaign_id = $1 "
             "AND status = 'active' AND NOT (external_id = ANY($2::text[]))", ids[c.external_id],

@@ -145,8 +145,9 @@ async def test_max_bid_caps_with_one_alert_a_day(res, sandbox, run_job, synced, 
     assert capped > 0 and first["result"]["alerts_sent"] >= capped
     bids = await res.db.fetch("SELECT new_bid FROM marketing_bid_history WHERE marketplace = 'wb'")
     assert bids and all(b["new_bid"] <= Decimal("151.00") for b in bids)
-    await run_job("marketing.run_bid_cycle")
+    second = await run_job("marketing.run_bid_cycle")
     assert await res.db.fetchval("SELECT count(*) FROM marketing_alerts WHERE alert_type = 'cap_bid'") == capped
+    assert second["result"]["alerts_sent"] == 0                         # same conditions, same day: nothing new
 
 
 async def test_apply_bid_change_is_exactly_once_under_retries(res, sandbox, run_job, synced, fast_retries,
