@@ -1,0 +1,71 @@
+"""Acceptance fixtures: one frozen moment for adolfd and the sandbox, the 1C extract, and `adolfd run` itself.
+
+`adolfd_run` starts the real command line (`python -m adolfd run JOB k=v`) against the test Redis DB, so the
+job goes through the operator's path: argument validation, the manual allow-list, the queue; a real ARQ worker
+then drains that queue and the job's stored result is returned.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from datetime import datetime
+from typing import Any
+
+import pytest
+from arq.jobs import Job
+
+from adolfd.registry import resolve
+from adolfd.sandbox.brain import BRAIN_TABLES, seed_brain_tables
+
+CLI_TIMEOUT = 30.0
+
+
+@pytest.fixture
+def at(clock, sandbox):
+    """`at(dt)`: adolfd's clock and the sandbox's clock both stand still at dt."""
+
+    def move(when: datetime) -> datetime:
+        clock.set(when)
+        sandbox.sandbox.set_now(when, frozen=True)
+        return when
+
+    return move
+
+
+@pytest.fixture
+def extract(res, sandbox):
+    """`await extract(now)`: the 1C extractor's load of `now`'s Moscow day (brain_* tables), loaded_at = now."""
+
+    async def load(now: datetime, tables=BRAIN_TABLES) -> dict[str, int]:
+        async with res.db.acquire() as conn:
+            return await seed_brain_tables(conn, seed=sandbox.sandbox.seed, now=now, tables=tables)
+
+    return load
+
+
+@pytest.fixture
+def adolfd_run(res, settings, run_queue):
+    """`await adolfd_run("generate_supply_tasks", brand_id="all")` → {job_id, success, result}.
+
+    Runs `adolfd run` in a subprocess with the test settings' Redis, then drains the job's queue with a real
+    worker (bounded by CLI_TIMEOUT, so a job that re-enqueues itself fails the test instead of hanging it)."""
+
+    async def run(name: str, **kwargs: Any) -> dict[str, Any]:
+        env = {**os.environ, "ADOLFD_REDIS_URL": settings.redis_url, "ADOLFD_DATABASE_URL": settings.database_url}
+        env.pop("CREDENTIALS_DIRECTORY", None)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "adolfd", "run", name, *(f"{k}={v}" for k, v in kwargs.items()),
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), CLI_TIMEOUT)
+        assert proc.returncode == 0, (proc.returncode, err.decode())
+        queued = json.loads(out.decode().strip().splitlines()[-1])
+        spec = resolve(name)
+        assert queued["status"] == "queued" and queued["queue"] == spec.queue_name, queued
+        await asyncio.wait_for(run_queue(spec.module, spec.queue), CLI_TIMEOUT)
+        info = await Job(queued["job_id"], res.redis).result_info()
+        assert info is not None, f"{name} ({queued['job_id']}) did not finish"
+        return {"job_id": queued["job_id"], "success": info.success, "result": info.result}
+
+    return run
