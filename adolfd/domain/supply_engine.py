@@ -170,8 +170,8 @@ def warehouse_low_alert(d: Deficit) -> LogisticAlert:
     p = d.position
     return LogisticAlert(
         AlertType.WAREHOUSE_LOW, p.brand,
-        f"Товар {p.article} отсутствует на складе 1С. Дефицит FBO в кластере {p.cluster_name or p.cluster}: "
-        f"{d.deficit} шт. "
+        f"Товар {p.article}: на складе 1С не осталось остатка для этого кластера (всё распределено или нет "
+        f"на складе). Дефицит FBO в кластере {p.cluster_name or p.cluster}: {d.deficit} шт. "
         f"Требуется закупка.",
         p.article, p.cluster)
 

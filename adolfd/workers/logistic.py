@@ -56,6 +56,10 @@ def _dedup_key(key: AlertKey) -> str:
     return ":".join(part or "" for part in key)
 
 
+class CatalogueMissing(RuntimeError):
+    """sync_brain_stocks needs the articles sync_ozon_stocks stores; retried by the job's policy."""
+
+
 async def _raise(conn: asyncpg.Connection, alert: LogisticAlert, *, dedup_key: str | None = None,
                  **details: Any) -> int | None:
     if dedup_key is None and alert.type in DEDUPED:
@@ -346,6 +350,9 @@ async def sync_brain_stocks(ctx: Ctx) -> dict:
                                        "WHERE brand_id = $1", brand)
             known = {r["article"] for r in await conn.fetch(
                 "SELECT article FROM logistic_products WHERE brand_id = $1", brand)}
+            if not known:   # without Ozon's catalogue every 1C row would look unmapped and be dropped
+                raise CatalogueMissing(f"no Ozon catalogue for {brand} yet (sync_ozon_stocks has not run); "
+                                       "1C rows cannot be mapped")
             history = {(r["article"], r["warehouse_name"]): r["quantity"]
                        for r in await conn.fetch(_LAST_HISTORY, brand, day)}
             flagged = {(r["article"], r["warehouse_name"]): r["quantity"]
@@ -510,8 +517,14 @@ async def _plan_brand(ctx: Ctx, conn: asyncpg.Connection, brand: str, rules: Log
         if alert.type == AlertType.TASKS_GENERATED:
             continue
         await _raise(conn, alert, **_position_details(by_key.get((alert.article, alert.cluster)), rules))
-    if saved:
-        await _raise(conn, tasks_generated_alert(brand, saved), task_numbers=[t.task_number for t in saved])
+    # DOMAIN.md: a summary per brand each day, also when nothing was needed; a re-run that saves nothing new
+    # adds no second summary.
+    summarised = await conn.fetchval(
+        "SELECT true FROM alerts WHERE module = $1 AND brand_id = $2 AND alert_type = 'TASKS_GENERATED' "
+        "AND details->>'plan_date' = $3 LIMIT 1", MODULE, brand, today.isoformat())
+    if saved or not summarised:
+        await _raise(conn, tasks_generated_alert(brand, saved), task_numbers=[t.task_number for t in saved],
+                     plan_date=today.isoformat())
     await _resolve(conn, plan.resolve)
     return saved, SupplySummary.of(saved, len(plan.purchase_required))
 

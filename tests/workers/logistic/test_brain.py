@@ -122,3 +122,20 @@ async def test_check_brain_freshness_alerts_once_a_day_and_resolves(res, at, mom
     fresh = await run_job("logistic.check_brain_freshness")
     assert fresh["result"] == {"stale": [], "all_fresh": True}
     assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE resolved_at IS NULL") == 0
+
+
+async def test_brain_sync_before_the_ozon_catalogue_fails_clearly_and_keeps_nothing(res, at, moment, run_job,
+                                                                                   extract, monkeypatch):
+    """Without Ozon's articles every 1C row would look unmapped: the job refuses (and retries by policy)
+    instead of storing an empty warehouse and reporting success."""
+    from adolfd.registry import resolve
+    from adolfd.retry import RetryPolicy
+
+    monkeypatch.setattr(resolve("logistic.sync_brain_stocks"), "retry", RetryPolicy(tries=1, delay=0.01))
+    await extract(moment - timedelta(hours=1))
+    out = await run_job("logistic.sync_brain_stocks")
+    assert not out["success"] and out["tries"] == 2
+    assert "no Ozon catalogue" in str(out["result"])
+    assert await res.db.fetchval("SELECT count(*) FROM warehouse_stocks") == 0
+    failed = await res.db.fetchrow("SELECT * FROM failed_jobs")
+    assert failed["job_name"] == "sync_brain_stocks" and "no Ozon catalogue" in failed["error"]
