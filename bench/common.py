@@ -18,7 +18,28 @@ REDIS_DB = int(os.environ.get("ADOLFD_BENCH_REDIS_DB", "9"))
 
 
 @asynccontextmanager
-async def scratch():
+async def private_redis(port: int = 6399):
+    """A redis-server of our own, so command counts are not mixed with anyone else's traffic."""
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}"
+    r = aioredis.from_url(url)
+    for _ in range(100):
+        try:
+            await r.ping()
+            break
+        except Exception:  # noqa: BLE001
+            await asyncio.sleep(0.05)
+    await r.aclose()
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@asynccontextmanager
+async def scratch(redis_base: str | None = None):
     """(database_url, redis_url) of a fresh database and a flushed Redis DB, dropped afterwards."""
     from adolfd.db import migrate
 
@@ -29,7 +50,7 @@ async def scratch():
     conn = await asyncpg.connect(url)
     await migrate(conn)
     await conn.close()
-    redis_url = f"{REDIS_BASE}/{REDIS_DB}"
+    redis_url = f"{redis_base or REDIS_BASE}/{REDIS_DB}"
     r = aioredis.from_url(redis_url)
     await r.flushdb()
     await r.aclose()

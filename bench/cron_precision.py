@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from arq import Worker  # noqa: E402
 from arq.cron import cron  # noqa: E402
 
-from bench.common import redis_commands, scratch  # noqa: E402
+from bench.common import private_redis, redis_commands, scratch  # noqa: E402
 
 SECONDS = list(range(0, 60, 5))
 LATENESS: list[float] = []
@@ -87,7 +87,7 @@ async def main(modes: list[str], minutes: float) -> list[dict]:
     out = []
     for mode in modes:
         LATENESS.clear()
-        async with scratch() as (db_url, redis_url):
+        async with private_redis() as redis_base, scratch(redis_base) as (db_url, redis_url):
             before = await redis_commands(redis_url)
             started = time.monotonic()
             if mode == "adolfd":
