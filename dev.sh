@@ -31,7 +31,7 @@ ensure_python() {
   if [ ! -f "$stamp" ]; then
     say "installing Python packages"
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-    "$VENV/bin/pip" install -q -e ".[test]"
+    "$VENV/bin/pip" install -q -e ".[test,fast]"
     touch "$stamp"
   fi
 }
