@@ -130,3 +130,36 @@ def cmd_deliver_alerts(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if not report.failed_chats else 1
 
     return asyncio.run(_with_resources(settings, go))
+
+
+# -- marketing: the bid-cycle kill switch (DOMAIN.md "Marketing") -------------------------------------------
+@command("pause-bids", "stop the bid cycle from changing bids until resumed (kill switch)",
+         lambda p: p.add_argument("--reason", default=""))
+def cmd_pause_bids(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+    from datetime import datetime, timezone
+
+    from adolfd.cli import _with_redis
+    from adolfd.kill_switch import pause_bids
+
+    async def go(redis) -> int:
+        state = await pause_bids(redis, by=f"cli:{getpass.getuser()}", now=datetime.now(timezone.utc),
+                                 reason=args.reason)
+        print(json.dumps(state, ensure_ascii=False, default=str))
+        return 0
+
+    return asyncio.run(_with_redis(settings, go))
+
+
+@command("resume-bids", "let the bid cycle change bids again")
+def cmd_resume_bids(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from adolfd.cli import _with_redis
+    from adolfd.kill_switch import resume_bids
+
+    async def go(redis) -> int:
+        print(json.dumps(await resume_bids(redis, by=f"cli:{getpass.getuser()}"), ensure_ascii=False, default=str))
+        return 0
+
+    return asyncio.run(_with_redis(settings, go))

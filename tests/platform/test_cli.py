@@ -76,3 +76,14 @@ def test_status_and_failed(adolfd):
     assert "no failed jobs" in adolfd("failed").stdout
     missing = adolfd("retry", "424242")
     assert missing.returncode == 1 and "no failed job with id 424242" in missing.stderr
+
+
+async def test_kill_switch_from_the_command_line(adolfd, res):
+    from adolfd.kill_switch import bids_paused
+
+    out = adolfd("pause-bids", "--reason", "budget review")
+    assert out.returncode == 0, out.stderr
+    paused = await bids_paused(res.redis)
+    assert paused is not None and paused.get("reason") == "budget review"
+    assert adolfd("resume-bids").returncode == 0
+    assert await bids_paused(res.redis) is None
