@@ -39,3 +39,17 @@ def settings_class(module: str, queue: str) -> type:
         "timezone": settings.tz,
         "job_completion_wait": int(settings.drain_seconds),
     })
+
+
+def queue_settings(module: str):
+    """A module-level `__getattr__` for a worker module: `SyncSettings`, `HighSettings` … are built on first
+    access (what `arq adolfd.workers.<module>.<Queue>Settings` does), not at every import."""
+    from adolfd.registry import QUEUES
+
+    def __getattr__(name: str) -> type:
+        queue = name[: -len("Settings")].lower() if name.endswith("Settings") else ""
+        if queue in QUEUES[module]:
+            return settings_class(module, queue)
+        raise AttributeError(f"module 'adolfd.workers.{module}' has no attribute {name!r}")
+
+    return __getattr__

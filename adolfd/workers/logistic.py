@@ -36,6 +36,7 @@ from adolfd.domain.supply_engine import (
     tasks_generated_alert,
 )
 from adolfd.registry import job
+from adolfd.workers import queue_settings
 
 MODULE = "logistic"
 SLOT_MINUTES = 30                          # sync_ozon_stocks runs */30: one snapshot per slot
@@ -653,3 +654,8 @@ async def logistic_status(redis: Any, db: asyncpg.Pool | None) -> dict[str, Any]
 
 
 status_sections.SECTIONS["logistic"] = logistic_status
+
+
+# `arq adolfd.workers.logistic.<Queue>Settings` runs one queue with the plain ARQ CLI.
+__getattr__ = queue_settings("logistic")
+

@@ -7,6 +7,7 @@ import time
 from adolfd.context import Ctx
 from adolfd.registry import job
 from adolfd.retry import RetryPolicy
+from adolfd.workers import queue_settings
 
 
 @job(module="operations", queue="default", retry=RetryPolicy(tries=0), timeout=60, manual=True)
@@ -16,3 +17,8 @@ async def probe(ctx: Ctx, sleep_ms: int = 10) -> dict:
     await asyncio.sleep(sleep_ms / 1000)
     await ctx.redis.ping()
     return {"status": "success", "elapsed_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+# `arq adolfd.workers.operations.<Queue>Settings` runs one queue with the plain ARQ CLI.
+__getattr__ = queue_settings("operations")
+

@@ -50,6 +50,7 @@ from adolfd.office import OfficeAgent, OfficeReporter
 from adolfd.registry import job
 from adolfd.retry import RetryPolicy
 from adolfd.settings import Settings
+from adolfd.workers import queue_settings
 
 MODULE = "reputation"
 PLATFORMS = ("wb", "ozon", "ym")
@@ -631,3 +632,8 @@ async def list_items(db: asyncpg.Pool, status: str, limit: int = 20) -> list[dic
         "LEFT JOIN reputation_responses r ON r.item_id = i.id WHERE i.status = $1 ORDER BY i.id LIMIT $2",
         status, limit)
     return [dict(r) for r in rows]
+
+
+# `arq adolfd.workers.reputation.<Queue>Settings` runs one queue with the plain ARQ CLI.
+__getattr__ = queue_settings("reputation")
+

@@ -60,3 +60,15 @@ async def test_a_job_longer_than_the_drain_is_handed_back_and_run_again(res, set
     await run_queue("operations", "default")
     info = await job.result_info()
     assert info.success and info.job_try == 2
+
+
+async def test_the_plain_arq_cli_runs_a_queue(res, settings):
+    """`arq adolfd.workers.operations.DefaultSettings` works on each queue's settings class."""
+    queued = await enqueue(res.redis, "probe", {"sleep_ms": 1})
+    proc = await asyncio.create_subprocess_exec(
+        os.path.join(os.path.dirname(sys.executable), "arq"), "adolfd.workers.operations.DefaultSettings",
+        "--burst", env=_env(settings), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, out.decode()[-2000:]
+    info = await Job(queued.job_id, res.redis).result_info()
+    assert info is not None and info.success and info.result["status"] == "success"
