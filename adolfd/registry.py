@@ -30,15 +30,15 @@ QUEUES: dict[str, tuple[str, ...]] = {
 
 
 class UnknownJob(LookupError):
-    pass
+    """No job by that name (or the name is ambiguous between modules)."""
 
 
 class BadArguments(ValueError):
-    pass
+    """The arguments do not fit the job's signature; never retried."""
 
 
 class NotAllowed(PermissionError):
-    pass
+    """The job is not on the manual-run allow-list (seed 000 §8.9)."""
 
 
 def queue_name(module: str, queue: str) -> str:
