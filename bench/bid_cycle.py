@@ -1,9 +1,10 @@
 """How close the bid cycle gets to the marketplaces' rate limits (seed 002 §7.3.1).
 
 One brand's account gets `--campaigns` campaigns of `--units` bid-able units on each chosen marketplace of
-the in-process sandbox. Every endpoint class the cycle uses is limited to `--rate` requests a second: the
+the sandbox, which runs as its own process (`adolfd sandbox`), as the marketplaces do. Every endpoint class the cycle uses is limited to `--rate` requests a second: the
 sandbox enforces it (burst 2, so a few milliseconds of network jitter between two paced requests is no
-refusal) and adolfd's shared limiter paces at it (burst 1). Campaigns are synced and their stats collected
+refusal) and adolfd paces at it (burst 1) with its shared limiter plus the advertising clients' local spacing
+(`adolfd.clients.pacing`). Campaigns are synced and their stats collected
 first (not timed); strategies are set so that nearly every unit gets a new bid. Then one `run_bid_cycle` is
 timed, and the figures printed per marketplace:
 
@@ -13,25 +14,30 @@ timed, and the figures printed per marketplace:
   concurrently, so the cycle's lower bound is the largest of theirs;
 - wall time of the whole cycle and its ratio to the lower bound (target ≤ 1.1, zero refusals).
 
-Run: `.venv/bin/python bench/bid_cycle.py [--campaigns 20] [--units 500] [--rate 20] [--marketplace ozon|wb|ym|all]`.
+Run: `.venv/bin/python bench/bid_cycle.py [--campaigns 20] [--units 500] [--rate 20] [--marketplace all|ozon|wb|ym]`
+(`--show-refusals` prints each refused request with the ones before it).
 Uses a scratch PostgreSQL database and Redis DB `ADOLFD_BENCH_REDIS_DB` (default 9), dropped afterwards.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import socket
+import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adolfd.context import Ctx  # noqa: E402
 from adolfd.registry import resolve  # noqa: E402
 from adolfd.resources import build_resources, close_resources  # noqa: E402
-from adolfd.sandbox import ads, start_sandbox  # noqa: E402
 from adolfd.sandbox.environment import sandbox_settings  # noqa: E402
 from adolfd.settings import RateLimit, Settings  # noqa: E402
 from adolfd.workers import marketing  # noqa: E402
@@ -67,26 +73,54 @@ def sandbox_class(marketplace: str, method: str, path: str) -> str | None:
     return "other"
 
 
+@contextlib.asynccontextmanager
+async def sandbox_process(port: int):
+    """`adolfd sandbox` in its own process, as in production the marketplaces are not in our event loop."""
+    proc = subprocess.Popen([sys.executable, "-m", "adolfd", "sandbox", "--port", str(port), "--no-seed-db"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as control:
+            for _ in range(200):
+                try:
+                    if (await control.get("/_sandbox/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("the sandbox did not start")
+            yield url, control
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 async def main(args: argparse.Namespace) -> int:
     logging.disable(logging.WARNING)
     chosen = ("wb", "ozon", "ym") if args.marketplace == "all" else (args.marketplace,)
-    running = await start_sandbox(port=0)
-    sb = running.sandbox
-    scale = ads.Scale(campaigns=args.campaigns, units=args.units)
-    for mp in chosen:
-        ads.set_scale(sb, "ym-bids" if mp == "ym" else FAKE[mp], scale)
-    async with scratch() as (database_url, redis_url):
-        limits = {f"{API[mp]}:{client}": RateLimit(rate=args.rate, burst=1)
+    async with sandbox_process(free_port()) as (url, control), scratch() as (database_url, redis_url):
+        for mp in chosen:
+            (await control.post(f"/{FAKE[mp]}/_sandbox/scale",
+                                json={"campaigns": args.campaigns, "units": args.units})).raise_for_status()
+        paced = args.rate * (1 - args.margin)
+        limits = {f"{API[mp]}:{client}": RateLimit(rate=paced, burst=1)
                   for mp in chosen for client in CLASSES[mp].values()}
         limits["wb_advert:fullstats"] = RateLimit(rate=50, burst=10)          # untimed set-up only
         settings = Settings(database_url=database_url, redis_url=redis_url, brands=[BRAND], environment="test",
-                            metrics_port=0, rate_limits=limits, **sandbox_settings(running.url))
+                            metrics_port=0, rate_limits=limits, **sandbox_settings(url))
         settings.marketing.max_in_flight = args.in_flight
         res = await build_resources(settings)
         try:
-            sb.set_limit("wb-advert", "fullstats", 50, 10)
-            sync = resolve("marketing.sync_campaigns")
-            await marketing.sync_campaigns(Ctx(res, job_id="bench-sync", spec=sync))
+            await control.post("/_sandbox/limits", json={"api": "wb-advert", "endpoint_class": "fullstats",
+                                                         "rate": 50, "burst": 10})
+            await marketing.sync_campaigns(Ctx(res, job_id="bench-sync", spec=resolve("marketing.sync_campaigns")))
             for mp in chosen:
                 name, fields = STRATEGY[mp]
                 sets = ", ".join(f"{k} = {v}" for k, v in fields.items())
@@ -96,34 +130,44 @@ async def main(args: argparse.Namespace) -> int:
                                                   spec=resolve("marketing.collect_stats")), marketplace=mp)
             for mp in chosen:
                 for cls in CLASSES[mp]:
-                    sb.set_limit(FAKE[mp], cls, args.rate, 2)
+                    (await control.post("/_sandbox/limits", json={"api": FAKE[mp], "endpoint_class": cls,
+                                                                  "rate": args.rate, "burst": 2})).raise_for_status()
             await asyncio.sleep(1.0)                       # every bucket full again, both sides
-            sb.requests.clear()
-            refused_before = dict(sb.counters.get("rate_limited", {}))
+            before = (await control.get("/_sandbox/counters")).json()
             started = time.perf_counter()
             result = await marketing.run_bid_cycle(Ctx(res, job_id="bench-cycle",
                                                        spec=resolve("marketing.run_bid_cycle")))
             wall = time.perf_counter() - started
+            after = (await control.get("/_sandbox/counters")).json()
+            log_rows = (await control.get("/_sandbox/requests")).json()["requests"] if args.show_refusals else []
         finally:
             await close_resources(res)
-            await running.close()
-    refused = sum(v - refused_before.get(k, 0) for k, v in sb.counters.get("rate_limited", {}).items())
-    refusals = sum(1 for r in sb.requests if r.status in (429, 420))
-    print(f"bid cycle: {args.campaigns} campaigns × {args.units} units per marketplace, rate {args.rate:g} req/s "
-          f"per endpoint class, {args.in_flight} in flight")
+    sent = Counter(after.get("requests", {})) - Counter(before.get("requests", {}))
+    answers = Counter(after.get("responses", {})) - Counter(before.get("responses", {}))
+    refusals = sum(n for key, n in answers.items() if key.endswith((" 429", " 420")))
+    for i, r in enumerate(log_rows):
+        if r["status"] in (429, 420):
+            near = [f"{x['at'][17:26]} {x['status']} {x['path'][-30:]}" for x in log_rows[max(0, i - 3):i + 1]
+                    if x["api"] == r["api"]]
+            print("refused:", r["api"], near)
+    print(f"bid cycle: {args.campaigns} campaigns × {args.units} units per marketplace; sandbox limit {args.rate:g} req/s "
+          f"(burst 2) per endpoint class; adolfd paces at {paced:g} req/s (burst 1), {args.in_flight} in flight")
     bounds = {}
     for mp in chosen:
-        per_class = Counter(sandbox_class(mp, r.method, r.path) for r in sb.requests if r.api == FAKE[mp])
+        per_class: Counter[str | None] = Counter()
+        for key, n in sent.items():
+            api, method, path = key.split(" ", 2)
+            if api == FAKE[mp]:
+                per_class[sandbox_class(mp, method, path)] += n
         limited = {cls: n for cls, n in per_class.items() if cls in CLASSES[mp]}
         bounds[mp] = sum(limited.values()) / args.rate
-        mp_result = result["marketplaces"].get(mp, {})
-        print(f"  {mp:5} requests {sum(per_class.values()):5d} {dict(per_class)}  bids set {mp_result.get('bids_updated', 0):6d}"
-              f"  lower bound {bounds[mp]:6.2f} s")
+        done = result["marketplaces"].get(mp, {})
+        print(f"  {mp:5} requests {sum(per_class.values()):5d} {dict(per_class)}  bids set "
+              f"{done.get('bids_updated', 0):6d}  lower bound {bounds[mp]:6.2f} s")
     bound = max(bounds.values())
-    print(f"  wall {wall:.2f} s, lower bound {bound:.2f} s, ratio {wall / bound:.3f}, "
-          f"429/420 received {refusals} (sandbox refusals counted {refused}), cycle status {result['status']}, "
-          f"bids updated {result['bids_updated']}, errors {result['errors']}")
-    return 0 if result["status"] == "completed" else 1
+    print(f"  wall {wall:.2f} s, lower bound {bound:.2f} s, ratio {wall / bound:.3f}, 429/420 received {refusals}, "
+          f"cycle {result['status']}, bids updated {result['bids_updated']}, errors {result['errors']}")
+    return 0 if result["status"] == "completed" and refusals == 0 else 1
 
 
 if __name__ == "__main__":
@@ -133,4 +177,6 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second per endpoint class")
     parser.add_argument("--marketplace", choices=("ozon", "wb", "ym", "all"), default="all")
     parser.add_argument("--in-flight", type=int, default=16, help="concurrent requests per marketplace")
+    parser.add_argument("--show-refusals", action="store_true", help="print each refused request and its neighbours")
+    parser.add_argument("--margin", type=float, default=0.0, help="pace this share below the sandbox's limit")
     sys.exit(asyncio.run(main(parser.parse_args())))

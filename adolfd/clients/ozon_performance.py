@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adolfd.clients.errors import AuthError, BadResponse
 from adolfd.clients.http import ApiClient
+from adolfd.clients.pacing import paced
 
 if TYPE_CHECKING:
     from adolfd.context import Resources
@@ -132,7 +133,7 @@ class OzonPerformanceClient(ApiClient):
         creds = res.settings.account("ozon_performance", brand)
         if not creds.client_id or not creds.client_secret.get_secret_value():
             raise LookupError(f"no Ozon Performance client_id/client_secret for brand {brand!r}")
-        client = cls(res.http_for(cls.api), res.limiter, account=brand,
+        client = cls(res.http_for(cls.api), paced(res.extras, res.limiter), account=brand,
                      limits=lambda ec: res.settings.rate_limit(cls.api, ec), settings=res.settings.http)
         client.bind_credentials(res.redis, creds.client_id, creds.client_secret.get_secret_value())
         return client

@@ -242,8 +242,18 @@ async def orders_stats(sandbox: Sandbox, brand: str, request: web.Request) -> di
     return _ok({"orders": page, "paging": paging})
 
 
+def _scale_control(sandbox: Sandbox) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def scale(request: web.Request) -> web.Response:
+        """`POST /ym/_sandbox/scale {"campaigns": 20, "units": 500}`: benchmark sizes until reset."""
+        body = await request.json()
+        set_scale(sandbox, ads.Scale(int(body.get("campaigns", 3)), int(body.get("units", 12))))
+        return web.json_response({"campaigns": body.get("campaigns", 3), "units": body.get("units", 12)})
+    return scale
+
+
 def install(sandbox: Sandbox) -> None:
     app = sandbox.subapp(API, error_body=ym_error_body)
+    app.router.add_post("/_sandbox/scale", _scale_control(sandbox))
     for cls, (rate, burst) in DEFAULT_LIMITS.items():
         sandbox.define_limit(API, cls, rate, burst)
     for prefix in ("/v2", ""):

@@ -105,6 +105,7 @@ class AdAccount(Protocol):
     marketplace: str
     brand: str
     calls: Calls
+    sends_per_campaign: bool          # False: one bid request carries many campaigns (WB), send them together
 
     async def campaigns(self) -> list[MpCampaign]: ...
     async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]: ...
@@ -158,6 +159,7 @@ def _kopecks_of(value: Any) -> int:
 
 class WbAds:
     marketplace = "wb"
+    sends_per_campaign = False
 
     def __init__(self, client: WbAdvertClient, brand: str, in_flight: int) -> None:
         self.client, self.brand, self.in_flight = client, brand, in_flight
@@ -268,6 +270,7 @@ class WbAds:
 
 class OzonAds:
     marketplace = "ozon"
+    sends_per_campaign = True
 
     def __init__(self, client: OzonPerformanceClient, brand: str, in_flight: int) -> None:
         self.client, self.brand, self.in_flight = client, brand, in_flight
@@ -349,6 +352,7 @@ class OzonAds:
 
 class YmAds:
     marketplace = "ym"
+    sends_per_campaign = True
 
     def __init__(self, client: YmBidsClient, brand: str, in_flight: int) -> None:
         self.client, self.brand, self.in_flight = client, brand, in_flight

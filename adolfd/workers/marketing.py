@@ -51,6 +51,7 @@ from adolfd.registry import BadArguments, job
 from adolfd.retry import RetryPolicy
 from adolfd.settings import MarketingSettings
 from adolfd.workers.ad_marketplaces import MARKETPLACES, AdAccount, BidOrder, MpDay, MpUnit, account
+from adolfd.workers import queue_settings
 
 MODULE = "marketing"
 log = structlog.get_logger(__name__)
@@ -85,6 +86,18 @@ def analytics_rules(s: MarketingSettings) -> AnalyticsRules:
 def _k(value: Decimal | None) -> int:
     """A NUMERIC rouble column → kopecks."""
     return 0 if value is None else rouble(value)
+
+
+CHUNK = 1000      # rows per set-based statement: big enough to be cheap, small enough not to stall the loop
+
+
+def chunks(rows: Sequence[Any], size: int = CHUNK) -> list[Sequence[Any]]:
+    return [rows[i:i + size] for i in range(0, len(rows), size)]
+
+
+async def pause_point() -> None:
+    """Between large statements: let paced API requests of other accounts leave on time."""
+    await asyncio.sleep(0)
 
 
 def _date(value: date | str | None, name: str) -> date | None:
@@ -337,12 +350,14 @@ async def upsert_units(conn: asyncpg.Pool | asyncpg.Connection, units: dict[int,
     found: dict[int, dict[str, asyncpg.Record]] = {cid: {} for cid in units}
     if not flat:
         return found
-    rows = await conn.fetch(
-        _UPSERT_KEYWORDS, now, [cid for cid, _ in flat], [u.external_id for _, u in flat],
-        [u.label for _, u in flat], [u.placement for _, u in flat], [kopecks_to_roubles(u.bid) for _, u in flat],
-        [kopecks_to_roubles(u.price) if u.price is not None else None for _, u in flat])
-    for r in rows:
-        found[r["campaign_id"]][r["external_id"]] = r
+    for part in chunks(flat):
+        rows = await conn.fetch(
+            _UPSERT_KEYWORDS, now, [cid for cid, _ in part], [u.external_id for _, u in part],
+            [u.label for _, u in part], [u.placement for _, u in part], [kopecks_to_roubles(u.bid) for _, u in part],
+            [kopecks_to_roubles(u.price) if u.price is not None else None for _, u in part])
+        for r in rows:
+            found[r["campaign_id"]][r["external_id"]] = r
+        await pause_point()
     return found
 
 
@@ -410,6 +425,9 @@ class CycleStats:
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
+
+# a bid to send: (order, keyword id, campaign, old bid, strategy, reason)
+_Order = tuple[BidOrder, int, CampaignRow, int, str, str]
 
 _WINDOW_STATS = """
 SELECT keyword_id, SUM(views) AS views, SUM(clicks) AS clicks, SUM(spent) AS spent, SUM(orders) AS orders,
@@ -508,87 +526,112 @@ async def _save_cycle(ctx: Ctx, stats: dict[str, Any]) -> None:
 
 
 async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> CycleStats:
-    """One marketplace account: read campaigns and units, decide (campaign safety, keyword safety, strategy),
-    then send every change at once and write the alerts in bulk."""
-    stats = CycleStats()
+    """One marketplace account. Its campaigns flow concurrently — read units and bids, decide (campaign safety,
+    keyword safety, strategy), send — so one campaign's bids go out while the next one's units are still being
+    read; marketplaces that take several campaigns per request (WB) send once, after every campaign is decided.
+    A failing campaign is counted and logged; the others go on (seed §7.3.1)."""
+    total = CycleStats()
     today = ctx.now().date()
     campaigns = {c.external_id: c for c in await load_campaigns(ctx.db, today, marketplace=marketplace, brand=brand)}
     if not campaigns:
-        return stats
+        return total
     try:
         acc = account(ctx, marketplace, brand)
     except LookupError as exc:
         ctx.log.warning("bid_cycle_account_skipped", marketplace=marketplace, brand=brand, reason=str(exc))
+        return total
+    live = [campaigns[c.external_id] for c in await acc.campaigns() if c.active and c.external_id in campaigns]
+    alerts: list[PendingAlert] = []
+    held: list[_Order] = []                 # orders of marketplaces that batch across campaigns
+
+    async def flow(campaign: CampaignRow) -> CycleStats:
+        stats = CycleStats(campaigns=1)
+        orders = await _decide_campaign(ctx, acc, campaign, today, stats, alerts)
+        if acc.sends_per_campaign:
+            applied, failed = await _apply_orders(ctx, acc, marketplace, brand, slot, orders)
+            stats.bids_updated, stats.bids_failed = applied, failed
+        else:
+            held.extend(orders)
         return stats
+
+    for campaign, outcome in zip(live, await asyncio.gather(*(flow(c) for c in live), return_exceptions=True)):
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, Exception):
+                raise outcome
+            total.errors += 1
+            ctx.log.error("bid_cycle_campaign_failed", campaign=campaign.id, marketplace=marketplace, brand=brand,
+                          error=str(outcome), exc_info=outcome)
+            continue
+        total.add(outcome)
+    if held:
+        applied, failed = await _apply_orders(ctx, acc, marketplace, brand, slot, held)
+        total.bids_updated += applied
+        total.bids_failed += failed
+    total.alerts += (await record_alerts(ctx, alerts)).new
+    total.requests = acc.calls.count
+    return total
+
+
+async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, today: date, stats: CycleStats,
+                           alerts: list[PendingAlert]) -> list[_Order]:
+    """Campaign safety, then its units: keyword safety and the strategy. Pauses are applied here; the bid
+    orders are returned for sending."""
     s = ctx.settings.marketing
     rules, safety = bid_rules(s), safety_rules(s)
-    live = [campaigns[c.external_id] for c in await acc.campaigns() if c.active and c.external_id in campaigns]
-    units = await acc.units([c.external_id for c in live])
-    now = ctx.now()
-    keyword_rows = await upsert_units(ctx.db, {c.id: units.get(c.external_id, []) for c in live}, now)
-    all_ids = [r["id"] for rows in keyword_rows.values() for r in rows.values()]
-    window = {r["keyword_id"]: r for r in await ctx.db.fetch(
-        _WINDOW_STATS, all_ids, today - timedelta(days=s.stats_window_days - 1))}
-    rivals = {r["external_id"]: _k(r["bid"]) for r in await ctx.db.fetch(
-        _COMPETITOR_BIDS, marketplace, [u.external_id for us in units.values() for u in us],
-        now - timedelta(minutes=s.competitor_bid_max_age_minutes))}
-
-    alerts: list[PendingAlert] = []
-    orders: list[tuple[BidOrder, int, CampaignRow, int, str, str]] = []
-    pauses: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    to_pause: list[CampaignRow] = []
-    for campaign in live:
-        stats.campaigns += 1
-        check = check_campaign(CampaignToday(campaign.name, campaign.spent_today, campaign.revenue_today,
-                                             campaign.daily_limit, campaign.target_drr), safety)
-        alerts += [PendingAlert(campaign.ref, None, a, f"{a.alert_type.value}:{campaign.id}:{today}")
-                   for a in check.alerts]
-        if check.action is SafetyAction.PAUSE_CAMPAIGN:
-            to_pause.append(campaign)
-            continue
-        try:
-            target = campaign.target()
-        except ValueError as exc:
-            stats.errors += 1
-            alerts.append(PendingAlert(campaign.ref, None, AdAlert(
-                AlertType.BID_CONFIG, Severity.WARNING, SafetyAction.ALERT, "Стратегия кампании настроена неверно",
-                str(exc)), f"bid_config:{campaign.id}:{today}"))
-            continue
-        for unit in units.get(campaign.external_id, []):
-            row = keyword_rows[campaign.id].get(unit.external_id)
-            if row is None or row["status"] != "active":
-                continue
-            stats.keywords += 1
-            w = window.get(row["id"])
-            unit_stats = UnitStats(
-                views=int(w["views"]) if w else 0, clicks=int(w["clicks"]) if w else 0,
-                spent=_k(w["spent"]) if w else 0, orders=int(w["orders"]) if w else 0,
-                revenue=_k(w["revenue"]) if w else 0, avg_position=w["position"] if w else None)
-            kw_check = check_keyword(f"{row['keyword'] or unit.external_id} ({campaign.name})", unit_stats, safety)
-            alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
-                       for a in kw_check.alerts]
-            if kw_check.action is SafetyAction.PAUSE_KEYWORD:
-                pauses[campaign.external_id].append((row["id"], unit.external_id))
-                continue
-            decision = decide_bid(target, BidUnit(unit.bid, _k(row["min_bid"]), unit_stats,
-                                                  rivals.get(unit.external_id)), rules)
-            alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
-                       for a in decision.alerts]
-            if decision.new_bid is not None:
-                order = BidOrder(campaign.external_id, unit.external_id, decision.new_bid, unit.placement, unit.price)
-                orders.append((order, row["id"], campaign, unit.bid, target.strategy.value,
-                               ",".join((decision.reason, *decision.limits))))
-
-    for campaign in to_pause:
+    check = check_campaign(CampaignToday(campaign.name, campaign.spent_today, campaign.revenue_today,
+                                         campaign.daily_limit, campaign.target_drr), safety)
+    alerts += [PendingAlert(campaign.ref, None, a, f"{a.alert_type.value}:{campaign.id}:{today}") for a in check.alerts]
+    if check.action is SafetyAction.PAUSE_CAMPAIGN:
         if await pause_campaign(ctx, acc, campaign, paused_by="safety"):
             stats.campaigns_paused += 1
-    stats.keywords_paused += await _pause_keywords(ctx, acc, pauses)
-    applied, failed = await _apply_orders(ctx, acc, marketplace, brand, slot, orders)
-    stats.bids_updated += applied
-    stats.bids_failed += failed
-    stats.alerts += (await record_alerts(ctx, alerts)).new
-    stats.requests = acc.calls.count
-    return stats
+        return []
+    try:
+        target = campaign.target()
+    except ValueError as exc:
+        stats.errors += 1
+        alerts.append(PendingAlert(campaign.ref, None, AdAlert(
+            AlertType.BID_CONFIG, Severity.WARNING, SafetyAction.ALERT, "Стратегия кампании настроена неверно",
+            str(exc)), f"bid_config:{campaign.id}:{today}"))
+        return []
+    units = (await acc.units([campaign.external_id])).get(campaign.external_id, [])
+    now = ctx.now()
+    rows = (await upsert_units(ctx.db, {campaign.id: units}, now))[campaign.id]
+    window = {r["keyword_id"]: r for r in await ctx.db.fetch(
+        _WINDOW_STATS, [r["id"] for r in rows.values()], today - timedelta(days=s.stats_window_days - 1))}
+    rivals = {r["external_id"]: _k(r["bid"]) for r in await ctx.db.fetch(
+        _COMPETITOR_BIDS, campaign.marketplace, [u.external_id for u in units],
+        now - timedelta(minutes=s.competitor_bid_max_age_minutes))}
+    orders: list[_Order] = []
+    pauses: list[tuple[int, str]] = []
+    for n, unit in enumerate(units, start=1):
+        if n % 200 == 0:
+            await pause_point()
+        row = rows.get(unit.external_id)
+        if row is None or row["status"] != "active":
+            continue
+        stats.keywords += 1
+        w = window.get(row["id"])
+        unit_stats = UnitStats(
+            views=int(w["views"]) if w else 0, clicks=int(w["clicks"]) if w else 0,
+            spent=_k(w["spent"]) if w else 0, orders=int(w["orders"]) if w else 0,
+            revenue=_k(w["revenue"]) if w else 0, avg_position=w["position"] if w else None)
+        kw_check = check_keyword(f"{row['keyword'] or unit.external_id} ({campaign.name})", unit_stats, safety)
+        alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
+                   for a in kw_check.alerts]
+        if kw_check.action is SafetyAction.PAUSE_KEYWORD:
+            pauses.append((row["id"], unit.external_id))
+            continue
+        decision = decide_bid(target, BidUnit(unit.bid, _k(row["min_bid"]), unit_stats,
+                                              rivals.get(unit.external_id)), rules)
+        alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
+                   for a in decision.alerts]
+        if decision.new_bid is not None:
+            orders.append((BidOrder(campaign.external_id, unit.external_id, decision.new_bid, unit.placement,
+                                    unit.price), row["id"], campaign, unit.bid, target.strategy.value,
+                           ",".join((decision.reason, *decision.limits))))
+    if pauses:
+        stats.keywords_paused += await _pause_keywords(ctx, acc, {campaign.external_id: pauses})
+    return orders
 
 
 async def _pause_keywords(ctx: Ctx, acc: AdAccount, pauses: dict[str, list[tuple[int, str]]]) -> int:
@@ -604,15 +647,18 @@ async def _pause_keywords(ctx: Ctx, acc: AdAccount, pauses: dict[str, list[tuple
 
 
 async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, slot: str,
-                        orders: list[tuple[BidOrder, int, CampaignRow, int, str, str]]) -> tuple[int, int]:
+                        orders: list[_Order]) -> tuple[int, int]:
     """Claim each change for this cycle slot, send the claimed ones, record how each request ended."""
     if not orders:
         return 0, 0
-    claimed = {r["keyword_id"] for r in await ctx.db.fetch(
-        _CLAIM_CHANGES, marketplace, brand, [kid for _, kid, *_ in orders], [c.id for _, _, c, *_ in orders],
-        [kopecks_to_roubles(old) for _, _, _, old, *_ in orders], [kopecks_to_roubles(o.bid) for o, *_ in orders],
-        [strategy for *_, strategy, _ in orders], [reason for *_, reason in orders],
-        [f"cycle:{slot}:{kid}" for _, kid, *_ in orders])}
+    claimed: set[int] = set()
+    for part in chunks(orders):
+        claimed.update(r["keyword_id"] for r in await ctx.db.fetch(
+            _CLAIM_CHANGES, marketplace, brand, [kid for _, kid, *_ in part], [c.id for _, _, c, *_ in part],
+            [kopecks_to_roubles(old) for _, _, _, old, *_ in part], [kopecks_to_roubles(o.bid) for o, *_ in part],
+            [strategy for *_, strategy, _ in part], [reason for *_, reason in part],
+            [f"cycle:{slot}:{kid}" for _, kid, *_ in part]))
+        await pause_point()
     to_send = [(o, kid) for o, kid, *_ in orders if kid in claimed]
     if len(to_send) < len(orders):
         ctx.log.info("bid_changes_already_claimed", marketplace=marketplace, brand=brand,
@@ -632,20 +678,21 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
             ctx.log.error("bid_batch_failed", marketplace=marketplace, brand=brand, orders=len(ids),
                           error=str(batch.error))
     now = ctx.now()
-    if applied:
+    for part in chunks(applied):
         await ctx.db.execute(
             "UPDATE marketing_bid_history h SET status = 'applied', applied_at = $2 "
             "FROM unnest($1::text[]) AS u(key) WHERE h.change_key = u.key",
-            [f"cycle:{slot}:{kid}" for kid, _ in applied], now)
+            [f"cycle:{slot}:{kid}" for kid, _ in part], now)
         await ctx.db.execute(
             "UPDATE marketing_keywords k SET current_bid = u.bid, updated_at = now() "
             "FROM unnest($1::bigint[], $2::numeric[]) AS u(id, bid) WHERE k.id = u.id",
-            [kid for kid, _ in applied], [kopecks_to_roubles(b) for _, b in applied])
-    if failed:
+            [kid for kid, _ in part], [kopecks_to_roubles(b) for _, b in part])
+        await pause_point()
+    for part in chunks(failed):
         await ctx.db.execute(
             "UPDATE marketing_bid_history h SET status = u.state, error = u.error "
             "FROM unnest($1::text[], $2::text[], $3::text[]) AS u(key, state, error) WHERE h.change_key = u.key",
-            [f"cycle:{slot}:{kid}" for kid, _, _ in failed], [s for _, s, _ in failed], [e for _, _, e in failed])
+            [f"cycle:{slot}:{kid}" for kid, _, _ in part], [s for _, s, _ in part], [e for _, _, e in part])
     return len(applied), len(failed)
 
 
@@ -787,12 +834,13 @@ async def save_stats(ctx: Ctx, marketplace: str, brand: str, campaigns: Sequence
         keyword_id.update({(cid, r["external_id"]): r["id"] for r in rows})
     rows = [(by_ext[d.campaign_id].id, None if d.unit_id is None else keyword_id[(by_ext[d.campaign_id].id, d.unit_id)],
              d) for d in days if d.campaign_id in by_ext]
-    if rows:
+    for part in chunks(rows):
         await ctx.db.execute(
-            _UPSERT_STATS, marketplace, brand, ctx.now(), [c for c, _, _ in rows], [k for _, k, _ in rows],
-            [d.day for _, _, d in rows], [d.views for _, _, d in rows], [d.clicks for _, _, d in rows],
-            [kopecks_to_roubles(d.spent) for _, _, d in rows], [d.orders for _, _, d in rows],
-            [kopecks_to_roubles(d.revenue) for _, _, d in rows], [d.avg_position for _, _, d in rows])
+            _UPSERT_STATS, marketplace, brand, ctx.now(), [c for c, _, _ in part], [k for _, k, _ in part],
+            [d.day for _, _, d in part], [d.views for _, _, d in part], [d.clicks for _, _, d in part],
+            [kopecks_to_roubles(d.spent) for _, _, d in part], [d.orders for _, _, d in part],
+            [kopecks_to_roubles(d.revenue) for _, _, d in part], [d.avg_position for _, _, d in part])
+        await pause_point()
     today = ctx.now().date()
     todays = [(c, d) for c, k, d in rows if k is None and d.day == today]
     if todays:
@@ -1288,3 +1336,8 @@ __all__ = ["apply_bid_change", "calculate_analytics", "check_api_health", "check
            "cleanup_old_stats", "collect_stats", "generate_report", "record_alert",
            "request_bid_change", "run_bid_cycle", "send_alert", "sync_campaigns",
            "aggregate_daily_stats", "aggregate_monthly_stats"]
+
+
+# `arq adolfd.workers.marketing.<Queue>Settings` runs one queue with the plain ARQ CLI.
+__getattr__ = queue_settings("marketing")
+

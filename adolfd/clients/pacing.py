@@ -1,0 +1,52 @@
+"""Sends of one rate-limit bucket leave this process at least one interval apart.
+
+The shared GCRA limiter (`adolfd.clients.ratelimit`) hands every request a slot; the request sleeps until it.
+When the event loop is busy for a moment (a large reply being parsed, a large statement being encoded),
+several requests whose slots passed during that moment wake together and leave back to back. A marketplace's
+token bucket then sees two requests a few milliseconds apart, and the small reserve that covers network
+jitter is gone; over a long saturated phase (hundreds of bid requests) such moments add up to a 429.
+`PacedLimiter` keeps the shared limiter's slots and adds one local rule after the wait: a request of a bucket
+leaves no sooner than one interval after the previous one from this process. The advertising clients (bid
+cycle) use it; cross-process pacing stays with the shared limiter.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from adolfd.clients.ratelimit import RateLimiter
+from adolfd.settings import RateLimit
+
+
+class PacedLimiter:
+    def __init__(self, shared: RateLimiter) -> None:
+        self.shared = shared
+        self._last: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def reserve(self, key: str, limit: RateLimit) -> float:
+        return await self.shared.reserve(key, limit)
+
+    async def acquire(self, key: str, limit: RateLimit) -> float:
+        waited = await self.shared.acquire(key, limit)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            ready = self._last.get(key, 0.0) + 1.0 / limit.rate
+            now = time.monotonic()
+            if ready > now:
+                await asyncio.sleep(ready - now)
+                waited += ready - now
+            self._last[key] = time.monotonic()
+        return waited
+
+    async def penalise(self, key: str, seconds: float) -> None:
+        await self.shared.penalise(key, seconds)
+
+
+def paced(extras: dict[str, Any], shared: RateLimiter) -> PacedLimiter:
+    """The process's one `PacedLimiter` (kept in `Resources.extras`, so every client of the process shares it)."""
+    limiter = extras.get("paced_limiter")
+    if limiter is None or limiter.shared is not shared:
+        limiter = extras["paced_limiter"] = PacedLimiter(shared)
+    return limiter
