@@ -13,9 +13,12 @@ per business (→ 420 "Hit rate limit of 4 parallel requests"), and per-method r
 for the bid methods, 10 000 an hour for stats/orders) → 420; every reply carries `X-RateLimit-Resource-*`.
 Envelope `{status: "OK", result}` / `{status: "ERROR", errors: [{code, message}]}`.
 Counters: `bids_set` per `brand:business:sku`, `bid_requests`, `units_removed` / `units_added`.
+Controls: `POST /ym/_sandbox/scale`, `POST /ym/_sandbox/latency {"seconds"}` (slow requests that count as in
+progress, to see the 4-parallel limit).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, timedelta
 from email.utils import format_datetime
@@ -86,6 +89,9 @@ def _endpoint(sandbox: Sandbox, endpoint_class: str, impl: Impl, scope: str) -> 
                                                         f"for resource {endpoint_class}"), status=420, headers=headers)
         in_flight[owner_id] = in_flight.get(owner_id, 0) + 1
         try:
+            latency = state.get("latency", 0.0)
+            if latency:
+                await asyncio.sleep(latency)          # the request stays "in progress" meanwhile
             body = await impl(sandbox, brand, request)
             return web.json_response(body, headers=headers)
         except YmError as exc:
@@ -242,6 +248,18 @@ async def orders_stats(sandbox: Sandbox, brand: str, request: web.Request) -> di
     return _ok({"orders": page, "paging": paging})
 
 
+def _latency_control(sandbox: Sandbox) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def latency(request: web.Request) -> web.Response:
+        """`POST /ym/_sandbox/latency {"seconds": 0.5}`: every bid/stats request takes that long (0 = off)."""
+        body = await request.json()
+        seconds = body.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 60:
+            return web.json_response({"error": "seconds must be a number in 0..60"}, status=400)
+        sandbox.state(BOOK)["latency"] = float(seconds)
+        return web.json_response({"seconds": float(seconds)})
+    return latency
+
+
 def _scale_control(sandbox: Sandbox) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def scale(request: web.Request) -> web.Response:
         """`POST /ym/_sandbox/scale {"campaigns": 20, "units": 500}`: benchmark sizes until reset."""
@@ -254,6 +272,7 @@ def _scale_control(sandbox: Sandbox) -> Callable[[web.Request], Awaitable[web.Re
 def install(sandbox: Sandbox) -> None:
     app = sandbox.subapp(API, error_body=ym_error_body)
     app.router.add_post("/_sandbox/scale", _scale_control(sandbox))
+    app.router.add_post("/_sandbox/latency", _latency_control(sandbox))
     for cls, (rate, burst) in DEFAULT_LIMITS.items():
         sandbox.define_limit(API, cls, rate, burst)
     for prefix in ("/v2", ""):
