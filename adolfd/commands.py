@@ -163,3 +163,30 @@ def cmd_resume_bids(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return asyncio.run(_with_redis(settings, go))
+
+
+# -- marketing: an operator's bid change (seed 002 §7.1 apply_bid_change) ------------------------------------
+def _set_bid_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("keyword_id", type=int, help="marketing_keywords.id (a WB product, Ozon or YM SKU in a campaign)")
+    p.add_argument("bid", help="the new bid in roubles, e.g. 12.50")
+    p.add_argument("--request-id", help="the same id never changes the bid twice (default: keyword and bid)")
+
+
+@command("set-bid", "record an operator's bid change and apply it once (apply_bid_change)", _set_bid_args)
+def cmd_set_bid(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.enqueue import enqueue
+    from adolfd.workers.marketing import request_bid_change
+
+    async def go(res) -> int:
+        request_id = args.request_id or f"cli:{args.keyword_id}:{args.bid}"
+        try:
+            change = await request_bid_change(res.db, args.keyword_id, args.bid, request_id=request_id)
+        except (LookupError, ValueError, ArithmeticError) as exc:
+            return fail(str(exc).strip("'\""), EXIT_USAGE)
+        queued = await enqueue(res.redis, "marketing.apply_bid_change", {"change_id": change},
+                               job_id=f"marketing:bid_change:{change}")
+        print(json.dumps({"change_id": change, "job_id": queued.job_id if queued else None,
+                          "enqueued": queued is not None}, ensure_ascii=False))
+        return 0
+
+    return asyncio.run(_with_resources(settings, go))

@@ -984,10 +984,11 @@ async def _sync_account(ctx: Ctx, marketplace: str, brand: str) -> tuple[int, in
     for c in live:
         listed = units.get(c.external_id, [])
         keywords += len(stored[ids[c.external_id]])
-        await ctx.db.execute(
-            "UPDATE marketing_keywords SET status = 'removed', updated_at = now() WHERE campaign_id = $1 "
-            "AND status = 'active' AND NOT (external_id = ANY($2::text[]))", ids[c.external_id],
-            [u.external_id for u in listed])
+        if c.active:        # a paused YM campaign lists no SKUs (all bids 0): its units are not gone
+            await ctx.db.execute(
+                "UPDATE marketing_keywords SET status = 'removed', updated_at = now() WHERE campaign_id = $1 "
+                "AND status = 'active' AND NOT (external_id = ANY($2::text[]))", ids[c.external_id],
+                [u.external_id for u in listed])
         if not listed:
             continue
         minimum = await acc.min_bids(c, [u.external_id for u in listed])
