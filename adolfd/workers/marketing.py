@@ -60,6 +60,7 @@ LOCK_KEY = "marketing:lock:bid_cycle"
 LAST_CYCLE = "marketing:last_bid_cycle"
 API_STATUS = "marketing:api_status:{mp}"
 API_ERRORS = "marketing:api_errors:{mp}"
+WORKERS = "marketing:workers"
 
 
 # -- rules from settings ----------------------------------------------------------------------------
@@ -1014,8 +1015,12 @@ async def _sync_account(ctx: Ctx, marketplace: str, brand: str) -> tuple[int, in
 async def check_api_health(ctx: Ctx) -> dict:
     """A cheap call per marketplace; `marketing:api_status:{mp}` = ok | slow | error with the response time and
     the errors of the last 24 hours (seed §7.4.3)."""
-    results = await asyncio.gather(*(_check_one(ctx, mp) for mp in MARKETPLACES))
-    return dict(zip(MARKETPLACES, results))
+    results = dict(zip(MARKETPLACES, await asyncio.gather(*(_check_one(ctx, mp) for mp in MARKETPLACES))))
+    # `marketing:workers` (seed §7.4.3): whether a worker of each queue is alive (ARQ's health-check key)
+    alive = {queue: int(bool(await ctx.redis.exists(f"adolfd:{MODULE}:{queue}:health-check")))
+             for queue in ("high", "default", "low")}
+    await ctx.redis.hset(WORKERS, mapping=alive)
+    return {**results, "workers": alive}
 
 
 async def _check_one(ctx: Ctx, marketplace: str) -> dict[str, Any]:

@@ -197,7 +197,8 @@ async def test_failed_job_is_dead_lettered_with_a_system_alert(res, run_job, syn
 
 async def test_api_health_keys(res, sandbox, run_job):
     ok = await run_job("marketing.check_api_health")
-    assert {mp: r["status"] for mp, r in ok["result"].items()} == {"wb": "ok", "ozon": "ok", "ym": "ok"}
+    assert {mp: ok["result"][mp]["status"] for mp in ("wb", "ozon", "ym")} == {"wb": "ok", "ozon": "ok", "ym": "ok"}
+    assert ok["result"]["workers"]["high"] == 1                         # the worker running this very job
     stored = await res.redis.hgetall(API_STATUS.format(mp="wb"))
     assert stored[b"status"] == b"ok" and int(stored[b"response_time_ms"]) >= 0 and stored[b"error_count_24h"] == b"0"
     sandbox.sandbox.add_fault("ym", "5xx", path="/bids/info")
