@@ -263,7 +263,7 @@ def render_marketing(section: dict[str, Any], now: datetime, tz: tzinfo) -> list
         cycle = "⏳ bid cycle: running now"
     elif last:
         outcome = last.get("status", "?")
-        mark = "✅" if outcome == "success" else ("⏸" if outcome == "skipped" else "⚠️")
+        mark = "✅" if outcome in ("success", "completed") else ("⏸" if outcome == "skipped" else "⚠️")
         counts = ", ".join(f"{last[k]} {label}" for k, label in (("bids_updated", "bids"), ("errors", "errors"))
                            if k in last)
         cycle = (f"{mark} bid cycle: last {clock(last.get('started_at'), tz)} {esc(outcome)}"

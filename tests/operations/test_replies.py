@@ -81,3 +81,18 @@ def test_split_reply_keeps_lines_and_the_limit() -> None:
     assert "\n".join(parts).split("\n") == lines          # nothing lost, no line cut
     [cut] = split_reply("y" * (MAX_REPLY + 10))[:1]
     assert len(cut) == MAX_REPLY
+
+
+def test_a_completed_bid_cycle_reads_as_healthy():
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from adolfd.bot.replies import render_marketing
+
+    now = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
+    ok = render_marketing({"last_bid_cycle": {"status": "completed", "started_at": now.isoformat(),
+                                               "bids_updated": 12, "errors": 0}}, now, ZoneInfo("Europe/Moscow"))
+    failed = render_marketing({"last_bid_cycle": {"status": "failed", "started_at": now.isoformat()}}, now,
+                              ZoneInfo("Europe/Moscow"))
+    assert ok[0].startswith("✅") and "12 bids" in ok[0]
+    assert failed[0].startswith("⚠️")
