@@ -89,6 +89,30 @@ async def res(session_resources: Resources, sandbox) -> AsyncIterator[Resources]
 
 
 @pytest.fixture
+def at(clock: FixedClock, sandbox):
+    """`at(dt)`: adolfd's clock and the sandbox's clock both stand still at dt."""
+
+    def move(when):
+        clock.set(when)
+        sandbox.sandbox.set_now(when, frozen=True)
+        return when
+
+    return move
+
+
+@pytest.fixture
+def extract(res: Resources, sandbox):
+    """`await extract(now, tables=...)`: the 1C extractor's load of `now`'s Moscow day, loaded_at = now."""
+    from adolfd.sandbox.brain import BRAIN_TABLES, seed_brain_tables
+
+    async def load(now, tables=BRAIN_TABLES) -> dict[str, int]:
+        async with res.db.acquire() as conn:
+            return await seed_brain_tables(conn, seed=sandbox.sandbox.seed, now=now, tables=tables)
+
+    return load
+
+
+@pytest.fixture
 def clock(res: Resources) -> FixedClock:
     """Freeze adolfd's clock (not the sandbox's); tests move it with .set()/.advance()."""
     from datetime import datetime, timezone

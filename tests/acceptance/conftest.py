@@ -1,4 +1,4 @@
-"""Acceptance fixtures: one frozen moment for adolfd and the sandbox, the 1C extract, and `adolfd run` itself.
+"""Acceptance fixtures: `adolfd run` itself (the frozen clocks and the 1C extract are in tests/conftest.py).
 
 `adolfd_run` starts the real command line (`python -m adolfd run JOB k=v`) against the test Redis DB, so the
 job goes through the operator's path: argument validation, the manual allow-list, the queue; a real ARQ worker
@@ -10,39 +10,14 @@ import asyncio
 import json
 import os
 import sys
-from datetime import datetime
 from typing import Any
 
 import pytest
 from arq.jobs import Job
 
 from adolfd.registry import resolve
-from adolfd.sandbox.brain import BRAIN_TABLES, seed_brain_tables
 
 CLI_TIMEOUT = 30.0
-
-
-@pytest.fixture
-def at(clock, sandbox):
-    """`at(dt)`: adolfd's clock and the sandbox's clock both stand still at dt."""
-
-    def move(when: datetime) -> datetime:
-        clock.set(when)
-        sandbox.sandbox.set_now(when, frozen=True)
-        return when
-
-    return move
-
-
-@pytest.fixture
-def extract(res, sandbox):
-    """`await extract(now)`: the 1C extractor's load of `now`'s Moscow day (brain_* tables), loaded_at = now."""
-
-    async def load(now: datetime, tables=BRAIN_TABLES) -> dict[str, int]:
-        async with res.db.acquire() as conn:
-            return await seed_brain_tables(conn, seed=sandbox.sandbox.seed, now=now, tables=tables)
-
-    return load
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Logistic job fixtures: one frozen moment for adolfd and the sandbox, the 1C extract, the input syncs."""
+"""Logistic job fixtures: one frozen moment for adolfd and the sandbox, and the input syncs."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adolfd.sandbox.brain import BRAIN_TABLES, seed_brain_tables
 
 MSK = ZoneInfo("Europe/Moscow")
 # A Monday, 07:00 Moscow: generate_supply_tasks' fire time; the 1C extract of 06:00 is an hour old.
@@ -19,27 +18,10 @@ def moment() -> datetime:
 
 
 @pytest.fixture
-def at(clock, sandbox):
-    """`at(dt)`: adolfd's clock and the sandbox's clock both stand at dt (MOMENT to begin with)."""
-
-    def move(when: datetime) -> datetime:
-        clock.set(when)
-        sandbox.sandbox.set_now(when, frozen=True)
-        return when
-
-    move(MOMENT)
-    return move
-
-
-@pytest.fixture
-def extract(res, sandbox):
-    """`await extract(now, tables=...)`: the 1C extractor's load of `now`'s day, loaded_at = now."""
-
-    async def load(now: datetime, tables=BRAIN_TABLES) -> dict[str, int]:
-        async with res.db.acquire() as conn:
-            return await seed_brain_tables(conn, seed=sandbox.sandbox.seed, now=now, tables=tables)
-
-    return load
+def at(at):
+    """The shared `at(dt)`, standing at MOMENT to begin with."""
+    at(MOMENT)
+    return at
 
 
 @pytest.fixture
