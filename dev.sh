@@ -127,6 +127,8 @@ PY
     shift; exec "$VENV/bin/adolfd" demo "$@" ;;
   test)
     services
+    # the fault tests start, kill and restart private redis-server processes of their own
+    command -v redis-server >/dev/null || apt_install redis-server
     shift
     export ADOLFD_TEST_PG=$PG_BASE/postgres ADOLFD_TEST_REDIS=$REDIS_BASE
     exec "$VENV/bin/python" -m pytest "$@" ;;

@@ -83,10 +83,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     async def main() -> int:
         res = await build_resources(settings)
         try:
-            await serve_group(args.group, res, metrics_port=port)
+            return await serve_group(args.group, res, metrics_port=port)
         finally:
             await close_resources(res)
-        return 0
 
     return run_loop(main(), settings)
 

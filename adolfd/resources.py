@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from adolfd import db
 from adolfd.clock import Clock
@@ -10,7 +13,12 @@ from adolfd.settings import Settings
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
-    return RedisSettings.from_dsn(settings.redis_url)
+    """After a Redis restart every pooled connection is dead; a command that meets one reconnects and is sent
+    again (twice at most) instead of failing, so a short restart is invisible to jobs."""
+    redis = RedisSettings.from_dsn(settings.redis_url)
+    redis.retry_on_error = [redis_errors.ConnectionError, redis_errors.TimeoutError]
+    redis.retry = Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=2)
+    return redis
 
 
 async def connect_redis(settings: Settings) -> ArqRedis:

@@ -26,6 +26,7 @@ from adolfd.cron import CronEntry
 from adolfd.enqueue import WAKE_CHANNEL
 from adolfd.execution import SHUTDOWN_SLACK, arq_function
 from adolfd.failures import flush_spool
+from adolfd.outage import REDIS_DOWN, Backoff, until_done
 from adolfd.registry import MODULES, QUEUES, JobSpec, for_queue, load_modules, queue_name
 from adolfd.runbook import RUNS, SUCCESS
 from adolfd.scheduler import CronScheduler, Scheduled, arq_cron, entries, schedule_name
@@ -88,23 +89,76 @@ return 1
 
 
 class AdolfdWorker(Worker):
-    """ARQ's worker, polled on demand: a wake-up (enqueue, cron fire) polls at once; a full read polls again
-    without sleeping; otherwise it waits at most `poll_delay`. Cron is fired by CronScheduler, not by the poll."""
+    """ARQ's worker, polled on demand: a wake-up (enqueue, cron fire) polls at once; a full read that started
+    jobs polls again without sleeping; with every slot busy it waits for one to free; otherwise it waits at most
+    `poll_delay`. Cron is fired by CronScheduler, not by the poll. A Redis outage pauses the loop, never ends it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.wake_event = asyncio.Event()
+        self.slot_freed = asyncio.Event()
         self._last_read = 0
+        self._started_last = 0
+        self._orphaned_claims: set[str] = set()
+        self._outage = Backoff("queue_poll", queue=self.queue_name)
+        self._finish_outage = Backoff("job_finish", queue=self.queue_name)
 
     async def main(self) -> None:
         self.ctx["redis"] = self.pool
         while True:
-            await self._poll_iteration()
-            if self._last_read >= self.queue_read_limit and self.allow_pick_jobs:
+            try:
+                await self._poll_iteration()
+                await self._release_orphaned_claims()
+                if self.burst and await self.pool.zcard(self.queue_name) == 0:
+                    await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+                    return
+            except REDIS_DOWN as exc:
+                await self._outage.after_failure(exc)
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake_event.wait(), self.poll_delay_s)
-            self.wake_event.clear()
+            self._outage.succeeded()
+            if self.allow_pick_jobs and self.job_counter >= self.max_jobs:
+                await self._wait_for(self.slot_freed)      # every slot busy: reading more ids would only spin
+            elif self.allow_pick_jobs and self._last_read >= self.queue_read_limit and self._started_last:
+                continue                                   # a full read that started jobs: more are waiting
+            else:
+                await self._wait_for(self.wake_event)
+
+    async def _wait_for(self, event: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), self.poll_delay_s)
+        event.clear()
+
+    async def _poll_iteration(self) -> None:
+        """ARQ's poll step, except that a job task that failed inside ARQ (Redis gone while it started) is
+        logged and its claim released once Redis is back, instead of ending the loop."""
+        self._last_read = self._started_last = 0
+        if self.allow_pick_jobs and self.job_counter < self.max_jobs:
+            job_ids = await self.pool.zrangebyscore(self.queue_name, min=float("-inf"), max=timestamp_ms(),
+                                                    start=self._queue_read_offset, num=self.queue_read_limit)
+            await self.start_jobs(job_ids)
+        if self.allow_abort_jobs:
+            await self._cancel_aborted_jobs()
+        for job_id, task in list(self.tasks.items()):
+            if task.done():
+                del self.tasks[job_id]
+                error = None if task.cancelled() else task.exception()
+                if error is not None:
+                    log.error("job_run_aborted", job_id=job_id, queue=self.queue_name, error=repr(error))
+                    if isinstance(error, REDIS_DOWN):
+                        self._orphaned_claims.add(job_id)
+        await self.heart_beat()
+
+    async def _release_orphaned_claims(self) -> None:
+        """A job whose start was cut by a Redis outage never ran to its finish: free its claim so it runs now,
+        not when the claim's TTL (the job's timeout) runs out."""
+        if self._orphaned_claims:
+            await self.pool.delete(*(in_progress_key_prefix + job_id for job_id in self._orphaned_claims))
+            log.warning("job_claims_released", queue=self.queue_name, jobs=sorted(self._orphaned_claims))
+            self._orphaned_claims.clear()
+
+    def _release_sem_dec_counter_on_complete(self) -> None:
+        super()._release_sem_dec_counter_on_complete()
+        self.slot_freed.set()
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """ARQ's claim (WATCH, EXISTS, ZSCORE, MULTI/PSETEX/EXEC: four round trips a job) as one Lua call with
@@ -120,12 +174,18 @@ class AdolfdWorker(Worker):
                 return
             self.job_counter += 1
             job_id = job_id_b.decode()
-            score = await claim(keys=[in_progress_key_prefix + job_id, self.queue_name],
-                                args=[job_id, timestamp_ms(), in_progress_ms])
+            try:
+                score = await claim(keys=[in_progress_key_prefix + job_id, self.queue_name],
+                                    args=[job_id, timestamp_ms(), in_progress_ms])
+            except BaseException:
+                self.job_counter -= 1
+                self.sem.release()
+                raise
             if not score:
                 self.job_counter -= 1
                 self.sem.release()
                 continue
+            self._started_last += 1
             task = self.loop.create_task(self.run_job(job_id, int(float(score))))
             task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
             self.tasks[job_id] = task
@@ -148,12 +208,13 @@ class AdolfdWorker(Worker):
             px = -1
         finish_script = getattr(self, "_finish", None) or self.pool.register_script(FINISH_JOB)
         self._finish = finish_script
-        await finish_script(
+        # The job has run: keep trying through a Redis outage, or it would run again once its claim expires.
+        await until_done(lambda: finish_script(
             keys=[in_progress_key_prefix + job_id, result_key_prefix + job_id, retry_key_prefix + job_id,
                   job_key_prefix + job_id, abort_jobs_ss, self.queue_name, RUNS, SUCCESS],
             args=[job_id, int(finish), result_data or b"", px, incr_score or 0,
                   -1 if keep_in_progress is None else to_ms(keep_in_progress), payload, ok_time, *keys],
-        )
+        ), self._finish_outage)
 
     async def close(self) -> None:
         """The Redis pool is shared by every worker of the process; the group closes it."""
@@ -170,6 +231,7 @@ class WorkerGroup:
         self.workers: dict[str, AdolfdWorker] = {}
         self.scheduled: list[Scheduled] = []
         self.stopping = asyncio.Event()
+        self.crashed = False      # a component ended by itself: the process exits non-zero so systemd restarts it
         self._tasks: list[asyncio.Task[Any]] = []
 
     def modules(self) -> list[str]:
@@ -201,19 +263,30 @@ class WorkerGroup:
             worker.wake_event.set()
 
     async def _listen_for_wakeups(self) -> None:
-        pubsub = self.res.redis.pubsub()
-        await pubsub.subscribe(WAKE_CHANNEL)
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    self.wake(message["data"].decode())
-        finally:
-            await pubsub.aclose()
+        """Wake-ups are a shortcut, not a guarantee: after a (re)subscribe every queue polls once, since
+        messages published while the subscription was down are gone."""
+        outage = Backoff("wakeup_listener")
+        while True:
+            pubsub = self.res.redis.pubsub()
+            try:
+                await pubsub.subscribe(WAKE_CHANNEL)
+                outage.succeeded()
+                for worker in self.workers.values():
+                    worker.wake_event.set()
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self.wake(message["data"].decode())
+            except REDIS_DOWN as exc:
+                await outage.after_failure(exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
 
     async def _track_queue_depths(self) -> None:
         while True:
-            for name in self.workers:
-                metrics.QUEUE_DEPTH.labels(name).set(await self.res.redis.zcard(name))
+            with contextlib.suppress(*REDIS_DOWN):
+                for name in self.workers:
+                    metrics.QUEUE_DEPTH.labels(name).set(await self.res.redis.zcard(name))
             await asyncio.sleep(15)
 
     async def run(self) -> None:
@@ -235,8 +308,10 @@ class WorkerGroup:
         stop_wait = asyncio.create_task(self.stopping.wait())
         done, _ = await asyncio.wait([stop_wait, *watched], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if task is not stop_wait and task.exception():
-                log.error("worker_component_crashed", error=repr(task.exception()))
+            if task is not stop_wait:
+                self.crashed = True
+                log.critical("worker_component_crashed", error=repr(task.exception()) if not task.cancelled()
+                             else "cancelled", component=task.get_coro().__qualname__)
         await self.drain(self.res.settings.drain_seconds)
         metrics.WORKER_UP.labels(self.group).set(0)
 
@@ -291,8 +366,9 @@ def metrics_app(group: WorkerGroup) -> web.Application:
     return app
 
 
-async def serve_group(group_name: str, res: Resources, *, metrics_port: int | None = None) -> None:
-    """The body of `adolfd worker GROUP`; returns after SIGTERM/SIGINT and a drain."""
+async def serve_group(group_name: str, res: Resources, *, metrics_port: int | None = None) -> int:
+    """The body of `adolfd worker GROUP`; returns after SIGTERM/SIGINT and a drain: 0, or 1 when a component
+    ended by itself (the unit's Restart=on-failure then brings the process back)."""
     group = WorkerGroup(group_name, res)
     group.build()
     loop = asyncio.get_running_loop()
@@ -309,6 +385,7 @@ async def serve_group(group_name: str, res: Resources, *, metrics_port: int | No
     finally:
         if runner:
             await runner.cleanup()
+    return 1 if group.crashed else 0
 
 
 def queues_of(group: str) -> Iterable[str]:

@@ -11,6 +11,7 @@ and a daily job missed while no worker ran is caught up once when a worker start
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,10 +25,12 @@ from croniter import croniter
 
 from adolfd.cron import TABLE, CronEntry
 from adolfd.enqueue import WAKE_CHANNEL
+from adolfd.outage import REDIS_DOWN, Backoff, until_done
 
 log = structlog.get_logger(__name__)
 LEAD_SECONDS = 0.5          # enqueue this long before the fire time (deferred to the exact millisecond)
 CATCH_UP_MIN_PERIOD = 3600  # DOMAIN.md: only jobs that fire hourly or less often are caught up
+STALE_SECONDS = 60          # a fire time this far behind (Redis and PostgreSQL both down) is skipped
 
 
 def _expand(field: str, low: int, high: int) -> set[int] | None:
@@ -124,6 +127,7 @@ class CronScheduler:
         self.items = list(scheduled)
         self.wake = wake
         self.grace = timedelta(hours=grace_hours)
+        self.outage = Backoff("cron_scheduler")
 
     async def claim(self, entry: CronEntry, fire: datetime) -> bool:
         """True for exactly one caller per (schedule, fire time) across all processes and hosts."""
@@ -141,8 +145,10 @@ class CronScheduler:
         if not await self.claim(entry, fire):
             return False
         defer = fire if fire.timestamp() > time.time() else None
-        await self.redis.enqueue_job(item.job.name, _job_id=fire_job_id(entry, fire),
-                                     _queue_name=entry.queue_name, _defer_until=defer)
+        # Claimed means ours alone to enqueue: keep trying through a Redis outage (the job id makes it once).
+        await until_done(lambda: self.redis.enqueue_job(item.job.name, _job_id=fire_job_id(entry, fire),
+                                                        _queue_name=entry.queue_name, _defer_until=defer),
+                         self.outage)
         if caught_up:
             log.warning("cron_missed_run_caught_up", schedule=entry.name, module=entry.module,
                         fire_time=fire.isoformat())
@@ -178,13 +184,21 @@ class CronScheduler:
                 await asyncio.sleep(min(delay - LEAD_SECONDS, 60.0))
                 continue
             due = [item for item in self.items if item.job.next_run == upcoming]
+            if -delay > STALE_SECONDS:
+                # An outage held the loop past this fire time: the catch-up rule, not a burst of old fires.
+                log.warning("cron_fires_skipped", schedules=[item.entry.name for item in due],
+                            fire_time=upcoming.isoformat())
+                for item in due:
+                    item.job.calculate_next(datetime.now(timezone.utc).astimezone(item.entry.tz))
+                continue
             fired = [item for item in due if await self.fire(item, upcoming)]
             for item in due:
                 item.job.calculate_next(item.job.next_run)
             await asyncio.sleep(max(upcoming.timestamp() - time.time(), 0))
             for queue in {item.entry.queue_name for item in fired}:
                 self._wake(queue)
-                await self.redis.publish(WAKE_CHANNEL, queue)
+                with contextlib.suppress(*REDIS_DOWN):       # other processes' wake-up; they poll anyway
+                    await self.redis.publish(WAKE_CHANNEL, queue)
 
 
 def entries(module: str | None = None, queue: str | None = None, *, enabled_only: bool = True) -> list[CronEntry]:

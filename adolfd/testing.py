@@ -1,0 +1,144 @@
+"""Helpers for testing adolfd with real processes: a private redis-server that can be killed and restarted with
+its data, and an `adolfd` subprocess whose JSON log lines can be awaited.
+
+They ship with adolfd (as structlog ships `structlog.testing`) so the fault tests, the benchmarks and anyone
+checking a deployment use the same tools.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A redis-server on loopback with append-only persistence (fsync every second, as docs/operations.md
+    recommends), so a restart keeps what was written more than a second before it."""
+
+    def __init__(self, directory: Path, port: int | None = None, *, persistent: bool = True) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self.persistent = persistent
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persistent else \
+            ["--appendonly", "no"]
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir",
+             str(self.directory), *persistence], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await self.wait_ready()
+
+    async def wait_ready(self, timeout: float = 10) -> None:
+        client = aioredis.from_url(self.url)
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    try:
+                        await client.ping()
+                        return
+                    except Exception:  # noqa: BLE001 — starting, or loading its append-only file
+                        await asyncio.sleep(0.02)
+        finally:
+            await client.aclose()
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash or an OOM kill does."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        """SIGTERM: Redis's graceful shutdown (it flushes its append-only file)."""
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+    async def restart(self, *, hard: bool, down_for: float = 0.0) -> None:
+        self.kill() if hard else self.stop()
+        await asyncio.sleep(down_for)
+        await self.start()
+
+
+class AdolfdProcess:
+    """`adolfd ARGS` as a subprocess; its stdout (JSON lines behind a `<N>` syslog prefix) is read all the time,
+    so the child never blocks on a full pipe, and any log event can be awaited."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.lines: list[dict[str, Any]] = []
+        self._cursor = 0
+        self._new_line = asyncio.Event()
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def start(cls, *args: str, env: dict[str, str], ready: str | None = "worker_group_started",
+                    timeout: float = 30) -> AdolfdProcess:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "adolfd", *args, env={**os.environ, **env},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        started = cls(proc)
+        if ready:
+            await started.wait_for(ready, timeout)
+        return started
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            text = line.decode(errors="replace")
+            if text.startswith("<") and ">" in text:
+                try:
+                    self.lines.append(json.loads(text[text.index(">") + 1:]))
+                except ValueError:
+                    continue
+                self._new_line.set()
+        self._new_line.set()
+
+    def events(self, event: str) -> list[dict[str, Any]]:
+        return [line for line in self.lines if line.get("event") == event]
+
+    async def wait_for(self, event: str, timeout: float = 15, **fields: Any) -> dict[str, Any]:
+        """The next log line of `event` whose fields match, after the line the previous wait returned."""
+        async with asyncio.timeout(timeout):
+            while True:
+                self._new_line.clear()
+                for index in range(self._cursor, len(self.lines)):
+                    record = self.lines[index]
+                    if record.get("event") == event and all(record.get(k) == v for k, v in fields.items()):
+                        self._cursor = index + 1
+                        return record
+                if self._reader.done():
+                    raise AssertionError(f"process exited before {event}")
+                await self._new_line.wait()
+
+    @property
+    def running(self) -> bool:
+        return self.proc.returncode is None
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+        code = await asyncio.wait_for(self.proc.wait(), timeout)
+        await self._reader
+        return code
