@@ -1,6 +1,6 @@
 """`python -m adolfd` is the `adolfd` command."""
 import sys
 
-from adolfd.cli import main
+from adolfd.admin.cli import main
 
 sys.exit(main())

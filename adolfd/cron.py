@@ -2,7 +2,7 @@
 
 Each row keeps the seed's crontab expression verbatim, plus an exact second offset where a seed staggers
 jobs with Celery's `countdown` (reputation polls). Modules not yet running are `enabled=False` and are
-shown as such by `adolfd schedule`. `adolfd.scheduler` turns the rows into `arq.cron.cron(...)` objects.
+shown as such by `adolfd schedule`. `adolfd.engine.scheduler` turns the rows into `arq.cron.cron(...)` objects.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from adolfd.retry import NO_RETRY, RetryPolicy
+from adolfd.engine.retry import NO_RETRY, RetryPolicy
 
 MSK = ZoneInfo("Europe/Moscow")
 UTC = ZoneInfo("UTC")

@@ -14,7 +14,7 @@ import asyncpg
 import structlog
 from redis.asyncio import Redis
 
-from adolfd import status as system_status
+from adolfd.admin import status as system_status
 
 log = structlog.get_logger(__name__)
 

@@ -86,7 +86,7 @@ class HttpSettings(BaseModel):
 
 
 class LogisticSettings(BaseModel):
-    """Thresholds of DOMAIN.md "Logistic" (names as `adolfd.domain.stock_monitor.LogisticRules`), with
+    """Thresholds of DOMAIN.md "Logistic" (names as `adolfd.domain.logistic.stock_monitor.LogisticRules`), with
     per-brand overrides: `ADOLFD_LOGISTIC__BRANDS__OHANA_KIDS__TARGET_DAYS=21`."""
 
     target_days: int = 14
@@ -107,7 +107,7 @@ class LogisticSettings(BaseModel):
 
     def rules(self, brand: str | None = None, timezone: str = "Europe/Moscow"):
         """The domain's frozen rules, with the brand's overrides applied."""
-        from adolfd.domain.stock_monitor import LogisticRules
+        from adolfd.domain.logistic.stock_monitor import LogisticRules
 
         merged = LogisticSettings.model_validate({**self.model_dump(), **self.brands.get(brand or "", {}),
                                                   "brands": {}})

@@ -35,9 +35,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adolfd.context import Ctx  # noqa: E402
-from adolfd.registry import resolve  # noqa: E402
-from adolfd.resources import build_resources, close_resources  # noqa: E402
+from adolfd.engine.context import Ctx  # noqa: E402
+from adolfd.engine.jobs import resolve  # noqa: E402
+from adolfd.process.resources import build_resources, close_resources  # noqa: E402
 from adolfd.sandbox.environment import sandbox_settings  # noqa: E402
 from adolfd.settings import RateLimit, Settings  # noqa: E402
 from adolfd.workers import marketing  # noqa: E402

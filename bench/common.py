@@ -41,7 +41,7 @@ async def private_redis(port: int = 6399):
 @asynccontextmanager
 async def scratch(redis_base: str | None = None):
     """(database_url, redis_url) of a fresh database and a flushed Redis DB, dropped afterwards."""
-    from adolfd.db import migrate
+    from adolfd.process.db import migrate
 
     name = f"adolfd_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(PG_ADMIN)

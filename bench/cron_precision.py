@@ -38,12 +38,12 @@ async def record(ctx) -> None:
 
 async def run_adolfd(db_url: str, redis_url: str, minutes: float) -> None:
     from adolfd.cron import MSK, CronEntry
-    from adolfd.execution import arq_function
-    from adolfd.logs import configure
-    from adolfd.registry import JobSpec, _args_model
-    from adolfd.resources import build_resources, close_resources
-    from adolfd.runtime import WorkerGroup
-    from adolfd.scheduler import Scheduled, arq_cron
+    from adolfd.engine.execution import arq_function
+    from adolfd.process.logs import configure
+    from adolfd.engine.jobs import JobSpec, _args_model
+    from adolfd.process.resources import build_resources, close_resources
+    from adolfd.engine.runtime import WorkerGroup
+    from adolfd.engine.scheduler import Scheduled, arq_cron
     from adolfd.settings import Settings
 
     async def tick(ctx) -> dict:

@@ -26,7 +26,7 @@ LOAD = ("logistic.sync_ozon_warehouses", "logistic.sync_ozon_analytics", "logist
 
 
 async def main(seconds: float) -> dict:
-    from adolfd.enqueue import enqueue
+    from adolfd.engine.enqueue import enqueue
     from adolfd.sandbox import start_sandbox
     from adolfd.sandbox.brain import seed_brain_tables
     from adolfd.sandbox.environment import sandbox_env

@@ -16,13 +16,13 @@ import pytest
 from arq import Worker
 from arq.jobs import Job
 
-from adolfd import db as dbmod
-from adolfd.clock import Clock, FixedClock
-from adolfd.context import Resources
-from adolfd.enqueue import enqueue
-from adolfd.registry import resolve
-from adolfd.resources import build_resources, close_resources
-from adolfd.runtime import worker_functions
+from adolfd.process import db as dbmod
+from adolfd.process.clock import Clock, FixedClock
+from adolfd.engine.context import Resources
+from adolfd.engine.enqueue import enqueue
+from adolfd.engine.jobs import resolve
+from adolfd.process.resources import build_resources, close_resources
+from adolfd.engine.runtime import worker_functions
 from adolfd.sandbox import start_sandbox
 from adolfd.sandbox.environment import sandbox_settings
 from adolfd.settings import Settings

@@ -8,7 +8,7 @@ import pytest
 from croniter import croniter
 
 from adolfd.cron import MSK, TABLE, UTC, CronEntry
-from adolfd.retry import RetryPolicy
+from adolfd.engine.retry import RetryPolicy
 
 ALLOWED_QUEUES = {
     "logistic": {"sync", "brain", "logic"},
@@ -121,7 +121,7 @@ def test_every_beat_entry_of_seeds_001_to_004_present() -> None:
 
 
 def test_enabled_rows_name_existing_jobs_and_unbuilt_modules_stay_off() -> None:
-    from adolfd.registry import JOBS, load_modules
+    from adolfd.engine.jobs import JOBS, load_modules
 
     load_modules()
     enabled = [e for e in TABLE if e.enabled]

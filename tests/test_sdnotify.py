@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from adolfd import sdnotify
+from adolfd.process import sdnotify
 
 
 def _drain(sock: socket.socket) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from adolfd import metrics
+from adolfd.process import metrics
 from adolfd.domain.circuit_breaker import (
     Admission,
     Breaker,

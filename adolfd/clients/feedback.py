@@ -4,7 +4,7 @@ Each marketplace client (`wb_feedbacks`, `ozon_reviews`, `ym_feedback`) offers t
 
 - `unanswered(item_type, since)`: every unanswered review or question created after `since`, all pages read;
 - `seller_answers(item_type, external_id, sku)`: the seller answers the marketplace shows for one item, so that
-  `send_response` can look before it publishes (adolfd.domain.replies.decide_publish);
+  `send_response` can look before it publishes (adolfd.domain.reputation.replies.decide_publish);
 - `publish(item_type, external_id, sku, text)`: post the reply once (never repeated by the HTTP layer).
 
 A list page whose envelope is wrong fails the whole call with `BadResponse`; one entry that does not match
@@ -21,8 +21,8 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from adolfd.domain.replies import SellerAnswer
-from adolfd.domain.review_analysis import FeedbackItem, ItemType
+from adolfd.domain.reputation.replies import SellerAnswer
+from adolfd.domain.reputation.review_analysis import FeedbackItem, ItemType
 
 E = TypeVar("E", bound=BaseModel)
 

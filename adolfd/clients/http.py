@@ -17,7 +17,7 @@ import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from adolfd import metrics
+from adolfd.process import metrics
 from adolfd.clients.errors import ApiError, AuthError, BadResponse, RateLimited, Rejected, Unavailable
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.settings import HttpSettings, RateLimit

@@ -4,7 +4,7 @@ carsbot extraction (ARCHITECTURE.md "External systems").
 Two providers behind one interface, chosen by configuration:
 
 - `OfflineProvider` (the default): the rules of DOMAIN.md, no network. Analysis and drafts come from
-  `adolfd.domain.review_analysis` and `adolfd.domain.replies`; `complete_json` answers only schemas a module
+  `adolfd.domain.reputation.review_analysis` and `adolfd.domain.reputation.replies`; `complete_json` answers only schemas a module
   registered a rule for, and says so clearly for any other schema.
 - `HttpProvider`: an OpenAI-compatible chat-completions API (`POST {api_urls.llm}/chat/completions`, bearer
   key, `response_format: json_object`), through `ApiClient` like every other external API: shared Redis rate
@@ -26,8 +26,8 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from adolfd.clients.errors import ApiError, BadResponse
 from adolfd.clients.http import ApiClient
 from adolfd.clients.ratelimit import RateLimiter
-from adolfd.domain import replies
-from adolfd.domain.review_analysis import (
+from adolfd.domain.reputation import replies
+from adolfd.domain.reputation.review_analysis import (
     DEFAULT_LEXICON,
     Analysis,
     FeedbackItem,

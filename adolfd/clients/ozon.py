@@ -24,7 +24,7 @@ from adolfd.clients.errors import BadResponse
 from adolfd.clients.http import ApiClient
 
 if TYPE_CHECKING:
-    from adolfd.context import Resources
+    from adolfd.engine.context import Resources
 
 STOCKS_BATCH = 100          # /v1/analytics/stocks: skus, max 100
 INFO_BATCH = 1000           # /v3/product/info/list: ≤ 1000 identifiers

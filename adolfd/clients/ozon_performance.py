@@ -39,7 +39,7 @@ from adolfd.clients.http import ApiClient
 from adolfd.clients.pacing import paced
 
 if TYPE_CHECKING:
-    from adolfd.context import Resources
+    from adolfd.engine.context import Resources
 
 TOKEN_REFRESH_MARGIN = 300       # seconds before expiry a cached token is replaced
 TOKEN_KEY = "adolfd:ozon_performance:token:"

@@ -8,7 +8,7 @@ each message, so the bot's replies, alert digests and channel posts from any pro
 
 In worker processes the Bot runs over the process's shared httpx client (`HttpxSession`), so it needs no
 connection of its own and is closed with the other resources; the long-polling bot process uses aiogram's
-own `AiohttpSession` (`adolfd.bot.app`).
+own `AiohttpSession` (`adolfd.admin.bot.app`).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from adolfd.clients.ratelimit import RateLimiter
 from adolfd.settings import Settings
 
 if TYPE_CHECKING:
-    from adolfd.context import Resources
+    from adolfd.engine.context import Resources
 
 _PACED_PREFIXES = ("send", "copy", "forward")
 

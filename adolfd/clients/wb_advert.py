@@ -30,7 +30,7 @@ from adolfd.clients.http import ApiClient
 from adolfd.clients.pacing import paced
 
 if TYPE_CHECKING:
-    from adolfd.context import Resources
+    from adolfd.engine.context import Resources
 
 MAX_IDS = 50              # adverts and fullstats: at most 50 campaign ids per call
 MAX_BID_CAMPAIGNS = 50    # PATCH /api/advert/v1/bids: 50 campaigns …

@@ -18,11 +18,11 @@ from pydantic import BaseModel, Field
 from adolfd.clients.errors import BadResponse, Rejected
 from adolfd.clients.feedback import FetchedItem, FetchResult, collect_entries
 from adolfd.clients.http import ApiClient
-from adolfd.domain.replies import SellerAnswer
-from adolfd.domain.review_analysis import FeedbackItem, ItemType
+from adolfd.domain.reputation.replies import SellerAnswer
+from adolfd.domain.reputation.review_analysis import FeedbackItem, ItemType
 
 if TYPE_CHECKING:
-    from adolfd.context import Resources
+    from adolfd.engine.context import Resources
 
 MAX_TAKE = {ItemType.REVIEW: 5000, ItemType.QUESTION: 10000}
 MAX_WINDOW = {ItemType.REVIEW: 199990 + 5000, ItemType.QUESTION: 10000}   # skip + take

@@ -31,7 +31,7 @@ from adolfd.clients.http import ApiClient
 from adolfd.clients.pacing import paced
 
 if TYPE_CHECKING:
-    from adolfd.context import Resources
+    from adolfd.engine.context import Resources
 
 MAX_PUT_BIDS = 1500
 MAX_INFO_SKUS = 500

@@ -20,11 +20,11 @@ from pydantic import BaseModel, Field
 from adolfd.clients.errors import Rejected
 from adolfd.clients.feedback import FetchedItem, FetchResult, collect_entries
 from adolfd.clients.http import ApiClient
-from adolfd.domain.replies import SellerAnswer
-from adolfd.domain.review_analysis import FeedbackItem, ItemType
+from adolfd.domain.reputation.replies import SellerAnswer
+from adolfd.domain.reputation.review_analysis import FeedbackItem, ItemType
 
 if TYPE_CHECKING:
-    from adolfd.context import Resources
+    from adolfd.engine.context import Resources
 
 PAGE_LIMIT = 50
 SELLER_AUTHORS = ("BUSINESS", "BRAND", "VENDOR")

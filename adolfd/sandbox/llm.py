@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from adolfd.domain.replies import draft_reply
-from adolfd.domain.review_analysis import Analysis, FeedbackItem, analyze_offline
+from adolfd.domain.reputation.replies import draft_reply
+from adolfd.domain.reputation.review_analysis import Analysis, FeedbackItem, analyze_offline
 from adolfd.sandbox.core import Sandbox
 
 API = "llm"

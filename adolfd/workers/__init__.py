@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from adolfd.logs import configure as configure_logging
-from adolfd.resources import build_resources, close_resources, redis_settings
+from adolfd.process.logs import configure as configure_logging
+from adolfd.process.resources import build_resources, close_resources, redis_settings
 from adolfd.settings import load_settings
 
 
 def settings_class(module: str, queue: str) -> type:
     """Build the ARQ WorkerSettings class of one queue (resolved lazily, when the ARQ CLI reads it)."""
-    from adolfd.registry import queue_name
-    from adolfd.runtime import worker_functions
+    from adolfd.engine.jobs import queue_name
+    from adolfd.engine.runtime import worker_functions
 
     settings = load_settings()
     functions, scheduled = worker_functions(module, queue)
@@ -44,7 +44,7 @@ def settings_class(module: str, queue: str) -> type:
 def queue_settings(module: str):
     """A module-level `__getattr__` for a worker module: `SyncSettings`, `HighSettings` … are built on first
     access (what `arq adolfd.workers.<module>.<Queue>Settings` does), not at every import."""
-    from adolfd.registry import QUEUES
+    from adolfd.engine.jobs import QUEUES
 
     def __getattr__(name: str) -> type:
         queue = name[: -len("Settings")].lower() if name.endswith("Settings") else ""

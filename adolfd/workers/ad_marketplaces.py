@@ -31,12 +31,12 @@ from adolfd.clients.wb_advert import (
     STATUS_ACTIVE, STATUS_PAUSED, WbAdvert, WbAdvertBids, WbAdvertClient, WbNmBid, bid_batches,
 )
 from adolfd.clients.ym_bids import MAX_PUT_BIDS, YmBidsClient
-from adolfd.domain.ad_money import (
+from adolfd.domain.marketing.ad_money import (
     kopecks_to_ozon_micros, kopecks_to_ym_bid, ozon_micros_to_kopecks, parse_roubles, rouble, ym_bid_to_kopecks,
 )
 
 if TYPE_CHECKING:
-    from adolfd.context import Ctx
+    from adolfd.engine.context import Ctx
 
 MARKETPLACES = ("wb", "ozon", "ym")
 T = TypeVar("T")

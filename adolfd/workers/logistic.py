@@ -19,23 +19,23 @@ from typing import Any
 
 import asyncpg
 
-from adolfd import metrics
-from adolfd import status as status_sections
-from adolfd.alerts import raise_alert, resolve_alerts
+from adolfd.process import metrics
+from adolfd.admin import status as status_sections
+from adolfd.admin.alerts import raise_alert, resolve_alerts
 from adolfd.clients.ozon import ProductInfo, StockItem
-from adolfd.context import Ctx
-from adolfd.domain.brain_validation import BalanceRow, is_stale, validate_balance_rows
-from adolfd.domain.freshness import BRAIN_TABLES, check_freshness
-from adolfd.domain.readiness import Decision, InputRuns, supply_readiness
-from adolfd.domain.stock_monitor import (
+from adolfd.engine.context import Ctx
+from adolfd.domain.logistic.brain_validation import BalanceRow, is_stale, validate_balance_rows
+from adolfd.domain.logistic.freshness import BRAIN_TABLES, check_freshness
+from adolfd.domain.logistic.readiness import Decision, InputRuns, supply_readiness
+from adolfd.domain.logistic.stock_monitor import (
     ALL_BRANDS, STOCK_ALERTS, AlertKey, AlertType, LogisticAlert, LogisticRules, OpenAlert, StockPosition,
     avg_daily_sales, days_of_stock, evaluate_stock_alerts, ozon_marks_deficit, split_units,
 )
-from adolfd.domain.supply_engine import (
+from adolfd.domain.logistic.supply_engine import (
     OPEN_TASK_STATUSES, SupplySummary, SupplyTask, TaskState, plan_auto_cancel, plan_supply,
     tasks_generated_alert,
 )
-from adolfd.registry import job
+from adolfd.engine.jobs import job
 from adolfd.workers import queue_settings
 
 MODULE = "logistic"

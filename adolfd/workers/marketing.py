@@ -34,21 +34,21 @@ import structlog
 from pydantic import BaseModel, Field
 from redis.exceptions import LockError
 
-from adolfd import status as status_sections
+from adolfd.admin import status as status_sections
 from adolfd.clients.errors import ApiError, AuthError, Unavailable
-from adolfd.context import Ctx
-from adolfd.domain.ad_alerts import AdAlert, AlertType, Recipient, SafetyAction, Severity, alert_recipients
-from adolfd.domain.ad_analytics import (
+from adolfd.engine.context import Ctx
+from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, Recipient, SafetyAction, Severity, alert_recipients
+from adolfd.domain.marketing.ad_analytics import (
     AnalyticsRules, CampaignProfile, DailyFigures, KeywordSummary, Priority, Recommendation, recommend,
     spend_anomaly, trend,
 )
-from adolfd.domain.ad_money import kopecks_to_roubles, rouble
-from adolfd.domain.ad_safety import CampaignToday, SafetyRules, check_campaign, check_keyword
-from adolfd.domain.bid_engine import BidRules, BidUnit, CampaignTarget, Strategy, UnitStats, decide_bid
-from adolfd.domain.budgets import BudgetRules, BudgetState, check_budget
+from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
+from adolfd.domain.marketing.ad_safety import CampaignToday, SafetyRules, check_campaign, check_keyword
+from adolfd.domain.marketing.bid_engine import BidRules, BidUnit, CampaignTarget, Strategy, UnitStats, decide_bid
+from adolfd.domain.marketing.budgets import BudgetRules, BudgetState, check_budget
 from adolfd.kill_switch import bids_paused
-from adolfd.registry import BadArguments, job
-from adolfd.retry import RetryPolicy
+from adolfd.engine.jobs import BadArguments, job
+from adolfd.engine.retry import RetryPolicy
 from adolfd.settings import MarketingSettings
 from adolfd.workers.ad_marketplaces import MARKETPLACES, AdAccount, BidOrder, MpDay, MpUnit, account
 from adolfd.workers import queue_settings
@@ -177,7 +177,7 @@ ON CONFLICT (dedup_key) DO UPDATE SET dedup_key = EXCLUDED.dedup_key
 RETURNING id, dedup_key, (xmax = 0) AS inserted, platform_alert_id
 """
 
-# The platform's alert row (adolfd.alerts.raise_alert), written for many alerts in one statement.
+# The platform's alert row (adolfd.admin.alerts.raise_alert), written for many alerts in one statement.
 _PLATFORM_INSERT = """
 INSERT INTO alerts (module, alert_type, severity, brand_id, message, details, dedup_key)
 SELECT $1, u.alert_type, u.severity, u.brand_id, u.message, u.details::jsonb, u.dedup_key
@@ -755,7 +755,7 @@ async def apply_bid_change(ctx: Ctx, change_id: int) -> dict:
 def _same_bid(marketplace: str, live: int, wanted: int, price: int | None) -> bool:
     """YM keeps a share of the price, so a read-back matches within its rounding; others match exactly."""
     if marketplace == "ym" and price:
-        from adolfd.domain.ad_money import kopecks_to_ym_bid, ym_bid_to_kopecks
+        from adolfd.domain.marketing.ad_money import kopecks_to_ym_bid, ym_bid_to_kopecks
         return live == ym_bid_to_kopecks(kopecks_to_ym_bid(wanted, price), price)
     return live == wanted
 

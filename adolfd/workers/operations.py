@@ -4,9 +4,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from adolfd.context import Ctx
-from adolfd.registry import job
-from adolfd.retry import RetryPolicy
+from adolfd.engine.context import Ctx
+from adolfd.engine.jobs import job
+from adolfd.engine.retry import RetryPolicy
 from adolfd.workers import queue_settings
 
 

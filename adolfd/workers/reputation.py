@@ -1,7 +1,7 @@
 """Reputation jobs (seed 003 §7.1–7.3, Appendix B): poll reviews and questions of Wildberries, Ozon and Yandex
 Market behind circuit breakers, analyse each new item, draft a reply, wait for approval, publish it once.
 
-Item lifecycle (`adolfd.domain.replies.ItemStatus`): new → analyzed → pending_review → approved → publishing →
+Item lifecycle (`adolfd.domain.reputation.replies.ItemStatus`): new → analyzed → pending_review → approved → publishing →
 published; `failed` after a failed publish (retried hourly below 5 tries), `skipped` by an operator or when the
 marketplace already shows a seller answer written elsewhere.
 
@@ -26,14 +26,14 @@ from typing import Any
 import asyncpg
 from arq.connections import ArqRedis
 
-from adolfd import status as system_status
+from adolfd.admin import status as system_status
 from adolfd.clients.breaker import RedisBreakers
 from adolfd.clients.errors import ApiError
 from adolfd.clients.feedback import FeedbackSource, FetchResult
 from adolfd.clients.llm import LLMProvider, build_provider, llm_http_client
-from adolfd.context import Ctx
+from adolfd.engine.context import Ctx
 from adolfd.domain.circuit_breaker import BreakerPolicy
-from adolfd.domain.replies import (
+from adolfd.domain.reputation.replies import (
     APPROVABLE,
     REGENERATABLE,
     SKIPPABLE,
@@ -44,11 +44,11 @@ from adolfd.domain.replies import (
     fit_reply,
     should_auto_approve,
 )
-from adolfd.domain.review_analysis import Analysis, FeedbackItem, ItemType
-from adolfd.enqueue import enqueue
-from adolfd.office import OfficeAgent, OfficeReporter
-from adolfd.registry import job
-from adolfd.retry import RetryPolicy
+from adolfd.domain.reputation.review_analysis import Analysis, FeedbackItem, ItemType
+from adolfd.engine.enqueue import enqueue
+from adolfd.admin.office import OfficeAgent, OfficeReporter
+from adolfd.engine.jobs import job
+from adolfd.engine.retry import RetryPolicy
 from adolfd.settings import Settings
 from adolfd.workers import queue_settings
 

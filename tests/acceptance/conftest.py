@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from arq.jobs import Job
 
-from adolfd.registry import resolve
+from adolfd.engine.jobs import resolve
 
 CLI_TIMEOUT = 30.0
 

@@ -16,7 +16,7 @@ from adolfd.clients.ozon_reviews import OzonReviewsClient
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.clients.wb_feedbacks import WbFeedbacksClient
 from adolfd.clients.ym_feedback import YmFeedbackClient
-from adolfd.domain.review_analysis import ItemType
+from adolfd.domain.reputation.review_analysis import ItemType
 from adolfd.settings import HttpSettings, RateLimit
 
 SINCE = datetime(2026, 3, 1, tzinfo=timezone.utc)

@@ -21,7 +21,7 @@ from adolfd.clients.llm import (
     parse_answer,
 )
 from adolfd.clients.ratelimit import RateLimiter
-from adolfd.domain.review_analysis import Analysis, FeedbackItem, Sentiment
+from adolfd.domain.reputation.review_analysis import Analysis, FeedbackItem, Sentiment
 from adolfd.settings import HttpSettings, RateLimit, Settings
 
 BASE = "http://llm.test/v1"

@@ -8,8 +8,8 @@ import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.jobs import Job, JobStatus
 
-from adolfd.enqueue import enqueue
-from adolfd.runtime import WorkerGroup
+from adolfd.engine.enqueue import enqueue
+from adolfd.engine.runtime import WorkerGroup
 from adolfd.testing import AdolfdProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]

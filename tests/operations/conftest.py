@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adolfd.bot.app import serve_bot
+from adolfd.admin.bot.app import serve_bot
 from adolfd.sandbox.accounts import TELEGRAM_BOT
 from adolfd.sandbox.telegram import SentMessage, telegram_fake
 from adolfd.settings import AlertChatSettings, OpsSettings, RateLimit

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from adolfd.alert_delivery import DELIVERY_LOCK, alert_status, deliver_pending
-from adolfd.alerts import raise_alert
+from adolfd.admin.alert_delivery import DELIVERY_LOCK, alert_status, deliver_pending
+from adolfd.admin.alerts import raise_alert
 from adolfd.clients.telegram import telegram_bot
-from adolfd.status import system_status
+from adolfd.admin.status import system_status
 
 from .conftest import ADMIN_CHAT, KIDS_MANAGERS, MARKET_MANAGERS, SENIOR
 
@@ -177,7 +177,7 @@ async def test_a_429_defers_the_chat_and_nothing_is_lost(ops, tg, fake, sandbox)
 
 
 async def test_the_bot_process_delivers_within_seconds(ops, fake, monkeypatch, sandbox):
-    from adolfd.bot.app import serve_bot
+    from adolfd.admin.bot.app import serve_bot
 
     monkeypatch.setattr(ops.settings.ops, "delivery_interval_seconds", 0.2)
     stop = asyncio.Event()

@@ -9,7 +9,7 @@ import pytest
 from arq.jobs import Job, JobStatus
 from structlog.testing import capture_logs
 
-from adolfd.alerts import raise_alert
+from adolfd.admin.alerts import raise_alert
 from adolfd.kill_switch import bids_paused
 from adolfd.sandbox import feedback_feed
 

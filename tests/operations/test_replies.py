@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from adolfd.bot.replies import MAX_REPLY, render_job, render_status, split_reply
+from adolfd.admin.bot.replies import MAX_REPLY, render_job, render_status, split_reply
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
@@ -87,7 +87,7 @@ def test_a_completed_bid_cycle_reads_as_healthy():
     from datetime import datetime, timezone
     from zoneinfo import ZoneInfo
 
-    from adolfd.bot.replies import render_marketing
+    from adolfd.admin.bot.replies import render_marketing
 
     now = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
     ok = render_marketing({"last_bid_cycle": {"status": "completed", "started_at": now.isoformat(),

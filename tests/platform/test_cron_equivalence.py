@@ -3,7 +3,7 @@
 (Rows that fire more often than every 15 minutes are compared over 31 days: croniter needs ~30 µs a fire time,
 and a minutely year is half a million of them; the ARQ sets are the same for every day of the year anyway.)
 
-The ARQ side is the CronJob built by `adolfd.scheduler.arq_cron` (its month/day/weekday/hour/minute/second
+The ARQ side is the CronJob built by `adolfd.engine.scheduler.arq_cron` (its month/day/weekday/hour/minute/second
 sets); its fire times are enumerated minute by minute, and its own `next_cron` is checked to step through the
 same times. The croniter side iterates the crontab string itself.
 """
@@ -15,7 +15,7 @@ import pytest
 from croniter import croniter
 
 from adolfd.cron import TABLE, CronEntry
-from adolfd.scheduler import arq_cron, cron_options, next_fires
+from adolfd.engine.scheduler import arq_cron, cron_options, next_fires
 
 
 async def _noop(ctx):  # a coroutine for arq.cron(); never run

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from adolfd.enqueue import enqueue
-from adolfd.failures import list_failed, retry_failed
-from adolfd.registry import BadArguments, JobSpec, NotAllowed, UnknownJob, job, resolve
-from adolfd.retry import RetryPolicy
-from adolfd.runbook import last_runs
+from adolfd.engine.enqueue import enqueue
+from adolfd.engine.failures import list_failed, retry_failed
+from adolfd.engine.jobs import BadArguments, JobSpec, NotAllowed, UnknownJob, job, resolve
+from adolfd.engine.retry import RetryPolicy
+from adolfd.engine.runbook import last_runs
 
 CALLS: dict[str, int] = {}
 

@@ -8,7 +8,7 @@ import logging
 import structlog
 from pydantic import SecretStr
 
-from adolfd import logs
+from adolfd.process import logs
 
 
 def _lines(stream: io.StringIO) -> list[tuple[int, dict]]:

@@ -6,11 +6,11 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from adolfd.cron import MSK, CronEntry
-from adolfd.registry import job, resolve
-from adolfd.runbook import last_runs
-from adolfd.runtime import WorkerGroup
-from adolfd.scheduler import CronScheduler, Scheduled, arq_cron, fire_job_id, previous_fire
-from adolfd.execution import arq_function
+from adolfd.engine.jobs import job, resolve
+from adolfd.engine.runbook import last_runs
+from adolfd.engine.runtime import WorkerGroup
+from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron, fire_job_id, previous_fire
+from adolfd.engine.execution import arq_function
 
 STARTS: list[float] = []
 

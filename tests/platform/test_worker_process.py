@@ -9,7 +9,7 @@ import sys
 
 from arq.jobs import Job, JobStatus
 
-from adolfd.enqueue import enqueue
+from adolfd.engine.enqueue import enqueue
 
 
 def _env(settings, **extra: str) -> dict[str, str]:

@@ -47,9 +47,9 @@ def run_first(res, run_queue):
     from arq import Worker
     from arq.jobs import Job
 
-    from adolfd.enqueue import enqueue
-    from adolfd.registry import resolve
-    from adolfd.runtime import worker_functions
+    from adolfd.engine.enqueue import enqueue
+    from adolfd.engine.jobs import resolve
+    from adolfd.engine.runtime import worker_functions
 
     async def run(name: str, **kwargs) -> dict:
         spec = resolve(name)

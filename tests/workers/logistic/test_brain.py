@@ -128,8 +128,8 @@ async def test_brain_sync_before_the_ozon_catalogue_fails_clearly_and_keeps_noth
                                                                                    extract, monkeypatch):
     """Without Ozon's articles every 1C row would look unmapped: the job refuses (and retries by policy)
     instead of storing an empty warehouse and reporting success."""
-    from adolfd.registry import resolve
-    from adolfd.retry import RetryPolicy
+    from adolfd.engine.jobs import resolve
+    from adolfd.engine.retry import RetryPolicy
 
     monkeypatch.setattr(resolve("logistic.sync_brain_stocks"), "retry", RetryPolicy(tries=1, delay=0.01))
     await extract(moment - timedelta(hours=1))

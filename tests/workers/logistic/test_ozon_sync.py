@@ -87,8 +87,8 @@ async def test_sync_ozon_stocks_twice_in_a_slot_keeps_one_snapshot(res, at, mome
 
 
 async def test_sync_ozon_stocks_retries_a_failing_api_and_saves_once(res, at, sandbox, run_job, monkeypatch):
-    from adolfd.registry import resolve
-    from adolfd.retry import RetryPolicy
+    from adolfd.engine.jobs import resolve
+    from adolfd.engine.retry import RetryPolicy
 
     monkeypatch.setattr(resolve("logistic.sync_ozon_stocks"), "retry", RetryPolicy(tries=2, delay=0.01))
     sandbox.sandbox.add_fault("ozon-seller", "wrong_shape", count=1, path="/v1/analytics/stocks")

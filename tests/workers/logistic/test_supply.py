@@ -136,7 +136,7 @@ async def test_cleanup_stock_history(res, at, moment, run_job):
 
 
 async def test_status_section_shows_inputs_tasks_and_alerts(res, at, moment, inputs, run_job):
-    from adolfd.status import system_status
+    from adolfd.admin.status import system_status
 
     await inputs(moment - timedelta(hours=1))
     await run_job("logistic.generate_supply_tasks")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from adolfd.registry import resolve
-from adolfd.retry import RetryPolicy
+from adolfd.engine.jobs import resolve
+from adolfd.engine.retry import RetryPolicy
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from redis.exceptions import LockError, LockNotOwnedError
 
-from adolfd.context import Ctx
-from adolfd.registry import resolve
+from adolfd.engine.context import Ctx
+from adolfd.engine.jobs import resolve
 from adolfd.sandbox import ads
 from adolfd.workers import marketing
 from adolfd.kill_switch import pause_bids, resume_bids

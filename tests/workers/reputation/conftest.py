@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from adolfd.registry import resolve
-from adolfd.retry import RetryPolicy
+from adolfd.engine.jobs import resolve
+from adolfd.engine.retry import RetryPolicy
 from adolfd.sandbox import feedback_feed
 
 # sandbox state key of each platform's customer stream (adolfd/sandbox/{wb_feedbacks,ozon_reviews,ym_feedback}.py)

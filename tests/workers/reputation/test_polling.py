@@ -6,7 +6,7 @@ import pytest
 from arq.jobs import Job
 
 from adolfd.sandbox import feedback_feed
-from adolfd.status import system_status
+from adolfd.admin.status import system_status
 from adolfd.workers.reputation import BREAKER_NAMES, breaker_name, breakers
 
 PLATFORM_KINDS = [("wb", "review"), ("wb", "question"), ("ozon", "review"), ("ozon", "question"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from adolfd.enqueue import enqueue
+from adolfd.engine.enqueue import enqueue
 from adolfd.sandbox import feedback_feed
 from adolfd.sandbox.llm import script_answers
 from adolfd.workers.reputation import approve, list_items, request_regeneration, skip

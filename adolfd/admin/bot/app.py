@@ -1,0 +1,129 @@
+"""`adolfd bot`: the admin bot (aiogram long polling) and the alert delivery loop, in one process.
+
+Alerts go out from here (`adolfd.admin.alert_delivery`, every `ops.delivery_interval_seconds`): the process that
+already owns the Telegram connection, one place to look when alerts stop, and a pass every few seconds rather
+than once a minute. Under systemd it reports READY once polling starts and pings the watchdog while both the
+polling and the delivery loop are alive; SIGTERM stops polling, lets the delivery pass in flight finish, and
+exits.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import datetime, timezone
+
+import structlog
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+
+from adolfd.process import sdnotify
+from adolfd.admin.alert_delivery import deliver_pending
+from adolfd.admin.bot import access, jobs, marketing, reputation, system
+from adolfd.clients.telegram import TelegramPacing, api_server
+from adolfd.engine.context import Resources
+from adolfd.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def build_dispatcher(settings: Settings, res: Resources) -> Dispatcher:
+    """Admin routers behind the admin filter, then the refusal for everyone else."""
+    dp = Dispatcher(res=res)
+    admin = access.admin_router(settings.ops.admin_ids)
+    admin.include_routers(system.router(), jobs.router(), marketing.router(), reputation.router(),
+                          system.fallback())
+    dp.include_routers(admin, access.strangers_router())
+    return dp
+
+
+def build_bot(settings: Settings, res: Resources) -> Bot:
+    session = AiohttpSession(api=api_server(settings))
+    session.middleware(TelegramPacing(res.limiter, settings))
+    token = settings.ops.bot_token.get_secret_value()
+    if not token:
+        raise LookupError("no Telegram bot token configured (ADOLFD_OPS__BOT_TOKEN or its credential file)")
+    return Bot(token, session=session, default=DefaultBotProperties(
+        parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
+
+
+async def delivery_loop(res: Resources, bot: Bot, stop: asyncio.Event) -> None:
+    """Deliver pending alerts every interval until told to stop; a failed pass (database down) is logged and
+    the next one tries again, so alerts wait rather than vanish."""
+    interval = res.settings.ops.delivery_interval_seconds
+    while not stop.is_set():
+        try:
+            await deliver_pending(res.db, bot, res.settings, now=res.clock.now(), redis=res.redis,
+                                  time_budget=max(interval * 3, 30.0))
+        except Exception as exc:  # noqa: BLE001 - keep delivering; the cause is in the log
+            log.error("alert_delivery_pass_failed", error=f"{type(exc).__name__}: {exc}")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
+async def prepare(bot: Bot) -> None:
+    """Long polling needs no webhook; the command menu makes the bot usable from a phone."""
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await bot.set_my_commands(system.menu())
+    except TelegramAPIError as exc:
+        log.warning("bot_prepare_failed", error=f"{type(exc).__name__}: {exc.message}")
+
+
+async def serve_bot(settings: Settings, res: Resources, *, stop: asyncio.Event | None = None) -> None:
+    """Poll and deliver until `stop` is set (SIGTERM/SIGINT when run from the CLI)."""
+    stop = stop or asyncio.Event()
+    bot = build_bot(settings, res)
+    dp = build_dispatcher(settings, res)
+    if not settings.ops.admin_ids:
+        log.warning("bot_without_admins", hint="set ADOLFD_OPS__ADMIN_IDS; every user is refused until then")
+    await prepare(bot)
+    polling = asyncio.create_task(dp.start_polling(
+        bot, handle_signals=False, close_bot_session=False, polling_timeout=settings.ops.poll_timeout_seconds,
+        allowed_updates=["message"]))
+    delivery = asyncio.create_task(delivery_loop(res, bot, stop))
+    watchdog = asyncio.create_task(sdnotify.watchdog_loop(lambda: not polling.done() and not delivery.done()))
+    sdnotify.ready("polling Telegram, delivering alerts")
+    log.info("bot_started", admins=len(settings.ops.admin_ids), alert_chats=len(settings.ops.alert_chats),
+             started=datetime.now(timezone.utc).isoformat())
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({polling, delivery, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done - {stopper}:
+            if task.exception():
+                log.error("bot_component_crashed", error=repr(task.exception()))
+    finally:
+        sdnotify.stopping("stopping: finishing the alert pass in flight")
+        stop.set()
+        if not polling.done():
+            try:
+                await asyncio.wait_for(dp.stop_polling(), 10)
+            except (RuntimeError, asyncio.TimeoutError):     # not started yet, or stuck: cancel it
+                polling.cancel()
+        await asyncio.gather(polling, delivery, return_exceptions=True)
+        watchdog.cancel()
+        stopper.cancel()
+        await asyncio.gather(watchdog, stopper, return_exceptions=True)
+        await bot.session.close()
+        log.info("bot_stopped")
+
+
+async def run(settings: Settings) -> int:
+    from adolfd.process.resources import build_resources, close_resources
+
+    # aiogram logs every handled update at INFO; adolfd's own bot_command line already says who did what
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    res = await build_resources(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve_bot(settings, res, stop=stop)
+    finally:
+        await close_resources(res)
+    return 0

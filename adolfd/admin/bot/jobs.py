@@ -1,0 +1,79 @@
+"""/run, /job, /failed, /retry: the CLI's job commands, answered in chat."""
+from __future__ import annotations
+
+import shlex
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from adolfd.admin.bot.replies import answer, esc, render_failed, render_job, short_queue
+from adolfd.admin.cli import parse_assignments
+from adolfd.engine.context import Resources
+from adolfd.engine.enqueue import enqueue
+from adolfd.engine.failures import flush_spool, list_failed, retry_failed
+from adolfd.engine.jobinfo import job_info
+from adolfd.engine.jobs import BadArguments, NotAllowed, UnknownJob, resolve
+
+FAILED_SHOWN = 10
+
+
+async def run(message: Message, command: CommandObject, res: Resources) -> None:
+    try:
+        words = shlex.split(command.args or "")
+    except ValueError as exc:
+        await message.answer(f"Cannot read the arguments: {esc(exc)}")
+        return
+    if not words:
+        await message.answer("Usage: /run JOB [key=value …], e.g. /run sync_ozon_stocks brand_id=ohana_market")
+        return
+    name, pairs = words[0], words[1:]
+    try:
+        kwargs = parse_assignments(pairs)
+        spec = resolve(name)
+        spec.validate(kwargs)
+        queued = await enqueue(res.redis, name, kwargs, manual=True)
+    except (UnknownJob, BadArguments, NotAllowed, ValueError) as exc:
+        await message.answer(f"❌ {esc(str(exc).strip(chr(39) + chr(34)))}")
+        return
+    if queued is None:
+        await message.answer(f"Already queued or running: {esc(spec.key)}")
+        return
+    await message.answer(f"✅ queued <b>{esc(spec.key)}</b> on {esc(short_queue(spec.queue_name))}\n"
+                         f"id: <code>{esc(queued.job_id)}</code>\n/job {esc(queued.job_id)}")
+
+
+async def job(message: Message, command: CommandObject, res: Resources) -> None:
+    job_id = (command.args or "").strip()
+    if not job_id:
+        await message.answer("Usage: /job ID")
+        return
+    await answer(message, render_job(await job_info(res.redis, job_id), res.settings.tz))
+
+
+async def failed(message: Message, res: Resources) -> None:
+    await flush_spool(res.db, res.redis)
+    rows = await list_failed(res.db, limit=FAILED_SHOWN)
+    await answer(message, render_failed(rows, res.settings.tz))
+
+
+async def retry(message: Message, command: CommandObject, res: Resources) -> None:
+    raw = (command.args or "").strip().lstrip("#")
+    if not raw.isdigit():
+        await message.answer("Usage: /retry ID (the # number from /failed)")
+        return
+    try:
+        job_id = await retry_failed(res.db, res.redis, int(raw))
+    except LookupError as exc:
+        await message.answer(f"❌ {esc(str(exc).strip(chr(39) + chr(34)))}")
+        return
+    await message.answer(f"✅ failed job #{raw} queued again\nid: <code>{esc(job_id)}</code>\n/job {esc(job_id)}")
+
+def router() -> Router:
+    """A fresh router (a Router can be attached to one dispatcher only)."""
+    r = Router(name="jobs")
+    r.message.register(run, Command("run"))
+    r.message.register(job, Command("job"))
+    r.message.register(failed, Command("failed"))
+    r.message.register(retry, Command("retry"))
+    return r

@@ -1,0 +1,88 @@
+"""/status, /queues, /schedule, /help: the system at a glance, from the same functions as `adolfd status`."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import BotCommand, Message
+
+from adolfd.admin.bot.replies import answer, esc, render_queues, render_schedule, render_status
+from adolfd.admin.cli import schedule_rows
+from adolfd.engine.context import Resources
+from adolfd.engine.jobs import MODULES, load_modules
+from adolfd.admin.status import queue_status, system_status
+
+# (command, argument hint, description): /help and the chat's command menu
+COMMANDS = [
+    ("status", "", "the whole system at a glance"),
+    ("queues", "", "queue depths and workers"),
+    ("schedule", "[module]", "next run of every schedule"),
+    ("run", "JOB [k=v …]", "enqueue a job by hand"),
+    ("job", "ID", "status and result of one job"),
+    ("failed", "", "jobs that exhausted their tries"),
+    ("retry", "ID", "re-enqueue a failed job"),
+    ("pause_bids", "[reason]", "stop the bid cycle (kill switch)"),
+    ("resume_bids", "", "let the bid cycle run again"),
+    ("breakers", "", "review polling circuit breakers"),
+    ("approve", "ITEM", "approve a review reply for publishing"),
+    ("help", "", "this list"),
+]
+
+
+def menu() -> list[BotCommand]:
+    return [BotCommand(command=name, description=text) for name, _, text in COMMANDS]
+
+
+async def status(message: Message, res: Resources) -> None:
+    load_modules()        # modules add their status sections (breakers, bid cycle …) when they load
+    await answer(message, render_status(await system_status(res.redis, res.db), res.settings.tz))
+
+
+async def queues(message: Message, res: Resources) -> None:
+    load_modules()
+    data = {"queues": await queue_status(res.redis), "cron": _cron_flags()}
+    await answer(message, "\n".join(["<b>Queues</b> (queued, running)", *render_queues(data)]))
+
+
+def _cron_flags() -> list[dict]:
+    from adolfd.cron import TABLE
+
+    return [{"module": e.module, "enabled": e.enabled} for e in TABLE]
+
+
+async def schedule(message: Message, command: CommandObject, res: Resources) -> None:
+    module = (command.args or "").strip() or None
+    if module and module not in MODULES:
+        await message.answer(f"Unknown module {esc(module)}. Modules: {esc(', '.join(MODULES))}")
+        return
+    rows = schedule_rows(datetime.now(timezone.utc))
+    await answer(message, render_schedule(rows, res.settings.tz, module))
+
+
+async def help_(message: Message) -> None:
+    lines = ["<b>adolfd admin</b>"]
+    lines += [f"/{name} {esc(hint)} — {esc(text)}".replace("  —", " —") for name, hint, text in COMMANDS]
+    await message.answer("\n".join(lines))
+
+
+async def unknown(message: Message) -> None:
+    await message.answer("Unknown command. /help lists what I can do.")
+
+
+def router() -> Router:
+    """A fresh router (a Router can be attached to one dispatcher only)."""
+    r = Router(name="system")
+    r.message.register(status, Command("status"))
+    r.message.register(queues, Command("queues"))
+    r.message.register(schedule, Command("schedule"))
+    r.message.register(help_, CommandStart())
+    r.message.register(help_, Command("help"))
+    return r
+
+
+def fallback() -> Router:
+    """Last among the admin routers: an admin's message no command matched."""
+    r = Router(name="fallback")
+    r.message.register(unknown)
+    return r

@@ -1,0 +1,426 @@
+"""The `adolfd` command: workers, the schedule, manual runs, job status, failed jobs, migrations, sandbox."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timezone
+from typing import Any
+
+from adolfd.settings import Settings, load_settings
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., Any], str]] = {}
+
+
+def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+    """Register a subcommand; modules add theirs (e.g. reputation's `approve`) the same way."""
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        COMMANDS[name] = (arguments, fn, help_text)
+        return fn
+    return register
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"adolfd: {message}", file=sys.stderr)
+    return code
+
+
+async def _with_redis(settings: Settings, fn: Callable[..., Coroutine[Any, Any, int]]) -> int:
+    from adolfd.process.resources import connect_redis
+
+    redis = await connect_redis(settings)
+    try:
+        return await fn(redis)
+    finally:
+        await redis.aclose(close_connection_pool=True)
+
+
+async def _with_resources(settings: Settings, fn: Callable[..., Coroutine[Any, Any, int]]) -> int:
+    from adolfd.process.resources import build_resources, close_resources
+
+    res = await build_resources(settings)
+    try:
+        return await fn(res)
+    finally:
+        await close_resources(res)
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` words; values stay strings and the job's pydantic model converts them."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected key=value, got {pair!r}")
+        out[key] = value
+    return out
+
+
+# -- worker ----------------------------------------------------------------------------------------------
+def _worker_args(p: argparse.ArgumentParser) -> None:
+    from adolfd.engine.runtime import GROUPS
+
+    p.add_argument("group", choices=GROUPS)
+    p.add_argument("--metrics-port", type=int, default=None,
+                   help="port of /metrics and /healthz (default: ADOLFD_METRICS_PORT + group index; 0 = off)")
+
+
+@command("worker", "run the ARQ workers of one module (or all) in this process", _worker_args)
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.process.resources import build_resources, close_resources
+    from adolfd.engine.runtime import GROUPS, serve_group
+
+    port = args.metrics_port
+    if port is None:
+        port = settings.metrics_port + GROUPS.index(args.group) if settings.metrics_port else 0
+
+    async def main() -> int:
+        res = await build_resources(settings)
+        try:
+            return await serve_group(args.group, res, metrics_port=port)
+        finally:
+            await close_resources(res)
+
+    return run_loop(main(), settings)
+
+
+def run_loop(main: Coroutine[Any, Any, int], settings: Settings) -> int:
+    """Long-running processes use uvloop when it is installed (`pip install adolfd[fast]`) and allowed:
+    its event loop roughly halves adolfd's per-job overhead (docs/performance.md)."""
+    factory = None
+    if settings.event_loop in ("auto", "uvloop"):
+        try:
+            import uvloop
+
+            factory = uvloop.new_event_loop
+        except ImportError:
+            if settings.event_loop == "uvloop":
+                raise
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
+
+
+# -- schedule ----------------------------------------------------------------------------------------------
+def _schedule_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--now", help="ISO 8601 time to compute the next fire times from (default: now)")
+    p.add_argument("--json", action="store_true")
+
+
+def schedule_rows(now: datetime) -> list[dict[str, Any]]:
+    from adolfd.cron import TABLE
+    from adolfd.engine.scheduler import next_fires
+
+    return [{
+        "job": e.name, "module": e.module, "queue": e.queue, "cron": e.cron, "second": e.second,
+        "timezone": e.tz.key, "enabled": e.enabled,
+        "next": [t.isoformat() for t in next_fires(e, now, 3)],
+    } for e in TABLE]
+
+
+@command("schedule", "every periodic job with its next three fire times", _schedule_args)
+def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            return fail(f"--now {args.now!r} is not an ISO 8601 time", EXIT_USAGE)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=settings.tz)
+    else:
+        now = datetime.now(timezone.utc)
+    rows = schedule_rows(now)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{'job':<26} {'module':<11} {'queue':<11} {'cron':<20} {'sec':>3} {'tz':<14} {'on':<3} next")
+    for r in rows:
+        nxt = ", ".join(datetime.fromisoformat(t).strftime("%m-%d %H:%M:%S") for t in r["next"])
+        print(f"{r['job']:<26} {r['module']:<11} {r['queue']:<11} {r['cron']:<20} {r['second']:>3} "
+              f"{r['timezone']:<14} {'yes' if r['enabled'] else 'off':<3} {nxt}")
+    return 0
+
+
+# -- run / job ---------------------------------------------------------------------------------------------
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("job")
+    p.add_argument("assignments", nargs="*", metavar="key=value")
+    p.add_argument("--job-id", help="explicit job id (a second run with the same id is refused)")
+
+
+@command("run", "enqueue a job by name with validated arguments", _run_args)
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.engine.enqueue import enqueue
+    from adolfd.engine.jobs import BadArguments, NotAllowed, UnknownJob, resolve
+
+    try:
+        kwargs = parse_assignments(args.assignments)
+        spec = resolve(args.job)
+        spec.validate(kwargs)
+    except (UnknownJob, BadArguments, ValueError) as exc:
+        return fail(str(exc).strip("'\""), EXIT_USAGE)
+
+    async def go(redis) -> int:
+        try:
+            queued = await enqueue(redis, args.job, kwargs, job_id=args.job_id, manual=True)
+        except NotAllowed as exc:
+            return fail(str(exc), EXIT_USAGE)
+        if queued is None:
+            return fail(f"a job with id {args.job_id!r} already exists")
+        print(json.dumps({"job_id": queued.job_id, "job": spec.key, "queue": spec.queue_name,
+                          "status": "queued"}))
+        return 0
+
+    return asyncio.run(_with_redis(settings, go))
+
+
+@command("job", "status and result of one job", lambda p: p.add_argument("job_id"))
+def cmd_job(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.engine.jobinfo import job_info
+
+    async def go(redis) -> int:
+        info = await job_info(redis, args.job_id)
+        print(json.dumps(info, ensure_ascii=False, default=str, indent=1))
+        return 0 if info["status"] != "not_found" else EXIT_FAILED
+
+    return asyncio.run(_with_redis(settings, go))
+
+
+@command("jobs", "every job adolfd knows, with its arguments")
+def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.engine.jobs import JOBS, load_modules
+
+    load_modules()
+    for spec in sorted(JOBS.values(), key=lambda s: s.key):
+        flag = "manual" if spec.manual else ""
+        print(f"{spec.key:<40} {spec.queue_name:<28} {flag:<6} {spec.describe_args()}")
+    return 0
+
+
+# -- status / failed / retry / migrate ----------------------------------------------------------------------
+@command("status", "queues, workers, cron runs, failed jobs", lambda p: p.add_argument("--json", action="store_true"))
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    import html
+    import re
+
+    from adolfd.admin.bot.replies import render_status
+    from adolfd.admin.status import system_status
+
+    async def go(res) -> int:
+        status = await system_status(res.redis, res.db)
+        if args.json:
+            print(json.dumps(status, default=str, indent=1))
+        else:   # the bot's phone-sized summary, without its HTML markup
+            print(html.unescape(re.sub(r"</?[a-z][^>]*>", "", render_status(status, settings.tz))))
+        return 0
+
+    return asyncio.run(_with_resources(settings, go))
+
+
+@command("failed", "jobs that exhausted their tries", lambda p: p.add_argument("--all", action="store_true"))
+def cmd_failed(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.engine.failures import flush_spool, list_failed
+
+    async def go(res) -> int:
+        await flush_spool(res.db, res.redis)
+        rows = await list_failed(res.db, include_retried=args.all)
+        if not rows:
+            print("no failed jobs")
+        for r in rows:
+            retried = f" retried as {r['retry_job_id']}" if r["retried_at"] else ""
+            print(f"#{r['id']} {r['failed_at']:%Y-%m-%d %H:%M:%S} {r['module']}.{r['job_name']} "
+                  f"tries={r['tries']} args={json.dumps(r['args'], ensure_ascii=False)}{retried}\n    {r['error']}")
+        return 0
+
+    return asyncio.run(_with_resources(settings, go))
+
+
+@command("retry", "re-enqueue a failed job", lambda p: p.add_argument("failed_id", type=int))
+def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.engine.failures import retry_failed
+
+    async def go(res) -> int:
+        try:
+            job_id = await retry_failed(res.db, res.redis, args.failed_id)
+        except LookupError as exc:
+            return fail(str(exc).strip("'\""))
+        print(json.dumps({"failed_id": args.failed_id, "job_id": job_id, "status": "queued"}))
+        return 0
+
+    return asyncio.run(_with_resources(settings, go))
+
+
+@command("migrate", "apply schema.sql (idempotent)")
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncpg
+
+    from adolfd.process.db import migrate
+
+    async def go() -> int:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        print("schema applied")
+        return 0
+
+    return asyncio.run(go())
+
+
+# -- sandbox and demo ----------------------------------------------------------------------------------------
+def _sandbox_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8900)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--no-seed-db", action="store_true", help="do not write the 1C extractor's brain_* tables")
+
+
+async def seed_brain(database_url: str, seed: int) -> dict[str, int]:
+    """Write today's 1C extract into brain_* as the extractor would (the sandbox has no 1C)."""
+    import asyncpg
+
+    from adolfd.process.db import migrate
+    from adolfd.sandbox.brain import seed_brain_tables
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate(conn)
+        return await seed_brain_tables(conn, seed=seed, now=datetime.now(timezone.utc))
+    finally:
+        await conn.close()
+
+
+@command("sandbox", "serve the local fake of every external API", _sandbox_args)
+def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.sandbox import serve
+
+    if not args.no_seed_db:
+        print(json.dumps({"brain_rows": asyncio.run(seed_brain(settings.database_url, args.seed))}))
+    serve(args.host, args.port, args.seed)
+    return 0
+
+
+# Jobs the demo runs once at start so every module has data at once, not only after the nightly schedule.
+DEMO_WARMUP = ("logistic.sync_ozon_warehouses", "logistic.sync_ozon_analytics", "logistic.sync_ozon_stocks",
+               "logistic.sync_brain_stocks", "marketing.sync_campaigns")
+
+
+async def warm_up(res, stamp: str) -> None:
+    """Run each source sync once, in order (the 1C sync maps articles the Ozon catalogue sync brought)."""
+    from adolfd.engine.enqueue import enqueue
+    from adolfd.engine.jobs import UnknownJob
+
+    for name in DEMO_WARMUP:
+        try:
+            queued = await enqueue(res.redis, name, {}, job_id=f"demo-warmup:{name}:{stamp}")
+        except UnknownJob:
+            continue
+        if queued is not None:
+            with contextlib.suppress(Exception):   # a failure shows in the logs and in `adolfd failed`
+                await queued.result(timeout=180, poll_delay=0.2)
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8900, help="sandbox port")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--env-file", default="var/demo.sandbox.env",
+                   help="where to write the settings that point the CLI at the demo's sandbox")
+
+
+def demo_settings(settings: Settings, sandbox_url: str) -> Settings:
+    """The operator's settings with every external API pointed at the sandbox and its accounts."""
+    from adolfd.sandbox.environment import sandbox_settings
+
+    data = settings.model_dump()
+    overrides = sandbox_settings(sandbox_url)
+    data.update(api_urls=overrides["api_urls"], credentials=overrides["credentials"], environment="demo")
+    data["ops"] = {**data["ops"], **overrides["ops"]}
+    return Settings.model_validate(data)
+
+
+@command("demo", "migrate, start the sandbox, seed 1C data and run every worker against it", _demo_args)
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from adolfd.process.resources import build_resources, close_resources
+    from adolfd.engine.runtime import serve_group
+    from adolfd.sandbox import start_sandbox
+    from adolfd.sandbox.brain import run_extractor
+    from adolfd.sandbox.environment import sandbox_env
+
+    async def main() -> int:
+        running = await start_sandbox(port=args.port, seed=args.seed)
+        demo = demo_settings(settings, running.url)
+        env_file = Path(args.env_file)
+        env_file.parent.mkdir(parents=True, exist_ok=True)
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in sandbox_env(running.url).items()))
+        brain = await seed_brain(demo.database_url, args.seed)
+        extractor = asyncio.create_task(run_extractor(running.sandbox, demo.database_url))  # 1C at 06:00 daily
+        res = await build_resources(demo)
+        try:
+            workers = asyncio.create_task(serve_group("all", res, metrics_port=demo.metrics_port))
+            print(json.dumps({"sandbox": running.url, "brain_rows": brain, "metrics": demo.metrics_port,
+                              "try": ["./dev.sh adolfd status", "./dev.sh adolfd run generate_supply_tasks"]}),
+                  flush=True)
+            await warm_up(res, stamp=f"{datetime.now():%Y%m%d%H}")
+            await workers
+        finally:
+            extractor.cancel()
+            await close_resources(res)
+            await running.close()
+        return 0
+
+    return run_loop(main(), settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adolfd", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (arguments, _, help_text) in COMMANDS.items():
+        arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def load_command_modules() -> None:
+    """Modules that add subcommands (approve, pause-bids …) register them on import."""
+    import importlib
+
+    for module in ("adolfd.admin.commands",):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    from asyncpg import InterfaceError, PostgresError, UndefinedTableError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from adolfd.process.logs import configure
+
+    load_command_modules()
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except Exception as exc:  # noqa: BLE001 — a bad setting is a clear message, not a traceback
+        return fail(f"bad configuration: {exc}", EXIT_USAGE)
+    configure(settings.log_level, stream=sys.stderr if args.command not in ("worker", "bot", "sandbox", "demo") else None)
+    _, fn, _ = COMMANDS[args.command]
+    try:
+        return fn(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except (OSError, RedisConnectionError) as exc:
+        return fail(f"cannot reach a service: {exc}")
+    except UndefinedTableError as exc:
+        return fail(f"the database has no adolfd schema ({exc}); run `adolfd migrate`")
+    except (PostgresError, InterfaceError) as exc:
+        return fail(f"database error: {exc}")
+

@@ -1,0 +1,216 @@
+"""Bid strategies of the bid cycle (seed 002 §7.3.1 steps 4–6, DOMAIN.md "Marketing").
+
+One call, `decide_bid`, takes a campaign's strategy and one bid-able unit (what each marketplace really
+bids on: a WB campaign × product × placement, an Ozon campaign × SKU, a YM business × SKU) and returns a
+`BidDecision`: the bid to send or none, why, and the alerts to raise. All money is integer kopecks,
+all shares are Decimal percent (see `ad_money`).
+
+Order of the rules, each one a plain step:
+
+1. the strategy proposes a bid:
+   - `position`: position worse (a larger number) than the target → one step up; better by
+     `lower_when_better_by` (2) or more → one step down; else hold. No position in the window → hold.
+     The bid never exceeds the best competitor bid Watcher reports plus one step *of that bid*
+     (the step one would take from there); with no competitor figure there is no such ceiling.
+   - `drr` (ad cost share = spend ÷ revenue): bid × target ÷ actual, limited to ±20 % per cycle.
+   - `cpo` (cost per order = spend ÷ orders): bid × target ÷ actual, limited to ±20 % per cycle.
+     For both: nothing spent in the window → hold (no evidence); spend without revenue (drr) or
+     without orders (cpo) → the full −20 %.
+   - `manual`: never changed, whatever the other rules would say.
+2. above the campaign's `max_bid` → `max_bid` and a `CAP_BID` warning (seed step 5).
+3. below the marketplace minimum → the minimum (the marketplace rejects less).
+   A `max_bid` below the marketplace minimum cannot be honoured either way: nothing is sent and a
+   `bid_config` warning says so.
+4. a change smaller than 1 ₽ is not sent (seed step 6, `abs(new - current) >= 1.0`).
+
+One step is 5 % of the bid, at least 1 ₽, rounded half up to the kopeck.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
+from adolfd.domain.marketing.ad_money import kopecks_to_roubles, percent
+
+
+class Strategy(StrEnum):
+    POSITION = "position"
+    DRR = "drr"
+    CPO = "cpo"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class BidRules:
+    """Thresholds of DOMAIN.md "Marketing"; each is a setting with this default."""
+
+    step_percent: Decimal = Decimal(5)
+    min_step: int = 100                       # kopecks: a step is at least 1 ₽
+    max_change_percent: Decimal = Decimal(20)  # drr / cpo: ±20 % per cycle
+    min_change: int = 100                     # kopecks: smaller changes are not sent (seed §7.3.1)
+    lower_when_better_by: int = 2             # position: lower when better than target by this much
+
+    def __post_init__(self) -> None:
+        if self.step_percent <= 0 or self.min_step <= 0 or self.min_change < 0:
+            raise ValueError("bid rules need a positive step and a non-negative minimum change")
+        if not 0 < self.max_change_percent < 100:
+            raise ValueError(f"max_change_percent must be in (0, 100), got {self.max_change_percent}")
+        if self.lower_when_better_by < 1:
+            raise ValueError("lower_when_better_by must be at least 1")
+
+    def step(self, bid: int) -> int:
+        """One step from `bid`: 5 % of it, at least 1 ₽."""
+        five = (Decimal(bid) * self.step_percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return max(int(five), self.min_step)
+
+
+@dataclass(frozen=True)
+class CampaignTarget:
+    """The campaign's strategy and limits (`marketing_campaigns` row)."""
+
+    strategy: Strategy
+    max_bid: int                               # kopecks
+    target_position: int | None = None
+    target_drr: Decimal | None = None          # percent
+    target_cpo: int | None = None              # kopecks
+
+    def __post_init__(self) -> None:
+        if self.max_bid <= 0:
+            raise ValueError(f"max_bid must be positive, got {self.max_bid}")
+        if self.strategy is Strategy.POSITION and (self.target_position is None or self.target_position < 1):
+            raise ValueError("strategy 'position' needs target_position ≥ 1")
+        if self.strategy is Strategy.DRR and (self.target_drr is None or self.target_drr <= 0):
+            raise ValueError("strategy 'drr' needs a positive target_drr (percent)")
+        if self.strategy is Strategy.CPO and (self.target_cpo is None or self.target_cpo <= 0):
+            raise ValueError("strategy 'cpo' needs a positive target_cpo (kopecks)")
+
+
+@dataclass(frozen=True)
+class UnitStats:
+    """A bid-able unit's figures over the stats window."""
+
+    views: int = 0
+    clicks: int = 0
+    spent: int = 0                             # kopecks
+    orders: int = 0
+    revenue: int = 0                           # kopecks
+    avg_position: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class BidUnit:
+    current_bid: int                           # kopecks
+    min_bid: int                               # kopecks, the marketplace minimum for this unit
+    stats: UnitStats = field(default_factory=UnitStats)
+    competitor_bid: int | None = None          # kopecks, best competitor bid from Watcher
+
+    def __post_init__(self) -> None:
+        if self.current_bid < 0 or self.min_bid < 0:
+            raise ValueError("bids cannot be negative")
+
+
+@dataclass(frozen=True)
+class BidDecision:
+    current_bid: int
+    proposed_bid: int                          # after every rule; equals current_bid when held
+    new_bid: int | None                        # what to send, None when nothing is sent
+    reason: str                                # what the strategy saw
+    limits: tuple[str, ...] = ()               # rules that changed the strategy's figure
+    alerts: tuple[AdAlert, ...] = ()
+
+    @property
+    def changes(self) -> bool:
+        return self.new_bid is not None
+
+
+def decide_bid(campaign: CampaignTarget, unit: BidUnit, rules: BidRules = BidRules()) -> BidDecision:
+    """The bid for one unit in this cycle (seed 002 §7.3.1 steps 4–6)."""
+    current = unit.current_bid
+    if campaign.strategy is Strategy.MANUAL:
+        return BidDecision(current, current, None, "manual")
+
+    proposed, reason, limits = _propose(campaign, unit, rules)
+    alerts: list[AdAlert] = []
+
+    if campaign.max_bid < unit.min_bid:
+        alerts.append(AdAlert(
+            AlertType.BID_CONFIG, Severity.WARNING, SafetyAction.ALERT,
+            "max_bid ниже минимальной ставки маркетплейса",
+            f"max_bid {kopecks_to_roubles(campaign.max_bid)} ₽ < минимум {kopecks_to_roubles(unit.min_bid)} ₽",
+            {"max_bid": campaign.max_bid, "min_bid": unit.min_bid},
+        ))
+        return BidDecision(current, current, None, "max_bid_below_marketplace_minimum", limits, tuple(alerts))
+
+    if proposed > campaign.max_bid:
+        alerts.append(AdAlert(
+            AlertType.CAP_BID, Severity.WARNING, SafetyAction.CAP_BID,
+            "Ставка ограничена max_bid",
+            f"Стратегия предложила {kopecks_to_roubles(proposed)} ₽, max_bid {kopecks_to_roubles(campaign.max_bid)} ₽",
+            {"reason": "bid_exceeds_max", "proposed_bid": proposed, "max_bid": campaign.max_bid},
+        ))
+        proposed = campaign.max_bid
+        limits += ("max_bid",)
+    if proposed < unit.min_bid:
+        proposed = unit.min_bid
+        limits += ("marketplace_minimum",)
+
+    if abs(proposed - current) < max(rules.min_change, 1):
+        if proposed != current:
+            limits += ("change_below_min_step",)
+        return BidDecision(current, current, None, reason, limits, tuple(alerts))
+    return BidDecision(current, proposed, proposed, reason, limits, tuple(alerts))
+
+
+def _propose(campaign: CampaignTarget, unit: BidUnit, rules: BidRules) -> tuple[int, str, tuple[str, ...]]:
+    if campaign.strategy is Strategy.POSITION:
+        return _position(campaign, unit, rules)
+    if campaign.strategy is Strategy.DRR:
+        return _ratio(unit, rules, "drr", target=campaign.target_drr,
+                      actual=percent(unit.stats.spent, unit.stats.revenue))
+    if campaign.strategy is Strategy.CPO:
+        actual = Decimal(unit.stats.spent) / unit.stats.orders if unit.stats.orders else None
+        return _ratio(unit, rules, "cpo", target=campaign.target_cpo, actual=actual)
+    raise ValueError(f"unknown strategy {campaign.strategy!r}")
+
+
+def _position(campaign: CampaignTarget, unit: BidUnit, rules: BidRules) -> tuple[int, str, tuple[str, ...]]:
+    current, position, target = unit.current_bid, unit.stats.avg_position, campaign.target_position
+    assert target is not None  # checked by CampaignTarget
+    if position is None:
+        proposed, reason = current, "no_position_data"
+    elif position > target:
+        proposed, reason = current + rules.step(current), "position_worse_than_target"
+    elif position <= target - rules.lower_when_better_by:
+        proposed, reason = max(current - rules.step(current), 0), "position_better_than_target"
+    else:
+        proposed, reason = current, "position_on_target"
+    if unit.competitor_bid is not None:
+        ceiling = unit.competitor_bid + rules.step(unit.competitor_bid)
+        if proposed > ceiling:
+            return ceiling, reason, ("competitor_ceiling",)
+    return proposed, reason, ()
+
+
+def _ratio(unit: BidUnit, rules: BidRules, name: str, *, target: Decimal | int | None,
+           actual: Decimal | None) -> tuple[int, str, tuple[str, ...]]:
+    """`drr` and `cpo`: bid × target ÷ actual, within ±max_change_percent."""
+    assert target is not None  # checked by CampaignTarget
+    current = unit.current_bid
+    if unit.stats.spent == 0:
+        return current, "no_spend", ()
+    low = 1 - rules.max_change_percent / 100
+    high = 1 + rules.max_change_percent / 100
+    if actual is None:  # spend with no revenue / no orders: as far down as one cycle allows
+        factor, reason = low, f"{name}_no_{'revenue' if name == 'drr' else 'orders'}"
+    else:
+        factor = Decimal(target) / actual
+        reason = (f"{name}_above_target" if factor < 1 else
+                  f"{name}_below_target" if factor > 1 else f"{name}_on_target")
+    limits: tuple[str, ...] = ()
+    if factor < low or factor > high:
+        factor = min(max(factor, low), high)
+        limits = ("max_change_per_cycle",)
+    proposed = int((Decimal(current) * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return proposed, reason, limits

@@ -1,0 +1,1 @@
+"""The job engine: declaring, enqueueing, running, scheduling and recording jobs."""

@@ -1,0 +1,136 @@
+"""What a job receives: a typed view of ARQ's ctx over resources built once per worker process.
+
+`Resources` holds the asyncpg pool, Redis, the rate limiter, one httpx client per external API, the clock and
+settings; `Ctx` adds the job's identity and small conveniences. Jobs never open their own connections.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import httpx
+import structlog
+from arq.connections import ArqRedis
+
+from adolfd.admin.alerts import raise_alert
+from adolfd.process.clock import Clock
+from adolfd.clients.ratelimit import RateLimiter
+from adolfd.settings import Settings
+
+if TYPE_CHECKING:
+    from adolfd.clients.http import ApiClient
+    from adolfd.engine.jobs import JobSpec
+
+# api name -> "module:Class" of its client; each client module registers its class here.
+CLIENT_CLASSES: dict[str, str] = {
+    "ozon_seller": "adolfd.clients.ozon:OzonSellerClient",
+    "wb_advert": "adolfd.clients.wb_advert:WbAdvertClient",
+    "ozon_performance": "adolfd.clients.ozon_performance:OzonPerformanceClient",
+    "ym_bids": "adolfd.clients.ym_bids:YmBidsClient",
+    "wb_feedbacks": "adolfd.clients.wb_feedbacks:WbFeedbacksClient",
+    "ozon_reviews": "adolfd.clients.ozon_reviews:OzonReviewsClient",
+    "ym_feedback": "adolfd.clients.ym_feedback:YmFeedbackClient",
+}
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    db: asyncpg.Pool
+    redis: ArqRedis
+    clock: Clock = field(default_factory=Clock)
+    http: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)   # e.g. the aiogram Bot, LLM provider
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.redis)
+
+    def http_for(self, api: str, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+        """One shared client (connection pool) per API, created on first use."""
+        if api not in self.http:
+            self.http[api] = httpx.AsyncClient(
+                base_url=getattr(self.settings.api_urls, api),
+                timeout=self.settings.http.timeout,
+                transport=transport,
+                headers={"User-Agent": "adolfd/0.1"},
+            )
+        return self.http[api]
+
+    def client(self, api: str, brand: str) -> ApiClient:
+        """The client for one brand's account on one API; credentials from settings."""
+        key = (api, brand)
+        if key not in self._clients:
+            module_name, _, cls_name = CLIENT_CLASSES[api].partition(":")
+            cls = getattr(importlib.import_module(module_name), cls_name)
+            self._clients[key] = cls.for_brand(self, brand)
+        return self._clients[key]
+
+    async def close(self) -> None:
+        for http in self.http.values():
+            await http.aclose()
+        self.http.clear()
+        self._clients.clear()
+
+
+class Ctx:
+    """The job's view: `ctx.db`, `ctx.redis`, `ctx.settings`, `ctx.now()`, `ctx.brands()`, `ctx.client()`,
+    `ctx.enqueue()`, `ctx.alert()`, `ctx.log`."""
+
+    def __init__(self, res: Resources, *, job_id: str = "", job_try: int = 1, spec: JobSpec | None = None,
+                 fire_time: datetime | None = None) -> None:
+        self.res = res
+        self.job_id = job_id
+        self.job_try = job_try
+        self.spec = spec
+        self.fire_time = fire_time
+        self.log = structlog.get_logger(f"adolfd.{spec.module}" if spec else "adolfd")
+
+    @property
+    def settings(self) -> Settings:
+        return self.res.settings
+
+    @property
+    def db(self) -> asyncpg.Pool:
+        return self.res.db
+
+    @property
+    def redis(self) -> ArqRedis:
+        return self.res.redis
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self.res.limiter
+
+    def now(self) -> datetime:
+        """Aware 'now' in the configured timezone (Moscow by default)."""
+        return self.res.clock.now().astimezone(self.settings.tz)
+
+    def brands(self, brand_id: str = "all") -> list[str]:
+        return self.settings.resolve_brands(brand_id)
+
+    def client(self, api: str, brand: str) -> ApiClient:
+        return self.res.client(api, brand)
+
+    async def enqueue(self, job: str, *, _job_id: str | None = None, _defer_by: float | None = None,
+                      **kwargs: Any) -> str | None:
+        """Enqueue another job (validated); a `_job_id` makes it happen once however often this is called."""
+        from adolfd.engine.enqueue import enqueue
+
+        queued = await enqueue(self.redis, job, kwargs, job_id=_job_id, defer_by=_defer_by)
+        return queued.job_id if queued else None
+
+    async def alert(self, alert_type: str, severity: str, message: str, *, brand_id: str | None = None,
+                    dedup_key: str | None = None, **details: Any) -> int | None:
+        return await raise_alert(self.db, module=self.spec.module if self.spec else "platform",
+                                 alert_type=alert_type, severity=severity, message=message,
+                                 brand_id=brand_id, details=details, dedup_key=dedup_key)
+
+    async def last_success(self, job_key: str) -> datetime | None:
+        """When `module.job` last finished successfully (any host), from the run book in Redis."""
+        from adolfd.engine.runbook import last_success
+
+        return await last_success(self.redis, job_key)

@@ -1,0 +1,136 @@
+"""Runs one job under ARQ: argument validation, structured start/end logs, metrics, the job's own timeout,
+retries by the seed's policy, and the dead letter (`failed_jobs` + critical alert) when tries run out."""
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import structlog
+from arq import Retry
+
+from adolfd.process import metrics
+from adolfd.clients.errors import AuthError
+from adolfd.engine.context import Ctx, Resources
+from adolfd.engine.failures import record_failure
+from adolfd.engine.jobs import BadArguments, JobSpec
+from adolfd.engine.runbook import record_run
+
+log = structlog.get_logger("adolfd.job")
+
+# Failures that the same call will hit again however often it is retried.
+PERMANENT = (BadArguments, AuthError)
+# ARQ re-runs a job cancelled by a shutdown; allow that many extra starts beyond the policy's tries.
+SHUTDOWN_SLACK = 3
+
+
+def fire_time_of(job_id: str) -> datetime | None:
+    """Cron job ids are `cron:<name>:<epoch ms>` (adolfd.engine.scheduler)."""
+    if not job_id.startswith("cron:"):
+        return None
+    try:
+        return datetime.fromtimestamp(int(job_id.rsplit(":", 1)[1]) / 1000, timezone.utc)
+    except ValueError:
+        return None
+
+
+def summarise(result: Any, limit: int = 12) -> Any:
+    """The scalar part of a job's result dict, for the end-of-job log line."""
+    if not isinstance(result, dict):
+        return result if isinstance(result, (int, float, str, bool, type(None))) else type(result).__name__
+    out = {}
+    for key, value in list(result.items())[:limit]:
+        if isinstance(value, (int, float, str, bool, type(None))):
+            out[key] = value
+        elif isinstance(value, (list, tuple, dict)):
+            out[key] = len(value)
+    return out
+
+
+def arq_function(spec: JobSpec, *, run_keys: tuple[str, ...] = (), bound: dict[str, Any] | None = None,
+                 ) -> Callable[..., Awaitable[Any]]:
+    """The coroutine ARQ calls; `bound` arguments come from a cron row (`collect_stats_wb`)."""
+    keys = run_keys or (spec.key,)
+    fixed = dict(bound or {})
+
+    async def run(arq_ctx: dict[str, Any], **kwargs: Any) -> Any:
+        return await execute(arq_ctx, spec, {**kwargs, **fixed}, keys)
+
+    run.__name__ = run.__qualname__ = spec.name
+    return run
+
+
+async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any], run_keys: tuple[str, ...]) -> Any:
+    res: Resources = arq_ctx["resources"]
+    job_id: str = arq_ctx.get("job_id", "")
+    job_try: int = arq_ctx.get("job_try", 1)
+    fire_time = fire_time_of(job_id)
+    ctx = Ctx(res, job_id=job_id, job_try=job_try, spec=spec, fire_time=fire_time)
+    bound = structlog.contextvars.bound_contextvars(job=spec.name, module=spec.module, job_id=job_id,
+                                                     queue=spec.queue_name, attempt=job_try)
+    started_wall = datetime.now(timezone.utc)
+    started = time.perf_counter()
+    with bound:
+        if fire_time is not None:
+            metrics.CRON_LATENESS.labels(spec.module).observe((started_wall - fire_time).total_seconds())
+        log.info("job_started", args=kwargs, fire_time=fire_time)
+        gauge = metrics.ACTIVE_JOBS.labels(spec.module, spec.name)
+        gauge.inc()
+        try:
+            args = spec.validate(kwargs)
+            async with asyncio.timeout(spec.timeout):
+                result = await spec.func(ctx, **args)
+        except asyncio.CancelledError:
+            log.warning("job_interrupted", duration=round(time.perf_counter() - started, 3))
+            raise
+        except Exception as exc:  # noqa: BLE001 — every failure is logged, retried or dead-lettered
+            duration = round(time.perf_counter() - started, 3)
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if isinstance(exc, TimeoutError):
+                error = f"TimeoutError: exceeded {spec.timeout:g}s"
+            run = {"job_id": job_id, "started": started_wall.isoformat(), "finished": _now_iso(),
+                   "duration": duration, "try": job_try, "error": error[:500]}
+            if not isinstance(exc, PERMANENT) and spec.retry.allows(job_try):
+                delay = spec.retry.delay_before(job_try + 1)
+                metrics.JOB_RUNS.labels(spec.module, spec.name, "retry").inc()
+                log.warning("job_retry", duration=duration, error=error, retry_in=delay)
+                await _record(arq_ctx, res, run_keys, {**run, "outcome": "retrying"})
+                raise Retry(defer=delay) from exc
+            metrics.JOB_RUNS.labels(spec.module, spec.name, "failed").inc()
+            log.error("job_failed", duration=duration, error=error, exc_info=not isinstance(exc, PERMANENT))
+            await _record(arq_ctx, res, run_keys, {**run, "outcome": "failed"})
+            await record_failure(res.db, res.redis, {
+                "job_id": job_id, "module": spec.module, "job_name": spec.name, "queue": spec.queue_name,
+                "args": kwargs, "error": error, "traceback": traceback.format_exc(), "tries": job_try,
+                "failed_at": _now_iso(),
+            })
+            raise
+        finally:
+            gauge.dec()
+            metrics.JOB_DURATION.labels(spec.module, spec.name).observe(time.perf_counter() - started)
+        duration = round(time.perf_counter() - started, 3)
+        metrics.JOB_RUNS.labels(spec.module, spec.name, "success").inc()
+        summary = summarise(result)
+        log.info("job_finished", duration=duration, result=summary)
+        await _record(arq_ctx, res, run_keys, {
+            "job_id": job_id, "started": started_wall.isoformat(), "finished": _now_iso(), "duration": duration,
+            "try": job_try, "outcome": "success", "result": summary,
+        })
+        return result
+
+
+async def _record(arq_ctx: dict[str, Any], res: Resources, keys: tuple[str, ...], run: dict[str, Any]) -> None:
+    """adolfd's worker writes the run book in the same transaction as ARQ's job finish (one round trip
+    less per job); any other runner (the plain `arq` CLI, tests) writes it here."""
+    sink = arq_ctx.get("runbook_sink")
+    if sink is not None:
+        sink[run["job_id"]] = (keys, run)
+    else:
+        await record_run(res.redis, list(keys), run)
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat()

@@ -1,0 +1,401 @@
+"""`adolfd worker GROUP`: one process, one event loop, one ARQ Worker per queue of the group, sharing one set
+of resources; the precise cron scheduler; wake-ups over Redis pub/sub; /metrics and /healthz; sd_notify; and
+a SIGTERM drain that lets running jobs finish (or hands them back to the queue) so nothing is lost.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from aiohttp import web
+from arq import Worker
+from arq.constants import (abort_jobs_ss, in_progress_key_prefix, job_key_prefix, result_key_prefix,
+                           retry_key_prefix)
+from arq.utils import timestamp_ms, to_ms
+from arq.worker import func
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from adolfd.process import metrics, sdnotify
+from adolfd.engine.context import Resources
+from adolfd.cron import CronEntry
+from adolfd.engine.enqueue import WAKE_CHANNEL
+from adolfd.engine.execution import SHUTDOWN_SLACK, arq_function
+from adolfd.engine.failures import flush_spool
+from adolfd.engine.outage import REDIS_DOWN, Backoff, until_done
+from adolfd.engine.jobs import MODULES, QUEUES, JobSpec, for_queue, load_modules, queue_name
+from adolfd.engine.runbook import RUNS, SUCCESS
+from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron, entries, schedule_name
+
+log = structlog.get_logger(__name__)
+GROUPS = ("all", *MODULES)
+
+
+def worker_functions(module: str, queue: str) -> tuple[list[Any], list[Scheduled]]:
+    """ARQ functions (each job wrapped by adolfd.engine.execution) and the enabled cron rows of one queue."""
+    specs: dict[str, JobSpec] = {s.name: s for s in for_queue(module, queue)}
+    functions = [
+        func(arq_function(spec), name=spec.arq_name, timeout=spec.timeout + 10,
+             max_tries=spec.retry.tries + 1 + SHUTDOWN_SLACK, keep_result=86400)
+        for spec in specs.values()
+    ]
+    scheduled = []
+    for entry in entries(module, queue):
+        spec = specs.get(entry.job_name)
+        if spec is None:
+            raise LookupError(f"cron row {entry.module}.{entry.name} names unknown job {entry.job_name}")
+        coroutine = arq_function(spec, run_keys=(f"{module}.{entry.name}", spec.key), bound=entry.kwargs)
+        scheduled.append(Scheduled(entry, arq_cron(entry, coroutine)))
+    return functions, scheduled
+
+
+# KEYS: in-progress key, queue; ARGV: job id, now ms, in-progress ttl ms → the job's score, or nil
+CLAIM_JOB = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
+redis.call('PSETEX', KEYS[1], ARGV[3], '1')
+return score
+"""
+
+
+# KEYS: in-progress, result, retry, job, abort set, queue, run book, run book ok
+# ARGV: job id, finish, result data, result px (-1 none, 0 forever), incr score, keep in-progress ms (-1 = delete),
+#       run payload, success time, run-book fields...
+FINISH_JOB = """
+if tonumber(ARGV[6]) >= 0 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) else redis.call('DEL', KEYS[1]) end
+if ARGV[2] == '1' then
+  local px = tonumber(ARGV[4])
+  if px > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', px)
+  elseif px == 0 then redis.call('SET', KEYS[2], ARGV[3]) end
+  redis.call('DEL', KEYS[3], KEYS[4])
+  redis.call('ZREM', KEYS[5], ARGV[1])
+  redis.call('ZREM', KEYS[6], ARGV[1])
+elseif tonumber(ARGV[5]) ~= 0 then
+  redis.call('ZINCRBY', KEYS[6], ARGV[5], ARGV[1])
+end
+if ARGV[7] ~= '' then
+  for i = 9, #ARGV do
+    redis.call('HSET', KEYS[7], ARGV[i], ARGV[7])
+    if ARGV[8] ~= '' then redis.call('HSET', KEYS[8], ARGV[i], ARGV[8]) end
+  end
+end
+return 1
+"""
+
+
+class AdolfdWorker(Worker):
+    """ARQ's worker, polled on demand: a wake-up (enqueue, cron fire) polls at once; a full read that started
+    jobs polls again without sleeping; with every slot busy it waits for one to free; otherwise it waits at most
+    `poll_delay`. Cron is fired by CronScheduler, not by the poll. A Redis outage pauses the loop, never ends it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wake_event = asyncio.Event()
+        self.slot_freed = asyncio.Event()
+        self._last_read = 0
+        self._started_last = 0
+        self._orphaned_claims: set[str] = set()
+        self._outage = Backoff("queue_poll", queue=self.queue_name)
+        self._finish_outage = Backoff("job_finish", queue=self.queue_name)
+
+    async def main(self) -> None:
+        self.ctx["redis"] = self.pool
+        while True:
+            try:
+                await self._poll_iteration()
+                await self._release_orphaned_claims()
+                if self.burst and await self.pool.zcard(self.queue_name) == 0:
+                    await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+                    return
+            except REDIS_DOWN as exc:
+                await self._outage.after_failure(exc)
+                continue
+            self._outage.succeeded()
+            if self.allow_pick_jobs and self.job_counter >= self.max_jobs:
+                await self._wait_for(self.slot_freed)      # every slot busy: reading more ids would only spin
+            elif self.allow_pick_jobs and self._last_read >= self.queue_read_limit and self._started_last:
+                continue                                   # a full read that started jobs: more are waiting
+            else:
+                await self._wait_for(self.wake_event)
+
+    async def _wait_for(self, event: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), self.poll_delay_s)
+        event.clear()
+
+    async def _poll_iteration(self) -> None:
+        """ARQ's poll step, except that a job task that failed inside ARQ (Redis gone while it started) is
+        logged and its claim released once Redis is back, instead of ending the loop."""
+        self._last_read = self._started_last = 0
+        if self.allow_pick_jobs and self.job_counter < self.max_jobs:
+            job_ids = await self.pool.zrangebyscore(self.queue_name, min=float("-inf"), max=timestamp_ms(),
+                                                    start=self._queue_read_offset, num=self.queue_read_limit)
+            await self.start_jobs(job_ids)
+        if self.allow_abort_jobs:
+            await self._cancel_aborted_jobs()
+        for job_id, task in list(self.tasks.items()):
+            if task.done():
+                del self.tasks[job_id]
+                error = None if task.cancelled() else task.exception()
+                if error is not None:
+                    log.error("job_run_aborted", job_id=job_id, queue=self.queue_name, error=repr(error))
+                    if isinstance(error, REDIS_DOWN):
+                        self._orphaned_claims.add(job_id)
+        await self.heart_beat()
+
+    async def _release_orphaned_claims(self) -> None:
+        """A job whose start was cut by a Redis outage never ran to its finish: free its claim so it runs now,
+        not when the claim's TTL (the job's timeout) runs out."""
+        if self._orphaned_claims:
+            await self.pool.delete(*(in_progress_key_prefix + job_id for job_id in self._orphaned_claims))
+            log.warning("job_claims_released", queue=self.queue_name, jobs=sorted(self._orphaned_claims))
+            self._orphaned_claims.clear()
+
+    def _release_sem_dec_counter_on_complete(self) -> None:
+        super()._release_sem_dec_counter_on_complete()
+        self.slot_freed.set()
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """ARQ's claim (WATCH, EXISTS, ZSCORE, MULTI/PSETEX/EXEC: four round trips a job) as one Lua call with
+        the same rule: a job is started only if no worker holds it and its time has come."""
+        self._last_read = len(job_ids)
+        claim = getattr(self, "_claim", None) or self.pool.register_script(CLAIM_JOB)
+        self._claim = claim
+        in_progress_ms = int(self.in_progress_timeout_s * 1000)
+        for job_id_b in job_ids:
+            await self.sem.acquire()
+            if self.job_counter >= self.max_jobs:
+                self.sem.release()
+                return
+            self.job_counter += 1
+            job_id = job_id_b.decode()
+            try:
+                score = await claim(keys=[in_progress_key_prefix + job_id, self.queue_name],
+                                    args=[job_id, timestamp_ms(), in_progress_ms])
+            except BaseException:
+                self.job_counter -= 1
+                self.sem.release()
+                raise
+            if not score:
+                self.job_counter -= 1
+                self.sem.release()
+                continue
+            self._started_last += 1
+            task = self.loop.create_task(self.run_job(job_id, int(float(score))))
+            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[job_id] = task
+
+    async def heart_beat(self) -> None:
+        await self.record_health()
+
+    async def finish_job(self, job_id: str, finish: bool, result_data: bytes | None,
+                         result_timeout_s: float | None, keep_result_forever: bool, incr_score: int | None,
+                         keep_in_progress: float | None) -> None:
+        """ARQ's finish transaction as one Lua call (same keys, same effects), plus the job's run-book entry
+        (adolfd.engine.execution): one command a job instead of eight."""
+        pending = self.ctx.get("runbook_sink", {}).pop(job_id, None)
+        keys, run = pending if pending is not None else ((), None)
+        payload = json.dumps(run, default=str) if run else ""
+        ok_time = run["finished"] if run and run.get("outcome") == "success" else ""
+        if finish and result_data:
+            px = 0 if keep_result_forever or result_timeout_s is None else to_ms(result_timeout_s)
+        else:
+            px = -1
+        finish_script = getattr(self, "_finish", None) or self.pool.register_script(FINISH_JOB)
+        self._finish = finish_script
+        # The job has run: keep trying through a Redis outage, or it would run again once its claim expires.
+        await until_done(lambda: finish_script(
+            keys=[in_progress_key_prefix + job_id, result_key_prefix + job_id, retry_key_prefix + job_id,
+                  job_key_prefix + job_id, abort_jobs_ss, self.queue_name, RUNS, SUCCESS],
+            args=[job_id, int(finish), result_data or b"", px, incr_score or 0,
+                  -1 if keep_in_progress is None else to_ms(keep_in_progress), payload, ok_time, *keys],
+        ), self._finish_outage)
+
+    async def close(self) -> None:
+        """The Redis pool is shared by every worker of the process; the group closes it."""
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self.pool.delete(self.health_check_key)
+
+
+class WorkerGroup:
+    def __init__(self, group: str, res: Resources) -> None:
+        if group not in GROUPS:
+            raise ValueError(f"unknown worker group {group!r}; one of: {', '.join(GROUPS)}")
+        self.group = group
+        self.res = res
+        self.workers: dict[str, AdolfdWorker] = {}
+        self.scheduled: list[Scheduled] = []
+        self.stopping = asyncio.Event()
+        self.crashed = False      # a component ended by itself: the process exits non-zero so systemd restarts it
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    def modules(self) -> list[str]:
+        return list(MODULES) if self.group == "all" else [self.group]
+
+    def build(self) -> None:
+        load_modules(self.modules())
+        s = self.res.settings
+        arq_ctx = {"resources": self.res, "runbook_sink": {}}
+        for module in self.modules():
+            for queue in QUEUES[module]:
+                functions, scheduled = worker_functions(module, queue)
+                if not functions and not scheduled:
+                    continue
+                name = queue_name(module, queue)
+                self.workers[name] = AdolfdWorker(
+                    functions=functions, cron_jobs=[item.job for item in scheduled], queue_name=name,
+                    redis_pool=self.res.redis, handle_signals=False, max_jobs=s.max_jobs,
+                    poll_delay=s.poll_delay, queue_read_limit=s.queue_read_limit, keep_result=86400,
+                    health_check_interval=10, ctx=arq_ctx, timezone=s.tz,
+                )
+                self.scheduled.extend(scheduled)
+        if not self.workers:
+            raise LookupError(f"worker group {self.group!r} has no jobs")
+
+    def wake(self, queue: str) -> None:
+        worker = self.workers.get(queue)
+        if worker is not None:
+            worker.wake_event.set()
+
+    async def _listen_for_wakeups(self) -> None:
+        """Wake-ups are a shortcut, not a guarantee: after a (re)subscribe every queue polls once, since
+        messages published while the subscription was down are gone."""
+        outage = Backoff("wakeup_listener")
+        while True:
+            pubsub = self.res.redis.pubsub()
+            try:
+                await pubsub.subscribe(WAKE_CHANNEL)
+                outage.succeeded()
+                for worker in self.workers.values():
+                    worker.wake_event.set()
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self.wake(message["data"].decode())
+            except REDIS_DOWN as exc:
+                await outage.after_failure(exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    async def _track_queue_depths(self) -> None:
+        while True:
+            with contextlib.suppress(*REDIS_DOWN):
+                for name in self.workers:
+                    metrics.QUEUE_DEPTH.labels(name).set(await self.res.redis.zcard(name))
+            await asyncio.sleep(15)
+
+    async def run(self) -> None:
+        """Run until `stop()`; then drain."""
+        with contextlib.suppress(Exception):
+            await flush_spool(self.res.db, self.res.redis)
+        metrics.WORKER_UP.labels(self.group).set(1)
+        for worker in self.workers.values():
+            worker.main_task = asyncio.create_task(worker.main())
+        scheduler = CronScheduler(self.res.redis, self.res.db, self.scheduled, self.wake,
+                                  grace_hours=self.res.settings.missed_run_grace_hours)
+        self._tasks = [asyncio.create_task(scheduler.run()), asyncio.create_task(self._listen_for_wakeups()),
+                       asyncio.create_task(self._track_queue_depths())]
+        log.info("worker_group_started", group=self.group, queues=sorted(self.workers),
+                 cron_jobs=len(self.scheduled))
+        sdnotify.ready(f"{len(self.workers)} queues, {len(self.scheduled)} cron jobs")
+        self._tasks.append(asyncio.create_task(sdnotify.watchdog_loop(self.healthy)))
+        watched = [*self._tasks[:2], *(w.main_task for w in self.workers.values())]
+        stop_wait = asyncio.create_task(self.stopping.wait())
+        done, _ = await asyncio.wait([stop_wait, *watched], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stop_wait:
+                self.crashed = True
+                log.critical("worker_component_crashed", error=repr(task.exception()) if not task.cancelled()
+                             else "cancelled", component=task.get_coro().__qualname__)
+        await self.drain(self.res.settings.drain_seconds)
+        metrics.WORKER_UP.labels(self.group).set(0)
+
+    def stop(self) -> None:
+        if not self.stopping.is_set():
+            sdnotify.stopping("draining running jobs")
+        self.stopping.set()
+
+    def healthy(self) -> bool:
+        return not self.stopping.is_set() and all(
+            w.main_task is not None and not w.main_task.done() for w in self.workers.values())
+
+    async def drain(self, timeout: float) -> None:
+        """Stop picking jobs, give running ones `timeout` seconds, then cancel the rest: ARQ puts a cancelled
+        job back on its queue, and every job is idempotent, so the next worker runs it again safely."""
+        for task in self._tasks:
+            task.cancel()
+        for worker in self.workers.values():
+            worker.allow_pick_jobs = False
+        running = [t for w in self.workers.values() for t in w.tasks.values() if not t.done()]
+        log.info("worker_group_draining", group=self.group, running=len(running), timeout=timeout)
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+        for worker in self.workers.values():
+            worker.handle_sig(signal.SIGTERM)   # cancels what is still running: handed back to the queue
+            with contextlib.suppress(Exception):
+                await worker.close()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        log.info("worker_group_stopped", group=self.group)
+
+
+def metrics_app(group: WorkerGroup) -> web.Application:
+    async def metrics_view(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def health_view(_: web.Request) -> web.Response:
+        checks = {"workers": group.healthy()}
+        try:
+            checks["redis"] = bool(await asyncio.wait_for(group.res.redis.ping(), 2))
+        except Exception:  # noqa: BLE001
+            checks["redis"] = False
+        try:
+            checks["postgres"] = await asyncio.wait_for(group.res.db.fetchval("SELECT true"), 2)
+        except Exception:  # noqa: BLE001
+            checks["postgres"] = False
+        ok = all(checks.values())
+        return web.json_response({"ok": ok, "group": group.group, **checks}, status=200 if ok else 503)
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_view)
+    app.router.add_get("/healthz", health_view)
+    return app
+
+
+async def serve_group(group_name: str, res: Resources, *, metrics_port: int | None = None) -> int:
+    """The body of `adolfd worker GROUP`; returns after SIGTERM/SIGINT and a drain: 0, or 1 when a component
+    ended by itself (the unit's Restart=on-failure then brings the process back)."""
+    group = WorkerGroup(group_name, res)
+    group.build()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, group.stop)
+    runner = None
+    if metrics_port:
+        runner = web.AppRunner(metrics_app(group), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, res.settings.metrics_host, metrics_port).start()
+        log.info("metrics_listening", port=metrics_port)
+    try:
+        await group.run()
+    finally:
+        if runner:
+            await runner.cleanup()
+    return 1 if group.crashed else 0
+
+
+def queues_of(group: str) -> Iterable[str]:
+    modules = list(MODULES) if group == "all" else [group]
+    return [queue_name(m, q) for m in modules for q in QUEUES[m]]
+
+
+def enabled_entries(group: str) -> list[CronEntry]:
+    modules = list(MODULES) if group == "all" else [group]
+    return [e for m in modules for e in entries(m)]
+
+
+__all__ = ["AdolfdWorker", "WorkerGroup", "serve_group", "schedule_name", "metrics_app"]

@@ -1,0 +1,1 @@
+"""Process plumbing: database pool, logs, metrics, clock, systemd notification, resources."""
