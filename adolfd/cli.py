@@ -327,6 +327,14 @@ async def warm_up(res, stamp: str) -> None:
                 await queued.result(timeout=180, poll_delay=0.2)
 
 
+async def cancel_tasks(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel and wait for background tasks, so none outlives the resources it uses."""
+    pending = [t for t in tasks if t is not None and not t.done()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8900, help="sandbox port")
     p.add_argument("--seed", type=int, default=42)
@@ -364,15 +372,19 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         brain = await seed_brain(demo.database_url, args.seed)
         extractor = asyncio.create_task(run_extractor(running.sandbox, demo.database_url))  # 1C at 06:00 daily
         res = await build_resources(demo)
+        warming: asyncio.Task[None] | None = None
         try:
             workers = asyncio.create_task(serve_group("all", res, metrics_port=demo.metrics_port))
+            await asyncio.sleep(0)   # serve_group takes over SIGTERM/SIGINT before its first await
             print(json.dumps({"sandbox": running.url, "brain_rows": brain, "metrics": demo.metrics_port,
                               "try": ["./dev.sh adolfd status", "./dev.sh adolfd run generate_supply_tasks"]}),
                   flush=True)
-            await warm_up(res, stamp=f"{datetime.now():%Y%m%d%H}")
+            # The warm-up waits for job results only the workers produce: once they have drained it must not
+            # wait on (it did, up to three minutes per job), so it runs beside them and stops with them.
+            warming = asyncio.create_task(warm_up(res, stamp=f"{datetime.now():%Y%m%d%H}"))
             await workers
         finally:
-            extractor.cancel()
+            await cancel_tasks(warming, extractor)
             await close_resources(res)
             await running.close()
         return 0
