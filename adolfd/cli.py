@@ -381,6 +381,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         conn = await asyncpg.connect(settings.database_url)
         try:
             await migrate(conn)
+        except FileNotFoundError as exc:     # not a service that is down: an incomplete installation
+            return fail(str(exc))
         finally:
             await conn.close()
         print("schema applied")

@@ -8,28 +8,12 @@ import os
 import signal
 import sys
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 DRAIN_SECONDS = 1.0
 MARGIN_SECONDS = 8.0
-
-
-@pytest.fixture
-async def demo_database(settings):
-    """A database of its own: the demo seeds 1C data and runs every worker against it."""
-    admin_url = settings.database_url.rsplit("/", 1)[0] + "/postgres"
-    name = f"adolfd_demo_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield settings.database_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def _wait_for_event(log: Path, proc: asyncio.subprocess.Process, event: str, timeout: float = 90) -> None:
@@ -45,8 +29,8 @@ async def _wait_for_event(log: Path, proc: asyncio.subprocess.Process, event: st
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-async def test_demo_exits_within_the_drain_time(res, settings, demo_database, tmp_path, sig):
-    env = {**os.environ, "ADOLFD_DATABASE_URL": demo_database, "ADOLFD_REDIS_URL": settings.redis_url,
+async def test_demo_exits_within_the_drain_time(res, settings, empty_database, tmp_path, sig):
+    env = {**os.environ, "ADOLFD_DATABASE_URL": empty_database, "ADOLFD_REDIS_URL": settings.redis_url,
            "ADOLFD_METRICS_PORT": "0", "ADOLFD_DRAIN_SECONDS": str(DRAIN_SECONDS)}
     log = tmp_path / "demo.log"
     with log.open("wb") as out:   # a file, not a pipe: the demo must never block on a reader that stopped
