@@ -5,9 +5,9 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import sys
 from collections.abc import Callable, Coroutine
-import math
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
