@@ -6,6 +6,7 @@ Environment: ADOLFD_TEST_PG (admin DSN, default postgres@127.0.0.1:5432), ADOLFD
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -32,20 +33,37 @@ REDIS_BASE = os.environ.get("ADOLFD_TEST_REDIS", "redis://127.0.0.1:6379").rstri
 REDIS_DB = int(os.environ.get("ADOLFD_TEST_REDIS_DB", "1"))
 
 
+@contextlib.asynccontextmanager
+async def throwaway_database(prefix: str = "adolfd_test") -> AsyncIterator[str]:
+    """A new empty database, dropped on exit."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
-    name = f"adolfd_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    conn = await asyncpg.connect(url)
-    try:
-        await dbmod.migrate(conn)
-    finally:
-        await conn.close()
-    yield url
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    async with throwaway_database() as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await dbmod.migrate(conn)
+        finally:
+            await conn.close()
+        yield url
+
+
+@pytest.fixture
+async def empty_database() -> AsyncIterator[str]:
+    """A database of its own, without the schema, for an adolfd process that migrates it itself."""
+    async with throwaway_database("adolfd_proc") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -5,15 +5,18 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from adolfd.settings import Settings, load_settings
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+EXIT_TIMEOUT = 3          # `run --wait`: the job did not finish in time (it keeps running)
+DEFAULT_WAIT_SECONDS = 300.0
 
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., Any], str]] = {}
 
@@ -60,6 +63,27 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
             raise ValueError(f"expected key=value, got {pair!r}")
         out[key] = value
     return out
+
+
+def defer_options(at: str | None, in_seconds: float | None, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
+    """Celery's `eta` (`--at`) and `countdown` (`--in`) as enqueue's `defer_until` / `defer_by`. A naive time
+    is read in the configured timezone; a time already past or a negative delay is refused rather than run
+    at once, since an operator who asked for later did not mean now."""
+    if at is not None:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            raise ValueError(f"--at {at!r} is not an ISO 8601 time") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=tz)
+        if when <= now:
+            raise ValueError(f"--at {when.isoformat()} is in the past")
+        return {"defer_until": when}
+    if in_seconds is not None:
+        if not math.isfinite(in_seconds) or in_seconds < 0:
+            raise ValueError(f"--in takes zero or more seconds, not {in_seconds:g}")
+        return {"defer_by": in_seconds} if in_seconds else {}
+    return {}
 
 
 # -- worker ----------------------------------------------------------------------------------------------
@@ -151,9 +175,17 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("job")
     p.add_argument("assignments", nargs="*", metavar="key=value")
     p.add_argument("--job-id", help="explicit job id (a second run with the same id is refused)")
+    later = p.add_mutually_exclusive_group()
+    later.add_argument("--at", metavar="ISO-TIME",
+                       help="run at this time (Celery's eta); without an offset it is read in ADOLFD_TZ")
+    later.add_argument("--in", dest="in_seconds", type=float, metavar="SECONDS",
+                       help="run this many seconds from now (Celery's countdown)")
+    p.add_argument("--wait", nargs="?", type=float, const=DEFAULT_WAIT_SECONDS, metavar="SECONDS",
+                   help=f"wait for the result and print it (default {DEFAULT_WAIT_SECONDS:g} s); exit 1 if the "
+                        f"job failed, {EXIT_TIMEOUT} if it did not finish in time")
 
 
-@command("run", "enqueue a job by name with validated arguments", _run_args)
+@command("run", "enqueue a job by name with validated arguments, now or later", _run_args)
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.engine.enqueue import enqueue
     from adolfd.engine.jobs import BadArguments, NotAllowed, UnknownJob, resolve
@@ -162,21 +194,56 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         kwargs = parse_assignments(args.assignments)
         spec = resolve(args.job)
         spec.validate(kwargs)
+        defer = defer_options(args.at, args.in_seconds, now=datetime.now(timezone.utc), tz=settings.tz)
+        if args.wait is not None and not args.wait >= 0:
+            raise ValueError(f"--wait takes zero or more seconds, not {args.wait:g}")
     except (UnknownJob, BadArguments, ValueError) as exc:
         return fail(str(exc).strip("'\""), EXIT_USAGE)
 
     async def go(redis) -> int:
         try:
-            queued = await enqueue(redis, args.job, kwargs, job_id=args.job_id, manual=True)
+            queued = await enqueue(redis, args.job, kwargs, job_id=args.job_id, manual=True, **defer)
         except NotAllowed as exc:
             return fail(str(exc), EXIT_USAGE)
         if queued is None:
             return fail(f"a job with id {args.job_id!r} already exists")
-        print(json.dumps({"job_id": queued.job_id, "job": spec.key, "queue": spec.queue_name,
-                          "status": "queued"}))
-        return 0
+        record: dict[str, Any] = {"job_id": queued.job_id, "job": spec.key, "queue": spec.queue_name,
+                                  "status": "queued"}
+        if defer:
+            score = await redis.zscore(spec.queue_name, queued.job_id)
+            if score is not None:
+                record["due"] = datetime.fromtimestamp(score / 1000, settings.tz).isoformat()
+        print(json.dumps(record, default=str), flush=True)
+        if args.wait is None:
+            return 0
+        return await report_result(redis, queued.job_id, args.wait)
 
     return asyncio.run(_with_redis(settings, go))
+
+
+async def report_result(redis, job_id: str, timeout: float) -> int:
+    """`run --wait`: print the job's outcome as JSON once it has one (Celery's `AsyncResult.get`)."""
+    from adolfd.engine.jobinfo import wait_for_result
+
+    result = await wait_for_result(redis, job_id, timeout)
+    if result is None:
+        return fail(f"job {job_id} did not finish within {timeout:g} s; it stays queued or running "
+                    f"(`adolfd job {job_id}` shows it)", EXIT_TIMEOUT)
+    outcome: dict[str, Any] = {"job_id": job_id, "status": "complete", "success": result.success,
+                               "tries": result.job_try}
+    if result.success:
+        outcome["result"] = result.result
+    else:
+        outcome["error"] = error_text(result.result)
+    print(json.dumps(outcome, ensure_ascii=False, default=str), flush=True)
+    return 0 if result.success else fail(f"job {job_id} failed: {outcome['error']}")
+
+
+def error_text(error: Any) -> str:
+    """A failed job's stored result: the exception ARQ kept, as `Type: message`."""
+    if isinstance(error, BaseException):
+        return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return str(error)
 
 
 @command("job", "status and result of one job", lambda p: p.add_argument("job_id"))
@@ -200,6 +267,54 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
         flag = "manual" if spec.manual else ""
         print(f"{spec.key:<40} {spec.queue_name:<28} {flag:<6} {spec.describe_args()}")
     return 0
+
+
+# -- scheduled / purge: what waits in the queues --------------------------------------------------------------
+@command("scheduled", "deferred jobs of every queue (run --at/--in, retries waiting), soonest first",
+         lambda p: p.add_argument("--json", action="store_true"))
+def cmd_scheduled(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.engine.waiting_jobs import deferred_jobs
+
+    async def go(redis) -> int:
+        rows = [job.as_dict(settings.tz) for job in await deferred_jobs(redis, datetime.now(timezone.utc))]
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
+            return 0
+        if not rows:
+            print("no deferred jobs")
+        for r in rows:
+            due = datetime.fromisoformat(r["due"]).strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{due}  {r['job'] or '?':<36} {r['queue']:<28} {r['job_id']}  "
+                  f"{json.dumps(r['args'], ensure_ascii=False, default=str)}")
+        return 0
+
+    return asyncio.run(_with_redis(settings, go))
+
+
+def _purge_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("queue", help="adolfd:MODULE:QUEUE or MODULE:QUEUE")
+    p.add_argument("--yes", action="store_true", help="really remove the waiting jobs")
+
+
+@command("purge", "remove every job waiting in one queue; running jobs stay (Celery's purge)", _purge_args)
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.engine.waiting_jobs import UnknownQueue, purge_queue, resolve_queue, waiting_ids
+
+    try:
+        queue = resolve_queue(args.queue)
+    except UnknownQueue as exc:
+        return fail(str(exc), EXIT_USAGE)
+
+    async def go(redis) -> int:
+        if not args.yes:
+            waiting = len(await waiting_ids(redis, queue))
+            return fail(f"{waiting} waiting job(s) in {queue} would be removed; add --yes to remove them",
+                        EXIT_USAGE)
+        removed = await purge_queue(redis, queue)
+        print(json.dumps({"queue": queue, "removed": removed}))
+        return 0
+
+    return asyncio.run(_with_redis(settings, go))
 
 
 # -- status / failed / retry / migrate ----------------------------------------------------------------------
@@ -265,6 +380,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         conn = await asyncpg.connect(settings.database_url)
         try:
             await migrate(conn)
+        except FileNotFoundError as exc:     # not a service that is down: an incomplete installation
+            return fail(str(exc))
         finally:
             await conn.close()
         print("schema applied")
@@ -326,6 +443,14 @@ async def warm_up(res, stamp: str) -> None:
                 await queued.result(timeout=180, poll_delay=0.2)
 
 
+async def cancel_tasks(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel and wait for background tasks, so none outlives the resources it uses."""
+    pending = [t for t in tasks if t is not None and not t.done()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8900, help="sandbox port")
     p.add_argument("--seed", type=int, default=42)
@@ -363,15 +488,19 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         brain = await seed_brain(demo.database_url, args.seed)
         extractor = asyncio.create_task(run_extractor(running.sandbox, demo.database_url))  # 1C at 06:00 daily
         res = await build_resources(demo)
+        warming: asyncio.Task[None] | None = None
         try:
             workers = asyncio.create_task(serve_group("all", res, metrics_port=demo.metrics_port))
+            await asyncio.sleep(0)   # serve_group takes over SIGTERM/SIGINT before its first await
             print(json.dumps({"sandbox": running.url, "brain_rows": brain, "metrics": demo.metrics_port,
                               "try": ["./dev.sh adolfd status", "./dev.sh adolfd run generate_supply_tasks"]}),
                   flush=True)
-            await warm_up(res, stamp=f"{datetime.now():%Y%m%d%H}")
+            # The warm-up waits for job results only the workers produce: once they have drained it must not
+            # wait on (it did, up to three minutes per job), so it runs beside them and stops with them.
+            warming = asyncio.create_task(warm_up(res, stamp=f"{datetime.now():%Y%m%d%H}"))
             await workers
         finally:
-            extractor.cancel()
+            await cancel_tasks(warming, extractor)
             await close_resources(res)
             await running.close()
         return 0

@@ -1,10 +1,11 @@
-"""What is known of one job id: ARQ's status and stored result."""
+"""What is known of one job id: ARQ's status and stored result, now or once the job has finished."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.jobs import Job, JobStatus
+from arq.jobs import Job, JobResult, JobStatus
 
 from adolfd.engine.jobs import MODULES, QUEUES, queue_name
 
@@ -30,3 +31,20 @@ async def job_info(redis: ArqRedis, job_id: str) -> dict[str, Any]:
                             enqueued=definition.enqueue_time, tries=definition.job_try)
             return info
     return {"job_id": job_id, "status": "not_found"}
+
+
+async def wait_for_result(redis: ArqRedis, job_id: str, timeout: float, poll: float = 0.2) -> JobResult | None:
+    """The job's stored result once it has one, or None after `timeout` seconds (Celery's
+    `AsyncResult.get(timeout=)`). Unlike ARQ's `Job.result()` a failed job is returned, not raised, so the
+    caller can report it; the job itself is untouched either way."""
+    job = Job(job_id, redis, _deserializer=redis.job_deserializer)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await job.result_info()
+        if result is not None:
+            return result
+        left = deadline - loop.time()
+        if left <= 0:
+            return None
+        await asyncio.sleep(min(poll, left))

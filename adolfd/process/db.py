@@ -6,7 +6,9 @@ from pathlib import Path
 
 import asyncpg
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema.sql"
+# An installed wheel carries a copy in the package (adolfd/_build.py); a checkout has the root file.
+_PACKAGE = Path(__file__).resolve().parents[1]
+SCHEMA_PATHS = (_PACKAGE / "schema.sql", _PACKAGE.parent / "schema.sql")
 MIGRATE_LOCK = 0x4AD01F  # advisory lock: two processes starting together apply the schema one after another
 
 
@@ -22,11 +24,10 @@ async def create_pool(dsn: str, size: int = 10) -> asyncpg.Pool:
 
 
 def schema_sql() -> str:
-    if SCHEMA_PATH.exists():
-        return SCHEMA_PATH.read_text()
-    from importlib.resources import files  # installed as a package without the source tree
-
-    return (files("adolfd") / "schema.sql").read_text()
+    for path in SCHEMA_PATHS:
+        if path.is_file():
+            return path.read_text()
+    raise FileNotFoundError(f"schema.sql is in neither {' nor '.join(map(str, SCHEMA_PATHS))}; reinstall adolfd")
 
 
 async def migrate(conn: asyncpg.Connection) -> None:

@@ -1,15 +1,18 @@
 """The `adolfd` command as an operator runs it (a real process against the test database and Redis)."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from arq.jobs import Job, JobStatus
 
 from adolfd.cron import TABLE
+from adolfd.engine.enqueue import enqueue
 
 
 @pytest.fixture
@@ -87,3 +90,124 @@ async def test_kill_switch_from_the_command_line(adolfd, res):
     assert paused is not None and paused.get("reason") == "budget review"
     assert adolfd("resume-bids").returncode == 0
     assert await bids_paused(res.redis) is None
+
+
+# -- run --at / --in / --wait, scheduled, purge (Celery's eta, countdown, AsyncResult.get, inspect scheduled, purge) --
+QUEUE = "adolfd:operations:default"
+
+
+async def _adolfd_started(settings, *args: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": settings.redis_url}
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "adolfd", *args, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def _until_queued(redis, queue: str, count: int = 1) -> None:
+    async with asyncio.timeout(30):
+        while await redis.zcard(queue) < count:
+            await asyncio.sleep(0.05)
+
+
+async def test_run_at_and_in_defer_the_job_and_scheduled_lists_them_soonest_first(adolfd, res, settings):
+    later = adolfd("run", "probe", "sleep_ms=7", "--in", "120")
+    assert later.returncode == 0, later.stderr
+    local = (datetime.now(settings.tz) + timedelta(hours=1)).replace(microsecond=0, tzinfo=None)
+    at = adolfd("run", "probe", "sleep_ms=8", "--at", local.isoformat())   # naive: read in ADOLFD_TZ
+    assert at.returncode == 0, at.stderr
+    in_id, at_id = json.loads(later.stdout)["job_id"], json.loads(at.stdout)["job_id"]
+
+    due_in = await res.redis.zscore(QUEUE, in_id) / 1000
+    assert abs(due_in - (datetime.now(timezone.utc).timestamp() + 120)) < 15
+    due_at = datetime.fromtimestamp(await res.redis.zscore(QUEUE, at_id) / 1000, timezone.utc)
+    assert due_at == local.replace(tzinfo=settings.tz)
+    assert datetime.fromisoformat(json.loads(at.stdout)["due"]) == due_at
+
+    listed = adolfd("scheduled", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [r["job_id"] for r in rows] == [in_id, at_id]
+    assert rows[1] == {"job_id": at_id, "job": "probe", "queue": QUEUE, "args": {"sleep_ms": 8}, "tries": 0,
+                       "due": due_at.astimezone(settings.tz).isoformat()}
+    assert in_id in adolfd("scheduled").stdout
+    assert await Job(in_id, res.redis, _queue_name=QUEUE).status() == JobStatus.deferred
+    assert await Job(at_id, res.redis, _queue_name=QUEUE).status() == JobStatus.deferred
+
+
+def test_run_refuses_a_time_in_the_past_or_a_negative_delay_and_queues_nothing(adolfd, res):
+    past = adolfd("run", "probe", "--at", "2020-01-01T10:00:00")
+    assert past.returncode == 2 and "in the past" in past.stderr
+    negative = adolfd("run", "probe", "--in", "-5")
+    assert negative.returncode == 2 and "zero or more seconds" in negative.stderr
+    garbled = adolfd("run", "probe", "--at", "tomorrow")
+    assert garbled.returncode == 2 and "ISO 8601" in garbled.stderr
+    both = adolfd("run", "probe", "--at", "2099-01-01T10:00:00", "--in", "5")
+    assert both.returncode == 2
+    assert json.loads(adolfd("scheduled", "--json").stdout) == []
+    assert "no deferred jobs" in adolfd("scheduled").stdout
+
+
+async def test_run_wait_prints_the_result_once_a_worker_has_run_the_job(res, settings, run_queue):
+    proc = await _adolfd_started(settings, "run", "probe", "sleep_ms=3", "--wait", "60")
+    await _until_queued(res.redis, QUEUE)
+    await run_queue("operations", "default")
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    queued, outcome = [json.loads(line) for line in out.decode().splitlines()]
+    assert queued["status"] == "queued" and outcome["job_id"] == queued["job_id"]
+    assert outcome["success"] is True and outcome["tries"] == 1 and outcome["result"]["status"] == "success"
+
+
+async def test_run_wait_exits_1_with_the_error_when_the_job_fails(res, settings, run_queue, extract, monkeypatch):
+    from adolfd.engine.jobs import resolve
+    from adolfd.engine.retry import NO_RETRY
+
+    monkeypatch.setattr(resolve("logistic.sync_brain_stocks"), "retry", NO_RETRY)
+    await extract(datetime.now(timezone.utc))     # a fresh 1C extract but no Ozon catalogue: the job refuses
+    proc = await _adolfd_started(settings, "run", "sync_brain_stocks", "--wait", "60")
+    await _until_queued(res.redis, "adolfd:logistic:brain")
+    await run_queue("logistic", "brain")
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1, err.decode()
+    outcome = json.loads(out.decode().splitlines()[-1])
+    assert outcome["success"] is False and "CatalogueMissing: no Ozon catalogue" in outcome["error"]
+    assert "failed: CatalogueMissing" in err.decode()
+
+
+def test_run_wait_gives_up_with_exit_3_and_leaves_the_job_queued(adolfd, res):
+    out = adolfd("run", "probe", "--wait", "0.5")
+    assert out.returncode == 3, out.stderr
+    job_id = json.loads(out.stdout)["job_id"]
+    assert "did not finish within 0.5 s" in out.stderr and job_id in out.stderr
+    assert json.loads(adolfd("job", job_id).stdout)["status"] == "queued"
+
+
+async def test_purge_removes_waiting_jobs_and_keeps_the_running_one(adolfd, res, run_queue):
+    running = await enqueue(res.redis, "probe", {"sleep_ms": 1500})
+    waiting = [await enqueue(res.redis, "probe", {"sleep_ms": 1}) for _ in range(2)]
+    deferred = await enqueue(res.redis, "probe", {}, defer_by=3600)
+    worker = asyncio.create_task(run_queue("operations", "default", max_jobs=1))
+    async with asyncio.timeout(15):
+        while not await res.redis.exists(f"arq:in-progress:{running.job_id}"):
+            await asyncio.sleep(0.02)
+
+    # the CLI runs while this event loop waits for it, so the running job is still running throughout
+    dry = adolfd("purge", "operations:default")
+    assert dry.returncode == 2 and "3 waiting job(s) in adolfd:operations:default would be removed" in dry.stderr
+    assert await res.redis.zcard(QUEUE) == 4
+    done = adolfd("purge", "adolfd:operations:default", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"queue": QUEUE, "removed": 3}
+    assert [m.decode() for m in await res.redis.zrange(QUEUE, 0, -1)] == [running.job_id]
+    for job in (*waiting, deferred):
+        assert not await res.redis.exists(f"arq:job:{job.job_id}")
+
+    await asyncio.wait_for(worker, 30)    # a burst worker ends only once the queue is empty
+    assert (await Job(running.job_id, res.redis).result_info()).success
+    for job in waiting:   # purged, never run
+        assert await Job(job.job_id, res.redis, _queue_name=QUEUE).status() == JobStatus.not_found
+
+
+def test_purge_names_the_queues_when_the_name_is_unknown(adolfd, res):
+    out = adolfd("purge", "marketing:urgent", "--yes")
+    assert out.returncode == 2
+    assert "unknown queue 'marketing:urgent'" in out.stderr and "adolfd:marketing:high" in out.stderr
