@@ -89,7 +89,8 @@ async def _redistribute(ctx: Ctx, agent_id: int, name: str, *, mark_offline: boo
                                " VALUES ($1, 'offline', 'warning', 'no heartbeat for 3 minutes', $2)",
                                agent_id, ctx.now())
         freed = await hand_back(conn, agent_id, claimed)
-    await run_effects(ctx.db, ctx.redis, [{"op": "flush"}, {"op": "del", "key": CLAIMED.format(agent=name)}])
+    await run_effects(ctx.db, ctx.redis, [{"op": "flush"}, {"op": "del", "key": CLAIMED.format(agent=name)}],
+                      ctx.now())
     return len(freed)
 
 
@@ -133,5 +134,5 @@ async def handle_panic_mode(ctx: Ctx, agent_id: int, reason: str, details: dict 
     async with ctx.db.acquire() as conn, conn.transaction():
         effects = await enter_panic(conn, agent_id, name, reason=reason, ip=ip, message=reason, details=details,
                                     claimed=claimed, now=ctx.now(), key=f"job:{ctx.job_id}")
-    await run_effects(ctx.db, ctx.redis, effects)
+    await run_effects(ctx.db, ctx.redis, effects, ctx.now())
     return {"status": "success", "ip_blocked": ip}

@@ -66,13 +66,16 @@ async def ensure_group(redis: Redis) -> None:
             raise
 
 
-async def run_effects(db: asyncpg.Pool, redis: Redis, effects: list[Effect]) -> None:
-    """Redis side of an applied event; each op is idempotent (absolute expiry, LREM, DEL, flagged pushes)."""
+async def run_effects(db: asyncpg.Pool, redis: Redis, effects: list[Effect], now: datetime) -> None:
+    """Redis side of an applied event; each op is idempotent (expiry at an absolute time by adolfd's clock,
+    LREM, DEL, flagged pushes), so replaying it after a crash changes nothing."""
     flush = False
     for effect in effects:
         op = effect["op"]
         if op == "block_ip":
-            await redis.set(IP_BLOCKED.format(ip=effect["ip"]), effect["reason"], exat=effect["until"])
+            left = int(effect["until"] - now.timestamp())
+            if left > 0:
+                await redis.set(IP_BLOCKED.format(ip=effect["ip"]), effect["reason"], ex=left)
         elif op == "lrem":
             await redis.lrem(effect["key"], 0, effect["value"])
         elif op == "del":
@@ -128,7 +131,7 @@ class Consumer:
         except BadEvent as exc:
             await self._park(msg_id, raw, exc)
             return
-        await run_effects(self.db, self.redis, effects)
+        await run_effects(self.db, self.redis, effects, self.now())
         await self.redis.xack(EVENTS, CONSUMER_GROUP, msg_id)
         if fresh:
             self.report.applied += 1
