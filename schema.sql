@@ -631,3 +631,132 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
 );
 CREATE INDEX IF NOT EXISTS alert_deliveries_pending ON alert_deliveries (next_attempt_at, chat_id)
     WHERE delivered_at IS NULL;
+
+-- == watcher (seed 001) ============================================================================
+-- Marketplaces are adolfd's `wb`, `ozon`, `ym`; the agents' Redis keys spell them as the seed does
+-- (`wildberries`, `ozon`, `yandex_market`), mapped in adolfd/workers/watcher/keys.py.
+-- Our own products whose price is watched (the tasks with competitor NULL parse our own card).
+CREATE TABLE IF NOT EXISTS watcher_products (
+    id          bigserial   PRIMARY KEY,
+    sku         text        NOT NULL,
+    marketplace text        NOT NULL CHECK (marketplace IN ('wb','ozon','ym')),
+    brand_id    text        NOT NULL,
+    name        text        NOT NULL DEFAULT '',
+    url         text        NOT NULL DEFAULT '',
+    is_active   boolean     NOT NULL DEFAULT true,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (sku, marketplace)
+);
+
+-- A competitor's card watched against one of our SKUs; priority 0–100 (calculate_priorities, seed §7.7).
+CREATE TABLE IF NOT EXISTS watcher_competitors (
+    id             bigserial   PRIMARY KEY,
+    our_sku        text        NOT NULL,
+    marketplace    text        NOT NULL CHECK (marketplace IN ('wb','ozon','ym')),
+    competitor_sku text        NOT NULL,
+    url            text        NOT NULL DEFAULT '',
+    name           text        NOT NULL DEFAULT '',
+    is_active      boolean     NOT NULL DEFAULT true,
+    priority       integer     NOT NULL DEFAULT 50 CHECK (priority BETWEEN 0 AND 100),
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (marketplace, our_sku, competitor_sku)
+);
+
+-- Parsing agents (outside adolfd); they speak the Redis protocol of docs/agents.md.
+CREATE TABLE IF NOT EXISTS watcher_agents (
+    id             bigserial   PRIMARY KEY,
+    name           text        NOT NULL UNIQUE,
+    marketplace    text        NOT NULL CHECK (marketplace IN ('wb','ozon','ym')),
+    status         text        NOT NULL DEFAULT 'online' CHECK (status IN ('online','working','offline','panic')),
+    cookies_valid  boolean     NOT NULL DEFAULT true,
+    last_heartbeat timestamptz,
+    ip             text,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- One parsing task per target (our product or a competitor), marketplace and night (seed §7.3).
+-- `seq` is the task's place in the night's priority order: tasks handed back go to the head in this order.
+-- `requeue` marks a task whose id must be pushed back to its queue (set in the same transaction that hands
+-- it back; cleared once the id is in Redis), so a crash between the two never loses it.
+CREATE TABLE IF NOT EXISTS watcher_tasks (
+    id                bigserial   PRIMARY KEY,
+    target_type       text        NOT NULL CHECK (target_type IN ('product','competitor')),
+    target_id         bigint      NOT NULL,
+    sku               text        NOT NULL,
+    url               text        NOT NULL DEFAULT '',
+    marketplace       text        NOT NULL CHECK (marketplace IN ('wb','ozon','ym')),
+    scheduled_date    date        NOT NULL,
+    seq               integer     NOT NULL,
+    priority          integer     NOT NULL DEFAULT 50,
+    status            text        NOT NULL DEFAULT 'pending'
+                                  CHECK (status IN ('pending','in_progress','completed','failed')),
+    retry_count       integer     NOT NULL DEFAULT 0,
+    error             text,
+    agent_id          bigint      REFERENCES watcher_agents (id) ON DELETE SET NULL,
+    requeue           text        CHECK (requeue IN ('head','tail')),
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    started_at        timestamptz,
+    finished_at       timestamptz,
+    execution_time_ms integer,
+    UNIQUE (target_type, target_id, marketplace, scheduled_date)
+);
+CREATE INDEX IF NOT EXISTS watcher_tasks_agent ON watcher_tasks (agent_id) WHERE status = 'in_progress';
+CREATE INDEX IF NOT EXISTS watcher_tasks_requeue ON watcher_tasks (marketplace, seq) WHERE requeue IS NOT NULL;
+CREATE INDEX IF NOT EXISTS watcher_tasks_date ON watcher_tasks (scheduled_date, status);
+
+CREATE TABLE IF NOT EXISTS watcher_agent_logs (
+    id         bigserial   PRIMARY KEY,
+    agent_id   bigint      REFERENCES watcher_agents (id) ON DELETE CASCADE,
+    event_type text        NOT NULL,
+    severity   text        NOT NULL DEFAULT 'info' CHECK (severity IN ('info','warning','error')),
+    message    text        NOT NULL DEFAULT '',
+    details    jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS watcher_agent_logs_created ON watcher_agent_logs (created_at);
+
+-- Parsed prices; competitor_id NULL is our own price of `sku` (seed §7.7 `_get_price_difference`).
+CREATE TABLE IF NOT EXISTS watcher_price_history (
+    id               bigserial     PRIMARY KEY,
+    task_id          bigint        REFERENCES watcher_tasks (id) ON DELETE SET NULL,
+    sku              text          NOT NULL,
+    marketplace      text          NOT NULL CHECK (marketplace IN ('wb','ozon','ym')),
+    competitor_id    bigint        REFERENCES watcher_competitors (id) ON DELETE CASCADE,
+    current_price    numeric(12,2),
+    old_price        numeric(12,2),
+    discount_percent numeric(5,2),
+    in_stock         boolean       NOT NULL DEFAULT true,
+    parsed_at        timestamptz   NOT NULL
+);
+CREATE INDEX IF NOT EXISTS watcher_price_history_competitor ON watcher_price_history (competitor_id, parsed_at);
+CREATE INDEX IF NOT EXISTS watcher_price_history_own ON watcher_price_history (sku, marketplace, parsed_at)
+    WHERE competitor_id IS NULL;
+CREATE INDEX IF NOT EXISTS watcher_price_history_parsed ON watcher_price_history (parsed_at);
+
+-- Watcher alerts (seed §7.4); platform_alert_id is the row in `alerts` that alert delivery sends.
+CREATE TABLE IF NOT EXISTS watcher_alerts (
+    id                bigserial   PRIMARY KEY,
+    alert_type        text        NOT NULL CHECK (alert_type IN ('price_drop','dumping_detected','out_of_stock')),
+    severity          text        NOT NULL CHECK (severity IN ('info','warning','critical')),
+    sku               text        NOT NULL,
+    marketplace       text        NOT NULL,
+    brand_id          text,
+    competitor_id     bigint      REFERENCES watcher_competitors (id) ON DELETE CASCADE,
+    details           jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    is_resolved       boolean     NOT NULL DEFAULT false,
+    resolved_at       timestamptz,
+    platform_alert_id bigint,
+    recipients        bigint[]    NOT NULL DEFAULT '{}',
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS watcher_alerts_recent ON watcher_alerts (alert_type, sku, competitor_id, created_at);
+
+-- Agent events applied from the Redis stream, by event id: a redelivered event changes nothing. `effects`
+-- holds what must happen in Redis after the commit (IP block, claimed-list clean-up), replayed on redelivery.
+CREATE TABLE IF NOT EXISTS watcher_applied_events (
+    event_id   text        PRIMARY KEY,
+    event_type text        NOT NULL,
+    effects    jsonb       NOT NULL DEFAULT '[]'::jsonb,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS watcher_applied_events_at ON watcher_applied_events (applied_at);

@@ -160,6 +160,15 @@ class ReputationSettings(BaseModel):
     office_ttl_seconds: int = 180              # Office Dashboard: an agent key expires after 3 missed heartbeats
 
 
+class WatcherSettings(BaseModel):
+    """Watcher (seed 001; DOMAIN.md "Watcher"); retention days are the jobs' arguments."""
+
+    offline_after_seconds: int = 180           # no heartbeat this long → offline, tasks handed back
+    reclaim_idle_ms: int = 60_000              # a stream entry unacknowledged this long belonged to a dead consumer
+    office_ttl_seconds: int = 180
+    concurrency: dict[str, int] = Field(default_factory=lambda: {"default": 2, "critical": 1, "heavy": 1})
+
+
 class LLMSettings(BaseModel):
     """LLM provider (adolfd/clients/llm.py); base URL is `api_urls.llm`, retries follow `http`."""
 
@@ -226,6 +235,7 @@ class Settings(BaseSettings):
     logistic: LogisticSettings = Field(default_factory=LogisticSettings)
     marketing: MarketingSettings = Field(default_factory=MarketingSettings)
     reputation: ReputationSettings = Field(default_factory=ReputationSettings)
+    watcher: WatcherSettings = Field(default_factory=WatcherSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
 

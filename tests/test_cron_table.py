@@ -39,6 +39,9 @@ EXPECTED_NAMES = {
     "watcher": {
         "generate_daily_tasks", "check_alerts", "sync_agent_status", "cleanup_old_tasks", "cleanup_old_logs",
         "calculate_priorities", "generate_daily_stats", "check_cookies_validity", "office_heartbeat",
+        # given only in docstrings (§7.6 weekly, §7.8 Mondays 09:00), the clean-up §7.6 leaves unscheduled,
+        # and the agents' event stream (docs/agents.md)
+        "cleanup_resolved_alerts", "generate_weekly_report", "cleanup_redis_keys", "consume_agent_events",
     },
     "marketing": {
         "run_bid_cycle", "collect_stats_wb", "collect_stats_ozon", "collect_stats_ym", "check_budgets",
