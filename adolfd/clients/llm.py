@@ -5,7 +5,8 @@ Two providers behind one interface, chosen by configuration:
 
 - `OfflineProvider` (the default): the rules of DOMAIN.md, no network. Analysis and drafts come from
   `adolfd.domain.review_analysis` and `adolfd.domain.replies`; `complete_json` answers only schemas a module
-  registered a rule for, and says so clearly for any other schema.
+  registered a rule for (the carsbot ad schemas of `adolfd.domain.carsbot.answers` are built in), and says so
+  clearly for any other schema.
 - `HttpProvider`: an OpenAI-compatible chat-completions API (`POST {api_urls.llm}/chat/completions`, bearer
   key, `response_format: json_object`), through `ApiClient` like every other external API: shared Redis rate
   limit, 5xx / 429 / timeouts retried with exponential backoff, other 4xx not. The answer is parsed as JSON and
@@ -27,6 +28,7 @@ from adolfd.clients.errors import ApiError, BadResponse
 from adolfd.clients.http import ApiClient
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.domain import replies
+from adolfd.domain.carsbot.answers import OFFLINE_RULES as CARSBOT_RULES
 from adolfd.domain.review_analysis import (
     DEFAULT_LEXICON,
     Analysis,
@@ -264,7 +266,7 @@ def build_provider(settings: Settings, http: httpx.AsyncClient | None, limiter: 
     """The configured provider: `offline` (default) or `http` (needs the worker's httpx client and limiter)."""
     choice = settings.llm.provider
     if choice == "offline":
-        return OfflineProvider()
+        return OfflineProvider(rules=CARSBOT_RULES)
     if choice != "http":
         raise ValueError(f"unknown LLM provider {choice!r}; expected 'offline' or 'http'")
     if http is None or limiter is None:
