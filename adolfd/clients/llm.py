@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -39,6 +39,9 @@ from adolfd.domain.review_analysis import (
     enforce_rules,
 )
 from adolfd.settings import Settings
+
+if TYPE_CHECKING:
+    from adolfd.context import Resources
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -277,6 +280,16 @@ def build_provider(settings: Settings, http: httpx.AsyncClient | None, limiter: 
     )
     return HttpProvider(api, model=settings.llm.model, temperature=settings.llm.temperature,
                         json_mode=settings.llm.json_mode)
+
+
+def worker_provider(res: Resources) -> LLMProvider:
+    """The worker process's LLM provider, built once (offline unless `llm.provider=http`)."""
+    if "llm" not in res.extras:
+        http = None
+        if res.settings.llm.provider == "http":
+            http = res.http.setdefault("llm", llm_http_client(res.settings))
+        res.extras["llm"] = build_provider(res.settings, http, res.limiter)
+    return res.extras["llm"]
 
 
 def llm_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
