@@ -23,7 +23,8 @@ from adolfd.workers.carsbot.resources import sheets
 
 _UPSERT_CHANNELS = """
 INSERT INTO carsbot_channels (channel_id, username, title, is_active, in_sheet, sheet_row, synced_at, deactivated_at)
-SELECT c.channel_id, c.username, c.title, c.active, true, c.row, $2, CASE WHEN c.active THEN NULL ELSE $2 END
+SELECT c.channel_id, c.username, c.title, c.active, true, c.row, $2::timestamptz,
+       CASE WHEN c.active THEN NULL ELSE $2::timestamptz END
 FROM jsonb_to_recordset($1::jsonb) AS c(channel_id bigint, username text, title text, active boolean, "row" int)
 ON CONFLICT (channel_id) DO UPDATE SET
     username = EXCLUDED.username, title = EXCLUDED.title, is_active = EXCLUDED.is_active, in_sheet = true,
@@ -34,7 +35,7 @@ ON CONFLICT (channel_id) DO UPDATE SET
 
 _UPSERT_SUBSCRIBERS = """
 INSERT INTO carsbot_subscribers (telegram_id, username, plan, expires_on, is_active, in_sheet, sheet_row, synced_at)
-SELECT s.telegram_id, s.username, s.plan, s.expires_on, s.expires_on >= $3, true, s.row, $2
+SELECT s.telegram_id, s.username, s.plan, s.expires_on, s.expires_on >= $3::date, true, s.row, $2::timestamptz
 FROM jsonb_to_recordset($1::jsonb) AS s(telegram_id bigint, username text, plan text, expires_on date, "row" int)
 ON CONFLICT (telegram_id) DO UPDATE SET
     username = EXCLUDED.username, plan = EXCLUDED.plan, expires_on = EXCLUDED.expires_on, in_sheet = true,
