@@ -392,7 +392,7 @@ def load_command_modules() -> None:
     """Modules that add subcommands (approve, pause-bids …) register them on import."""
     import importlib
 
-    for module in ("adolfd.commands",):
+    for module in ("adolfd.commands", "adolfd.workers.carsbot.commands"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
