@@ -147,7 +147,12 @@ def _authorised(sandbox: Sandbox, request: web.Request, kind: str) -> web.Respon
     return None
 
 
-def _book(sandbox: Sandbox, request: web.Request) -> tuple[str, dict[str, list[list[str]]]] | web.Response:
+def _book(sandbox: Sandbox, request: web.Request, kind: str
+          ) -> tuple[str, dict[str, list[list[str]]]] | web.Response:
+    """The addressed spreadsheet, or the error Google gives (no token, quota spent, no such spreadsheet)."""
+    refused = _authorised(sandbox, request, kind)
+    if refused:
+        return refused
     sid = request.match_info["spreadsheet_id"]
     book = _books(sandbox).get(sid)
     if book is None:
@@ -175,10 +180,7 @@ def _handlers(sandbox: Sandbox) -> web.RouteTableDef:
 
     @routes.get("/v4/spreadsheets/{spreadsheet_id}")
     async def metadata(request: web.Request) -> web.Response:
-        refused = _authorised(sandbox, request, READ)
-        if refused:
-            return refused
-        found = _book(sandbox, request)
+        found = _book(sandbox, request, READ)
         if isinstance(found, web.Response):
             return found
         sid, book = found
@@ -191,10 +193,7 @@ def _handlers(sandbox: Sandbox) -> web.RouteTableDef:
 
     @routes.get("/v4/spreadsheets/{spreadsheet_id}/values/{range}")
     async def values_get(request: web.Request) -> web.Response:
-        refused = _authorised(sandbox, request, READ)
-        if refused:
-            return refused
-        found = _book(sandbox, request)
+        found = _book(sandbox, request, READ)
         if isinstance(found, web.Response):
             return found
         _, book = found
@@ -212,10 +211,7 @@ def _handlers(sandbox: Sandbox) -> web.RouteTableDef:
 
     @routes.put("/v4/spreadsheets/{spreadsheet_id}/values/{range}")
     async def values_update(request: web.Request) -> web.Response:
-        refused = _authorised(sandbox, request, WRITE)
-        if refused:
-            return refused
-        found = _book(sandbox, request)
+        found = _book(sandbox, request, WRITE)
         if isinstance(found, web.Response):
             return found
         sid, book = found
@@ -243,10 +239,7 @@ def _handlers(sandbox: Sandbox) -> web.RouteTableDef:
 
     @routes.post("/v4/spreadsheets/{spreadsheet_id}/values/{range}")
     async def values_clear(request: web.Request) -> web.Response:
-        refused = _authorised(sandbox, request, WRITE)
-        if refused:
-            return refused
-        found = _book(sandbox, request)
+        found = _book(sandbox, request, WRITE)
         if isinstance(found, web.Response):
             return found
         sid, book = found
