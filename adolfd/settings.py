@@ -197,7 +197,6 @@ class CarsbotSettings(BaseModel):
     analytics_tab: str = "Аналитика"
     service_account_json: SecretStr = SecretStr("")   # the Google key file's JSON (a systemd credential)
     sheets_url: str = "https://sheets.googleapis.com"
-    posts_per_minute: int = 20                 # per target channel
     album_wait_seconds: float = 3.0            # an album's updates arrive apart; process it after this
     llm_retry_max_seconds: float = 900.0       # an LLM outage: process_post_task retries at most this far apart
     publish_lease_seconds: int = 600
