@@ -282,8 +282,6 @@ BEGIN
 END;
 $$;
 
--- == watcher (seed 001) ============================================================================
-
 -- == marketing (seed 002) ==========================================================================
 -- Money columns are roubles NUMERIC(…,2), as the seed's SQL computes with them (§7.3.5); the code works in
 -- kopecks and converts at this boundary. Percent columns (targets, CTR, DRR) are percent values.
@@ -612,8 +610,6 @@ ALTER TABLE reputation_items_archive ADD COLUMN IF NOT EXISTS archived_at timest
 CREATE UNIQUE INDEX IF NOT EXISTS reputation_items_archive_id ON reputation_items_archive (id);
 
 
--- == carsbot (seed 004) ============================================================================
-
 -- == operations: alert delivery ====================================================================
 -- One row per (alert, chat) the routing chose (docs/operations.md "Alerts"). A row is delivered once: the bot
 -- records the Telegram message id right after the send; failures count attempts and wait until
@@ -760,3 +756,80 @@ CREATE TABLE IF NOT EXISTS watcher_applied_events (
     applied_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS watcher_applied_events_at ON watcher_applied_events (applied_at);
+
+-- == carsbot (seed 004) ============================================================================
+-- Monitored Telegram channels, mirrored from the operator's channels sheet (sync_channels_task). A channel
+-- removed from the sheet is kept, inactive (its posts keep their channel).
+CREATE TABLE IF NOT EXISTS carsbot_channels (
+    channel_id      bigint      PRIMARY KEY,
+    username        text,
+    title           text        NOT NULL DEFAULT '',
+    is_active       boolean     NOT NULL DEFAULT true,
+    in_sheet        boolean     NOT NULL DEFAULT true,
+    sheet_row       integer,
+    synced_at       timestamptz NOT NULL,
+    deactivated_at  timestamptz
+);
+
+-- Subscribers of the private channel, mirrored from the subscribers sheet (sync_subscribers_task).
+-- closed_at / notified_at make check_subscriptions_task close and tell each expired subscription once;
+-- blocked_at is set when Telegram answers 403 (the subscriber blocked the bot): nobody writes to them again.
+CREATE TABLE IF NOT EXISTS carsbot_subscribers (
+    telegram_id     bigint      PRIMARY KEY,
+    username        text,
+    plan            text        NOT NULL DEFAULT 'basic',
+    expires_on      date        NOT NULL,
+    is_active       boolean     NOT NULL DEFAULT true,
+    in_sheet        boolean     NOT NULL DEFAULT true,
+    sheet_row       integer,
+    synced_at       timestamptz NOT NULL,
+    closed_at       timestamptz,
+    closed_for      date,                   -- the expiry date the closing was for (a renewal reopens)
+    notified_at     timestamptz,
+    access_removed_at timestamptz,
+    blocked_at      timestamptz
+);
+
+-- Posts of monitored channels, one per (channel, source_key): `msg:<message id>`, or `album:<media group id>`
+-- for the several updates of one album. status: new → processing → rejected | duplicate | ready →
+-- publishing → published; `publish_unknown` when a send may or may not have reached Telegram (never resent
+-- by itself), `failed` when Telegram refused it, `skipped` by an operator, `waiting_llm` while the LLM is down.
+CREATE TABLE IF NOT EXISTS carsbot_posts (
+    id              bigserial   PRIMARY KEY,
+    channel_id      bigint      NOT NULL,
+    source_key      text        NOT NULL,
+    message_id      bigint      NOT NULL,
+    media_group_id  text,
+    text            text        NOT NULL DEFAULT '',
+    photos          jsonb       NOT NULL DEFAULT '[]',      -- [{"message_id", "file_id"}] in album order
+    posted_at       timestamptz,
+    received_at     timestamptz NOT NULL,
+    edited_at       timestamptz,
+    status          text        NOT NULL DEFAULT 'new',
+    is_ad           boolean,
+    verdict         jsonb,
+    fields          jsonb,
+    fingerprint     text,
+    duplicate_of    bigint      REFERENCES carsbot_posts (id) ON DELETE SET NULL,
+    generated_text  text,
+    process_tries   integer     NOT NULL DEFAULT 0,
+    publish_attempt uuid,
+    publish_started_at timestamptz,
+    published_message_ids bigint[],
+    published_at    timestamptz,
+    error           text,
+    updated_at      timestamptz NOT NULL,
+    UNIQUE (channel_id, source_key)
+);
+CREATE INDEX IF NOT EXISTS carsbot_posts_status ON carsbot_posts (status, received_at);
+-- the same car reposted in several channels is published once
+CREATE UNIQUE INDEX IF NOT EXISTS carsbot_posts_one_publication ON carsbot_posts (fingerprint)
+    WHERE status IN ('ready', 'publishing', 'published', 'publish_unknown');
+
+-- collect_stats_task, every 15 minutes: queue depths and post counts by status (one row per run slot).
+CREATE TABLE IF NOT EXISTS carsbot_stats (
+    slot            timestamptz PRIMARY KEY,
+    queue_depths    jsonb       NOT NULL,
+    posts_by_status jsonb       NOT NULL,
+    collected_at    timestamptz NOT NULL
+);

@@ -42,7 +42,7 @@ class CronEntry:
 
 # Seed 004 only says "automatic retry with exponential backoff" for every task: Celery's retry_backoff=True
 # with its defaults (max_retries 3, 1 s doubling, capped at retry_backoff_max 600 s).
-_CARSBOT_RETRY = RetryPolicy(tries=3, delay=1.0, backoff=2.0, max_delay=600.0)
+CARSBOT_RETRY = RetryPolicy(tries=3, delay=1.0, backoff=2.0, max_delay=600.0)
 
 
 TABLE: tuple[CronEntry, ...] = (
@@ -128,16 +128,16 @@ TABLE: tuple[CronEntry, ...] = (
     CronEntry("office_heartbeat",          "reputation", "default", "* * * * *", timeout=50,
               seed="003 App. B.5"),
     # -- carsbot (seed 004), UTC ----------------------------------------------------------------------
-    CronEntry("sync_channels_task",       "carsbot", "sheets",     "* * * * *",    retry=_CARSBOT_RETRY, timeout=1800,
-              tz=UTC, enabled=False, seed="004 Периодические задачи"),
-    CronEntry("sync_subscribers_task",    "carsbot", "sheets",     "*/5 * * * *",  retry=_CARSBOT_RETRY, timeout=1800,
-              tz=UTC, enabled=False, seed="004 Периодические задачи"),
-    CronEntry("update_analytics_task",    "carsbot", "sheets",     "0 * * * *",    retry=_CARSBOT_RETRY, timeout=1800,
-              tz=UTC, enabled=False, seed="004 Периодические задачи"),
-    CronEntry("check_subscriptions_task", "carsbot", "monitoring", "0 0 * * *",    retry=_CARSBOT_RETRY, timeout=1800,
-              tz=UTC, enabled=False, seed="004 Периодические задачи"),
-    CronEntry("collect_stats_task",       "carsbot", "monitoring", "*/15 * * * *", retry=_CARSBOT_RETRY, timeout=1800,
-              tz=UTC, enabled=False, seed="004 Периодические задачи"),
-    CronEntry("cleanup_old_results_task", "carsbot", "monitoring", "0 3 * * *",    retry=_CARSBOT_RETRY, timeout=1800,
-              tz=UTC, enabled=False, seed="004 Периодические задачи"),
+    CronEntry("sync_channels_task",       "carsbot", "sheets",     "* * * * *",    retry=CARSBOT_RETRY, timeout=1800,
+              tz=UTC, seed="004 Периодические задачи"),
+    CronEntry("sync_subscribers_task",    "carsbot", "sheets",     "*/5 * * * *",  retry=CARSBOT_RETRY, timeout=1800,
+              tz=UTC, seed="004 Периодические задачи"),
+    CronEntry("update_analytics_task",    "carsbot", "sheets",     "0 * * * *",    retry=CARSBOT_RETRY, timeout=1800,
+              tz=UTC, seed="004 Периодические задачи"),
+    CronEntry("check_subscriptions_task", "carsbot", "monitoring", "0 0 * * *",    retry=CARSBOT_RETRY, timeout=1800,
+              tz=UTC, seed="004 Периодические задачи"),
+    CronEntry("collect_stats_task",       "carsbot", "monitoring", "*/15 * * * *", retry=CARSBOT_RETRY, timeout=1800,
+              tz=UTC, seed="004 Периодические задачи"),
+    CronEntry("cleanup_old_results_task", "carsbot", "monitoring", "0 3 * * *",    retry=CARSBOT_RETRY, timeout=1800,
+              tz=UTC, seed="004 Периодические задачи"),
 )

@@ -75,6 +75,8 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     "telegram:chat": RateLimit(rate=1, burst=1),          # Bot FAQ: ~1 message/s per chat
     "telegram:group": RateLimit(rate=20 / 60, burst=1),   # Bot FAQ: 20 messages/minute per group
     "llm:default": RateLimit(rate=5, burst=5),
+    "google_sheets:read": RateLimit(rate=1, burst=10),    # Sheets API: 60 reads/minute per user
+    "google_sheets:write": RateLimit(rate=1, burst=10),   # Sheets API: 60 writes/minute per user
 }
 
 
@@ -192,6 +194,26 @@ class AlertChatSettings(BaseModel):
     name: str = ""
 
 
+class CarsbotSettings(BaseModel):
+    """Carsbot (seed 004; docs/carsbot.md): its own bot, the operator's spreadsheet, the channels, retention."""
+
+    bot_token: SecretStr = SecretStr("")
+    target_channel_id: int = 0                 # our car-ads channel, where ads are published
+    private_channel_id: int = 0                # the subscribers' private channel
+    spreadsheet_id: str = ""
+    channels_tab: str = "Каналы"
+    subscribers_tab: str = "Подписчики"
+    analytics_tab: str = "Аналитика"
+    service_account_json: SecretStr = SecretStr("")   # the Google key file's JSON (a systemd credential)
+    sheets_url: str = "https://sheets.googleapis.com"
+    album_wait_seconds: float = 3.0            # an album's updates arrive apart; process it after this
+    llm_retry_max_seconds: float = 900.0       # an LLM outage: process_post_task retries at most this far apart
+    publish_lease_seconds: int = 600
+    analytics_days: int = 30
+    posts_retention_days: int = 90
+    stats_retention_days: int = 30
+
+
 class OpsSettings(BaseModel):
     """Telegram admin bot and alert delivery (`adolfd bot`)."""
 
@@ -238,6 +260,7 @@ class Settings(BaseSettings):
     watcher: WatcherSettings = Field(default_factory=WatcherSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    carsbot: CarsbotSettings = Field(default_factory=CarsbotSettings)
 
     @cached_property
     def tz(self) -> ZoneInfo:

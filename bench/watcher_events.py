@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 import redis.asyncio as aioredis
 
-from adolfd.db import create_pool
+from adolfd.process.db import create_pool
 from adolfd.sandbox.watcher_agents import Fleet
 from adolfd.workers.watcher.consumer import Consumer, ensure_group
 from adolfd.workers.watcher.keys import CLAIMED, TASK_QUEUE

@@ -179,3 +179,21 @@ def run_job(res: Resources):
                 "tries": info.job_try}
 
     return run
+
+
+@pytest.fixture
+def run_first(res, run_queue):
+    """`await run_first("logistic.generate_supply_tasks", **kw)`: like run_job, but stops after this one job,
+    so a job that re-enqueues itself for later (a deferral) does not keep the burst worker waiting."""
+    async def run(name: str, **kwargs) -> dict:
+        spec = resolve(name)
+        await run_queue(spec.module, spec.queue)              # what is already due goes first
+        queued = await enqueue(res.redis, name, kwargs)
+        functions, _ = worker_functions(spec.module, spec.queue)
+        worker = Worker(functions=functions, queue_name=spec.queue_name, redis_pool=res.redis, burst=True,
+                        max_burst_jobs=1, handle_signals=False, poll_delay=0.01, ctx={"resources": res})
+        await worker.main()
+        info = await Job(queued.job_id, res.redis).result_info()
+        return {"job_id": queued.job_id, "success": info.success, "result": info.result, "tries": info.job_try}
+
+    return run

@@ -520,7 +520,8 @@ def load_command_modules() -> None:
     """Modules that add subcommands (approve, pause-bids …) register them on import."""
     import importlib
 
-    for module in ("adolfd.admin.commands",):
+
+    for module in ("adolfd.admin.commands", "adolfd.workers.carsbot.commands"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -5,7 +5,8 @@ Two providers behind one interface, chosen by configuration:
 
 - `OfflineProvider` (the default): the rules of DOMAIN.md, no network. Analysis and drafts come from
   `adolfd.domain.reputation.review_analysis` and `adolfd.domain.reputation.replies`; `complete_json` answers only schemas a module
-  registered a rule for, and says so clearly for any other schema.
+  registered a rule for (the carsbot ad schemas of `adolfd.domain.carsbot.answers` are built in), and says so
+  clearly for any other schema.
 - `HttpProvider`: an OpenAI-compatible chat-completions API (`POST {api_urls.llm}/chat/completions`, bearer
   key, `response_format: json_object`), through `ApiClient` like every other external API: shared Redis rate
   limit, 5xx / 429 / timeouts retried with exponential backoff, other 4xx not. The answer is parsed as JSON and
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -27,6 +28,7 @@ from adolfd.clients.errors import ApiError, BadResponse
 from adolfd.clients.http import ApiClient
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.domain.reputation import replies
+from adolfd.domain.carsbot.answers import OFFLINE_RULES as CARSBOT_RULES
 from adolfd.domain.reputation.review_analysis import (
     DEFAULT_LEXICON,
     Analysis,
@@ -37,6 +39,9 @@ from adolfd.domain.reputation.review_analysis import (
     enforce_rules,
 )
 from adolfd.settings import Settings
+
+if TYPE_CHECKING:
+    from adolfd.engine.context import Resources
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -264,7 +269,7 @@ def build_provider(settings: Settings, http: httpx.AsyncClient | None, limiter: 
     """The configured provider: `offline` (default) or `http` (needs the worker's httpx client and limiter)."""
     choice = settings.llm.provider
     if choice == "offline":
-        return OfflineProvider()
+        return OfflineProvider(rules=CARSBOT_RULES)
     if choice != "http":
         raise ValueError(f"unknown LLM provider {choice!r}; expected 'offline' or 'http'")
     if http is None or limiter is None:
@@ -275,6 +280,16 @@ def build_provider(settings: Settings, http: httpx.AsyncClient | None, limiter: 
     )
     return HttpProvider(api, model=settings.llm.model, temperature=settings.llm.temperature,
                         json_mode=settings.llm.json_mode)
+
+
+def worker_provider(res: Resources) -> LLMProvider:
+    """The worker process's LLM provider, built once (offline unless `llm.provider=http`)."""
+    if "llm" not in res.extras:
+        http = None
+        if res.settings.llm.provider == "http":
+            http = res.http.setdefault("llm", llm_http_client(res.settings))
+        res.extras["llm"] = build_provider(res.settings, http, res.limiter)
+    return res.extras["llm"]
 
 
 def llm_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:

@@ -120,12 +120,23 @@ class HttpxSession(BaseSession):
         """The httpx client belongs to the process's resources and is closed with them."""
 
 
-def telegram_bot(res: Resources) -> Bot:
-    """This process's Bot (alerts, channel posts): shared httpx client, shared pacing; built on first use."""
-    bot = res.extras.get("telegram_bot")
+def paced_bot(res: Resources, token: str, extras_key: str) -> Bot:
+    """A Bot over this process's shared httpx client and shared pacing, built once per `extras_key`."""
+    bot = res.extras.get(extras_key)
     if bot is None:
         session = HttpxSession(res.http_for("telegram"), api=api_server(res.settings),
                                timeout=res.settings.http.timeout)
         session.middleware(TelegramPacing(res.limiter, res.settings))
-        bot = res.extras["telegram_bot"] = make_bot(res.settings, session)
+        try:
+            bot = res.extras[extras_key] = Bot(token, session=session)
+        except TokenValidationError as exc:
+            raise LookupError("the configured Telegram bot token is malformed (expected <bot id>:<secret>)") from exc
     return bot
+
+
+def telegram_bot(res: Resources) -> Bot:
+    """This process's admin Bot (alerts, notifications), built on first use."""
+    token = res.settings.ops.bot_token.get_secret_value()
+    if not token:
+        raise LookupError("no Telegram bot token configured (ADOLFD_OPS__BOT_TOKEN or its credential file)")
+    return paced_bot(res, token, "telegram_bot")

@@ -11,6 +11,7 @@ from adolfd.sandbox import ozon_seller
 from adolfd.sandbox import telegram
 from adolfd.sandbox import ozon_performance, wb_advert, ym_bids
 from adolfd.sandbox import llm, ozon_reviews, wb_feedbacks, ym_feedback
+from adolfd.sandbox import google_sheets
 from adolfd.sandbox.core import RunningSandbox, Sandbox, build_root_app, serve, start_sandbox
 
 MODULES = [
@@ -23,6 +24,7 @@ MODULES = [
     wb_feedbacks,
     ym_feedback,
     llm,
+    google_sheets,
 ]
 
 

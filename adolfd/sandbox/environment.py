@@ -4,6 +4,7 @@ Used by the demo (as ADOLFD_* environment variables) and by the tests (as Settin
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from adolfd.sandbox.accounts import ACCOUNTS, TELEGRAM_BOT
@@ -36,10 +37,24 @@ def sandbox_credentials() -> dict[str, dict[str, dict[str, Any]]]:
     return creds
 
 
+CARSBOT_TARGET_CHANNEL = -1001999999999
+CARSBOT_PRIVATE_CHANNEL = -1001888888888
+
+
+def sandbox_carsbot(base_url: str) -> dict[str, Any]:
+    """Carsbot against the sandbox: its spreadsheet and service account; the sandbox serves one bot token."""
+    from adolfd.sandbox.google_sheets import API, SPREADSHEET_ID, service_account_info
+
+    root = f"{base_url.rstrip('/')}/{API}"
+    return {"bot_token": TELEGRAM_BOT.token, "spreadsheet_id": SPREADSHEET_ID, "sheets_url": root,
+            "service_account_json": json.dumps(service_account_info(f"{root}/token")),
+            "target_channel_id": CARSBOT_TARGET_CHANNEL, "private_channel_id": CARSBOT_PRIVATE_CHANNEL}
+
+
 def sandbox_settings(base_url: str) -> dict[str, Any]:
     """Keyword overrides for `Settings(...)`."""
     return {"api_urls": sandbox_api_urls(base_url), "credentials": sandbox_credentials(),
-            "ops": {"bot_token": TELEGRAM_BOT.token}}
+            "ops": {"bot_token": TELEGRAM_BOT.token}, "carsbot": sandbox_carsbot(base_url)}
 
 
 def sandbox_env(base_url: str) -> dict[str, str]:
@@ -50,4 +65,6 @@ def sandbox_env(base_url: str) -> dict[str, str]:
             for name, value in fields.items():
                 env[f"ADOLFD_CREDENTIALS__{api.upper()}__{brand.upper()}__{name.upper()}"] = str(value)
     env["ADOLFD_OPS__BOT_TOKEN"] = TELEGRAM_BOT.token
+    for name, value in sandbox_carsbot(base_url).items():
+        env[f"ADOLFD_CARSBOT__{name.upper()}"] = str(value)
     return env

@@ -2,7 +2,9 @@
 
 It answers the reputation prompts of `adolfd.clients.llm` with the offline rules (so a demo with
 `ADOLFD_LLM__PROVIDER=http` behaves like the offline provider, over HTTP): an analysis prompt gets
-`{"sentiment", "topics", "escalate", "reasons"}`, a reply prompt gets `{"reply"}`; any other prompt gets `{}`.
+`{"sentiment", "topics", "escalate", "reasons"}`, a reply prompt gets `{"reply"}`; a `complete_json` prompt
+whose schema is one of the carsbot ad schemas (`CarAdVerdict`, `CarAdFields`, `CarPostText`, recognised by the
+schema title in the system message) gets the carsbot offline answer; any other prompt gets `{}`.
 Besides the core's faults (5xx, timeout, malformed body), `script_answers(sandbox, [...])` makes the next
 completions return the given message contents verbatim (e.g. text that is not JSON). Completions are counted
 under `llm_completions`.
@@ -16,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adolfd.domain.carsbot.answers import OFFLINE_RULES as CARSBOT_RULES
 from adolfd.domain.reputation.replies import draft_reply
 from adolfd.domain.reputation.review_analysis import Analysis, FeedbackItem, analyze_offline
 from adolfd.sandbox.core import Sandbox
@@ -57,6 +60,9 @@ def _answer(system: str, prompt: str) -> str:
         analysis = Analysis.from_json(json.loads(raw)) if raw else analyze_offline(_item(prompt))
         instructions = _field(prompt, "Operator's instructions for this reply") or None
         return json.dumps({"reply": draft_reply(_item(prompt), analysis, instructions)}, ensure_ascii=False)
+    for schema, rule in CARSBOT_RULES.items():
+        if f'"title": "{schema.__name__}"' in system:
+            return rule(prompt).model_dump_json()
     return "{}"
 
 

@@ -8,7 +8,8 @@ Served under `/telegram` exactly as the real server shapes it (docs/external-api
 - `getMe`, `getUpdates` (long polling with `offset`/`limit`/`timeout`/`allowed_updates`; a second poller ends the
   first with 409 Conflict, as Telegram does), `deleteWebhook`, `getWebhookInfo`, `setMyCommands`,
   `getMyCommands`, `deleteMyCommands`, `sendMessage` (text ≤ 4096 characters after entity parsing; HTML parse
-  mode checked for unsupported or unbalanced tags and bare `&`).
+  mode checked for unsupported or unbalanced tags and bare `&`), `sendPhoto` and `sendMediaGroup` by file id
+  (captions ≤ 1024 characters, albums of 2–10 photos), `banChatMember` / `unbanChatMember`.
 - Limits from Telegram's Bot FAQ: about one message per second per chat (short bursts allowed), 20 messages
   per minute per group, about 30 messages per second overall; over a limit → 429 with
   `parameters.retry_after`.
@@ -35,6 +36,7 @@ from adolfd.sandbox.core import ACCOUNT_KEY, Sandbox
 
 API = "telegram"
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 MAX_POLL_TIMEOUT = 50.0          # Telegram holds a long poll for at most about 50 s
 
 # endpoint classes of the sandbox gates: (rate per second, burst)
@@ -49,9 +51,9 @@ HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
              "code", "pre", "blockquote"}
 _INT_FIELDS = {"chat_id", "offset", "limit", "timeout", "message_id", "message_thread_id", "user_id",
                "from_chat_id", "reply_to_message_id"}
-_BOOL_FIELDS = {"drop_pending_updates", "disable_notification", "protect_content", "allow_sending_without_reply",
+_BOOL_FIELDS = {"only_if_banned", "drop_pending_updates", "disable_notification", "protect_content", "allow_sending_without_reply",
                 "disable_web_page_preview"}
-_JSON_FIELDS = {"allowed_updates", "reply_markup", "reply_parameters", "link_preview_options", "entities",
+_JSON_FIELDS = {"media", "allowed_updates", "reply_markup", "reply_parameters", "link_preview_options", "entities",
                 "commands", "scope"}
 
 
@@ -76,6 +78,8 @@ class SentMessage:
     parse_mode: str | None = None
     reply_markup: Any = None
     method: str = "sendMessage"
+    photos: list[str] = field(default_factory=list)        # file ids of sendPhoto / sendMediaGroup
+    media_group_id: str | None = None
 
 
 @dataclass
@@ -86,6 +90,7 @@ class TelegramFake:
     updates: list[dict[str, Any]] = field(default_factory=list)
     sent: list[SentMessage] = field(default_factory=list)
     chat_states: dict[int, str] = field(default_factory=dict)      # chat id -> blocked | missing
+    banned: dict[int, set[int]] = field(default_factory=dict)      # chat id -> banned user ids
     commands: list[dict[str, Any]] = field(default_factory=list)
     next_update_id: int = 1
     _message_ids: dict[int, int] = field(default_factory=dict)
@@ -97,6 +102,7 @@ class TelegramFake:
         self.updates.clear()
         self.sent.clear()
         self.chat_states.clear()
+        self.banned.clear()
         self.commands.clear()
         self.next_update_id = 1
         self._message_ids.clear()
@@ -183,7 +189,7 @@ class TelegramFake:
             except asyncio.TimeoutError:
                 pass
 
-    def send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _check_chat(self, params: dict[str, Any]) -> int:
         chat_id = params.get("chat_id")
         if not isinstance(chat_id, int):
             raise TelegramError(400, "Bad Request: chat not found")
@@ -192,6 +198,33 @@ class TelegramFake:
             raise TelegramError(400, "Bad Request: chat not found")
         if state == "blocked":
             raise TelegramError(403, "Forbidden: bot was blocked by the user")
+        return chat_id
+
+    def _record(self, chat_id: int, text: str, parse_mode: str | None, method_name: str, *, photos: list[str],
+                media_group_id: str | None = None, reply_markup: Any = None) -> SentMessage:
+        message = SentMessage(message_id=self._next_message_id(chat_id), chat_id=chat_id, text=text,
+                              date=self._now(), parse_mode=parse_mode, reply_markup=reply_markup,
+                              method=method_name, photos=photos, media_group_id=media_group_id)
+        self.sent.append(message)
+        self.sandbox.count("messages_sent", f"{API}:{chat_id}")
+        return message
+
+    def _message_object(self, message: SentMessage, visible: str, *, caption: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"message_id": message.message_id, "date": message.date, "from": bot_user(),
+                                "chat": _chat_object(message.chat_id, None)}
+        if message.photos:
+            body["photo"] = [{"file_id": message.photos[0], "file_unique_id": message.photos[0][-12:],
+                              "width": 1280, "height": 960}]
+            if message.media_group_id:
+                body["media_group_id"] = message.media_group_id
+            if caption and visible:
+                body["caption"] = visible
+        else:
+            body["text"] = visible
+        return body
+
+    def send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._check_chat(params)
         text = params.get("text")
         if not isinstance(text, str):
             raise TelegramError(400, "Bad Request: message text is empty")
@@ -202,12 +235,58 @@ class TelegramFake:
         if len(visible) > MAX_TEXT:
             raise TelegramError(400, "Bad Request: message is too long")
         self._gate(chat_id)
-        message = SentMessage(message_id=self._next_message_id(chat_id), chat_id=chat_id, text=text,
-                              date=self._now(), parse_mode=parse_mode, reply_markup=params.get("reply_markup"))
-        self.sent.append(message)
-        self.sandbox.count("messages_sent", f"{API}:{chat_id}")
-        return {"message_id": message.message_id, "date": message.date, "from": bot_user(),
-                "chat": _chat_object(chat_id, None), "text": visible}
+        message = self._record(chat_id, text, parse_mode, "sendMessage", photos=[],
+                               reply_markup=params.get("reply_markup"))
+        return self._message_object(message, visible)
+
+    def _caption(self, caption: Any, parse_mode: str | None) -> str:
+        if caption is None:
+            return ""
+        visible = visible_text(str(caption), parse_mode)
+        if len(visible) > MAX_CAPTION:
+            raise TelegramError(400, "Bad Request: message caption is too long")
+        return visible
+
+    def send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._check_chat(params)
+        photo = params.get("photo")
+        if not isinstance(photo, str) or not photo:
+            raise TelegramError(400, "Bad Request: there is no photo in the request")
+        parse_mode = params.get("parse_mode") or None
+        visible = self._caption(params.get("caption"), parse_mode)
+        self._gate(chat_id)
+        message = self._record(chat_id, str(params.get("caption") or ""), parse_mode, "sendPhoto", photos=[photo])
+        return self._message_object(message, visible, caption=True)
+
+    def send_media_group(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        chat_id = self._check_chat(params)
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise TelegramError(400, "Bad Request: wrong number of media: must include 2-10 items")
+        if not all(isinstance(m, dict) and m.get("type") == "photo" and m.get("media") for m in media):
+            raise TelegramError(400, "Bad Request: wrong media: only photos with a file id are supported")
+        visible = [self._caption(m.get("caption"), m.get("parse_mode")) for m in media]
+        self._gate(chat_id)
+        group = f"sandbox-{self._message_ids.get(chat_id, 0) + 1}"
+        out = []
+        for item, shown in zip(media, visible):
+            message = self._record(chat_id, str(item.get("caption") or ""), item.get("parse_mode"),
+                                   "sendMediaGroup", photos=[str(item["media"])], media_group_id=group)
+            out.append(self._message_object(message, shown, caption=True))
+        return out
+
+    def kick(self, params: dict[str, Any], *, ban: bool) -> bool:
+        chat_id = self._check_chat(params)
+        user_id = params.get("user_id")
+        if not isinstance(user_id, int):
+            raise TelegramError(400, "Bad Request: invalid user_id specified")
+        banned = self.banned.setdefault(chat_id, set())
+        if ban:
+            banned.add(user_id)
+            self.sandbox.count("members_banned", f"{API}:{chat_id}")
+        elif user_id in banned or not params.get("only_if_banned"):
+            banned.discard(user_id)
+        return True
 
     def _gate(self, chat_id: int) -> None:
         checks = [(str(TELEGRAM_BOT.bot_id), GLOBAL), (str(chat_id), GROUP if chat_id < 0 else CHAT)]
@@ -389,6 +468,26 @@ async def _delete_commands(fake: TelegramFake, params: dict[str, Any]) -> Any:
 @method("sendMessage")
 async def _send_message(fake: TelegramFake, params: dict[str, Any]) -> Any:
     return fake.send_message(params)
+
+
+@method("sendPhoto")
+async def _send_photo(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    return fake.send_photo(params)
+
+
+@method("sendMediaGroup")
+async def _send_media_group(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    return fake.send_media_group(params)
+
+
+@method("banChatMember")
+async def _ban(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    return fake.kick(params, ban=True)
+
+
+@method("unbanChatMember")
+async def _unban(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    return fake.kick(params, ban=False)
 
 
 def _reply(code: int, payload: dict[str, Any]) -> web.Response:

@@ -30,7 +30,7 @@ from adolfd.admin import status as system_status
 from adolfd.clients.breaker import RedisBreakers
 from adolfd.clients.errors import ApiError
 from adolfd.clients.feedback import FeedbackSource, FetchResult
-from adolfd.clients.llm import LLMProvider, build_provider, llm_http_client
+from adolfd.clients.llm import LLMProvider, worker_provider
 from adolfd.engine.context import Ctx
 from adolfd.domain.circuit_breaker import BreakerPolicy
 from adolfd.domain.reputation.replies import (
@@ -99,13 +99,7 @@ def reporter(ctx: Ctx, platform: str) -> OfficeReporter:
 
 def provider(ctx: Ctx) -> LLMProvider:
     """The worker's LLM provider, built once per process (offline unless `llm.provider=http`)."""
-    extras = ctx.res.extras
-    if "llm" not in extras:
-        http = None
-        if ctx.settings.llm.provider == "http":
-            http = ctx.res.http.setdefault("llm", llm_http_client(ctx.settings))
-        extras["llm"] = build_provider(ctx.settings, http, ctx.limiter)
-    return extras["llm"]
+    return worker_provider(ctx.res)
 
 
 def source(ctx: Ctx, platform: str, brand: str) -> FeedbackSource:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from adolfd.context import Ctx
+from adolfd.engine.context import Ctx
 from adolfd.domain.watcher.agents import AgentState, aggregate, gone_offline
 from adolfd.domain.watcher.recipients import admins
-from adolfd.registry import job
-from adolfd.retry import RetryPolicy
+from adolfd.engine.jobs import job
+from adolfd.engine.retry import RetryPolicy
 from adolfd.workers.watcher.apply import enter_panic
 from adolfd.workers.watcher.consumer import Consumer, run_effects
 from adolfd.workers.watcher.handback import claimed_ids, hand_back

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from adolfd.context import Ctx
-from adolfd.registry import job
+from adolfd.engine.context import Ctx
+from adolfd.engine.jobs import job
 from adolfd.workers.watcher.keys import AGENT_STATE_PATTERN, CLAIMED_PATTERN, MODULE, STATS_PATTERN
 
 SCAN_COUNT = 500

@@ -1,8 +1,8 @@
 """Health check (seed 001 §7.9) and the Office Dashboard heartbeat (seed 001 App. B.5)."""
 from __future__ import annotations
 
-from adolfd.context import Ctx
-from adolfd.registry import job
+from adolfd.engine.context import Ctx
+from adolfd.engine.jobs import job
 from adolfd.workers.watcher.keys import MODULE
 from adolfd.workers.watcher.office import AGENTS, reporter
 from adolfd.workers.watcher.queues import queue_lengths

@@ -1,5 +1,5 @@
 """Telling people: watcher alerts and agent trouble go through the platform's alerts table and its Telegram
-delivery (adolfd/alert_delivery.py). The seed's recipients are users (seed 001 §7.4 `_get_alert_recipients`):
+delivery (adolfd/admin/alert_delivery.py). The seed's recipients are users (seed 001 §7.4 `_get_alert_recipients`):
 their chats get rows of `alert_deliveries` for the platform alert, chosen by `domain.watcher.recipients`;
 the delivery pass sends them (and adds the configured alert chats by the same rule). Everything is keyed, so
 repeating a notification adds nothing."""
@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from adolfd.alerts import raise_alert
+from adolfd.admin.alerts import raise_alert
 from adolfd.domain.watcher.recipients import User
 from adolfd.workers.watcher.keys import MODULE
 

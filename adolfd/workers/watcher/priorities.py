@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from adolfd.context import Ctx
+from adolfd.engine.context import Ctx
 from adolfd.domain.watcher.priorities import (
     WINDOW_DAYS, PriorityInputs, competitor_priority, count_price_changes, price_difference_pct,
 )
-from adolfd.registry import job
+from adolfd.engine.jobs import job
 from adolfd.workers.watcher.keys import MODULE
 
 SOFT_LIMIT_SECONDS = 1800

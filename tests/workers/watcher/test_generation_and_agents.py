@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from adolfd.cron import TABLE
-from adolfd.scheduler import CronScheduler, Scheduled, arq_cron
+from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron
 from adolfd.workers.watcher.keys import GENERATION, IP_BLOCKED
 
 Q_OZON = "watcher:task_queue:ozon"
@@ -31,8 +31,8 @@ async def test_generation_twice_creates_nothing_new(res, at, catalogue, run_job)
 
 
 async def test_missed_2030_run_is_caught_up_once(res, at, clock, catalogue):
-    from adolfd.registry import resolve
-    from adolfd.execution import arq_function
+    from adolfd.engine.jobs import resolve
+    from adolfd.engine.execution import arq_function
 
     entry = next(e for e in TABLE if e.module == "watcher" and e.name == "generate_daily_tasks")
     spec = resolve("watcher.generate_daily_tasks")

@@ -1,0 +1,53 @@
+"""`adolfd carsbot ACTION`: the operator's carsbot commands (adolfd.workers.carsbot.operator) from the shell."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+
+from adolfd.admin.cli import EXIT_USAGE, _with_resources, command, fail
+from adolfd.engine.context import Ctx
+from adolfd.settings import Settings
+from adolfd.workers.carsbot import operator
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="action", required=True)
+    ingest = actions.add_parser("ingest", help="hand in channel posts: one Telegram Message JSON per line")
+    ingest.add_argument("file", type=Path)
+    posts = actions.add_parser("posts", help="posts by status")
+    posts.add_argument("--status")
+    posts.add_argument("--limit", type=int, default=20)
+    for name, help_text in (("reprocess", "run the pipeline on a post again"), ("skip", "never publish a post"),
+                            ("publish-now", "publish a post now")):
+        actions.add_parser(name, help=help_text).add_argument("post_id", type=int)
+    actions.add_parser("sync-now", help="sync channels and subscribers from the sheet now")
+    actions.add_parser("expiring", help="subscriptions ending within 7 days")
+
+
+@command("carsbot", "carsbot posts, syncs and subscriptions (docs/carsbot.md)", _args)
+def cmd_carsbot(args: argparse.Namespace, settings: Settings) -> int:
+    async def go(res) -> int:
+        ctx = Ctx(res)
+        try:
+            if args.action == "ingest":
+                result = await operator.ingest_file(ctx, args.file)
+            elif args.action == "posts":
+                result = await operator.posts_by_status(ctx, args.status, args.limit)
+            elif args.action == "reprocess":
+                result = await operator.reprocess(ctx, args.post_id)
+            elif args.action == "skip":
+                result = await operator.skip(ctx, args.post_id)
+            elif args.action == "publish-now":
+                result = await operator.publish_now(ctx, args.post_id)
+            elif args.action == "sync-now":
+                result = await operator.sync_now(ctx)
+            else:
+                result = await operator.expiring_this_week(ctx)
+        except (ValueError, OSError) as exc:
+            return fail(str(exc), EXIT_USAGE)
+        print(json.dumps(result, ensure_ascii=False, default=str))
+        return 0
+
+    return asyncio.run(_with_resources(settings, go))

@@ -1,0 +1,141 @@
+"""Posts through the AI pipeline and into the channel once (seed 004 process_post_task, publish_post_task)."""
+from __future__ import annotations
+
+import asyncio
+
+from adolfd.sandbox.environment import CARSBOT_TARGET_CHANNEL
+from adolfd.sandbox.telegram import telegram_fake
+from adolfd.workers.carsbot.pipeline import store_post
+from adolfd.workers.carsbot.resources import carsbot_bot
+
+from .conftest import AD, OTHER_CHANNEL, message
+
+
+async def _post(res, post_id: int = 1):
+    return await res.db.fetchrow("SELECT * FROM carsbot_posts WHERE id = $1", post_id)
+
+
+async def test_an_ad_is_processed_and_published_once(res, sandbox, channels, ctx, run_queue):
+    await channels()
+    assert (await store_post(ctx, message()))["status"] == "stored"
+    assert (await store_post(ctx, message()))["status"] == "merged"          # the same update twice
+    await run_queue("carsbot", "ai")
+    await run_queue("carsbot", "publishing")
+    post = await _post(res)
+    assert post["status"] == "published" and post["fields"]["price_rub"] == 2_150_000
+    sent = telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL)
+    assert len(sent) == 1 and sent[0].text == post["generated_text"] and "Toyota Camry" in sent[0].text
+    assert post["published_message_ids"] == [sent[0].message_id]
+    # duplicate jobs and re-runs find nothing to do
+    again = await ctx.enqueue("carsbot.publish_post_task", post_id=1, _job_id="operator-dup")
+    assert again is not None
+    await run_queue("carsbot", "publishing")
+    assert len(telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL)) == 1
+
+
+async def test_non_ads_are_rejected_and_unknown_channels_ignored(res, channels, ctx, run_job):
+    await channels()
+    assert (await store_post(ctx, message(channel=-100777)))["status"] == "ignored"
+    await store_post(ctx, message("Продам шины R17 на Камри, 25 000 руб", message_id=5))
+    out = await run_job("carsbot.process_post_task", post_id=1, _job_id="carsbot:process:1")   # the one queued
+    assert out["result"]["status"] == "rejected" and (await _post(res))["status"] == "rejected"
+
+
+async def test_the_same_ad_in_two_channels_is_published_once(res, sandbox, channels, ctx, run_queue):
+    await channels()
+    await store_post(ctx, message())
+    await store_post(ctx, message("🔥 #авто\n" + AD, channel=OTHER_CHANNEL, message_id=40))
+    await run_queue("carsbot", "ai")
+    await run_queue("carsbot", "publishing")
+    statuses = sorted(r["status"] for r in await res.db.fetch("SELECT status FROM carsbot_posts"))
+    assert statuses == ["duplicate", "published"]
+    assert len(telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL)) == 1
+
+
+async def test_an_album_is_one_post_with_every_photo(res, sandbox, channels, ctx, run_queue):
+    await channels()
+    res.settings.carsbot.album_wait_seconds = 0.2
+    for i, caption in ((11, AD), (12, ""), (13, "")):
+        await store_post(ctx, message(caption, message_id=i, photo=f"photo-{i}", group="album-1"))
+    await asyncio.sleep(0.25)
+    await run_queue("carsbot", "ai")
+    await run_queue("carsbot", "publishing")
+    post = await _post(res)
+    assert [p["file_id"] for p in post["photos"]] == ["photo-11", "photo-12", "photo-13"]
+    sent = telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL)
+    assert [m.photos for m in sent] == [["photo-11"], ["photo-12"], ["photo-13"]]
+    assert "Toyota Camry" in sent[0].text and post["status"] == "published"
+    res.settings.carsbot.album_wait_seconds = 3.0
+
+
+async def test_an_llm_outage_parks_posts_until_it_is_back(res, sandbox, channels, ctx, run_first):
+    await channels()
+    res.settings.llm.provider = "http"
+    res.settings.http.attempts = 1
+    res.extras.pop("llm", None)
+    try:
+        await store_post(ctx, message())
+        await res.redis.delete("adolfd:carsbot:ai")            # run it below, one job at a time
+        sandbox.sandbox.add_fault("llm", "5xx")
+        out = await run_first("carsbot.process_post_task", post_id=1)
+        assert out["result"]["status"] == "waiting_llm" and (await _post(res))["status"] == "waiting_llm"
+        queued = await res.redis.zrange("adolfd:carsbot:ai", 0, -1)
+        assert queued == [b"carsbot:process:1:llm:1"]            # parked, with a later retry
+        sandbox.sandbox.clear_faults("llm")
+        await res.redis.delete("adolfd:carsbot:ai")            # the parked retry is not waited for here
+        back = await run_first("carsbot.process_post_task", post_id=1)
+        assert back["result"]["status"] == "ready" and (await _post(res))["process_tries"] == 2
+    finally:
+        res.settings.llm.provider = "offline"
+        res.settings.http.attempts = 4
+        res.extras.pop("llm", None)
+
+
+async def test_published_once_under_429_and_a_lost_answer(res, sandbox, channels, ctx, run_job, run_queue):
+    await channels()
+    await store_post(ctx, message())
+    await run_job("carsbot.process_post_task", post_id=1, _job_id="carsbot:process:1")
+    await res.redis.delete("adolfd:carsbot:publishing")
+    # Telegram's answer is lost after it posted: never sent again by itself
+    sandbox.sandbox.add_fault("telegram", "timeout", count=1, seconds=0.5, process=True, path="sendMessage")
+    session = carsbot_bot(ctx).session
+    session.timeout = 0.2
+    try:
+        out = await run_job("carsbot.publish_post_task", post_id=1, _job_id="lost")
+    finally:
+        session.timeout = res.settings.http.timeout
+    assert out["result"]["status"] == "publish_unknown"
+    await asyncio.sleep(0.5)
+    again = await run_job("carsbot.publish_post_task", post_id=1, _job_id="again")
+    assert again["result"] == {"status": "skipped", "post_id": 1, "post_status": "publish_unknown"}
+    assert len(telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL)) == 1
+    alert = await res.db.fetchrow("SELECT * FROM alerts WHERE alert_type = 'PUBLISH_UNKNOWN'")
+    assert alert["severity"] == "high"
+
+
+async def test_a_worker_killed_mid_send_is_not_sent_twice(res, sandbox, channels, ctx, run_job, clock):
+    await channels()
+    await store_post(ctx, message())
+    await run_job("carsbot.process_post_task", post_id=1, _job_id="carsbot:process:1")
+    await res.redis.delete("adolfd:carsbot:publishing")
+    # the claim a killed worker left behind
+    await res.db.execute("UPDATE carsbot_posts SET status = 'publishing', publish_attempt = gen_random_uuid(), "
+                         "publish_started_at = $1 WHERE id = 1", clock.now())
+    early = await run_job("carsbot.publish_post_task", post_id=1, _job_id="early")
+    assert early["result"]["post_status"] == "publishing"
+    clock.advance(minutes=11)
+    late = await run_job("carsbot.publish_post_task", post_id=1, _job_id="late")
+    assert late["result"]["status"] == "publish_unknown"
+    assert telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL) == []
+
+
+async def test_telegram_429_defers_and_403_fails_with_an_alert(res, sandbox, channels, ctx, run_job):
+    await channels()
+    await store_post(ctx, message())
+    await run_job("carsbot.process_post_task", post_id=1, _job_id="carsbot:process:1")
+    await res.redis.delete("adolfd:carsbot:publishing")
+    fake = telegram_fake(sandbox.sandbox)
+    fake.set_chat_state(CARSBOT_TARGET_CHANNEL, "blocked")
+    out = await run_job("carsbot.publish_post_task", post_id=1, _job_id="forbidden")
+    assert out["result"]["status"] == "failed" and (await _post(res))["status"] == "failed"
+    assert await res.db.fetchval("SELECT severity FROM alerts WHERE alert_type = 'PUBLISH_FAILED'") == "critical"
