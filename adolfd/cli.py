@@ -156,21 +156,16 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 
 @command("run", "enqueue a job by name with validated arguments", _run_args)
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.enqueue import enqueue
-    from adolfd.registry import BadArguments, NotAllowed, UnknownJob, resolve
+    from adolfd.enqueue import prepare, submit
+    from adolfd.errors import BadArguments, NotAllowed, UnknownJob
 
-    try:
-        kwargs = parse_assignments(args.assignments)
-        spec = resolve(args.job)
-        spec.validate(kwargs)
-    except (UnknownJob, BadArguments, ValueError) as exc:
+    try:   # validated once, before connecting: a bad argument names the allowed values and exits 2
+        spec, wire = prepare(args.job, parse_assignments(args.assignments), manual=True, brands=settings.brands)
+    except (UnknownJob, BadArguments, NotAllowed, ValueError) as exc:
         return fail(str(exc).strip("'\""), EXIT_USAGE)
 
     async def go(redis) -> int:
-        try:
-            queued = await enqueue(redis, args.job, kwargs, job_id=args.job_id, manual=True)
-        except NotAllowed as exc:
-            return fail(str(exc), EXIT_USAGE)
+        queued = await submit(redis, spec, wire, job_id=args.job_id)
         if queued is None:
             return fail(f"a job with id {args.job_id!r} already exists")
         print(json.dumps({"job_id": queued.job_id, "job": spec.key, "queue": spec.queue_name,
@@ -192,15 +187,35 @@ def cmd_job(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_redis(settings, go))
 
 
-@command("jobs", "every job adolfd knows, with its arguments")
+@command("jobs", "every job adolfd knows, with its arguments (--queued: the jobs waiting in the queues)",
+         lambda p: p.add_argument("--queued", action="store_true"))
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.registry import JOBS, load_modules
 
+    if args.queued:
+        return asyncio.run(_with_redis(settings, print_queued))
     load_modules()
     for spec in sorted(JOBS.values(), key=lambda s: s.key):
         flag = "manual" if spec.manual else ""
         print(f"{spec.key:<40} {spec.queue_name:<28} {flag:<6} {spec.describe_args()}")
     return 0
+
+
+async def print_queued(redis) -> int:
+    """One line a waiting job; a legacy pickled job says what it was and how to enqueue it again."""
+    from adolfd.jobinfo import LEGACY, queued_jobs
+
+    jobs = await queued_jobs(redis)
+    if not jobs:
+        print("no queued jobs")
+    for j in jobs:
+        if j.get("kind"):
+            print(f"{j['job_id']:<40} {j['queue']:<28} {j['kind']}: {j['error']}")
+        else:
+            print(f"{j['job_id']:<40} {j['queue']:<28} {j['status']:<11} {j.get('function')} "
+                  f"{json.dumps(j.get('args'), ensure_ascii=False)}")
+    legacy = sum(1 for j in jobs if j.get("kind") == LEGACY)
+    return EXIT_FAILED if legacy else 0
 
 
 # -- status / failed / retry / migrate ----------------------------------------------------------------------

@@ -6,6 +6,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from adolfd import db
 from adolfd.clock import Clock
 from adolfd.context import Resources
+from adolfd.serialization import SERIALIZERS
 from adolfd.settings import Settings
 
 
@@ -14,7 +15,8 @@ def redis_settings(settings: Settings) -> RedisSettings:
 
 
 async def connect_redis(settings: Settings) -> ArqRedis:
-    return await create_pool(redis_settings(settings))
+    """The process's ArqRedis; jobs and results it writes and reads are JSON (adolfd.serialization)."""
+    return await create_pool(redis_settings(settings), **SERIALIZERS)
 
 
 async def build_resources(settings: Settings, clock: Clock | None = None) -> Resources:

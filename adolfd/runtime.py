@@ -29,6 +29,7 @@ from adolfd.failures import flush_spool
 from adolfd.registry import MODULES, QUEUES, JobSpec, for_queue, load_modules, queue_name
 from adolfd.runbook import RUNS, SUCCESS
 from adolfd.scheduler import CronScheduler, Scheduled, arq_cron, entries, schedule_name
+from adolfd.serialization import SERIALIZERS
 
 log = structlog.get_logger(__name__)
 GROUPS = ("all", *MODULES)
@@ -189,7 +190,7 @@ class WorkerGroup:
                     functions=functions, cron_jobs=[item.job for item in scheduled], queue_name=name,
                     redis_pool=self.res.redis, handle_signals=False, max_jobs=s.max_jobs,
                     poll_delay=s.poll_delay, queue_read_limit=s.queue_read_limit, keep_result=86400,
-                    health_check_interval=10, ctx=arq_ctx, timezone=s.tz,
+                    health_check_interval=10, ctx=arq_ctx, timezone=s.tz, **SERIALIZERS,
                 )
                 self.scheduled.extend(scheduled)
         if not self.workers:

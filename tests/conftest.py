@@ -14,7 +14,6 @@ from typing import Any
 import asyncpg
 import pytest
 from arq import Worker
-from arq.jobs import Job
 
 from adolfd import db as dbmod
 from adolfd.clock import Clock, FixedClock
@@ -23,6 +22,7 @@ from adolfd.enqueue import enqueue
 from adolfd.registry import resolve
 from adolfd.resources import build_resources, close_resources
 from adolfd.runtime import worker_functions
+from adolfd.serialization import SERIALIZERS, arq_job
 from adolfd.sandbox import start_sandbox
 from adolfd.sandbox.environment import sandbox_settings
 from adolfd.settings import Settings
@@ -127,7 +127,7 @@ async def drain_queue(res: Resources, module: str, queue: str, *, max_jobs: int 
     functions, scheduled = worker_functions(module, queue)
     worker = Worker(functions=functions, cron_jobs=[s.job for s in scheduled], queue_name=f"adolfd:{module}:{queue}",
                     redis_pool=res.redis, burst=True, handle_signals=False, poll_delay=0.01,
-                    max_jobs=max_jobs, ctx={"resources": res}, keep_result=3600)
+                    max_jobs=max_jobs, ctx={"resources": res}, keep_result=3600, **SERIALIZERS)
     await worker.main()
     return worker
 
@@ -154,7 +154,7 @@ def run_job(res: Resources):
         queued = await enqueue(res.redis, name, kwargs, job_id=_job_id)
         job_id = queued.job_id if queued else _job_id
         await drain_queue(res, spec.module, spec.queue)
-        info = await Job(job_id, res.redis).result_info()
+        info = await arq_job(res.redis, job_id).result_info()
         if info is None:
             return {"job_id": job_id, "status": "not_finished", "success": False, "result": None, "tries": 0}
         return {"job_id": job_id, "status": "complete", "success": info.success, "result": info.result,

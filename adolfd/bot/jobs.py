@@ -10,10 +10,10 @@ from aiogram.types import Message
 from adolfd.bot.replies import answer, esc, render_failed, render_job, short_queue
 from adolfd.cli import parse_assignments
 from adolfd.context import Resources
-from adolfd.enqueue import enqueue
+from adolfd.enqueue import prepare, submit
 from adolfd.failures import flush_spool, list_failed, retry_failed
 from adolfd.jobinfo import job_info
-from adolfd.registry import BadArguments, NotAllowed, UnknownJob, resolve
+from adolfd.errors import BadArguments, NotAllowed, UnknownJob
 
 FAILED_SHOWN = 10
 
@@ -29,10 +29,8 @@ async def run(message: Message, command: CommandObject, res: Resources) -> None:
         return
     name, pairs = words[0], words[1:]
     try:
-        kwargs = parse_assignments(pairs)
-        spec = resolve(name)
-        spec.validate(kwargs)
-        queued = await enqueue(res.redis, name, kwargs, manual=True)
+        spec, wire = prepare(name, parse_assignments(pairs), manual=True, brands=res.settings.brands)
+        queued = await submit(res.redis, spec, wire)
     except (UnknownJob, BadArguments, NotAllowed, ValueError) as exc:
         await message.answer(f"❌ {esc(str(exc).strip(chr(39) + chr(34)))}")
         return

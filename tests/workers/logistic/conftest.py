@@ -45,7 +45,7 @@ def run_first(res, run_queue):
     """`await run_first("logistic.generate_supply_tasks", **kw)`: like run_job, but stops after this one job,
     so a job that re-enqueues itself for later (a deferral) does not keep the burst worker waiting."""
     from arq import Worker
-    from arq.jobs import Job
+    from adolfd.serialization import SERIALIZERS, arq_job
 
     from adolfd.enqueue import enqueue
     from adolfd.registry import resolve
@@ -57,9 +57,10 @@ def run_first(res, run_queue):
         queued = await enqueue(res.redis, name, kwargs)
         functions, _ = worker_functions(spec.module, spec.queue)
         worker = Worker(functions=functions, queue_name=spec.queue_name, redis_pool=res.redis, burst=True,
-                        max_burst_jobs=1, handle_signals=False, poll_delay=0.01, ctx={"resources": res})
+                        max_burst_jobs=1, handle_signals=False, poll_delay=0.01, ctx={"resources": res},
+                        **SERIALIZERS)
         await worker.main()
-        info = await Job(queued.job_id, res.redis).result_info()
+        info = await arq_job(res.redis, queued.job_id).result_info()
         return {"job_id": queued.job_id, "success": info.success, "result": info.result, "tries": info.job_try}
 
     return run
