@@ -119,7 +119,9 @@ def _args_model(func: Callable[..., Any], name: str) -> type[BaseModel]:
             raise TypeError(f"job {name}: *args/**kwargs are not validatable")
         default = ... if param.default is param.empty else param.default
         fields[pname] = (hints.get(pname, Any), default)
-    return create_model(f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields)
+    # NaN and infinities are kept (not turned into null) so the JSON check refuses them instead of losing them
+    config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
+    return create_model(f"{name}_args", __config__=config, **fields)
 
 
 def _cron_row(module: str, name: str) -> CronEntry | None:
