@@ -162,7 +162,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     try:   # validated once, before connecting: a bad argument names the allowed values and exits 2
         spec, wire = prepare(args.job, parse_assignments(args.assignments), manual=True, brands=settings.brands)
     except (UnknownJob, BadArguments, NotAllowed, ValueError) as exc:
-        return fail(str(exc).strip("'\""), EXIT_USAGE)
+        return fail(exc.args[0] if exc.args else str(exc), EXIT_USAGE)   # not str(): a LookupError quotes it
 
     async def go(redis) -> int:
         queued = await submit(redis, spec, wire, job_id=args.job_id)

@@ -110,7 +110,7 @@ def _json_field(model: BaseModel, name: str) -> bool:
 
 
 def _args_model(func: Callable[..., Any], name: str) -> type[BaseModel]:
-    hints = typing.get_type_hints(func)
+    hints = typing.get_type_hints(func, include_extras=True)   # keep Annotated constraints (adolfd.arguments)
     fields: dict[str, Any] = {}
     for i, (pname, param) in enumerate(inspect.signature(func).parameters.items()):
         if i == 0:

@@ -32,7 +32,7 @@ async def run(message: Message, command: CommandObject, res: Resources) -> None:
         spec, wire = prepare(name, parse_assignments(pairs), manual=True, brands=res.settings.brands)
         queued = await submit(res.redis, spec, wire)
     except (UnknownJob, BadArguments, NotAllowed, ValueError) as exc:
-        await message.answer(f"❌ {esc(str(exc).strip(chr(39) + chr(34)))}")
+        await message.answer(f"❌ {esc(exc.args[0] if exc.args else str(exc))}")
         return
     if queued is None:
         await message.answer(f"Already queued or running: {esc(spec.key)}")

@@ -2,23 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime
 
 import pytest
 
 from adolfd.cron import TABLE
-
-
-@pytest.fixture
-def adolfd(settings, res):
-    def run(*args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": settings.redis_url}
-        return subprocess.run([sys.executable, "-m", "adolfd", *args], env=env, capture_output=True,
-                              text=True, timeout=60)
-    return run
 
 
 def test_schedule_json_has_exactly_the_promised_keys(adolfd):

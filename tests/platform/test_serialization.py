@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import subprocess
-import sys
 import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -58,15 +55,6 @@ class Exploit:
 def _legacy(function: str, kwargs: dict) -> bytes:
     """What arq 0.28 with its default serializer wrote for a job."""
     return pickle.dumps({"t": None, "f": function, "a": (), "k": kwargs, "et": 1_700_000_000_000})
-
-
-@pytest.fixture
-def adolfd(settings, res):
-    def run(*args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": settings.redis_url}
-        return subprocess.run([sys.executable, "-m", "adolfd", *args], env=env, capture_output=True,
-                              text=True, timeout=60)
-    return run
 
 
 def test_adolfd_run_stores_the_job_as_json(adolfd, res):
