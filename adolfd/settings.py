@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adolfd.errors import UnknownBrand
+
 DEFAULT_BRANDS = ["ohana_market", "ohana_kids"]
 
 
@@ -284,7 +286,7 @@ class Settings(BaseSettings):
         if brand_id == "all":
             return list(self.brands)
         if brand_id not in self.brands:
-            raise ValueError(f"unknown brand {brand_id!r}; configured: {', '.join(self.brands)}")
+            raise UnknownBrand(f"unknown brand {brand_id!r}; configured: all, {', '.join(self.brands)}")
         return [brand_id]
 
 

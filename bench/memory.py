@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from arq.connections import RedisSettings, create_pool  # noqa: E402
 
+from adolfd.engine.serialization import SERIALIZERS  # noqa: E402
+
 from bench.common import rss_mib, scratch, spawn_worker, wait_for_health_key  # noqa: E402
 
 LOAD = ("logistic.sync_ozon_warehouses", "logistic.sync_ozon_analytics", "logistic.sync_ozon_stocks",
@@ -43,7 +45,7 @@ async def main(seconds: float) -> dict:
         try:
             await wait_for_health_key(redis_url, "adolfd:logistic:sync")
             started_rss = rss_mib(proc.pid)
-            redis = await create_pool(RedisSettings.from_dsn(redis_url))
+            redis = await create_pool(RedisSettings.from_dsn(redis_url), **SERIALIZERS)   # JSON, as the workers read
             for name in LOAD:
                 await enqueue(redis, name, {})
             peak, deadline = started_rss, time.monotonic() + seconds

@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from arq.connections import RedisSettings, create_pool  # noqa: E402
 
+from adolfd.engine.serialization import SERIALIZERS  # noqa: E402
+
 from bench.common import (private_redis, redis_commands, rss_mib, scratch, spawn_worker,  # noqa: E402
                           wait_for_health_key)
 
@@ -43,7 +45,7 @@ def _log_span(logs: list[Path]) -> tuple[int, float]:
 
 async def main(jobs: int, max_jobs: int, read_limit: int, sleep_ms: int, processes: int) -> dict:
     async with private_redis() as base, scratch(base) as (db_url, redis_url):
-        redis = await create_pool(RedisSettings.from_dsn(redis_url))
+        redis = await create_pool(RedisSettings.from_dsn(redis_url), **SERIALIZERS)   # JSON, as the workers read
         for i in range(0, jobs, 500):
             await asyncio.gather(*[redis.enqueue_job("probe", _queue_name=QUEUE, sleep_ms=sleep_ms)
                                    for _ in range(i, min(i + 500, jobs))])

@@ -14,8 +14,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from arq import Worker
-from arq.jobs import Job
 
 from adolfd.process import db as dbmod
 from adolfd.process.clock import Clock, FixedClock
@@ -23,7 +21,8 @@ from adolfd.engine.context import Resources
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.jobs import resolve
 from adolfd.process.resources import build_resources, close_resources
-from adolfd.engine.runtime import worker_functions
+from adolfd.engine.runtime import AdolfdWorker, worker_functions
+from adolfd.engine.serialization import SERIALIZERS, arq_job
 from adolfd.sandbox import start_sandbox
 from adolfd.sandbox.environment import sandbox_settings
 from adolfd.settings import Settings
@@ -140,12 +139,14 @@ def clock(res: Resources) -> FixedClock:
     return fixed
 
 
-async def drain_queue(res: Resources, module: str, queue: str, *, max_jobs: int = 10) -> Worker:
-    """Run one queue's real ARQ worker until the queue is empty (burst mode)."""
-    functions, scheduled = worker_functions(module, queue)
-    worker = Worker(functions=functions, cron_jobs=[s.job for s in scheduled], queue_name=f"adolfd:{module}:{queue}",
-                    redis_pool=res.redis, burst=True, handle_signals=False, poll_delay=0.01,
-                    max_jobs=max_jobs, ctx={"resources": res}, keep_result=3600)
+async def drain_queue(res: Resources, module: str, queue: str, *, max_jobs: int = 10,
+                      max_burst_jobs: int = -1) -> AdolfdWorker:
+    """Run one queue on the production worker class until the queue is empty (burst mode). The cron schedule
+    is not attached: a test runs exactly the jobs it enqueues, whatever the wall clock says."""
+    functions, _ = worker_functions(module, queue)
+    worker = AdolfdWorker(functions=functions, queue_name=f"adolfd:{module}:{queue}", redis_pool=res.redis,
+                          burst=True, max_burst_jobs=max_burst_jobs, handle_signals=False, poll_delay=0.01,
+                          max_jobs=max_jobs, ctx={"resources": res}, keep_result=3600, **SERIALIZERS)
     await worker.main()
     return worker
 
@@ -154,7 +155,7 @@ async def drain_queue(res: Resources, module: str, queue: str, *, max_jobs: int 
 def run_queue(res: Resources):
     """`await run_queue("logistic", "sync")`: drain one queue with a real ARQ worker."""
 
-    async def run(module: str, queue: str, **kw: Any) -> Worker:
+    async def run(module: str, queue: str, **kw: Any) -> AdolfdWorker:
         return await drain_queue(res, module, queue, **kw)
 
     return run
@@ -172,7 +173,7 @@ def run_job(res: Resources):
         queued = await enqueue(res.redis, name, kwargs, job_id=_job_id)
         job_id = queued.job_id if queued else _job_id
         await drain_queue(res, spec.module, spec.queue)
-        info = await Job(job_id, res.redis).result_info()
+        info = await arq_job(res.redis, job_id).result_info()
         if info is None:
             return {"job_id": job_id, "status": "not_finished", "success": False, "result": None, "tries": 0}
         return {"job_id": job_id, "status": "complete", "success": info.success, "result": info.result,
@@ -189,11 +190,8 @@ def run_first(res, run_queue):
         spec = resolve(name)
         await run_queue(spec.module, spec.queue)              # what is already due goes first
         queued = await enqueue(res.redis, name, kwargs)
-        functions, _ = worker_functions(spec.module, spec.queue)
-        worker = Worker(functions=functions, queue_name=spec.queue_name, redis_pool=res.redis, burst=True,
-                        max_burst_jobs=1, handle_signals=False, poll_delay=0.01, ctx={"resources": res})
-        await worker.main()
-        info = await Job(queued.job_id, res.redis).result_info()
+        await drain_queue(res, spec.module, spec.queue, max_burst_jobs=1)
+        info = await arq_job(res.redis, queued.job_id).result_info()
         return {"job_id": queued.job_id, "success": info.success, "result": info.result, "tries": info.job_try}
 
     return run

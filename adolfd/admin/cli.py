@@ -187,24 +187,19 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 
 @command("run", "enqueue a job by name with validated arguments, now or later", _run_args)
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.engine.enqueue import enqueue
-    from adolfd.engine.jobs import BadArguments, NotAllowed, UnknownJob, resolve
+    from adolfd.engine.enqueue import prepare, submit
+    from adolfd.errors import BadArguments, NotAllowed, UnknownJob
 
-    try:
-        kwargs = parse_assignments(args.assignments)
-        spec = resolve(args.job)
-        spec.validate(kwargs)
+    try:   # validated once, before connecting: a bad argument names the allowed values and exits 2
+        spec, wire = prepare(args.job, parse_assignments(args.assignments), manual=True, brands=settings.brands)
         defer = defer_options(args.at, args.in_seconds, now=datetime.now(timezone.utc), tz=settings.tz)
         if args.wait is not None and not args.wait >= 0:
             raise ValueError(f"--wait takes zero or more seconds, not {args.wait:g}")
-    except (UnknownJob, BadArguments, ValueError) as exc:
-        return fail(str(exc).strip("'\""), EXIT_USAGE)
+    except (UnknownJob, BadArguments, NotAllowed, ValueError) as exc:
+        return fail(exc.args[0] if exc.args else str(exc), EXIT_USAGE)   # not str(): a LookupError quotes it
 
     async def go(redis) -> int:
-        try:
-            queued = await enqueue(redis, args.job, kwargs, job_id=args.job_id, manual=True, **defer)
-        except NotAllowed as exc:
-            return fail(str(exc), EXIT_USAGE)
+        queued = await submit(redis, spec, wire, job_id=args.job_id, **defer)
         if queued is None:
             return fail(f"a job with id {args.job_id!r} already exists")
         record: dict[str, Any] = {"job_id": queued.job_id, "job": spec.key, "queue": spec.queue_name,
@@ -241,6 +236,10 @@ async def report_result(redis, job_id: str, timeout: float) -> int:
 
 def error_text(error: Any) -> str:
     """A failed job's stored result: the exception ARQ kept, as `Type: message`."""
+    from adolfd.engine.serialization import JobFailed
+
+    if isinstance(error, JobFailed):      # already `Type: message` of the original exception
+        return str(error)
     if isinstance(error, BaseException):
         return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     return str(error)
@@ -258,10 +257,13 @@ def cmd_job(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_redis(settings, go))
 
 
-@command("jobs", "every job adolfd knows, with its arguments")
+@command("jobs", "every job adolfd knows, with its arguments (--queued: the jobs waiting in the queues)",
+         lambda p: p.add_argument("--queued", action="store_true"))
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.engine.jobs import JOBS, load_modules
 
+    if args.queued:
+        return asyncio.run(_with_redis(settings, print_queued))
     load_modules()
     for spec in sorted(JOBS.values(), key=lambda s: s.key):
         flag = "manual" if spec.manual else ""
@@ -315,6 +317,23 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return asyncio.run(_with_redis(settings, go))
+
+
+async def print_queued(redis) -> int:
+    """One line a waiting job; a legacy pickled job says what it was and how to enqueue it again."""
+    from adolfd.engine.jobinfo import LEGACY, queued_jobs
+
+    jobs = await queued_jobs(redis)
+    if not jobs:
+        print("no queued jobs")
+    for j in jobs:
+        if j.get("kind"):
+            print(f"{j['job_id']:<40} {j['queue']:<28} {j['kind']}: {j['error']}")
+        else:
+            print(f"{j['job_id']:<40} {j['queue']:<28} {j['status']:<11} {j.get('function')} "
+                  f"{json.dumps(j.get('args'), ensure_ascii=False)}")
+    legacy = sum(1 for j in jobs if j.get("kind") == LEGACY)
+    return EXIT_FAILED if legacy else 0
 
 
 # -- status / failed / retry / migrate ----------------------------------------------------------------------
@@ -519,7 +538,6 @@ def build_parser() -> argparse.ArgumentParser:
 def load_command_modules() -> None:
     """Modules that add subcommands (approve, pause-bids …) register them on import."""
     import importlib
-
 
     for module in ("adolfd.admin.commands", "adolfd.workers.carsbot.commands"):
         try:

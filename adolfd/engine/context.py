@@ -120,7 +120,8 @@ class Ctx:
         """Enqueue another job (validated); a `_job_id` makes it happen once however often this is called."""
         from adolfd.engine.enqueue import enqueue
 
-        queued = await enqueue(self.redis, job, kwargs, job_id=_job_id, defer_by=_defer_by)
+        queued = await enqueue(self.redis, job, kwargs, job_id=_job_id, defer_by=_defer_by,
+                               brands=self.settings.brands)
         return queued.job_id if queued else None
 
     async def alert(self, alert_type: str, severity: str, message: str, *, brand_id: str | None = None,

@@ -13,16 +13,14 @@ import structlog
 from arq import Retry
 
 from adolfd.process import metrics
-from adolfd.clients.errors import AuthError
 from adolfd.engine.context import Ctx, Resources
+from adolfd.errors import is_retryable
 from adolfd.engine.failures import record_failure
-from adolfd.engine.jobs import BadArguments, JobSpec
+from adolfd.engine.jobs import JobSpec
 from adolfd.engine.runbook import record_run
 
 log = structlog.get_logger("adolfd.job")
 
-# Failures that the same call will hit again however often it is retried.
-PERMANENT = (BadArguments, AuthError)
 # ARQ re-runs a job cancelled by a shutdown; allow that many extra starts beyond the policy's tries.
 SHUTDOWN_SLACK = 3
 
@@ -80,7 +78,7 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
         gauge = metrics.ACTIVE_JOBS.labels(spec.module, spec.name)
         gauge.inc()
         try:
-            args = spec.validate(kwargs)
+            args = spec.parse(kwargs, brands=res.settings.brands)
             async with asyncio.timeout(spec.timeout):
                 result = await spec.func(ctx, **args)
         except asyncio.CancelledError:
@@ -93,14 +91,14 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
                 error = f"TimeoutError: exceeded {spec.timeout:g}s"
             run = {"job_id": job_id, "started": started_wall.isoformat(), "finished": _now_iso(),
                    "duration": duration, "try": job_try, "error": error[:500]}
-            if not isinstance(exc, PERMANENT) and spec.retry.allows(job_try):
-                delay = spec.retry.delay_before(job_try + 1)
+            if spec.retry.retries(exc, job_try):
+                delay = spec.retry.delay_after(exc, job_try)
                 metrics.JOB_RUNS.labels(spec.module, spec.name, "retry").inc()
                 log.warning("job_retry", duration=duration, error=error, retry_in=delay)
                 await _record(arq_ctx, res, run_keys, {**run, "outcome": "retrying"})
                 raise Retry(defer=delay) from exc
             metrics.JOB_RUNS.labels(spec.module, spec.name, "failed").inc()
-            log.error("job_failed", duration=duration, error=error, exc_info=not isinstance(exc, PERMANENT))
+            log.error("job_failed", duration=duration, error=error, exc_info=is_retryable(exc))
             await _record(arq_ctx, res, run_keys, {**run, "outcome": "failed"})
             await record_failure(res.db, res.redis, {
                 "job_id": job_id, "module": spec.module, "job_name": spec.name, "queue": spec.queue_name,

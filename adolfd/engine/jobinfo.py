@@ -1,35 +1,38 @@
-"""What is known of one job id: ARQ's status and stored result, now or once the job has finished."""
+"""What is known of one job id: ARQ's status and stored result. A job or result pickled by an earlier adolfd
+is shown as a legacy pickled job (what can be read without unpickling, and how to enqueue it again)."""
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.jobs import Job, JobResult, JobStatus
+from arq.jobs import DeserializationError, Job, JobResult, JobStatus
 
+from adolfd.errors import LegacyPickledJob
 from adolfd.engine.jobs import MODULES, QUEUES, queue_name
+from adolfd.engine.serialization import arq_job
+
+LEGACY = "legacy pickled job"
 
 
 async def job_info(redis: ArqRedis, job_id: str) -> dict[str, Any]:
-    result = await Job(job_id, redis).result_info()
+    try:
+        result = await arq_job(redis, job_id).result_info()
+    except DeserializationError as exc:
+        return _legacy(job_id, JobStatus.complete.value, None, exc)
     if result is not None:
         return {"job_id": job_id, "status": JobStatus.complete.value, "queue": result.queue_name,
                 "function": result.function, "args": result.kwargs, "success": result.success,
                 "tries": result.job_try, "started": result.start_time, "finished": result.finish_time,
-                "result": result.result if result.success else repr(result.result)}
+                "result": result.result if result.success else str(result.result)}
     for module in MODULES:
         for queue in QUEUES[module]:
             name = queue_name(module, queue)
-            job = Job(job_id, redis, _queue_name=name)
+            job = arq_job(redis, job_id, name)
             status = await job.status()
             if status in (JobStatus.not_found, JobStatus.complete):
                 continue
-            definition = await job.info()
-            info: dict[str, Any] = {"job_id": job_id, "status": status.value, "queue": name}
-            if definition is not None:
-                info.update(function=definition.function, args=definition.kwargs,
-                            enqueued=definition.enqueue_time, tries=definition.job_try)
-            return info
+            return await queued_info(redis, job_id, name, status)
     return {"job_id": job_id, "status": "not_found"}
 
 
@@ -48,3 +51,36 @@ async def wait_for_result(redis: ArqRedis, job_id: str, timeout: float, poll: fl
         if left <= 0:
             return None
         await asyncio.sleep(min(poll, left))
+
+
+async def queued_info(redis: ArqRedis, job_id: str, queue: str, status: JobStatus) -> dict[str, Any]:
+    info: dict[str, Any] = {"job_id": job_id, "status": status.value, "queue": queue}
+    try:
+        definition = await arq_job(redis, job_id, queue).info()
+    except DeserializationError as exc:
+        return _legacy(job_id, status.value, queue, exc)
+    if definition is not None:
+        info.update(function=definition.function, args=definition.kwargs,
+                    enqueued=definition.enqueue_time, tries=definition.job_try)
+    return info
+
+
+async def queued_jobs(redis: ArqRedis) -> list[dict[str, Any]]:
+    """Every job waiting in an adolfd queue, oldest due first."""
+    found = []
+    for module in MODULES:
+        for queue in QUEUES[module]:
+            name = queue_name(module, queue)
+            for raw_id in await redis.zrange(name, 0, -1):
+                job_id = raw_id.decode()
+                found.append(await queued_info(redis, job_id, name, await arq_job(redis, job_id, name).status()))
+    return found
+
+
+def _legacy(job_id: str, status: str, queue: str | None, exc: DeserializationError) -> dict[str, Any]:
+    cause = exc.__cause__
+    if not isinstance(cause, LegacyPickledJob):
+        return {"job_id": job_id, "status": status, "queue": queue, "kind": "unreadable job",
+                "error": f"{exc}: {cause}"}
+    return {"job_id": job_id, "status": status, "queue": queue, "kind": LEGACY, "function": cause.function,
+            "args": cause.kwargs, "error": str(cause)}

@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic_core import PydanticSerializationError
 
+from adolfd.engine.arguments import validation_context
 from adolfd.cron import TABLE, CronEntry
+from adolfd.errors import BadArguments, NotAllowed, UnknownJob
 from adolfd.engine.retry import NO_RETRY, RetryPolicy
+from adolfd.engine.serialization import not_json
 
 MODULES = ("logistic", "watcher", "marketing", "reputation", "carsbot", "operations")
 QUEUES: dict[str, tuple[str, ...]] = {
@@ -27,18 +31,6 @@ QUEUES: dict[str, tuple[str, ...]] = {
     "carsbot": ("default", "ai", "publishing", "sheets", "monitoring"),
     "operations": ("default",),
 }
-
-
-class UnknownJob(LookupError):
-    """No job by that name (or the name is ambiguous between modules)."""
-
-
-class BadArguments(ValueError):
-    """The arguments do not fit the job's signature; never retried."""
-
-
-class NotAllowed(PermissionError):
-    """The job is not on the manual-run allow-list (seed 000 §8.9)."""
 
 
 def queue_name(module: str, queue: str) -> str:
@@ -71,15 +63,32 @@ class JobSpec:
         """The function name ARQ stores in the job; unique within the queue."""
         return self.name
 
-    def validate(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, kwargs: dict[str, Any], *, brands: typing.Sequence[str] | None = None) -> dict[str, Any]:
+        """The arguments as they travel (JSON values), for enqueueing; `brands` (from settings) also refuses an
+        unknown brand here rather than in the worker."""
+        model = self._model(kwargs, brands)
         try:
-            model = self.args_model.model_validate({**kwargs, **self.bound})
+            wire = model.model_dump(mode="json")
+        except PydanticSerializationError:
+            wire = None
+        if wire is not None and not not_json(wire):
+            return wire
+        bad = [name for name in self.args_model.model_fields if not _json_field(model, name)]
+        raise BadArguments(f"bad arguments for {self.key}: {', '.join(bad)}: not representable as JSON")
+
+    def parse(self, kwargs: dict[str, Any], *, brands: typing.Sequence[str] | None = None) -> dict[str, Any]:
+        """The arguments as the job's signature types them (a `date` is a date), for calling the job."""
+        model = self._model(kwargs, brands)
+        return {name: getattr(model, name) for name in self.args_model.model_fields}
+
+    def _model(self, kwargs: dict[str, Any], brands: typing.Sequence[str] | None) -> BaseModel:
+        try:
+            return self.args_model.model_validate({**kwargs, **self.bound}, context=validation_context(brands))
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
             )
             raise BadArguments(f"bad arguments for {self.key}: {problems}") from None
-        return model.model_dump(mode="json")
 
     def describe_args(self) -> str:
         parts = []
@@ -93,8 +102,15 @@ class JobSpec:
 JOBS: dict[str, JobSpec] = {}
 
 
+def _json_field(model: BaseModel, name: str) -> bool:
+    try:
+        return not not_json(model.model_dump(mode="json", include={name})[name])
+    except PydanticSerializationError:
+        return False
+
+
 def _args_model(func: Callable[..., Any], name: str) -> type[BaseModel]:
-    hints = typing.get_type_hints(func)
+    hints = typing.get_type_hints(func, include_extras=True)   # keep Annotated constraints (adolfd.engine.arguments)
     fields: dict[str, Any] = {}
     for i, (pname, param) in enumerate(inspect.signature(func).parameters.items()):
         if i == 0:
@@ -103,7 +119,9 @@ def _args_model(func: Callable[..., Any], name: str) -> type[BaseModel]:
             raise TypeError(f"job {name}: *args/**kwargs are not validatable")
         default = ... if param.default is param.empty else param.default
         fields[pname] = (hints.get(pname, Any), default)
-    return create_model(f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields)
+    # NaN and infinities are kept (not turned into null) so the JSON check refuses them instead of losing them
+    config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
+    return create_model(f"{name}_args", __config__=config, **fields)
 
 
 def _cron_row(module: str, name: str) -> CronEntry | None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adolfd.errors import RateLimited, is_retryable
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -21,6 +23,18 @@ class RetryPolicy:
     def allows(self, attempt: int) -> bool:
         """Whether a failure on attempt `attempt` (1-based) may be retried."""
         return attempt <= self.tries
+
+    def retries(self, exc: BaseException, attempt: int) -> bool:
+        """Whether a failure with `exc` on attempt `attempt` is tried again: only a cause a retry can fix
+        (adolfd.errors.is_retryable), and only while the policy has tries left."""
+        return is_retryable(exc) and self.allows(attempt)
+
+    def delay_after(self, exc: BaseException, attempt: int) -> float:
+        """Seconds before the next attempt; never sooner than a rate-limited API asked."""
+        delay = self.delay_before(attempt + 1)
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            delay = max(delay, exc.retry_after)
+        return delay
 
     def describe(self) -> str:
         if not self.tries:

@@ -26,10 +26,11 @@ from adolfd.cron import CronEntry
 from adolfd.engine.enqueue import WAKE_CHANNEL
 from adolfd.engine.execution import SHUTDOWN_SLACK, arq_function
 from adolfd.engine.failures import flush_spool
-from adolfd.engine.outage import REDIS_DOWN, Backoff, until_done
 from adolfd.engine.jobs import MODULES, QUEUES, JobSpec, for_queue, load_modules, queue_name
 from adolfd.engine.runbook import RUNS, SUCCESS
 from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron, entries, schedule_name
+from adolfd.engine.serialization import SERIALIZERS
+from adolfd.engine.outage import REDIS_DOWN, Backoff, until_done
 
 log = structlog.get_logger(__name__)
 GROUPS = ("all", *MODULES)
@@ -109,7 +110,8 @@ class AdolfdWorker(Worker):
             try:
                 await self._poll_iteration()
                 await self._release_orphaned_claims()
-                if self.burst and await self.pool.zcard(self.queue_name) == 0:
+                if self.burst and (0 <= self.max_burst_jobs <= self._jobs_started()
+                                   or await self.pool.zcard(self.queue_name) == 0):
                     await asyncio.gather(*self.tasks.values(), return_exceptions=True)
                     return
             except REDIS_DOWN as exc:
@@ -132,9 +134,12 @@ class AdolfdWorker(Worker):
         """ARQ's poll step, except that a job task that failed inside ARQ (Redis gone while it started) is
         logged and its claim released once Redis is back, instead of ending the loop."""
         self._last_read = self._started_last = 0
-        if self.allow_pick_jobs and self.job_counter < self.max_jobs:
+        count = self.queue_read_limit
+        if self.burst and self.max_burst_jobs >= 0:
+            count = min(count, self.max_burst_jobs - self._jobs_started())
+        if self.allow_pick_jobs and self.job_counter < self.max_jobs and count > 0:
             job_ids = await self.pool.zrangebyscore(self.queue_name, min=float("-inf"), max=timestamp_ms(),
-                                                    start=self._queue_read_offset, num=self.queue_read_limit)
+                                                    start=self._queue_read_offset, num=count)
             await self.start_jobs(job_ids)
         if self.allow_abort_jobs:
             await self._cancel_aborted_jobs()
@@ -251,7 +256,7 @@ class WorkerGroup:
                     functions=functions, cron_jobs=[item.job for item in scheduled], queue_name=name,
                     redis_pool=self.res.redis, handle_signals=False, max_jobs=s.max_jobs,
                     poll_delay=s.poll_delay, queue_read_limit=s.queue_read_limit, keep_result=86400,
-                    health_check_interval=10, ctx=arq_ctx, timezone=s.tz,
+                    health_check_interval=10, ctx=arq_ctx, timezone=s.tz, **SERIALIZERS,
                 )
                 self.scheduled.extend(scheduled)
         if not self.workers:

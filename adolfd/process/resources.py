@@ -9,6 +9,7 @@ from redis.backoff import ExponentialBackoff
 from adolfd.process import db
 from adolfd.process.clock import Clock
 from adolfd.engine.context import Resources
+from adolfd.engine.serialization import SERIALIZERS
 from adolfd.settings import Settings
 
 
@@ -22,7 +23,8 @@ def redis_settings(settings: Settings) -> RedisSettings:
 
 
 async def connect_redis(settings: Settings) -> ArqRedis:
-    return await create_pool(redis_settings(settings))
+    """The process's ArqRedis; jobs and results it writes and reads are JSON (adolfd.engine.serialization)."""
+    return await create_pool(redis_settings(settings), **SERIALIZERS)
 
 
 async def build_resources(settings: Settings, clock: Clock | None = None) -> Resources:

@@ -7,6 +7,7 @@ from typing import Any
 
 from adolfd.process.logs import configure as configure_logging
 from adolfd.process.resources import build_resources, close_resources, redis_settings
+from adolfd.engine.serialization import job_deserializer, job_serializer
 from adolfd.settings import load_settings
 
 
@@ -38,6 +39,8 @@ def settings_class(module: str, queue: str) -> type:
         "keep_result": 86400,
         "timezone": settings.tz,
         "job_completion_wait": int(settings.drain_seconds),
+        "job_serializer": staticmethod(job_serializer),      # JSON jobs and results, never pickle
+        "job_deserializer": staticmethod(job_deserializer),
     })
 
 

@@ -18,8 +18,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from pydantic import PositiveInt
 
 from adolfd.process import metrics
+from adolfd.engine.arguments import BrandId
 from adolfd.admin import status as status_sections
 from adolfd.admin.alerts import raise_alert, resolve_alerts
 from adolfd.clients.ozon import ProductInfo, StockItem
@@ -178,7 +180,7 @@ async def _cache_positions(ctx: Ctx, brand: str, rows: list[dict[str, Any]]) -> 
 
 
 @job(module=MODULE, queue="sync", manual=True)
-async def sync_ozon_stocks(ctx: Ctx, brand_id: str = "all") -> dict:
+async def sync_ozon_stocks(ctx: Ctx, brand_id: BrandId = "all") -> dict:
     """FBO stock per cluster (seed 000 §8.4.1) → cluster_stock_snapshots + Redis cache, then generate_alerts.
     Safe to run twice: snapshots upsert per (brand, 30-minute slot, SKU, cluster)."""
     results: dict[str, dict[str, int]] = {}
@@ -215,7 +217,7 @@ SELECT $1, u.sku, $2, $3, u.units, $5 FROM jsonb_to_recordset($4::jsonb) AS u(sk
 
 
 @job(module=MODULE, queue="sync", manual=True)
-async def sync_ozon_analytics(ctx: Ctx, brand_id: str = "all") -> dict:
+async def sync_ozon_analytics(ctx: Ctx, brand_id: BrandId = "all") -> dict:
     """Ordered units per SKU over the last 28 full days (seed 000 §8.4.2). Safe to run twice: the period's
     rows are replaced."""
     results: dict[str, dict[str, int]] = {}
@@ -441,7 +443,7 @@ def _position_details(p: StockPosition | None, rules: LogisticRules) -> dict[str
 
 
 @job(module=MODULE, queue="logic", manual=True)
-async def generate_alerts(ctx: Ctx, brand_id: str = "all") -> dict:
+async def generate_alerts(ctx: Ctx, brand_id: BrandId = "all") -> dict:
     """Stock alerts from the latest FBO snapshot (seed 000 §8.4.7): OUT_OF_STOCK / URGENT_STOCK / LOW_STOCK /
     OZON_URGENT / STOCK_RECOVERED. Safe to run twice: an open alert is not raised again."""
     created = resolved = 0
@@ -531,7 +533,7 @@ async def _plan_brand(ctx: Ctx, conn: asyncpg.Connection, brand: str, rules: Log
 
 
 @job(module=MODULE, queue="logic", manual=True)
-async def generate_supply_tasks(ctx: Ctx, brand_id: str = "all", attempt: int = 0) -> dict:
+async def generate_supply_tasks(ctx: Ctx, brand_id: BrandId = "all", attempt: int = 0) -> dict:
     """Daily FBO supply tasks (seed 000 §8.4.5). Waits for its inputs (today's brain and analytics syncs, a
     stock sync within the hour): defers itself by 10 minutes up to 6 times, then runs with a DATA_STALE
     warning. Safe to run twice: a position with an open task gets no new one."""
@@ -621,10 +623,8 @@ async def cleanup_old_data(ctx: Ctx, retention_days: int | None = None) -> dict:
 
 
 @job(module=MODULE, queue="brain")
-async def cleanup_stock_history(ctx: Ctx, keep_days: int = 90) -> dict:
+async def cleanup_stock_history(ctx: Ctx, keep_days: PositiveInt = 90) -> dict:
     """logistic_stock_history rows older than `keep_days` (seed 000 §8.4.9)."""
-    if keep_days < 1:
-        raise ValueError(f"keep_days must be >= 1, got {keep_days}")
     cutoff = ctx.now().date() - timedelta(days=keep_days)
     status = await ctx.db.execute("DELETE FROM logistic_stock_history WHERE stock_date < $1", cutoff)
     deleted = int(status.split()[-1])

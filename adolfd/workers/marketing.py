@@ -35,7 +35,8 @@ from pydantic import BaseModel, Field
 from redis.exceptions import LockError
 
 from adolfd.admin import status as status_sections
-from adolfd.clients.errors import ApiError, AuthError, Unavailable
+from adolfd.engine.arguments import BrandId, Marketplace, MarketplaceOrAll, Month
+from adolfd.clients.errors import ApiError, Unavailable
 from adolfd.engine.context import Ctx
 from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, Recipient, SafetyAction, Severity, alert_recipients
 from adolfd.domain.marketing.ad_analytics import (
@@ -101,16 +102,6 @@ async def pause_point() -> None:
     await asyncio.sleep(0)
 
 
-def _date(value: date | str | None, name: str) -> date | None:
-    """Job arguments arrive as JSON (dates as ISO text); an unreadable one is a bad argument."""
-    if value is None or isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise BadArguments(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _day_start(ctx: Ctx, day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=ctx.settings.tz)
 
@@ -127,8 +118,7 @@ def marketing_job(*, queue: str, retry: RetryPolicy | None = None, timeout: floa
             try:
                 return await fn(ctx, **kwargs)
             except Exception as exc:
-                final = isinstance(exc, (BadArguments, AuthError)) or ctx.spec is None \
-                    or not ctx.spec.retry.allows(ctx.job_try)
+                final = ctx.spec is None or not ctx.spec.retry.retries(exc, ctx.job_try)
                 if final:
                     await _system_error_alert(ctx, fn.__name__, exc)
                 raise
@@ -256,14 +246,10 @@ async def record_alert(ctx: Ctx, campaign: CampaignRef | None, keyword_id: int |
 
 
 @marketing_job(queue="high", retry=RetryPolicy(tries=3, delay=10), timeout=60)
-async def send_alert(ctx: Ctx, campaign_id: int, alert_type: str, severity: str, title: str, message: str,
+async def send_alert(ctx: Ctx, campaign_id: int, alert_type: AlertType, severity: Severity, title: str, message: str,
                      keyword_id: int | None = None, action_taken: str | None = None,
                      details: dict[str, Any] | None = None, dedup_key: str | None = None) -> dict:
     """Create an alert and notify its recipients (seed §7.3.7). `campaign_id=0` is a system alert (§7.6.2)."""
-    try:
-        kind, level = AlertType(alert_type), Severity(severity)
-    except ValueError as exc:
-        raise BadArguments(f"send_alert: {exc}") from None
     campaign = None
     if campaign_id:
         row = await ctx.db.fetchrow("SELECT id, brand_id, marketplace, name FROM marketing_campaigns WHERE id = $1",
@@ -272,7 +258,7 @@ async def send_alert(ctx: Ctx, campaign_id: int, alert_type: str, severity: str,
             return {"error": "Campaign not found"}
         campaign = CampaignRef(row["id"], row["brand_id"], row["marketplace"], row["name"])
     action = SafetyAction(action_taken.upper()) if action_taken else SafetyAction.ALERT
-    alert_id = await record_alert(ctx, campaign, keyword_id, AdAlert(kind, level, action, title, message,
+    alert_id = await record_alert(ctx, campaign, keyword_id, AdAlert(alert_type, severity, action, title, message,
                                                                      details or {}),
                                   dedup_key=dedup_key or f"job:{ctx.job_id}")
     recipients = await ctx.db.fetchval("SELECT cardinality(recipients) FROM marketing_alerts WHERE id = $1", alert_id)
@@ -464,10 +450,8 @@ def cycle_slot(ctx: Ctx) -> str:
 
 
 @marketing_job(queue="high")
-async def run_bid_cycle(ctx: Ctx, marketplace: str = "all") -> dict:
+async def run_bid_cycle(ctx: Ctx, marketplace: MarketplaceOrAll = "all") -> dict:
     """The 15-minute bid cycle (seed §7.3.1). Marketplaces and brands run concurrently under one Redis lock."""
-    if marketplace != "all" and marketplace not in MARKETPLACES:
-        raise BadArguments(f"unknown marketplace {marketplace!r}; expected all, {', '.join(MARKETPLACES)}")
     started = ctx.now()
     stopped = await bids_paused(ctx.redis)     # the kill switch (bot /pause_bids, CLI)
     if stopped:
@@ -785,11 +769,9 @@ ON CONFLICT ON CONSTRAINT marketing_stats_unit_day DO UPDATE SET
 
 
 @marketing_job(queue="default")
-async def collect_stats(ctx: Ctx, marketplace: str) -> dict:
+async def collect_stats(ctx: Ctx, marketplace: Marketplace) -> dict:
     """Today's and yesterday's figures of every active or paused campaign and its units (seed §7.3.2).
     Safe to repeat: one row per (campaign, unit, day) holds the latest figures."""
-    if marketplace not in MARKETPLACES:
-        raise BadArguments(f"unknown marketplace {marketplace!r}; expected one of {', '.join(MARKETPLACES)}")
     started = ctx.now()
     summary = {"marketplace": marketplace, "started_at": started.isoformat(), "campaigns_fetched": 0,
                "keywords_fetched": 0, "stats_saved": 0, "errors": 0}
@@ -1182,7 +1164,7 @@ async def _keyword_week(db: asyncpg.Pool, campaign_ids: list[int], first: date, 
 @marketing_job(queue="low")
 async def aggregate_daily_stats(ctx: Ctx, stat_date: date | None = None) -> dict:
     """Yesterday's (or `stat_date`'s) detail rows into `marketing_stats_daily` via the SQL function."""
-    day = _date(stat_date, "stat_date") or ctx.now().date() - timedelta(days=1)
+    day = stat_date or ctx.now().date() - timedelta(days=1)
     rows = await ctx.db.fetchval("SELECT fn_marketing_aggregate_daily_stats($1)", day)
     ctx.log.info("daily_stats_aggregated", date=day.isoformat(), rows=rows)
     return {"date": day.isoformat(), "rows_inserted": rows}
@@ -1238,7 +1220,7 @@ ON CONFLICT (campaign_id, stat_year, stat_month) DO UPDATE SET
 
 
 @marketing_job(queue="low")
-async def aggregate_monthly_stats(ctx: Ctx, year: int | None = None, month: int | None = None) -> dict:
+async def aggregate_monthly_stats(ctx: Ctx, year: int | None = None, month: Month | None = None) -> dict:
     """The previous month (or year/month) from the daily rows: the seed's SQL (§7.3.5), which on a rerun also
     refreshes the average CPC, CPO and DRR (the seed's update list left them stale)."""
     if (year is None) != (month is None):
@@ -1246,8 +1228,6 @@ async def aggregate_monthly_stats(ctx: Ctx, year: int | None = None, month: int 
     if year is None:
         first = (ctx.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
     else:
-        if not 1 <= month <= 12:
-            raise BadArguments(f"month must be 1..12, got {month}")
         first = date(year, month, 1)
     last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     status = await ctx.db.execute(_MONTHLY, first, last)
@@ -1291,10 +1271,9 @@ REPORT_COLUMNS = ("stat_date", "brand_id", "marketplace", "campaign_id", "campai
 
 @marketing_job(queue="low", timeout=600)
 async def generate_report(ctx: Ctx, date_from: date, date_to: date, campaign_id: int | None = None,
-                          brand_id: str | None = None) -> dict:
+                          brand_id: BrandId | None = None) -> dict:
     """A CSV of daily campaign figures for one campaign or one brand over a period; the path is in the result.
     The same request writes the same file (replaced atomically)."""
-    date_from, date_to = _date(date_from, "date_from"), _date(date_to, "date_to")
     if date_to < date_from:
         raise BadArguments("date_to is before date_from")
     if (campaign_id is None) == (brand_id is None):

@@ -13,9 +13,9 @@ import sys
 from typing import Any
 
 import pytest
-from arq.jobs import Job
 
 from adolfd.engine.jobs import resolve
+from adolfd.engine.serialization import arq_job
 
 CLI_TIMEOUT = 30.0
 
@@ -39,7 +39,7 @@ def adolfd_run(res, settings, run_queue):
         spec = resolve(name)
         assert queued["status"] == "queued" and queued["queue"] == spec.queue_name, queued
         await asyncio.wait_for(run_queue(spec.module, spec.queue), CLI_TIMEOUT)
-        info = await Job(queued["job_id"], res.redis).result_info()
+        info = await arq_job(res.redis, queued["job_id"]).result_info()
         assert info is not None, f"{name} ({queued['job_id']}) did not finish"
         return {"job_id": queued["job_id"], "success": info.success, "result": info.result}
 

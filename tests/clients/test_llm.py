@@ -22,6 +22,7 @@ from adolfd.clients.llm import (
 )
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.domain.reputation.review_analysis import Analysis, FeedbackItem, Sentiment
+from adolfd.errors import is_retryable
 from adolfd.settings import HttpSettings, RateLimit, Settings
 
 BASE = "http://llm.test/v1"
@@ -147,7 +148,7 @@ async def test_persistent_5xx_is_unavailable_after_the_configured_tries(make_pro
     with pytest.raises(Unavailable) as err:
         await make_provider(rec, attempts=3).complete_json("x", Extraction)
     assert len(rec.requests) == 3
-    assert err.value.retryable
+    assert is_retryable(err.value)
     assert KEY not in str(err.value)
 
 
@@ -181,7 +182,7 @@ async def test_client_errors_are_not_retried(make_provider, status, error):
 async def test_malformed_answers_raise_clear_errors(make_provider, response, message):
     with pytest.raises(BadResponse, match=message) as err:
         await make_provider(Recorder(response)).complete_json("x", Extraction)
-    assert not err.value.retryable
+    assert not is_retryable(err.value)
 
 
 async def test_malformed_analysis_answer_names_the_field(make_provider):

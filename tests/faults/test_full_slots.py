@@ -8,6 +8,7 @@ import time
 import pytest
 from arq.connections import RedisSettings, create_pool
 
+from adolfd.engine.serialization import SERIALIZERS
 from adolfd.testing import AdolfdProcess
 
 pytestmark = [pytest.mark.slow]
@@ -19,7 +20,7 @@ SLEEP_MS = 50
 
 async def _fill(redis_url: str, count: int) -> None:
     """Queue `count` probes directly (plain ARQ, no wake-up): a backlog another host could have left."""
-    redis = await create_pool(RedisSettings.from_dsn(redis_url))
+    redis = await create_pool(RedisSettings.from_dsn(redis_url), **SERIALIZERS)
     try:
         for i in range(count):
             await redis.enqueue_job("probe", _queue_name=QUEUE, _job_id=f"backlog:{i}", sleep_ms=SLEEP_MS)
@@ -28,7 +29,7 @@ async def _fill(redis_url: str, count: int) -> None:
 
 
 async def _completed(redis_url: str) -> int:
-    redis = await create_pool(RedisSettings.from_dsn(redis_url))
+    redis = await create_pool(RedisSettings.from_dsn(redis_url), **SERIALIZERS)
     try:
         return BACKLOG - await redis.zcard(QUEUE)
     finally:

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.jobs import Job, JobStatus
 
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.runtime import WorkerGroup
+from adolfd.engine.serialization import SERIALIZERS, arq_job
 from adolfd.testing import AdolfdProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
@@ -17,7 +17,7 @@ QUEUE = "adolfd:operations:default"
 
 
 async def _pool(url: str) -> ArqRedis:
-    return await create_pool(RedisSettings.from_dsn(f"{url}/0"))
+    return await create_pool(RedisSettings.from_dsn(f"{url}/0"), **SERIALIZERS)
 
 
 async def _enqueue_probes(redis: ArqRedis, count: int, sleep_ms: int) -> list[str]:
@@ -31,7 +31,7 @@ async def _wait_complete(url: str, job_ids: list[str], timeout: float) -> dict[s
         while True:
             redis = await _pool(url)
             try:
-                infos = [await Job(j, redis, _queue_name=QUEUE).result_info() for j in job_ids]
+                infos = [await arq_job(redis, j, QUEUE).result_info() for j in job_ids]
                 if all(info is not None for info in infos):
                     assert all(info.success for info in infos), [i.result for i in infos if not i.success]
                     return {j: info.job_try for j, info in zip(job_ids, infos)}

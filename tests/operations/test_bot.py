@@ -6,12 +6,13 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from arq.jobs import Job, JobStatus
+from arq.jobs import JobStatus
 from structlog.testing import capture_logs
 
 from adolfd.admin.alerts import raise_alert
 from adolfd.kill_switch import bids_paused
 from adolfd.sandbox import feedback_feed
+from adolfd.engine.serialization import arq_job
 
 from .conftest import ADMIN, SECOND_ADMIN, STRANGER
 
@@ -72,7 +73,7 @@ async def test_run_enqueues_a_validated_job_and_job_reports_it(ops, bot, say, re
     [queued] = await replies(ADMIN, 1)
     assert "queued <b>operations.probe</b>" in queued.text
     job_id = queued.text.split("<code>")[1].split("</code>")[0]
-    assert await Job(job_id, ops.redis, _queue_name="adolfd:operations:default").status() == JobStatus.queued
+    assert await arq_job(ops.redis, job_id, "adolfd:operations:default").status() == JobStatus.queued
     await run_queue("operations", "default")
     await say(f"/job {job_id}")
     [_, info] = await replies(ADMIN, 2)
@@ -112,7 +113,7 @@ async def test_failed_lists_and_retry_requeues_once(ops, bot, say, replies):
     [_, done] = await replies(ADMIN, 2)
     job_id = f"retry:{failed_id}:cron:sync_ozon_stocks:1"
     assert job_id in done.text
-    job = Job(job_id, ops.redis, _queue_name="adolfd:logistic:sync")
+    job = arq_job(ops.redis, job_id, "adolfd:logistic:sync")
     assert await job.status() == JobStatus.queued
     assert (await job.info()).kwargs == {"brand_id": "ohana_market"}
     assert await ops.db.fetchval("SELECT retry_job_id FROM failed_jobs WHERE id = $1", failed_id) == job_id

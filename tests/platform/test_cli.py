@@ -9,19 +9,11 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from arq.jobs import Job, JobStatus
+from arq.jobs import JobStatus
 
 from adolfd.cron import TABLE
 from adolfd.engine.enqueue import enqueue
-
-
-@pytest.fixture
-def adolfd(settings, res):
-    def run(*args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": settings.redis_url}
-        return subprocess.run([sys.executable, "-m", "adolfd", *args], env=env, capture_output=True,
-                              text=True, timeout=60)
-    return run
+from adolfd.engine.serialization import arq_job
 
 
 def test_schedule_json_has_exactly_the_promised_keys(adolfd):
@@ -129,8 +121,8 @@ async def test_run_at_and_in_defer_the_job_and_scheduled_lists_them_soonest_firs
     assert rows[1] == {"job_id": at_id, "job": "probe", "queue": QUEUE, "args": {"sleep_ms": 8}, "tries": 0,
                        "due": due_at.astimezone(settings.tz).isoformat()}
     assert in_id in adolfd("scheduled").stdout
-    assert await Job(in_id, res.redis, _queue_name=QUEUE).status() == JobStatus.deferred
-    assert await Job(at_id, res.redis, _queue_name=QUEUE).status() == JobStatus.deferred
+    assert await arq_job(res.redis, in_id, QUEUE).status() == JobStatus.deferred
+    assert await arq_job(res.redis, at_id, QUEUE).status() == JobStatus.deferred
 
 
 def test_run_refuses_a_time_in_the_past_or_a_negative_delay_and_queues_nothing(adolfd, res):
@@ -202,9 +194,9 @@ async def test_purge_removes_waiting_jobs_and_keeps_the_running_one(adolfd, res,
         assert not await res.redis.exists(f"arq:job:{job.job_id}")
 
     await asyncio.wait_for(worker, 30)    # a burst worker ends only once the queue is empty
-    assert (await Job(running.job_id, res.redis).result_info()).success
+    assert (await arq_job(res.redis, running.job_id).result_info()).success
     for job in waiting:   # purged, never run
-        assert await Job(job.job_id, res.redis, _queue_name=QUEUE).status() == JobStatus.not_found
+        assert await arq_job(res.redis, job.job_id, QUEUE).status() == JobStatus.not_found
 
 
 def test_purge_names_the_queues_when_the_name_is_unknown(adolfd, res):

@@ -7,9 +7,10 @@ import os
 import signal
 import sys
 
-from arq.jobs import Job, JobStatus
+from arq.jobs import JobStatus
 
 from adolfd.engine.enqueue import enqueue
+from adolfd.engine.serialization import arq_job
 
 
 def _env(settings, **extra: str) -> dict[str, str]:
@@ -45,7 +46,7 @@ async def test_sigterm_lets_a_running_job_finish(res, settings):
     finished = await _wait_for_line(proc, "job_finished")
     assert finished["job_id"] == queued.job_id
     assert await asyncio.wait_for(proc.wait(), 15) == 0
-    assert await Job(queued.job_id, res.redis).status() == JobStatus.complete
+    assert await arq_job(res.redis, queued.job_id).status() == JobStatus.complete
 
 
 async def test_a_job_longer_than_the_drain_is_handed_back_and_run_again(res, settings, run_queue):
@@ -55,7 +56,7 @@ async def test_a_job_longer_than_the_drain_is_handed_back_and_run_again(res, set
     proc.send_signal(signal.SIGTERM)
     await _wait_for_line(proc, "job_interrupted")
     assert await asyncio.wait_for(proc.wait(), 15) == 0
-    job = Job(queued.job_id, res.redis, _queue_name="adolfd:operations:default")
+    job = arq_job(res.redis, queued.job_id, "adolfd:operations:default")
     assert await job.status() == JobStatus.queued          # not lost: back on its queue
     await run_queue("operations", "default")
     info = await job.result_info()
@@ -70,5 +71,5 @@ async def test_the_plain_arq_cli_runs_a_queue(res, settings):
         "--burst", env=_env(settings), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, out.decode()[-2000:]
-    info = await Job(queued.job_id, res.redis).result_info()
+    info = await arq_job(res.redis, queued.job_id).result_info()
     assert info is not None and info.success and info.result["status"] == "success"

@@ -10,10 +10,10 @@ from aiogram.types import Message
 from adolfd.admin.bot.replies import answer, esc, render_failed, render_job, short_queue
 from adolfd.admin.cli import parse_assignments
 from adolfd.engine.context import Resources
-from adolfd.engine.enqueue import enqueue
+from adolfd.engine.enqueue import prepare, submit
 from adolfd.engine.failures import flush_spool, list_failed, retry_failed
 from adolfd.engine.jobinfo import job_info
-from adolfd.engine.jobs import BadArguments, NotAllowed, UnknownJob, resolve
+from adolfd.errors import BadArguments, NotAllowed, UnknownJob
 
 FAILED_SHOWN = 10
 
@@ -29,12 +29,10 @@ async def run(message: Message, command: CommandObject, res: Resources) -> None:
         return
     name, pairs = words[0], words[1:]
     try:
-        kwargs = parse_assignments(pairs)
-        spec = resolve(name)
-        spec.validate(kwargs)
-        queued = await enqueue(res.redis, name, kwargs, manual=True)
+        spec, wire = prepare(name, parse_assignments(pairs), manual=True, brands=res.settings.brands)
+        queued = await submit(res.redis, spec, wire)
     except (UnknownJob, BadArguments, NotAllowed, ValueError) as exc:
-        await message.answer(f"❌ {esc(str(exc).strip(chr(39) + chr(34)))}")
+        await message.answer(f"❌ {esc(exc.args[0] if exc.args else str(exc))}")
         return
     if queued is None:
         await message.answer(f"Already queued or running: {esc(spec.key)}")

@@ -86,12 +86,24 @@ async def test_sync_ozon_stocks_twice_in_a_slot_keeps_one_snapshot(res, at, mome
     assert await res.db.fetchval("SELECT count(DISTINCT slot) FROM cluster_stock_snapshots") == 2
 
 
-async def test_sync_ozon_stocks_retries_a_failing_api_and_saves_once(res, at, sandbox, run_job, monkeypatch):
+async def test_sync_ozon_stocks_fails_at_once_on_a_reply_it_cannot_read(res, sandbox, run_job, monkeypatch):
     from adolfd.engine.jobs import resolve
     from adolfd.engine.retry import RetryPolicy
 
     monkeypatch.setattr(resolve("logistic.sync_ozon_stocks"), "retry", RetryPolicy(tries=2, delay=0.01))
     sandbox.sandbox.add_fault("ozon-seller", "wrong_shape", count=1, path="/v1/analytics/stocks")
+    out = await run_job("logistic.sync_ozon_stocks", brand_id="ohana_market")
+    assert not out["success"] and out["tries"] == 1              # BadResponse: no retry can fix it
+    assert await res.db.fetchval("SELECT count(*) FROM cluster_stock_snapshots") == 0
+
+
+async def test_sync_ozon_stocks_retries_a_failing_api_and_saves_once(res, at, sandbox, run_job, monkeypatch):
+    from adolfd.engine.jobs import resolve
+    from adolfd.engine.retry import RetryPolicy
+
+    monkeypatch.setattr(resolve("logistic.sync_ozon_stocks"), "retry", RetryPolicy(tries=2, delay=0.01))
+    # an outage that outlasts the client's own tries fails the first run; the job's retry policy runs it again
+    sandbox.sandbox.add_fault("ozon-seller", "5xx", count=res.settings.http.attempts, path="/v1/analytics/stocks")
     out = await run_job("logistic.sync_ozon_stocks", brand_id="ohana_market")
     assert out["success"] and out["tries"] == 2
     count = await res.db.fetchval("SELECT count(*) FROM cluster_stock_snapshots")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from adolfd.errors import BadArguments
 from adolfd.settings import RateLimit
 
 from adolfd.workers.marketing import API_STATUS
@@ -178,9 +179,10 @@ async def test_send_alert_recipients_by_role_and_brand(res, run_job, synced):
     assert await res.db.fetchval("SELECT count(*) FROM marketing_alerts") == 2
     assert await res.db.fetchval("SELECT count(*) FROM marketing_notifications") == 6
     assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE module = 'marketing'") == 2
-    bad = await run_job("marketing.send_alert", campaign_id=campaign["id"], alert_type="nonsense",
-                        severity="info", title="x", message="y")
-    assert not bad["success"] and bad["tries"] == 1                    # a bad argument is not retried
+    with pytest.raises(BadArguments, match="alert_type: Input should be 'cap_bid'"):   # refused at enqueue
+        await run_job("marketing.send_alert", campaign_id=campaign["id"], alert_type="nonsense",
+                      severity="info", title="x", message="y")
+    assert await res.redis.zcard("adolfd:marketing:high") == 0
 
 
 async def test_failed_job_is_dead_lettered_with_a_system_alert(res, run_job, synced, monkeypatch):

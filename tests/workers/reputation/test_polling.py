@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 import pytest
-from arq.jobs import Job
 
 from adolfd.sandbox import feedback_feed
 from adolfd.admin.status import system_status
 from adolfd.workers.reputation import BREAKER_NAMES, breaker_name, breakers
+from adolfd.engine.serialization import arq_job
 
 PLATFORM_KINDS = [("wb", "review"), ("wb", "question"), ("ozon", "review"), ("ozon", "question"),
                   ("ym", "review"), ("ym", "question")]
@@ -36,7 +36,7 @@ async def test_each_new_item_gets_exactly_one_analyze_job(res, feed, poll, items
     await poll("wb", "review")
     stored = await items(platform="wb")
     for row in stored:
-        info = await Job(f"reputation:analyze:{row['id']}", res.redis).result_info()
+        info = await arq_job(res.redis, f"reputation:analyze:{row['id']}").result_info()
         assert info is not None and info.success and info.job_try == 1
         assert info.result["status"] == "analyzed"
 

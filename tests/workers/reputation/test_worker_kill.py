@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from arq.constants import in_progress_key_prefix
-from arq.jobs import Job
 
 from adolfd.sandbox.environment import sandbox_env
 from adolfd.workers.reputation import approve
+from adolfd.engine.serialization import arq_job
 
 JOB_ID = "reputation:send:{item_id}:g1"
 
@@ -76,7 +76,7 @@ async def _recover(res, sandbox, clock, run_queue, item) -> dict:
     assert await res.redis.delete(in_progress_key_prefix + job_id) == 1
     clock.set(datetime.now(timezone.utc) + timedelta(seconds=res.settings.reputation.publish_lease_seconds + 1))
     await run_queue("reputation", "default")
-    info = await Job(job_id, res.redis).result_info()
+    info = await arq_job(res.redis, job_id).result_info()
     assert info is not None and info.success and info.job_try == 2
     return info.result
 
