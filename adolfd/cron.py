@@ -25,7 +25,8 @@ class CronEntry:
     job: str = ""                  # job function name; defaults to `name`
     kwargs: dict[str, Any] = field(default_factory=dict)
     second: int = 0                # exact second of the minute to fire at
-    timeout: float = 300.0         # seconds
+    timeout: float = 300.0         # seconds: the hard limit (the job is cancelled)
+    soft_timeout: float | None = None  # seconds: the job is told first (Celery's soft_time_limit)
     retry: RetryPolicy = NO_RETRY
     tz: ZoneInfo = MSK
     enabled: bool = True
@@ -75,7 +76,7 @@ TABLE: tuple[CronEntry, ...] = (
     CronEntry("cleanup_redis_keys",      "watcher", "default",  "15 4 * * *",  timeout=600,
               seed="001 §7.6 (no schedule given: daily after the night's clean-ups)"),
     CronEntry("calculate_priorities",    "watcher", "heavy",    "0 4 * * *",   retry=RetryPolicy(2, 180),
-              timeout=2100, seed="001 §7.2, §7.7 (soft 1800 s in the job, hard 2100 s)"),
+              timeout=2100, soft_timeout=1800, seed="001 §7.2, §7.7"),
     CronEntry("generate_daily_stats",    "watcher", "default",  "0 8 * * *",   seed="001 §7.2, §7.8"),
     CronEntry("generate_weekly_report",  "watcher", "default",  "0 9 * * 1",   seed="001 §7.8 (Mondays 09:00)"),
     CronEntry("check_cookies_validity",  "watcher", "critical", "30 19 * * *", seed="001 §7.2, §7.5"),
@@ -128,16 +129,16 @@ TABLE: tuple[CronEntry, ...] = (
     CronEntry("office_heartbeat",          "reputation", "default", "* * * * *", timeout=50,
               seed="003 App. B.5"),
     # -- carsbot (seed 004), UTC ----------------------------------------------------------------------
-    CronEntry("sync_channels_task",       "carsbot", "sheets",     "* * * * *",    retry=CARSBOT_RETRY, timeout=1800,
+    CronEntry("sync_channels_task",       "carsbot", "sheets",     "* * * * *",    retry=CARSBOT_RETRY, timeout=1800, soft_timeout=1500,
               tz=UTC, seed="004 Периодические задачи"),
-    CronEntry("sync_subscribers_task",    "carsbot", "sheets",     "*/5 * * * *",  retry=CARSBOT_RETRY, timeout=1800,
+    CronEntry("sync_subscribers_task",    "carsbot", "sheets",     "*/5 * * * *",  retry=CARSBOT_RETRY, timeout=1800, soft_timeout=1500,
               tz=UTC, seed="004 Периодические задачи"),
-    CronEntry("update_analytics_task",    "carsbot", "sheets",     "0 * * * *",    retry=CARSBOT_RETRY, timeout=1800,
+    CronEntry("update_analytics_task",    "carsbot", "sheets",     "0 * * * *",    retry=CARSBOT_RETRY, timeout=1800, soft_timeout=1500,
               tz=UTC, seed="004 Периодические задачи"),
-    CronEntry("check_subscriptions_task", "carsbot", "monitoring", "0 0 * * *",    retry=CARSBOT_RETRY, timeout=1800,
+    CronEntry("check_subscriptions_task", "carsbot", "monitoring", "0 0 * * *",    retry=CARSBOT_RETRY, timeout=1800, soft_timeout=1500,
               tz=UTC, seed="004 Периодические задачи"),
-    CronEntry("collect_stats_task",       "carsbot", "monitoring", "*/15 * * * *", retry=CARSBOT_RETRY, timeout=1800,
+    CronEntry("collect_stats_task",       "carsbot", "monitoring", "*/15 * * * *", retry=CARSBOT_RETRY, timeout=1800, soft_timeout=1500,
               tz=UTC, seed="004 Периодические задачи"),
-    CronEntry("cleanup_old_results_task", "carsbot", "monitoring", "0 3 * * *",    retry=CARSBOT_RETRY, timeout=1800,
+    CronEntry("cleanup_old_results_task", "carsbot", "monitoring", "0 3 * * *",    retry=CARSBOT_RETRY, timeout=1800, soft_timeout=1500,
               tz=UTC, seed="004 Периодические задачи"),
 )

@@ -14,7 +14,6 @@ import asyncpg
 import structlog
 from redis.asyncio import Redis
 
-from adolfd.admin import status as system_status
 
 log = structlog.get_logger(__name__)
 
@@ -54,5 +53,3 @@ async def kill_switch_status(redis: Redis, db: asyncpg.Pool | None) -> dict[str,
         return {"bid_cycle": "running"}
     return {"bid_cycle": "PAUSED", "by": pause.get("by"), "since": pause.get("at"), "reason": pause.get("reason")}
 
-
-system_status.SECTIONS["bids"] = kill_switch_status

@@ -170,7 +170,6 @@ class WatcherSettings(BaseModel):
     offline_after_seconds: int = 180           # no heartbeat this long → offline, tasks handed back
     reclaim_idle_ms: int = 60_000              # a stream entry unacknowledged this long belonged to a dead consumer
     office_ttl_seconds: int = 180
-    concurrency: dict[str, int] = Field(default_factory=lambda: {"default": 2, "critical": 1, "heavy": 1})
 
 
 class LLMSettings(BaseModel):
@@ -245,6 +244,7 @@ class Settings(BaseSettings):
     poll_delay: float = 0.5                   # safety-net poll; enqueues and cron fires wake workers at once
     queue_read_limit: int = 500
     max_jobs: int = 20
+    concurrency: dict[str, int] = Field(default_factory=dict)   # "<module>_<queue>" -> jobs at once (per process)
     drain_seconds: float = 300.0              # SIGTERM: wait this long for running jobs, then hand them back
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9108                  # 0 = no /metrics and /healthz; groups get port + index

@@ -142,3 +142,18 @@ class AdolfdProcess:
         code = await asyncio.wait_for(self.proc.wait(), timeout)
         await self._reader
         return code
+
+
+def with_jobs(monkeypatch: Any, module: str, *functions: Any) -> None:
+    """Add jobs (functions marked with `@job`) to one module for the length of a test: the catalog that
+    `resolve`, `enqueue` and the workers read is swapped for one that has them, and monkeypatch puts it back."""
+    from dataclasses import replace
+
+    from adolfd.engine import jobs
+    from adolfd.modules import MODULES
+
+    def extended(spec: Any) -> Any:
+        return replace(spec, jobs=lambda: (*spec.jobs(), *functions), _cache={})
+
+    catalog = jobs.Catalog(tuple(extended(m) if m.name == module else m for m in MODULES))
+    monkeypatch.setattr(jobs, "catalog", lambda: catalog)

@@ -123,16 +123,18 @@ def test_every_beat_entry_of_seeds_001_to_004_present() -> None:
         assert {e.name for e in TABLE if e.module == module} == names, module
 
 
-def test_enabled_rows_name_existing_jobs_and_unbuilt_modules_stay_off() -> None:
-    from adolfd.engine.jobs import JOBS, load_modules
+def test_every_row_names_a_job_of_its_module_on_its_queue() -> None:
+    from adolfd.engine.jobs import catalog
 
-    load_modules()
-    enabled = [e for e in TABLE if e.enabled]
-    assert {"logistic"} <= {e.module for e in enabled}
-    missing = [e.name for e in enabled if f"{e.module}.{e.job_name}" not in JOBS]
+    jobs = {spec.key: spec for spec in catalog().all_jobs()}
+    missing = [e.name for e in TABLE if f"{e.module}.{e.job_name}" not in jobs]
     assert missing == []
-    built = {spec.module for spec in JOBS.values()}
-    assert not [e.name for e in TABLE if e.module not in built and e.enabled]
+    wrong_queue = [e.name for e in TABLE if jobs[f"{e.module}.{e.job_name}"].queue != e.queue]
+    assert wrong_queue == []
+
+
+def test_every_row_of_all_five_modules_is_on() -> None:
+    assert [e.name for e in TABLE if not e.enabled] == []
 
 
 def test_reputation_polls_six_distinct_offsets() -> None:

@@ -33,14 +33,13 @@ from aiogram.exceptions import (
 from aiogram.types import LinkPreviewOptions
 from redis.asyncio import Redis
 
-from adolfd.admin import status as system_status
 from adolfd.domain.alert_routing import Alert, AlertChat, recipients, render_digests, retry_delay
 from adolfd.settings import Settings
+from adolfd.keys import ALERTS_LAST_PASS as LAST_PASS
 
 log = structlog.get_logger(__name__)
 
 DELIVERY_LOCK = 0x4AD0A1          # advisory lock: one delivery pass at a time, across processes and hosts
-LAST_PASS = "adolfd:alerts:last_pass"
 CHAT_CONCURRENCY = 8
 
 _UNDELIVERED = """
@@ -248,5 +247,3 @@ async def alert_status(redis: Redis, db: asyncpg.Pool | None) -> dict[str, Any]:
                                "error": r["error"]} for r in failing])
     return out
 
-
-system_status.SECTIONS["alerts"] = alert_status

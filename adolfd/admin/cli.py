@@ -11,58 +11,22 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
+from adolfd.admin.shell import (EXIT_FAILED, EXIT_TIMEOUT, EXIT_USAGE, fail, parse_assignments, with_redis,
+                                with_resources)
+from adolfd.engine.module import Command
 from adolfd.settings import Settings, load_settings
 
-EXIT_USAGE = 2
-EXIT_FAILED = 1
-EXIT_TIMEOUT = 3          # `run --wait`: the job did not finish in time (it keeps running)
 DEFAULT_WAIT_SECONDS = 300.0
 
-COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., Any], str]] = {}
+# The platform's own subcommands, declared below with @command; modules bring theirs in their ModuleSpec.
+COMMANDS: dict[str, Command] = {}
 
 
 def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
-    """Register a subcommand; modules add theirs (e.g. reputation's `approve`) the same way."""
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        COMMANDS[name] = (arguments, fn, help_text)
+    def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
+        COMMANDS[name] = Command(name, help_text, fn, arguments)
         return fn
-    return register
-
-
-def fail(message: str, code: int = EXIT_FAILED) -> int:
-    print(f"adolfd: {message}", file=sys.stderr)
-    return code
-
-
-async def _with_redis(settings: Settings, fn: Callable[..., Coroutine[Any, Any, int]]) -> int:
-    from adolfd.process.resources import connect_redis
-
-    redis = await connect_redis(settings)
-    try:
-        return await fn(redis)
-    finally:
-        await redis.aclose(close_connection_pool=True)
-
-
-async def _with_resources(settings: Settings, fn: Callable[..., Coroutine[Any, Any, int]]) -> int:
-    from adolfd.process.resources import build_resources, close_resources
-
-    res = await build_resources(settings)
-    try:
-        return await fn(res)
-    finally:
-        await close_resources(res)
-
-
-def parse_assignments(pairs: list[str]) -> dict[str, Any]:
-    """`key=value` words; values stay strings and the job's pydantic model converts them."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"expected key=value, got {pair!r}")
-        out[key] = value
-    return out
+    return declare
 
 
 def defer_options(at: str | None, in_seconds: float | None, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
@@ -88,9 +52,9 @@ def defer_options(at: str | None, in_seconds: float | None, *, now: datetime, tz
 
 # -- worker ----------------------------------------------------------------------------------------------
 def _worker_args(p: argparse.ArgumentParser) -> None:
-    from adolfd.engine.runtime import GROUPS
+    from adolfd.engine.runtime import groups
 
-    p.add_argument("group", choices=GROUPS)
+    p.add_argument("group", choices=groups())
     p.add_argument("--metrics-port", type=int, default=None,
                    help="port of /metrics and /healthz (default: ADOLFD_METRICS_PORT + group index; 0 = off)")
 
@@ -98,11 +62,11 @@ def _worker_args(p: argparse.ArgumentParser) -> None:
 @command("worker", "run the ARQ workers of one module (or all) in this process", _worker_args)
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.process.resources import build_resources, close_resources
-    from adolfd.engine.runtime import GROUPS, serve_group
+    from adolfd.engine.runtime import groups, serve_group
 
     port = args.metrics_port
     if port is None:
-        port = settings.metrics_port + GROUPS.index(args.group) if settings.metrics_port else 0
+        port = settings.metrics_port + groups().index(args.group) if settings.metrics_port else 0
 
     async def main() -> int:
         res = await build_resources(settings)
@@ -136,19 +100,10 @@ def _schedule_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
 
 
-def schedule_rows(now: datetime) -> list[dict[str, Any]]:
-    from adolfd.cron import TABLE
-    from adolfd.engine.scheduler import next_fires
-
-    return [{
-        "job": e.name, "module": e.module, "queue": e.queue, "cron": e.cron, "second": e.second,
-        "timezone": e.tz.key, "enabled": e.enabled,
-        "next": [t.isoformat() for t in next_fires(e, now, 3)],
-    } for e in TABLE]
-
-
 @command("schedule", "every periodic job with its next three fire times", _schedule_args)
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.admin.status import schedule_rows
+
     if args.now:
         try:
             now = datetime.fromisoformat(args.now)
@@ -213,7 +168,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         return await report_result(redis, queued.job_id, args.wait)
 
-    return asyncio.run(_with_redis(settings, go))
+    return asyncio.run(with_redis(settings, go))
 
 
 async def report_result(redis, job_id: str, timeout: float) -> int:
@@ -254,18 +209,17 @@ def cmd_job(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(info, ensure_ascii=False, default=str, indent=1))
         return 0 if info["status"] != "not_found" else EXIT_FAILED
 
-    return asyncio.run(_with_redis(settings, go))
+    return asyncio.run(with_redis(settings, go))
 
 
 @command("jobs", "every job adolfd knows, with its arguments (--queued: the jobs waiting in the queues)",
          lambda p: p.add_argument("--queued", action="store_true"))
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.engine.jobs import JOBS, load_modules
+    from adolfd.engine.jobs import catalog
 
     if args.queued:
-        return asyncio.run(_with_redis(settings, print_queued))
-    load_modules()
-    for spec in sorted(JOBS.values(), key=lambda s: s.key):
+        return asyncio.run(with_redis(settings, print_queued))
+    for spec in sorted(catalog().all_jobs(), key=lambda s: s.key):
         flag = "manual" if spec.manual else ""
         print(f"{spec.key:<40} {spec.queue_name:<28} {flag:<6} {spec.describe_args()}")
     return 0
@@ -290,7 +244,7 @@ def cmd_scheduled(args: argparse.Namespace, settings: Settings) -> int:
                   f"{json.dumps(r['args'], ensure_ascii=False, default=str)}")
         return 0
 
-    return asyncio.run(_with_redis(settings, go))
+    return asyncio.run(with_redis(settings, go))
 
 
 def _purge_args(p: argparse.ArgumentParser) -> None:
@@ -316,7 +270,7 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({"queue": queue, "removed": removed}))
         return 0
 
-    return asyncio.run(_with_redis(settings, go))
+    return asyncio.run(with_redis(settings, go))
 
 
 async def print_queued(redis) -> int:
@@ -353,7 +307,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             print(html.unescape(re.sub(r"</?[a-z][^>]*>", "", render_status(status, settings.tz))))
         return 0
 
-    return asyncio.run(_with_resources(settings, go))
+    return asyncio.run(with_resources(settings, go))
 
 
 @command("failed", "jobs that exhausted their tries", lambda p: p.add_argument("--all", action="store_true"))
@@ -371,7 +325,7 @@ def cmd_failed(args: argparse.Namespace, settings: Settings) -> int:
                   f"tries={r['tries']} args={json.dumps(r['args'], ensure_ascii=False)}{retried}\n    {r['error']}")
         return 0
 
-    return asyncio.run(_with_resources(settings, go))
+    return asyncio.run(with_resources(settings, go))
 
 
 @command("retry", "re-enqueue a failed job", lambda p: p.add_argument("failed_id", type=int))
@@ -386,7 +340,7 @@ def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({"failed_id": args.failed_id, "job_id": job_id, "status": "queued"}))
         return 0
 
-    return asyncio.run(_with_resources(settings, go))
+    return asyncio.run(with_resources(settings, go))
 
 
 @command("migrate", "apply schema.sql (idempotent)")
@@ -484,7 +438,8 @@ def demo_settings(settings: Settings, sandbox_url: str) -> Settings:
     data = settings.model_dump()
     overrides = sandbox_settings(sandbox_url)
     data.update(api_urls=overrides["api_urls"], credentials=overrides["credentials"], environment="demo")
-    data["ops"] = {**data["ops"], **overrides["ops"]}
+    for section in ("ops", "carsbot"):
+        data[section] = {**data[section], **overrides[section]}
     return Settings.model_validate(data)
 
 
@@ -527,24 +482,26 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_loop(main(), settings)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def all_commands() -> dict[str, Command]:
+    """The platform's commands, then each module's (adolfd.modules.MODULES); a name is never taken twice."""
+    from adolfd.admin.bot.commands import COMMANDS as BOT_COMMANDS
+    from adolfd.modules import MODULES
+
+    commands = {**COMMANDS, **{c.name: c for c in BOT_COMMANDS}}
+    for module in MODULES:
+        for cmd in module.loaded("commands"):
+            if cmd.name in commands:
+                raise RuntimeError(f"module {module.name} declares command {cmd.name!r}, which already exists")
+            commands[cmd.name] = cmd
+    return commands
+
+
+def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adolfd", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (arguments, _, help_text) in COMMANDS.items():
-        arguments(sub.add_parser(name, help=help_text, description=help_text))
+    for cmd in commands.values():
+        cmd.arguments(sub.add_parser(cmd.name, help=cmd.help, description=cmd.help))
     return parser
-
-
-def load_command_modules() -> None:
-    """Modules that add subcommands (approve, pause-bids …) register them on import."""
-    import importlib
-
-    for module in ("adolfd.admin.commands", "adolfd.workers.carsbot.commands"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -553,16 +510,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from adolfd.process.logs import configure
 
-    load_command_modules()
-    args = build_parser().parse_args(argv)
+    commands = all_commands()
+    args = build_parser(commands).parse_args(argv)
     try:
         settings = load_settings()
     except Exception as exc:  # noqa: BLE001 — a bad setting is a clear message, not a traceback
         return fail(f"bad configuration: {exc}", EXIT_USAGE)
     configure(settings.log_level, stream=sys.stderr if args.command not in ("worker", "bot", "sandbox", "demo") else None)
-    _, fn, _ = COMMANDS[args.command]
     try:
-        return fn(args, settings)
+        return commands[args.command].run(args, settings)
     except KeyboardInterrupt:
         return 130
     except (OSError, RedisConnectionError) as exc:

@@ -16,7 +16,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-KEY = "office:agent:{agent_id}"
+from adolfd.keys import OFFICE_AGENT as KEY
+
 
 
 @dataclass(frozen=True)

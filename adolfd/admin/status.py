@@ -8,7 +8,7 @@ import asyncpg
 from arq.connections import ArqRedis
 
 from adolfd.cron import TABLE, CronEntry
-from adolfd.engine.jobs import MODULES, QUEUES, queue_name
+from adolfd.engine.module import StatusSection
 from adolfd.engine.runbook import last_runs
 from adolfd.engine.scheduler import previous_fire
 
@@ -24,19 +24,19 @@ def is_overdue(entry: CronEntry, last: dict[str, Any] | None, now: datetime) -> 
 
 
 async def queue_status(redis: ArqRedis) -> list[dict[str, Any]]:
+    from adolfd.modules import queue_names
+
     out = []
-    for module in MODULES:
-        for queue in QUEUES[module]:
-            name = queue_name(module, queue)
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.zcard(name)
-                pipe.zcount(name, "-inf", datetime.now(timezone.utc).timestamp() * 1000)
-                pipe.get(name + ":health-check")
-                depth, ready, health = await pipe.execute()
-            info = dict(part.split("=", 1) for part in health.decode().split() if "=" in part) if health else {}
-            out.append({"queue": name, "depth": depth, "ready": ready, "worker_alive": health is not None,
-                        "running": int(info.get("j_ongoing", 0)), "complete": int(info.get("j_complete", 0)),
-                        "failed": int(info.get("j_failed", 0))})
+    for name in queue_names():
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(name)
+            pipe.zcount(name, "-inf", datetime.now(timezone.utc).timestamp() * 1000)
+            pipe.get(name + ":health-check")
+            depth, ready, health = await pipe.execute()
+        info = dict(part.split("=", 1) for part in health.decode().split() if "=" in part) if health else {}
+        out.append({"queue": name, "depth": depth, "ready": ready, "worker_alive": health is not None,
+                    "running": int(info.get("j_ongoing", 0)), "complete": int(info.get("j_complete", 0)),
+                    "failed": int(info.get("j_failed", 0))})
     return out
 
 
@@ -61,18 +61,39 @@ async def failed_summary(db: asyncpg.Pool) -> dict[str, Any]:
     return {"open": row["open"], "newest": row["newest"]}
 
 
-# Each module may add a section (breakers, bid lock, kill switch …): name -> async fn(redis, db) -> Any.
-SECTIONS: dict[str, Any] = {}
+async def alerts_section(redis: ArqRedis, db: asyncpg.Pool | None) -> Any:
+    """Alert delivery's state; loaded only when status is asked for (delivery pulls in aiogram)."""
+    from adolfd.admin.alert_delivery import alert_status
+
+    return await alert_status(redis, db)
+
+
+def sections() -> dict[str, StatusSection]:
+    """The platform's sections, then every module's (breakers, bid cycle, kill switch …)."""
+    from adolfd.modules import MODULES
+
+    found: dict[str, StatusSection] = {"alerts": alerts_section}
+    for module in MODULES:
+        found.update(module.loaded("status"))
+    return found
 
 
 async def system_status(redis: ArqRedis, db: asyncpg.Pool | None) -> dict[str, Any]:
-    from adolfd.engine.jobs import load_modules
-
-    load_modules()   # worker modules register their sections (logistic, marketing, breakers) on import
     status: dict[str, Any] = {"time": datetime.now(timezone.utc).isoformat(),
                               "queues": await queue_status(redis), "cron": await cron_status(redis)}
     if db is not None:
         status["failed_jobs"] = await failed_summary(db)
-    for name, section in SECTIONS.items():
+    for name, section in sections().items():
         status[name] = await section(redis, db)
     return status
+
+
+def schedule_rows(now: datetime) -> list[dict[str, Any]]:
+    from adolfd.cron import TABLE
+    from adolfd.engine.scheduler import next_fires
+
+    return [{
+        "job": e.name, "module": e.module, "queue": e.queue, "cron": e.cron, "second": e.second,
+        "timezone": e.tz.key, "enabled": e.enabled,
+        "next": [t.isoformat() for t in next_fires(e, now, 3)],
+    } for e in TABLE]

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from adolfd.keys import BREAKER as PREFIX
 from adolfd.process import metrics
 from adolfd.domain.circuit_breaker import (
     Admission,
@@ -27,7 +28,6 @@ from adolfd.domain.circuit_breaker import (
 )
 
 T = TypeVar("T")
-PREFIX = "adolfd:breaker:"
 
 
 class RedisBreakers:

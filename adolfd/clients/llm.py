@@ -283,13 +283,14 @@ def build_provider(settings: Settings, http: httpx.AsyncClient | None, limiter: 
 
 
 def worker_provider(res: Resources) -> LLMProvider:
-    """The worker process's LLM provider, built once (offline unless `llm.provider=http`)."""
-    if "llm" not in res.extras:
+    """The process's LLM provider, built once (offline unless `llm.provider=http`); its HTTP pool is one of the
+    process's and is closed with them."""
+    if res.llm is None:
         http = None
         if res.settings.llm.provider == "http":
             http = res.http.setdefault("llm", llm_http_client(res.settings))
-        res.extras["llm"] = build_provider(res.settings, http, res.limiter)
-    return res.extras["llm"]
+        res.llm = build_provider(res.settings, http, res.limiter)
+    return res.llm
 
 
 def llm_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:

@@ -36,13 +36,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adolfd.clients.errors import AuthError, BadResponse
 from adolfd.clients.http import ApiClient
-from adolfd.clients.pacing import paced
+from adolfd.keys import OZON_PERFORMANCE_TOKEN as TOKEN_KEY
 
 if TYPE_CHECKING:
     from adolfd.engine.context import Resources
 
 TOKEN_REFRESH_MARGIN = 300       # seconds before expiry a cached token is replaced
-TOKEN_KEY = "adolfd:ozon_performance:token:"
 PAGE_SIZE = 100                  # products per page (spec gives no maximum)
 BIDS_PER_CALL = 100              # PUT …/products items per call (spec gives no maximum)
 SKUS_PER_CALL = 100
@@ -133,7 +132,7 @@ class OzonPerformanceClient(ApiClient):
         creds = res.settings.account("ozon_performance", brand)
         if not creds.client_id or not creds.client_secret.get_secret_value():
             raise LookupError(f"no Ozon Performance client_id/client_secret for brand {brand!r}")
-        client = cls(res.http_for(cls.api), paced(res.extras, res.limiter), account=brand,
+        client = cls(res.http_for(cls.api), res.paced, account=brand,
                      limits=lambda ec: res.settings.rate_limit(cls.api, ec), settings=res.settings.http)
         client.bind_credentials(res.redis, creds.client_id, creds.client_secret.get_secret_value())
         return client

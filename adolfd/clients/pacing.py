@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.settings import RateLimit
@@ -42,11 +41,3 @@ class PacedLimiter:
 
     async def penalise(self, key: str, seconds: float) -> None:
         await self.shared.penalise(key, seconds)
-
-
-def paced(extras: dict[str, Any], shared: RateLimiter) -> PacedLimiter:
-    """The process's one `PacedLimiter` (kept in `Resources.extras`, so every client of the process shares it)."""
-    limiter = extras.get("paced_limiter")
-    if limiter is None or limiter.shared is not shared:
-        limiter = extras["paced_limiter"] = PacedLimiter(shared)
-    return limiter

@@ -10,6 +10,7 @@ import asyncio
 from redis.asyncio import Redis
 
 from adolfd.settings import RateLimit
+from adolfd.keys import RATELIMIT
 
 # KEYS[1] = bucket; ARGV = emission interval ms, burst tolerance ms. Returns the wait in ms.
 _RESERVE = """
@@ -41,7 +42,7 @@ return 0
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, prefix: str = "adolfd:ratelimit:") -> None:
+    def __init__(self, redis: Redis, prefix: str = RATELIMIT) -> None:
         self._redis = redis
         self._prefix = prefix
         self._script = redis.register_script(_RESERVE)

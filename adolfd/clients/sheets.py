@@ -133,6 +133,12 @@ class SheetsClient:
         self.settings = settings
         self.manager = manager
 
+    async def close(self) -> None:
+        """gspread's requests session (a connection pool of its own) is closed with the process's resources."""
+        for client in self.manager._client_cache.values():
+            await asyncio.to_thread(client.gc.http_client.session.close)
+        self.manager._client_cache.clear()
+
     @classmethod
     def build(cls, settings: CarsbotSettings, http: HttpSettings, limiter: RateLimiter,
               limits: Callable[[str], RateLimit], **kw: Any) -> SheetsClient:

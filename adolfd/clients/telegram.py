@@ -120,15 +120,15 @@ class HttpxSession(BaseSession):
         """The httpx client belongs to the process's resources and is closed with them."""
 
 
-def paced_bot(res: Resources, token: str, extras_key: str) -> Bot:
-    """A Bot over this process's shared httpx client and shared pacing, built once per `extras_key`."""
-    bot = res.extras.get(extras_key)
+def paced_bot(res: Resources, token: str, purpose: str) -> Bot:
+    """A Bot over this process's shared httpx client and shared pacing, built once per purpose."""
+    bot = res.bots.get(purpose)
     if bot is None:
         session = HttpxSession(res.http_for("telegram"), api=api_server(res.settings),
                                timeout=res.settings.http.timeout)
         session.middleware(TelegramPacing(res.limiter, res.settings))
         try:
-            bot = res.extras[extras_key] = Bot(token, session=session)
+            bot = res.bots[purpose] = Bot(token, session=session)
         except TokenValidationError as exc:
             raise LookupError("the configured Telegram bot token is malformed (expected <bot id>:<secret>)") from exc
     return bot
@@ -139,4 +139,4 @@ def telegram_bot(res: Resources) -> Bot:
     token = res.settings.ops.bot_token.get_secret_value()
     if not token:
         raise LookupError("no Telegram bot token configured (ADOLFD_OPS__BOT_TOKEN or its credential file)")
-    return paced_bot(res, token, "telegram_bot")
+    return paced_bot(res, token, "admin")

@@ -27,7 +27,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adolfd.clients.errors import BadResponse
 from adolfd.clients.http import ApiClient
-from adolfd.clients.pacing import paced
 
 if TYPE_CHECKING:
     from adolfd.engine.context import Resources
@@ -183,7 +182,7 @@ class WbAdvertClient(ApiClient):
     @classmethod
     def for_brand(cls, res: Resources, brand: str) -> WbAdvertClient:
         creds = res.settings.account("wb", brand)
-        client = cls(res.http_for(cls.api), paced(res.extras, res.limiter), account=brand,
+        client = cls(res.http_for(cls.api), res.paced, account=brand,
                      limits=lambda ec: res.settings.rate_limit(cls.api, ec), settings=res.settings.http)
         client.token = creds.token.get_secret_value()
         if not client.token:

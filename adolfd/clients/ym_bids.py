@@ -28,7 +28,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adolfd.clients.errors import BadResponse
 from adolfd.clients.http import ApiClient
-from adolfd.clients.pacing import paced
 
 if TYPE_CHECKING:
     from adolfd.engine.context import Resources
@@ -136,7 +135,7 @@ class YmBidsClient(ApiClient):
         creds = res.settings.account("ym", brand)
         if not creds.api_key.get_secret_value() or not creds.business_id:
             raise LookupError(f"no Yandex Market api_key/business_id configured for brand {brand!r}")
-        client = cls(res.http_for(cls.api), paced(res.extras, res.limiter), account=creds.business_id,
+        client = cls(res.http_for(cls.api), res.paced, account=creds.business_id,
                      limits=lambda ec: res.settings.rate_limit(cls.api, ec), settings=res.settings.http)
         client.api_key = creds.api_key.get_secret_value()
         client.business_id = creds.business_id

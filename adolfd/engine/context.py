@@ -5,7 +5,7 @@ settings; `Ctx` adds the job's identity and small conveniences. Jobs never open 
 """
 from __future__ import annotations
 
-import importlib
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,24 +17,17 @@ from arq.connections import ArqRedis
 
 from adolfd.admin.alerts import raise_alert
 from adolfd.process.clock import Clock
+from adolfd.clients.pacing import PacedLimiter
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.settings import Settings
 
 if TYPE_CHECKING:
+    from aiogram import Bot
+
+    from adolfd.clients.llm import LLMProvider
+    from adolfd.clients.sheets import SheetsClient
     from adolfd.clients.http import ApiClient
     from adolfd.engine.jobs import JobSpec
-
-# api name -> "module:Class" of its client; each client module registers its class here.
-CLIENT_CLASSES: dict[str, str] = {
-    "ozon_seller": "adolfd.clients.ozon:OzonSellerClient",
-    "wb_advert": "adolfd.clients.wb_advert:WbAdvertClient",
-    "ozon_performance": "adolfd.clients.ozon_performance:OzonPerformanceClient",
-    "ym_bids": "adolfd.clients.ym_bids:YmBidsClient",
-    "wb_feedbacks": "adolfd.clients.wb_feedbacks:WbFeedbacksClient",
-    "ozon_reviews": "adolfd.clients.ozon_reviews:OzonReviewsClient",
-    "ym_feedback": "adolfd.clients.ym_feedback:YmFeedbackClient",
-}
-
 
 @dataclass
 class Resources:
@@ -43,11 +36,15 @@ class Resources:
     redis: ArqRedis
     clock: Clock = field(default_factory=Clock)
     http: dict[str, httpx.AsyncClient] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)   # e.g. the aiogram Bot, LLM provider
+    # Built on first use by their owners (adolfd.clients.llm, .telegram, .sheets), once per process:
+    llm: LLMProvider | None = None
+    bots: dict[str, Bot] = field(default_factory=dict)          # "admin", "carsbot": each bot token's Bot
+    sheets: SheetsClient | None = None
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.redis)
+        self.paced = PacedLimiter(self.limiter)     # every advertising client of the process shares its pacing
 
     def http_for(self, api: str, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
         """One shared client (connection pool) per API, created on first use."""
@@ -64,16 +61,24 @@ class Resources:
         """The client for one brand's account on one API; credentials from settings."""
         key = (api, brand)
         if key not in self._clients:
-            module_name, _, cls_name = CLIENT_CLASSES[api].partition(":")
-            cls = getattr(importlib.import_module(module_name), cls_name)
-            self._clients[key] = cls.for_brand(self, brand)
+            from adolfd.modules import client_class
+
+            self._clients[key] = client_class(api).for_brand(self, brand)
         return self._clients[key]
 
     async def close(self) -> None:
+        """Everything built for this process, closed once: bots' sessions, the sheets client, HTTP pools."""
+        for bot in self.bots.values():
+            await bot.session.close()
+        self.bots.clear()
+        if self.sheets is not None:
+            await self.sheets.close()
+            self.sheets = None
         for http in self.http.values():
             await http.aclose()
         self.http.clear()
         self._clients.clear()
+        self.llm = None
 
 
 class Ctx:
@@ -88,6 +93,13 @@ class Ctx:
         self.spec = spec
         self.fire_time = fire_time
         self.log = structlog.get_logger(f"adolfd.{spec.module}" if spec else "adolfd")
+        self.soft_limit = asyncio.Event()    # set at the job's soft time limit (adolfd.engine.execution)
+
+    @property
+    def past_soft_limit(self) -> bool:
+        """True once the job's soft time limit has passed (Celery's SoftTimeLimitExceeded, asked for instead of
+        raised): a long job checks it between chunks, saves what it has and returns before the hard limit."""
+        return self.soft_limit.is_set()
 
     @property
     def settings(self) -> Settings:

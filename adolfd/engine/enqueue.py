@@ -14,8 +14,8 @@ from arq.jobs import Job
 
 from adolfd.engine.jobs import JobSpec, NotAllowed, resolve
 from adolfd.engine.serialization import job_serializer
+from adolfd.keys import WAKE_CHANNEL
 
-WAKE_CHANNEL = "adolfd:wake"
 
 
 def prepare(name: str, kwargs: dict[str, Any] | None = None, *, manual: bool = False,

@@ -79,8 +79,13 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
         gauge.inc()
         try:
             args = spec.parse(kwargs, brands=res.settings.brands)
-            async with asyncio.timeout(spec.timeout):
-                result = await spec.func(ctx, **args)
+            soft = _soft_limit_timer(ctx, spec)
+            try:
+                async with asyncio.timeout(spec.timeout):
+                    result = await spec.func(ctx, **args)
+            finally:
+                if soft is not None:
+                    soft.cancel()
         except asyncio.CancelledError:
             log.warning("job_interrupted", duration=round(time.perf_counter() - started, 3))
             raise
@@ -118,6 +123,18 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
             "try": job_try, "outcome": "success", "result": summary,
         })
         return result
+
+
+def _soft_limit_timer(ctx: Ctx, spec: JobSpec) -> asyncio.TimerHandle | None:
+    """At the soft limit the job is told (ctx.past_soft_limit) and the log says so; the hard limit cancels it."""
+    if spec.soft_timeout is None or spec.soft_timeout >= spec.timeout:
+        return None
+
+    def tell() -> None:
+        ctx.soft_limit.set()
+        log.warning("job_soft_time_limit", soft_timeout=spec.soft_timeout, hard_timeout=spec.timeout)
+
+    return asyncio.get_running_loop().call_later(spec.soft_timeout, tell)
 
 
 async def _record(arq_ctx: dict[str, Any], res: Resources, keys: tuple[str, ...], run: dict[str, Any]) -> None:

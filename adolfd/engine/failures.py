@@ -14,9 +14,9 @@ import structlog
 from redis.asyncio import Redis
 
 from adolfd.admin.alerts import raise_alert
+from adolfd.keys import FAILED_SPOOL as SPOOL
 
 log = structlog.get_logger(__name__)
-SPOOL = "adolfd:failed_jobs:spool"
 
 _INSERT = """
 INSERT INTO failed_jobs (job_id, module, job_name, queue, args, error, traceback, tries, failed_at)

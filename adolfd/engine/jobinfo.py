@@ -9,7 +9,6 @@ from arq.connections import ArqRedis
 from arq.jobs import DeserializationError, Job, JobResult, JobStatus
 
 from adolfd.errors import LegacyPickledJob
-from adolfd.engine.jobs import MODULES, QUEUES, queue_name
 from adolfd.engine.serialization import arq_job
 
 LEGACY = "legacy pickled job"
@@ -25,14 +24,14 @@ async def job_info(redis: ArqRedis, job_id: str) -> dict[str, Any]:
                 "function": result.function, "args": result.kwargs, "success": result.success,
                 "tries": result.job_try, "started": result.start_time, "finished": result.finish_time,
                 "result": result.result if result.success else str(result.result)}
-    for module in MODULES:
-        for queue in QUEUES[module]:
-            name = queue_name(module, queue)
-            job = arq_job(redis, job_id, name)
-            status = await job.status()
-            if status in (JobStatus.not_found, JobStatus.complete):
-                continue
-            return await queued_info(redis, job_id, name, status)
+    from adolfd.modules import queue_names
+
+    for name in queue_names():
+        job = arq_job(redis, job_id, name)
+        status = await job.status()
+        if status in (JobStatus.not_found, JobStatus.complete):
+            continue
+        return await queued_info(redis, job_id, name, status)
     return {"job_id": job_id, "status": "not_found"}
 
 
@@ -67,13 +66,13 @@ async def queued_info(redis: ArqRedis, job_id: str, queue: str, status: JobStatu
 
 async def queued_jobs(redis: ArqRedis) -> list[dict[str, Any]]:
     """Every job waiting in an adolfd queue, oldest due first."""
+    from adolfd.modules import queue_names
+
     found = []
-    for module in MODULES:
-        for queue in QUEUES[module]:
-            name = queue_name(module, queue)
-            for raw_id in await redis.zrange(name, 0, -1):
-                job_id = raw_id.decode()
-                found.append(await queued_info(redis, job_id, name, await arq_job(redis, job_id, name).status()))
+    for name in queue_names():
+        for raw_id in await redis.zrange(name, 0, -1):
+            job_id = raw_id.decode()
+            found.append(await queued_info(redis, job_id, name, await arq_job(redis, job_id, name).status()))
     return found
 
 

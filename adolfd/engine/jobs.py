@@ -1,16 +1,18 @@
-"""Every job adolfd can run, found by name: the `@job` decorator registers it with its module, queue,
-argument model (built from the signature, so `adolfd run` validates before enqueueing) and retry policy.
+"""Every job adolfd can run, found by name. `@job` marks a function with its queue and options; the module
+that lists it (its ModuleSpec) binds it into a JobSpec with an argument model built from the signature (so
+`adolfd run` validates before enqueueing), its retry policy and time limits.
 
 Jobs are looked up as `module.name`, or by bare name when only one module has it. A schedule name of the cron
 table (`collect_stats_wb`) resolves to its job with the row's arguments bound.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import typing
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
@@ -20,22 +22,8 @@ from adolfd.engine.arguments import validation_context
 from adolfd.cron import TABLE, CronEntry
 from adolfd.errors import BadArguments, NotAllowed, UnknownJob
 from adolfd.engine.retry import NO_RETRY, RetryPolicy
+from adolfd.engine.module import ModuleSpec, queue_name
 from adolfd.engine.serialization import not_json
-
-MODULES = ("logistic", "watcher", "marketing", "reputation", "carsbot", "operations")
-QUEUES: dict[str, tuple[str, ...]] = {
-    "logistic": ("sync", "brain", "logic"),
-    "watcher": ("default", "critical", "heavy"),
-    "marketing": ("high", "default", "low"),
-    "reputation": ("default",),
-    "carsbot": ("default", "ai", "publishing", "sheets", "monitoring"),
-    "operations": ("default",),
-}
-
-
-def queue_name(module: str, queue: str) -> str:
-    return f"adolfd:{module}:{queue}"
-
 
 @dataclass
 class JobSpec:
@@ -46,6 +34,7 @@ class JobSpec:
     args_model: type[BaseModel]
     retry: RetryPolicy = NO_RETRY
     timeout: float = 300.0
+    soft_timeout: float | None = None      # the job is told (JobSoftTimeout) this long before the hard one
     manual: bool = False
     doc: str = ""
     bound: dict[str, Any] = field(default_factory=dict)
@@ -99,8 +88,6 @@ class JobSpec:
         return " ".join(parts)
 
 
-JOBS: dict[str, JobSpec] = {}
-
 
 def _json_field(model: BaseModel, name: str) -> bool:
     try:
@@ -128,70 +115,118 @@ def _cron_row(module: str, name: str) -> CronEntry | None:
     return next((e for e in TABLE if e.module == module and e.job_name == name), None)
 
 
+@dataclass(frozen=True)
+class JobOptions:
+    """What `@job` says about a function; the module that lists the function binds it into a JobSpec."""
+
+    queue: str
+    retry: RetryPolicy | None = None
+    timeout: float | None = None
+    soft_timeout: float | None = None
+    manual: bool = False
+
+
 def job(
     *,
-    module: str,
     queue: str,
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
+    soft_timeout: float | None = None,
     manual: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a job. A scheduled job takes its retry policy and timeout from its cron row, so the
-    schedule table stays the one place they are written; event jobs pass them here."""
-    if module not in QUEUES or queue not in QUEUES[module]:
-        raise ValueError(f"unknown queue {module}:{queue}")
+    """Mark an async function as a job of `queue` of the module that lists it (its ModuleSpec). A scheduled
+    job takes its retry policy and time limits from its cron row, so the schedule table stays the one place
+    they are written; event jobs pass them here. Nothing is registered: the function only carries its options."""
 
-    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
         if not inspect.iscoroutinefunction(func):
             raise TypeError(f"job {func.__name__} must be async")
-        row = _cron_row(module, func.__name__)
-        spec = JobSpec(
-            name=func.__name__,
-            module=module,
-            queue=queue,
-            func=func,
-            args_model=_args_model(func, func.__name__),
-            retry=retry if retry is not None else (row.retry if row else NO_RETRY),
-            timeout=timeout if timeout is not None else (row.timeout if row else 300.0),
-            manual=manual,
-            doc=(inspect.getdoc(func) or "").split("\n")[0],
-        )
-        JOBS[spec.key] = spec
-        func.spec = spec  # type: ignore[attr-defined]
+        func.job_options = JobOptions(queue, retry, timeout, soft_timeout, manual)  # type: ignore[attr-defined]
         return func
 
-    return register
+    return mark
 
 
-def load_modules(modules: typing.Iterable[str] = MODULES) -> None:
-    """Import the worker modules so their jobs register; a module not written yet simply has no jobs."""
-    for module in modules:
+def job_functions(*modules: ModuleType) -> list[Callable[..., Any]]:
+    """The jobs defined in these Python modules (imported ones excluded), in definition order."""
+    return [value for module in modules for value in vars(module).values()
+            if callable(value) and hasattr(value, "job_options") and value.__module__ == module.__name__]
+
+
+def bind(func: Callable[..., Any], module: ModuleSpec) -> JobSpec:
+    """The JobSpec of one job function of `module`."""
+    options: JobOptions = func.job_options  # type: ignore[attr-defined]
+    module.queue(options.queue)           # an unknown queue is a programming error: fail at start-up
+    row = _cron_row(module.name, func.__name__)
+    return JobSpec(
+        name=func.__name__,
+        module=module.name,
+        queue=options.queue,
+        func=func,
+        args_model=_args_model(func, func.__name__),
+        retry=options.retry if options.retry is not None else (row.retry if row else NO_RETRY),
+        timeout=options.timeout if options.timeout is not None else (row.timeout if row else 300.0),
+        soft_timeout=options.soft_timeout if options.soft_timeout is not None else (row.soft_timeout if row else None),
+        manual=options.manual,
+        doc=(inspect.getdoc(func) or "").split("\n")[0],
+    )
+
+
+class Catalog:
+    """Every job of a list of modules, found by name. A module's jobs are imported the first time one of them
+    is asked for, so resolving `logistic.generate_supply_tasks` loads logistic alone."""
+
+    def __init__(self, modules: Sequence[ModuleSpec]) -> None:
+        self.modules = {m.name: m for m in modules}
+        self._jobs: dict[str, dict[str, JobSpec]] = {}
+
+    def module(self, name: str) -> ModuleSpec:
         try:
-            importlib.import_module(f"adolfd.workers.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"adolfd.workers.{module}":
-                raise
+            return self.modules[name]
+        except KeyError:
+            raise UnknownJob(f"unknown module {name!r}; modules: {', '.join(self.modules)}") from None
+
+    def jobs_of(self, module: str) -> dict[str, JobSpec]:
+        if module not in self._jobs:
+            spec = self.module(module)
+            self._jobs[module] = {f.__name__: bind(f, spec) for f in spec.jobs()}
+        return self._jobs[module]
+
+    def all_jobs(self) -> list[JobSpec]:
+        return [job for module in self.modules for job in self.jobs_of(module).values()]
+
+    def for_queue(self, module: str, queue: str) -> list[JobSpec]:
+        return [s for s in self.jobs_of(module).values() if s.queue == queue]
+
+    def resolve(self, name: str) -> JobSpec:
+        """`module.job`, a bare job name that only one module has, or a cron schedule name."""
+        module, _, short = name.rpartition(".")
+        if module in self.modules and short in self.jobs_of(module):
+            return self.jobs_of(module)[short]
+        matches = [s for s in self.all_jobs() if s.name == name]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise UnknownJob(f"job {name!r} exists in several modules; say one of: "
+                             + ", ".join(s.key for s in matches))
+        rows = [e for e in TABLE if e.name == short and (not module or e.module == module)]
+        if len(rows) == 1 and rows[0].job_name in self.jobs_of(rows[0].module):
+            base = self.jobs_of(rows[0].module)[rows[0].job_name]
+            return replace(base, bound=dict(rows[0].kwargs))
+        raise UnknownJob(f"unknown job {name!r}; `adolfd jobs` lists them")
+
+
+@cache
+def catalog() -> Catalog:
+    """The catalog of adolfd's modules (adolfd.modules.MODULES)."""
+    from adolfd.modules import MODULES
+
+    return Catalog(MODULES)
 
 
 def resolve(name: str) -> JobSpec:
-    """`module.job`, a bare job name that only one module has, or a cron schedule name."""
-    load_modules()
-    if name in JOBS:
-        return JOBS[name]
-    matches = [s for s in JOBS.values() if s.name == name]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise UnknownJob(f"job {name!r} exists in several modules; say one of: "
-                         + ", ".join(s.key for s in matches))
-    module, _, short = name.rpartition(".")
-    rows = [e for e in TABLE if e.name == short and (not module or e.module == module)]
-    if len(rows) == 1 and f"{rows[0].module}.{rows[0].job_name}" in JOBS:
-        base = JOBS[f"{rows[0].module}.{rows[0].job_name}"]
-        return JobSpec(**{**base.__dict__, "bound": dict(rows[0].kwargs)})
-    raise UnknownJob(f"unknown job {name!r}; `adolfd jobs` lists them")
+    return catalog().resolve(name)
 
 
 def for_queue(module: str, queue: str) -> list[JobSpec]:
-    load_modules([module])
-    return [s for s in JOBS.values() if s.module == module and s.queue == queue]
+    return catalog().for_queue(module, queue)

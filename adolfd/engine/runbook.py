@@ -8,8 +8,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-RUNS = "adolfd:runs"          # field module.name -> JSON of the last run
-SUCCESS = "adolfd:runs:ok"    # field module.name -> ISO time of the last successful end
+from adolfd.keys import RUNS, RUNS_OK as SUCCESS
+
 
 
 def add_run(pipe: Any, keys: list[str] | tuple[str, ...], run: dict[str, Any]) -> None:

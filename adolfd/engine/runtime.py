@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import signal
-from collections.abc import Iterable
 from typing import Any
 
 import structlog
@@ -22,18 +21,43 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adolfd.process import metrics, sdnotify
 from adolfd.engine.context import Resources
-from adolfd.cron import CronEntry
+from adolfd.settings import Settings
 from adolfd.engine.enqueue import WAKE_CHANNEL
 from adolfd.engine.execution import SHUTDOWN_SLACK, arq_function
 from adolfd.engine.failures import flush_spool
-from adolfd.engine.jobs import MODULES, QUEUES, JobSpec, for_queue, load_modules, queue_name
+from adolfd.engine.jobs import JobSpec, for_queue
+from adolfd.engine.module import ModuleSpec, Queue
 from adolfd.engine.runbook import RUNS, SUCCESS
 from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron, entries, schedule_name
 from adolfd.engine.serialization import SERIALIZERS
 from adolfd.engine.outage import REDIS_DOWN, Backoff, until_done
 
 log = structlog.get_logger(__name__)
-GROUPS = ("all", *MODULES)
+
+
+def groups() -> tuple[str, ...]:
+    """`adolfd worker GROUP`: one module, or all of them."""
+    from adolfd.modules import module_names
+
+    return ("all", *module_names())
+
+
+def group_modules(group: str) -> tuple[ModuleSpec, ...]:
+    from adolfd.modules import MODULES
+
+    if group == "all":
+        return MODULES
+    found = tuple(m for m in MODULES if m.name == group)
+    if not found:
+        raise ValueError(f"unknown worker group {group!r}; one of: {', '.join(groups())}")
+    return found
+
+
+def queue_concurrency(module: str, queue: Queue, settings: Settings) -> int:
+    """Jobs at once on one queue in one process: the operator's setting (`ADOLFD_CONCURRENCY__<MODULE>_<QUEUE>`),
+    else the module's (the seed's Celery -c), else `max_jobs`."""
+    configured = settings.concurrency.get(f"{module}_{queue.name}")
+    return configured or queue.concurrency or settings.max_jobs
 
 
 def worker_functions(module: str, queue: str) -> tuple[list[Any], list[Scheduled]]:
@@ -229,8 +253,7 @@ class AdolfdWorker(Worker):
 
 class WorkerGroup:
     def __init__(self, group: str, res: Resources) -> None:
-        if group not in GROUPS:
-            raise ValueError(f"unknown worker group {group!r}; one of: {', '.join(GROUPS)}")
+        self.specs = group_modules(group)
         self.group = group
         self.res = res
         self.workers: dict[str, AdolfdWorker] = {}
@@ -239,22 +262,19 @@ class WorkerGroup:
         self.crashed = False      # a component ended by itself: the process exits non-zero so systemd restarts it
         self._tasks: list[asyncio.Task[Any]] = []
 
-    def modules(self) -> list[str]:
-        return list(MODULES) if self.group == "all" else [self.group]
-
     def build(self) -> None:
-        load_modules(self.modules())
         s = self.res.settings
         arq_ctx = {"resources": self.res, "runbook_sink": {}}
-        for module in self.modules():
-            for queue in QUEUES[module]:
-                functions, scheduled = worker_functions(module, queue)
+        for module in self.specs:
+            for queue in module.queues:
+                functions, scheduled = worker_functions(module.name, queue.name)
                 if not functions and not scheduled:
                     continue
-                name = queue_name(module, queue)
+                name = module.queue_name(queue.name)
                 self.workers[name] = AdolfdWorker(
                     functions=functions, cron_jobs=[item.job for item in scheduled], queue_name=name,
-                    redis_pool=self.res.redis, handle_signals=False, max_jobs=s.max_jobs,
+                    redis_pool=self.res.redis, handle_signals=False,
+                    max_jobs=queue_concurrency(module.name, queue, s),
                     poll_delay=s.poll_delay, queue_read_limit=s.queue_read_limit, keep_result=86400,
                     health_check_interval=10, ctx=arq_ctx, timezone=s.tz, **SERIALIZERS,
                 )
@@ -393,14 +413,4 @@ async def serve_group(group_name: str, res: Resources, *, metrics_port: int | No
     return 1 if group.crashed else 0
 
 
-def queues_of(group: str) -> Iterable[str]:
-    modules = list(MODULES) if group == "all" else [group]
-    return [queue_name(m, q) for m in modules for q in QUEUES[m]]
-
-
-def enabled_entries(group: str) -> list[CronEntry]:
-    modules = list(MODULES) if group == "all" else [group]
-    return [e for m in modules for e in entries(m)]
-
-
-__all__ = ["AdolfdWorker", "WorkerGroup", "serve_group", "schedule_name", "metrics_app"]
+__all__ = ["AdolfdWorker", "WorkerGroup", "groups", "metrics_app", "schedule_name", "serve_group"]

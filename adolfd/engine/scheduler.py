@@ -26,6 +26,7 @@ from croniter import croniter
 from adolfd.cron import TABLE, CronEntry
 from adolfd.engine.enqueue import WAKE_CHANNEL
 from adolfd.engine.outage import REDIS_DOWN, Backoff, until_done
+from adolfd.keys import CRON_CLAIM
 
 log = structlog.get_logger(__name__)
 LEAD_SECONDS = 0.5          # enqueue this long before the fire time (deferred to the exact millisecond)
@@ -137,7 +138,7 @@ class CronScheduler:
                 "ON CONFLICT DO NOTHING RETURNING true", entry.module, entry.name, fire))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("cron_claim_fallback_redis", schedule=entry.name, reason=str(exc))
-            key = f"adolfd:cron:claim:{entry.module}:{entry.name}:{int(fire.timestamp())}"
+            key = CRON_CLAIM.format(module=entry.module, name=entry.name, epoch=int(fire.timestamp()))
             return bool(await self.redis.set(key, b"1", nx=True, ex=2 * 86400))
 
     async def fire(self, item: Scheduled, fire: datetime, *, caught_up: bool = False) -> bool:

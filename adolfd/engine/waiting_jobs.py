@@ -15,7 +15,6 @@ from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.jobs import DeserializationError, deserialize_job
 
-from adolfd.engine.jobs import MODULES, QUEUES, queue_name
 
 log = structlog.get_logger(__name__)
 PURGE_BATCH = 500
@@ -53,7 +52,9 @@ class WaitingJob:
 
 
 def adolfd_queues() -> list[str]:
-    return [queue_name(module, queue) for module in MODULES for queue in QUEUES[module]]
+    from adolfd.modules import queue_names
+
+    return queue_names()
 
 
 def resolve_queue(name: str) -> str:

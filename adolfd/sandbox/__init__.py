@@ -1,36 +1,35 @@
 """`adolfd sandbox`: local fakes of every external API adolfd calls (ARCHITECTURE.md "The sandbox").
 
-Each API module exposes `install(sandbox)` and adds its routes to `sandbox.subapp("<api>")`; list it in
-MODULES to have it served.
+Each fake is a module exposing `install(sandbox)` that adds its routes to `sandbox.subapp("<api>")`. The platform's
+own (Telegram, the LLM) are listed here; every other fake comes from the module that uses its API (its
+ModuleSpec's `sandbox`), so a new module brings its fakes with it.
 """
 from __future__ import annotations
 
+from types import ModuleType
+
 from aiohttp import web
 
-from adolfd.sandbox import ozon_seller
-from adolfd.sandbox import telegram
-from adolfd.sandbox import ozon_performance, wb_advert, ym_bids
-from adolfd.sandbox import llm, ozon_reviews, wb_feedbacks, ym_feedback
-from adolfd.sandbox import google_sheets
+from adolfd.sandbox import llm, telegram
 from adolfd.sandbox.core import RunningSandbox, Sandbox, build_root_app, serve, start_sandbox
 
-MODULES = [
-    ozon_seller,
-    telegram,
-    wb_advert,
-    ozon_performance,
-    ym_bids,
-    ozon_reviews,      # adds the reviews/questions routes to the ozon-seller sub-application
-    wb_feedbacks,
-    ym_feedback,
-    llm,
-    google_sheets,
-]
+PLATFORM_FAKES: tuple[ModuleType, ...] = (telegram, llm)
+
+
+def fakes() -> list[ModuleType]:
+    """Every fake once, the platform's first, then the modules' in their order (a fake that extends another's
+    sub-application, like Ozon reviews on the Ozon Seller API, comes after it)."""
+    from adolfd.modules import MODULES
+
+    found = list(PLATFORM_FAKES)
+    for module in MODULES:
+        found.extend(fake for fake in module.loaded("sandbox") if fake not in found)
+    return found
 
 
 def build_app(sandbox: Sandbox) -> web.Application:
-    """The root application: `/_sandbox/*` control endpoints plus every module's API under `/{api}`."""
-    return build_root_app(sandbox, MODULES)
+    """The root application: `/_sandbox/*` control endpoints plus every fake's API under `/{api}`."""
+    return build_root_app(sandbox, fakes())
 
 
-__all__ = ["MODULES", "RunningSandbox", "Sandbox", "build_app", "serve", "start_sandbox"]
+__all__ = ["RunningSandbox", "Sandbox", "build_app", "fakes", "serve", "start_sandbox"]

@@ -9,20 +9,11 @@ from typing import Any
 
 from adolfd.sandbox.accounts import ACCOUNTS, TELEGRAM_BOT
 
-# settings.api_urls field -> sandbox path prefix
-PREFIXES = {
-    "ozon_seller": "ozon-seller",
-    "ozon_performance": "ozon-performance",
-    "wb_feedbacks": "wb-feedbacks",
-    "wb_advert": "wb-advert",
-    "ym": "ym",
-    "telegram": "telegram",
-    "llm": "llm",
-}
-
-
 def sandbox_api_urls(base_url: str) -> dict[str, str]:
-    return {field: f"{base_url.rstrip('/')}/{prefix}" for field, prefix in PREFIXES.items()}
+    """Every `api_urls` setting pointed at the sandbox: the fake of `ozon_seller` is served under /ozon-seller."""
+    from adolfd.settings import ApiUrls
+
+    return {field: f"{base_url.rstrip('/')}/{field.replace('_', '-')}" for field in ApiUrls.model_fields}
 
 
 def sandbox_credentials() -> dict[str, dict[str, dict[str, Any]]]:

@@ -34,7 +34,6 @@ import structlog
 from pydantic import BaseModel, Field
 from redis.exceptions import LockError
 
-from adolfd.admin import status as status_sections
 from adolfd.engine.arguments import BrandId, Marketplace, MarketplaceOrAll, Month
 from adolfd.clients.errors import ApiError, Unavailable
 from adolfd.engine.context import Ctx
@@ -52,7 +51,6 @@ from adolfd.engine.jobs import BadArguments, job
 from adolfd.engine.retry import RetryPolicy
 from adolfd.settings import MarketingSettings
 from adolfd.workers.ad_marketplaces import MARKETPLACES, AdAccount, BidOrder, MpDay, MpUnit, account
-from adolfd.workers import queue_settings
 
 MODULE = "marketing"
 log = structlog.get_logger(__name__)
@@ -122,7 +120,7 @@ def marketing_job(*, queue: str, retry: RetryPolicy | None = None, timeout: floa
                 if final:
                     await _system_error_alert(ctx, fn.__name__, exc)
                 raise
-        return job(module=MODULE, queue=queue, retry=retry, timeout=timeout, manual=manual)(run)
+        return job(queue=queue, retry=retry, timeout=timeout, manual=manual)(run)
     return register
 
 
@@ -1110,11 +1108,9 @@ async def calculate_analytics(ctx: Ctx) -> dict:
 def _llm(ctx: Ctx) -> Any:
     if ctx.settings.llm.provider == "offline":
         return None
-    from adolfd.clients.llm import build_provider, llm_http_client
+    from adolfd.clients.llm import worker_provider
 
-    if "llm_provider" not in ctx.res.extras:
-        ctx.res.extras["llm_provider"] = build_provider(ctx.settings, llm_http_client(ctx.settings), ctx.limiter)
-    return ctx.res.extras["llm_provider"]
+    return worker_provider(ctx.res)            # the process's one provider, closed with its resources
 
 
 def _advice_prompt(c: CampaignRow, campaign_trend: Any, anomaly: Any, offline: Sequence[Recommendation]) -> str:
@@ -1315,7 +1311,6 @@ async def marketing_status(redis: Any, db: Any) -> dict[str, Any]:
     }
 
 
-status_sections.SECTIONS["marketing"] = marketing_status
 
 __all__ = ["apply_bid_change", "calculate_analytics", "check_api_health", "check_budgets",
            "cleanup_old_stats", "collect_stats", "generate_report", "record_alert",
@@ -1323,6 +1318,4 @@ __all__ = ["apply_bid_change", "calculate_analytics", "check_api_health", "check
            "aggregate_daily_stats", "aggregate_monthly_stats"]
 
 
-# `arq adolfd.workers.marketing.<Queue>Settings` runs one queue with the plain ARQ CLI.
-__getattr__ = queue_settings("marketing")
 

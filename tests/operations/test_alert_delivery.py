@@ -202,7 +202,7 @@ async def test_bad_token_is_reported_not_crashing(ops, monkeypatch, fake):
     from pydantic import SecretStr
 
     monkeypatch.setattr(ops.settings.ops, "bot_token", SecretStr("7000000001:wrong"))
-    ops.extras.pop("telegram_bot", None)
+    ops.bots.pop("admin", None)
     try:
         bot = telegram_bot(ops)
         await alert(ops, "critical")
@@ -210,4 +210,4 @@ async def test_bad_token_is_reported_not_crashing(ops, monkeypatch, fake):
         assert "Unauthorized" in report.failed_chats[0] and fake.messages() == []
         assert await ops.db.fetchval("SELECT count(*) FROM alerts WHERE delivered_at IS NULL") == 1
     finally:
-        ops.extras.pop("telegram_bot", None)
+        ops.bots.pop("admin", None)

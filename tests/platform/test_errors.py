@@ -9,6 +9,7 @@ import pytest
 from adolfd.errors import (AuthError, BadArguments, BadResponse, LegacyPickledJob, RateLimited, Rejected,
                            Unavailable, UnknownBrand, UnknownJob, is_retryable)
 from adolfd.engine.failures import list_failed
+from adolfd.testing import with_jobs
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
 
@@ -20,7 +21,7 @@ RAISES = {
 }
 
 
-@job(module="operations", queue="default", retry=RetryPolicy(tries=3, delay=0.01), timeout=5)
+@job(queue="default", retry=RetryPolicy(tries=3, delay=0.01), timeout=5)
 async def raising_for_tests(ctx, kind: str) -> dict:
     """Raises the error `kind` names, counting its calls."""
     CALLS[kind] = CALLS.get(kind, 0) + 1
@@ -95,3 +96,9 @@ def test_adolfd_run_accepts_a_configured_brand(adolfd):
     out = adolfd("run", "sync_ozon_stocks", "brand_id=ohana_kids")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["status"] == "queued"
+
+
+@pytest.fixture(autouse=True)
+def _jobs_under_test(monkeypatch):
+    """This file's jobs join the operations module for each test."""
+    with_jobs(monkeypatch, "operations", raising_for_tests)

@@ -5,6 +5,7 @@ import pytest
 
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.failures import list_failed, retry_failed
+from adolfd.testing import with_jobs
 from adolfd.engine.jobs import BadArguments, JobSpec, NotAllowed, UnknownJob, job, resolve
 from adolfd.engine.retry import RetryPolicy
 from adolfd.engine.runbook import last_runs
@@ -12,7 +13,7 @@ from adolfd.engine.runbook import last_runs
 CALLS: dict[str, int] = {}
 
 
-@job(module="operations", queue="default", retry=RetryPolicy(tries=2, delay=0.01), timeout=5)
+@job(queue="default", retry=RetryPolicy(tries=2, delay=0.01), timeout=5)
 async def flaky_for_tests(ctx, fail_times: int = 1, key: str = "k") -> dict:
     """Fails `fail_times` times, then succeeds."""
     CALLS[key] = CALLS.get(key, 0) + 1
@@ -70,3 +71,9 @@ async def test_bad_arguments_reaching_a_worker_fail_without_retry(res, run_queue
     await run_queue("operations", "default")
     failed = await list_failed(res.db)
     assert len(failed) == 1 and failed[0]["tries"] == 1 and "bad arguments" in failed[0]["error"]
+
+
+@pytest.fixture(autouse=True)
+def _jobs_under_test(monkeypatch):
+    """This file's jobs join the operations module for each test."""
+    with_jobs(monkeypatch, "operations", flaky_for_tests)

@@ -1,11 +1,14 @@
 """The precise cron scheduler: one fire per time across schedulers, exact-second starts, missed-run catch-up."""
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 
 from adolfd.cron import MSK, CronEntry
+from adolfd.testing import with_jobs
 from adolfd.engine.jobs import job, resolve
 from adolfd.engine.runbook import last_runs
 from adolfd.engine.runtime import WorkerGroup
@@ -15,7 +18,7 @@ from adolfd.engine.execution import arq_function
 STARTS: list[float] = []
 
 
-@job(module="operations", queue="default", timeout=10)
+@job(queue="default", timeout=10)
 async def tick_for_tests(ctx, label: str = "x") -> dict:
     STARTS.append(time.time())
     return {"status": "success", "label": label}
@@ -82,3 +85,9 @@ async def test_cron_job_starts_on_its_second(res, monkeypatch):
     assert -0.01 <= lateness < 0.25, lateness
     runs = await last_runs(res.redis)
     assert runs["operations.precise_for_tests"]["outcome"] == "success"
+
+
+@pytest.fixture(autouse=True)
+def _jobs_under_test(monkeypatch):
+    """This file's jobs join the operations module for each test."""
+    with_jobs(monkeypatch, "operations", tick_for_tests)

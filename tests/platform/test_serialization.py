@@ -14,6 +14,7 @@ import pytest
 from adolfd.engine.enqueue import enqueue
 from adolfd.errors import BadArguments
 from adolfd.engine.legacy_jobs import read_literals
+from adolfd.testing import with_jobs
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
 from adolfd.engine.serialization import JobFailed, job_deserializer, job_serializer
@@ -22,25 +23,25 @@ QUEUE = "adolfd:operations:default"
 MARKER = Path("/tmp/adolfd-test-unpickled-marker")
 
 
-@job(module="operations", queue="default", retry=RetryPolicy(tries=0), timeout=5)
+@job(queue="default", retry=RetryPolicy(tries=0), timeout=5)
 async def typed_result_for_tests(ctx, day: date, amount: Decimal, ref: uuid.UUID) -> dict:
     """Returns what it received, with the Python types it saw."""
     return {"day": day, "amount": amount, "ref": ref, "at": datetime(2026, 2, 14, 7, tzinfo=timezone.utc),
             "types": [type(day).__name__, type(amount).__name__, type(ref).__name__]}
 
 
-@job(module="operations", queue="default", retry=RetryPolicy(tries=0), timeout=5)
+@job(queue="default", retry=RetryPolicy(tries=0), timeout=5)
 async def opaque_result_for_tests(ctx) -> object:
     """Returns something no JSON can hold."""
     return object()
 
 
-@job(module="operations", queue="default", retry=RetryPolicy(tries=0), timeout=5)
+@job(queue="default", retry=RetryPolicy(tries=0), timeout=5)
 async def any_payload_for_tests(ctx, payload: Any = None) -> dict:
     return {"payload": payload}
 
 
-@job(module="operations", queue="default", retry=RetryPolicy(tries=0), timeout=5)
+@job(queue="default", retry=RetryPolicy(tries=0), timeout=5)
 async def failing_for_tests(ctx) -> dict:
     raise RuntimeError("boom")
 
@@ -150,3 +151,9 @@ def _sync_get(url: str, key: str) -> bytes:
         return client.get(key)
     finally:
         client.close()
+
+
+@pytest.fixture(autouse=True)
+def _jobs_under_test(monkeypatch):
+    """This file's jobs join the operations module for each test."""
+    with_jobs(monkeypatch, "operations", typed_result_for_tests, opaque_result_for_tests, any_payload_for_tests, failing_for_tests)

@@ -3,8 +3,9 @@
 - `access`: AdminFilter, the audit log, one polite refusal for everyone else
 - `system`: /status, /queues, /schedule, /help
 - `jobs`: /run, /job, /failed, /retry
-- `marketing`: /pause_bids, /resume_bids (bid-cycle kill switch)
-- `reputation`: /breakers, /approve
+- each module's router (its ModuleSpec's `bot_router`: marketing's /pause_bids, /resume_bids; reputation's
+  /breakers, /approve)
 - `app`: Bot and Dispatcher, polling plus the alert delivery loop, systemd notifications
+- `commands`: the `adolfd bot` and `adolfd deliver-alerts` subcommands
 Handlers only translate between chat and adolfd's functions; replies are built in `replies`.
 """

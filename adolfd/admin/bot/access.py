@@ -15,10 +15,10 @@ from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject
 
 from adolfd.engine.context import Resources
+from adolfd.keys import BOT_REFUSED as REFUSED_KEY
 
 log = structlog.get_logger(__name__)
 
-REFUSED_KEY = "adolfd:bot:refused:{user_id}"
 REFUSAL_MEMORY_SECONDS = 7 * 86400
 REFUSAL = "Sorry, this bot only answers the adolfd operators. This attempt has been logged."
 

@@ -23,9 +23,10 @@ from aiogram.exceptions import TelegramAPIError
 
 from adolfd.process import sdnotify
 from adolfd.admin.alert_delivery import deliver_pending
-from adolfd.admin.bot import access, jobs, marketing, reputation, system
+from adolfd.admin.bot import access, jobs, system
 from adolfd.clients.telegram import TelegramPacing, api_server
 from adolfd.engine.context import Resources
+from adolfd.modules import MODULES
 from adolfd.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -35,8 +36,8 @@ def build_dispatcher(settings: Settings, res: Resources) -> Dispatcher:
     """Admin routers behind the admin filter, then the refusal for everyone else."""
     dp = Dispatcher(res=res)
     admin = access.admin_router(settings.ops.admin_ids)
-    admin.include_routers(system.router(), jobs.router(), marketing.router(), reputation.router(),
-                          system.fallback())
+    module_routers = [m.bot_router() for m in MODULES if m.bot_router is not None]
+    admin.include_routers(system.router(), jobs.router(), *module_routers, system.fallback())
     dp.include_routers(admin, access.strangers_router())
     return dp
 

@@ -8,7 +8,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from adolfd.admin.bot.replies import answer, esc, render_failed, render_job, short_queue
-from adolfd.admin.cli import parse_assignments
+from adolfd.admin.shell import parse_assignments
 from adolfd.engine.context import Resources
 from adolfd.engine.enqueue import prepare, submit
 from adolfd.engine.failures import flush_spool, list_failed, retry_failed

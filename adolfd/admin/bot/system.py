@@ -8,9 +8,9 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import BotCommand, Message
 
 from adolfd.admin.bot.replies import answer, esc, render_queues, render_schedule, render_status
-from adolfd.admin.cli import schedule_rows
+from adolfd.admin.status import schedule_rows
 from adolfd.engine.context import Resources
-from adolfd.engine.jobs import MODULES, load_modules
+from adolfd.modules import module_names
 from adolfd.admin.status import queue_status, system_status
 
 # (command, argument hint, description): /help and the chat's command menu
@@ -35,12 +35,10 @@ def menu() -> list[BotCommand]:
 
 
 async def status(message: Message, res: Resources) -> None:
-    load_modules()        # modules add their status sections (breakers, bid cycle …) when they load
     await answer(message, render_status(await system_status(res.redis, res.db), res.settings.tz))
 
 
 async def queues(message: Message, res: Resources) -> None:
-    load_modules()
     data = {"queues": await queue_status(res.redis), "cron": _cron_flags()}
     await answer(message, "\n".join(["<b>Queues</b> (queued, running)", *render_queues(data)]))
 
@@ -53,8 +51,8 @@ def _cron_flags() -> list[dict]:
 
 async def schedule(message: Message, command: CommandObject, res: Resources) -> None:
     module = (command.args or "").strip() or None
-    if module and module not in MODULES:
-        await message.answer(f"Unknown module {esc(module)}. Modules: {esc(', '.join(MODULES))}")
+    if module and module not in module_names():
+        await message.answer(f"Unknown module {esc(module)}. Modules: {esc(', '.join(module_names()))}")
         return
     rows = schedule_rows(datetime.now(timezone.utc))
     await answer(message, render_schedule(rows, res.settings.tz, module))

@@ -6,7 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from adolfd.admin.cli import EXIT_USAGE, _with_resources, command, fail
+from adolfd.admin.shell import EXIT_USAGE, fail, with_resources
+from adolfd.engine.module import Command
 from adolfd.engine.context import Ctx
 from adolfd.settings import Settings
 from adolfd.workers.carsbot import operator
@@ -26,7 +27,6 @@ def _args(p: argparse.ArgumentParser) -> None:
     actions.add_parser("expiring", help="subscriptions ending within 7 days")
 
 
-@command("carsbot", "carsbot posts, syncs and subscriptions (docs/carsbot.md)", _args)
 def cmd_carsbot(args: argparse.Namespace, settings: Settings) -> int:
     async def go(res) -> int:
         ctx = Ctx(res)
@@ -50,4 +50,7 @@ def cmd_carsbot(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(result, ensure_ascii=False, default=str))
         return 0
 
-    return asyncio.run(_with_resources(settings, go))
+    return asyncio.run(with_resources(settings, go))
+
+
+COMMANDS = (Command("carsbot", "carsbot posts, syncs and subscriptions (docs/carsbot.md)", cmd_carsbot, _args),)

@@ -17,7 +17,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, Teleg
 
 from adolfd.engine.context import Ctx
 from adolfd.domain.carsbot.subscriptions import expiry_notice
-from adolfd.engine.jobs import QUEUES, job, queue_name
+from adolfd.engine.jobs import job
 from adolfd.workers.carsbot.keys import MODULE
 from adolfd.workers.carsbot.resources import carsbot_bot
 
@@ -72,7 +72,7 @@ async def _remove_access(ctx: Ctx, telegram_id: int) -> bool:
     return True
 
 
-@job(module=MODULE, queue="monitoring", manual=True)
+@job(queue="monitoring", manual=True)
 async def check_subscriptions_task(ctx: Ctx) -> dict:
     """Close expired subscriptions, tell the subscriber, remove private-channel access (seed 004, 00:00 UTC).
     Each happens once per expiry, however often the job runs."""
@@ -95,10 +95,12 @@ def _slot(moment: datetime, minutes: int = 15) -> datetime:
     return moment.replace(minute=moment.minute - moment.minute % minutes, second=0, microsecond=0)
 
 
-@job(module=MODULE, queue="monitoring", manual=True)
+@job(queue="monitoring", manual=True)
 async def collect_stats_task(ctx: Ctx) -> dict:
     """Queue depths and post counts by status into carsbot_stats (seed 004, every 15 minutes); one row per slot."""
-    depths: dict[str, Any] = {q: await ctx.redis.zcard(queue_name(MODULE, q)) for q in QUEUES[MODULE]}
+    from adolfd.workers.carsbot import MODULE as CARSBOT
+
+    depths: dict[str, Any] = {q.name: await ctx.redis.zcard(CARSBOT.queue_name(q.name)) for q in CARSBOT.queues}
     by_status = {r["status"]: r["n"] for r in await ctx.db.fetch(
         "SELECT status, count(*) AS n FROM carsbot_posts GROUP BY status ORDER BY status")}
     now = ctx.now()
@@ -111,7 +113,7 @@ async def collect_stats_task(ctx: Ctx) -> dict:
     return {"status": "success", "slot": slot.isoformat(), "queues": depths, "posts": by_status}
 
 
-@job(module=MODULE, queue="monitoring", manual=True)
+@job(queue="monitoring", manual=True)
 async def cleanup_old_results_task(ctx: Ctx) -> dict:
     """Delete finished posts and stats past their retention (seed 004, 03:00 UTC). Safe to repeat."""
     now, cfg = ctx.now(), ctx.settings.carsbot

@@ -132,7 +132,7 @@ WHERE id = $1
 """
 
 
-@job(module=MODULE, queue="ai", retry=CARSBOT_RETRY, timeout=1800, manual=True)
+@job(queue="ai", retry=CARSBOT_RETRY, timeout=1800, soft_timeout=1500, manual=True)
 async def process_post_task(ctx: Ctx, post_id: int) -> dict:
     """Classify → extract → generate one post (seed 004 `process_post_task`). Safe to repeat: only a post still
     new, waiting for the LLM, or interrupted mid-processing is worked on."""

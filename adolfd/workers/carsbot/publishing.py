@@ -71,7 +71,7 @@ async def _settle(ctx: Ctx, post_id: int, attempt: uuid.UUID, status: str, *, er
         post_id, attempt, status, error, message_ids, ctx.now()) is not None
 
 
-@job(module=MODULE, queue="publishing", retry=CARSBOT_RETRY, timeout=1800, manual=True)
+@job(queue="publishing", retry=CARSBOT_RETRY, timeout=1800, soft_timeout=1500, manual=True)
 async def publish_post_task(ctx: Ctx, post_id: int) -> dict:
     """Send one ready post to the target channel, once (module docstring)."""
     now = ctx.now()

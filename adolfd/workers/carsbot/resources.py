@@ -14,14 +14,14 @@ def carsbot_bot(ctx: Ctx) -> Bot:
     token = ctx.settings.carsbot.bot_token.get_secret_value()
     if not token:
         raise LookupError("no carsbot bot token configured (ADOLFD_CARSBOT__BOT_TOKEN or its credential file)")
-    return paced_bot(ctx.res, token, "carsbot_bot")
+    return paced_bot(ctx.res, token, "carsbot")
 
 
 def sheets(ctx: Ctx) -> SheetsClient:
-    client = ctx.res.extras.get("carsbot_sheets")
+    client = ctx.res.sheets
     if client is None:
         settings = ctx.settings
-        client = ctx.res.extras["carsbot_sheets"] = SheetsClient.build(
+        client = ctx.res.sheets = SheetsClient.build(
             settings.carsbot, settings.http, ctx.limiter, lambda kind: settings.rate_limit("google_sheets", kind))
     return client
 

@@ -100,7 +100,7 @@ async def _mirror(ctx: Ctx, tab: str, read: SheetRead, upsert: str, table: str, 
     return {"status": "success", "upserted": len(rows), "deactivated": len(gone), "issues": issues}
 
 
-@job(module=MODULE, queue="sheets", manual=True)
+@job(queue="sheets", manual=True)
 async def sync_channels_task(ctx: Ctx) -> dict:
     """Channels sheet → carsbot_channels (seed 004, every minute). Idempotent: upserts by channel id."""
     async def run() -> dict[str, Any]:
@@ -113,7 +113,7 @@ async def sync_channels_task(ctx: Ctx) -> dict:
     return await _locked(ctx, run)
 
 
-@job(module=MODULE, queue="sheets", manual=True)
+@job(queue="sheets", manual=True)
 async def sync_subscribers_task(ctx: Ctx) -> dict:
     """Subscribers sheet → carsbot_subscribers (seed 004, every 5 minutes). Idempotent: upserts by Telegram id;
     a closed subscription stays closed unless the sheet gives a later expiry."""
@@ -139,7 +139,7 @@ GROUP BY 1, 2, 3 ORDER BY 1 DESC, 2
 """
 
 
-@job(module=MODULE, queue="sheets", manual=True)
+@job(queue="sheets", manual=True)
 async def update_analytics_task(ctx: Ctx) -> dict:
     """Posts received, ads found, published and rejected per channel and day (UTC) → the analytics tab, rewritten
     whole (seed 004, hourly). Running it twice writes the same tab."""

@@ -1,8 +1,8 @@
-"""Logistic jobs (seed 000 §8): Ozon FBO stock and sales, 1C warehouse stock, supply tasks, stock alerts.
+"""Logistic (seed 000 §8): Ozon FBO stock and sales, 1C warehouse stock, supply tasks, stock alerts.
 
-Each job reads through `ctx`, decides with `adolfd.domain` (stock_monitor, supply_engine, brain_validation,
-freshness, readiness) and writes set-based SQL in one transaction per brand, so a retry or a second run
-changes nothing that the first one already did. Every Redis key is in `keys.py`.
+Each job reads through `ctx`, decides with `adolfd.domain.logistic` (stock_monitor, supply_engine,
+brain_validation, freshness, readiness) and writes set-based SQL in one transaction per brand, so a retry or a
+second run changes nothing that the first one already did. Every Redis key is in `keys.py`.
 
 Where the seed's velocity meets its per-cluster planning: `sync_ozon_analytics` stores each SKU's ordered
 units over the last 28 full days; `sync_ozon_stocks` shares them among the SKU's clusters by Ozon's own
@@ -10,8 +10,44 @@ per-cluster sales (`ads_cluster`, see `split_units`) and stores the snapshot eve
 """
 from __future__ import annotations
 
-from adolfd.workers import queue_settings
-from adolfd.workers.logistic import brain, cleanup, ozon_sync, status, stock_alerts, supply  # noqa: F401 — registers jobs
+from adolfd.engine.arq_settings import queue_settings
+from adolfd.engine.module import ModuleSpec, Queue
+
+
+def _jobs():
+    from adolfd.engine.jobs import job_functions
+    from adolfd.workers.logistic import brain, cleanup, ozon_sync, stock_alerts, supply
+
+    return job_functions(ozon_sync, brain, stock_alerts, supply, cleanup)
+
+
+def _status():
+    from adolfd.workers.logistic.status import logistic_status
+
+    return {"logistic": logistic_status}
+
+
+def _clients():
+    from adolfd.clients.ozon import OzonSellerClient
+
+    return {"ozon_seller": OzonSellerClient}
+
+
+def _sandbox():
+    from adolfd.sandbox import ozon_seller
+
+    return (ozon_seller,)
+
+
+MODULE = ModuleSpec(
+    name="logistic",
+    summary="Ozon FBO stocks per cluster, 1C warehouse stocks, daily supply tasks, stock alerts",
+    queues=(Queue("sync"), Queue("brain"), Queue("logic")),
+    jobs=_jobs,
+    status=_status,
+    clients=_clients,
+    sandbox=_sandbox,
+)
 
 # `arq adolfd.workers.logistic.<Queue>Settings` runs one queue with the plain ARQ CLI.
 __getattr__ = queue_settings("logistic")

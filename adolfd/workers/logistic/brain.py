@@ -74,7 +74,7 @@ def _balance_rows(extract: list[asyncpg.Record], current: list[asyncpg.Record]) 
     return rows
 
 
-@job(module=MODULE, queue="brain", manual=True)
+@job(queue="brain", manual=True)
 async def sync_brain_stocks(ctx: Ctx) -> dict:
     """1C warehouse stock from brain_stock_balance (seed 000 §8.4.4): validate, then upsert warehouse_stocks
     and one logistic_stock_history row per article, warehouse and day. A load older than 26 h is reported
@@ -138,7 +138,7 @@ _NEWEST_LOADS = "SELECT " + ", ".join(f"(SELECT max(loaded_at) FROM {t}) AS {t}"
 _STALE_KEY = "DATA_STALE:brain:"
 
 
-@job(module=MODULE, queue="brain", manual=True)
+@job(queue="brain", manual=True)
 async def check_brain_freshness(ctx: Ctx) -> dict:
     """brain_* tables whose newest loaded_at is older than 26 h (or that are empty) → one DATA_STALE alert
     (seed 000 §8.4.4a). One alert a day while stale; resolved once every table is fresh again."""

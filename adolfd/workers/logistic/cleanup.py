@@ -11,7 +11,7 @@ from adolfd.workers.logistic.inputs import _rules
 from adolfd.workers.logistic.keys import MODULE
 
 
-@job(module=MODULE, queue="logic", manual=True)
+@job(queue="logic", manual=True)
 async def cleanup_old_data(ctx: Ctx, retention_days: int | None = None) -> dict:
     """Logistic rows older than the retention (90 days): FBO snapshots, 1C history, resolved alerts,
     completed or cancelled tasks, via the SQL function logistic_cleanup_old_data (seed 000 §8.4.8)."""
@@ -22,7 +22,7 @@ async def cleanup_old_data(ctx: Ctx, retention_days: int | None = None) -> dict:
     return {"status": "success", "retention_days": days, **result}
 
 
-@job(module=MODULE, queue="brain")
+@job(queue="brain")
 async def cleanup_stock_history(ctx: Ctx, keep_days: PositiveInt = 90) -> dict:
     """logistic_stock_history rows older than `keep_days` (seed 000 §8.4.9)."""
     cutoff = ctx.now().date() - timedelta(days=keep_days)

@@ -85,7 +85,7 @@ async def _cache_positions(ctx: Ctx, brand: str, rows: list[dict[str, Any]]) -> 
         await pipe.execute()
 
 
-@job(module=MODULE, queue="sync", manual=True)
+@job(queue="sync", manual=True)
 async def sync_ozon_stocks(ctx: Ctx, brand_id: BrandId = "all") -> dict:
     """FBO stock per cluster (seed 000 §8.4.1) → cluster_stock_snapshots + Redis cache, then generate_alerts.
     Safe to run twice: snapshots upsert per (brand, 30-minute slot, SKU, cluster)."""
@@ -120,7 +120,7 @@ SELECT $1, u.sku, $2, $3, u.units, $5 FROM jsonb_to_recordset($4::jsonb) AS u(sk
 """
 
 
-@job(module=MODULE, queue="sync", manual=True)
+@job(queue="sync", manual=True)
 async def sync_ozon_analytics(ctx: Ctx, brand_id: BrandId = "all") -> dict:
     """Ordered units per SKU over the last 28 full days (seed 000 §8.4.2). Safe to run twice: the period's
     rows are replaced."""
@@ -152,7 +152,7 @@ SET name = EXCLUDED.name, cluster_type = EXCLUDED.cluster_type, macrolocal_clust
 """
 
 
-@job(module=MODULE, queue="sync", manual=True)
+@job(queue="sync", manual=True)
 async def sync_ozon_warehouses(ctx: Ctx) -> dict:
     """FBO clusters and their warehouses (seed 000 §8.4.3). Clusters are the same for every account, so
     the first brand with Ozon credentials is asked; a cluster Ozon no longer lists is marked inactive."""

@@ -6,7 +6,6 @@ from typing import Any
 
 import asyncpg
 
-from adolfd.admin import status as status_sections
 from adolfd.domain.logistic.supply_engine import OPEN_TASK_STATUSES
 from adolfd.workers.logistic.keys import MODULE
 
@@ -29,4 +28,3 @@ async def logistic_status(redis: Any, db: asyncpg.Pool | None) -> dict[str, Any]
             "open_alerts": {r["alert_type"]: r["n"] for r in alerts}}
 
 
-status_sections.SECTIONS["logistic"] = logistic_status

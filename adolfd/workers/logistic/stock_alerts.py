@@ -39,7 +39,7 @@ def _position_details(p: StockPosition | None, rules: LogisticRules) -> dict[str
             "days_of_stock": _finite(p.days(rules))}
 
 
-@job(module=MODULE, queue="logic", manual=True)
+@job(queue="logic", manual=True)
 async def generate_alerts(ctx: Ctx, brand_id: BrandId = "all") -> dict:
     """Stock alerts from the latest FBO snapshot (seed 000 §8.4.7): OUT_OF_STOCK / URGENT_STOCK / LOW_STOCK /
     OZON_URGENT / STOCK_RECOVERED. Safe to run twice: an open alert is not raised again."""

@@ -93,7 +93,7 @@ async def _plan_brand(ctx: Ctx, conn: asyncpg.Connection, brand: str, rules: Log
     return saved, SupplySummary.of(saved, len(plan.purchase_required))
 
 
-@job(module=MODULE, queue="logic", manual=True)
+@job(queue="logic", manual=True)
 async def generate_supply_tasks(ctx: Ctx, brand_id: BrandId = "all", attempt: int = 0) -> dict:
     """Daily FBO supply tasks (seed 000 §8.4.5). Waits for its inputs (today's brain and analytics syncs, a
     stock sync within the hour): defers itself by 10 minutes up to 6 times, then runs with a DATA_STALE
@@ -140,7 +140,7 @@ WHERE task_number = ANY($1::text[]) AND status = 'new' RETURNING task_number
 """
 
 
-@job(module=MODULE, queue="logic", manual=True)
+@job(queue="logic", manual=True)
 async def auto_cancel_expired(ctx: Ctx, max_age_hours: float | None = None) -> dict:
     """Supply tasks still `new` 48 h after creation → `cancelled` + TASK_OVERDUE (seed 000 §8.4.6).
     Safe to run twice: a cancelled task is no longer `new`."""

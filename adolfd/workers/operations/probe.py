@@ -1,4 +1,4 @@
-"""The end-to-end probe (a job of adolfd itself, not of a seed): an operator runs it to check the pipeline."""
+"""Jobs of adolfd itself (not of a seed): an end-to-end probe an operator can run to check the pipeline."""
 from __future__ import annotations
 
 import asyncio
@@ -7,9 +7,10 @@ import time
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
+from adolfd.engine.arq_settings import queue_settings
 
 
-@job(module="operations", queue="default", retry=RetryPolicy(tries=0), timeout=60, manual=True)
+@job(queue="default", retry=RetryPolicy(tries=0), timeout=60, manual=True)
 async def probe(ctx: Ctx, sleep_ms: int = 10) -> dict:
     """Waits `sleep_ms` like an I/O-bound job and round-trips Redis: proves queue → worker → result works."""
     started = time.perf_counter()
@@ -17,4 +18,7 @@ async def probe(ctx: Ctx, sleep_ms: int = 10) -> dict:
     await ctx.redis.ping()
     return {"status": "success", "elapsed_ms": round((time.perf_counter() - started) * 1000, 2)}
 
+
+# `arq adolfd.workers.operations.<Queue>Settings` runs one queue with the plain ARQ CLI.
+__getattr__ = queue_settings("operations")
 

@@ -1,5 +1,61 @@
-"""Reputation jobs (seed 003 §7.1–7.3, Appendix B)."""
+"""Reputation (seed 003 §7.1–7.3, Appendix B): polling reviews and questions behind circuit breakers, AI analysis,
+replies drafted, approved and published exactly once."""
 from __future__ import annotations
 
-from adolfd.workers.reputation.publishing import *  # noqa: F401,F403 — registers jobs and sections
-from adolfd.workers.reputation.publishing import __getattr__  # noqa: F401
+from adolfd.engine.arq_settings import queue_settings
+from adolfd.engine.module import ModuleSpec, Queue
+
+
+def _jobs():
+    from adolfd.engine.jobs import job_functions
+    from adolfd.workers.reputation import publishing
+
+    return job_functions(publishing)
+
+
+def _commands():
+    from adolfd.workers.reputation.commands import COMMANDS
+
+    return COMMANDS
+
+
+def _bot_router():
+    from adolfd.workers.reputation.bot import router
+
+    return router()
+
+
+def _status():
+    from adolfd.workers.reputation.publishing import breaker_status
+
+    return {"breakers": breaker_status}
+
+
+def _clients():
+    from adolfd.clients.ozon_reviews import OzonReviewsClient
+    from adolfd.clients.wb_feedbacks import WbFeedbacksClient
+    from adolfd.clients.ym_feedback import YmFeedbackClient
+
+    return {"wb_feedbacks": WbFeedbacksClient, "ozon_reviews": OzonReviewsClient, "ym_feedback": YmFeedbackClient}
+
+
+def _sandbox():
+    from adolfd.sandbox import ozon_reviews, wb_feedbacks, ym_feedback
+
+    return (ozon_reviews, wb_feedbacks, ym_feedback)
+
+
+MODULE = ModuleSpec(
+    name="reputation",
+    summary="reviews and questions polled behind circuit breakers, AI analysis, replies published once",
+    queues=(Queue("default"),),
+    jobs=_jobs,
+    commands=_commands,
+    bot_router=_bot_router,
+    status=_status,
+    clients=_clients,
+    sandbox=_sandbox,
+)
+
+# `arq adolfd.workers.reputation.<Queue>Settings` runs one queue with the plain ARQ CLI.
+__getattr__ = queue_settings("reputation")

@@ -26,7 +26,6 @@ from typing import Any
 import asyncpg
 from arq.connections import ArqRedis
 
-from adolfd.admin import status as system_status
 from adolfd.clients.breaker import RedisBreakers
 from adolfd.clients.errors import ApiError
 from adolfd.clients.feedback import FeedbackSource, FetchResult
@@ -50,7 +49,6 @@ from adolfd.admin.office import OfficeAgent, OfficeReporter
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
 from adolfd.settings import Settings
-from adolfd.workers import queue_settings
 
 MODULE = "reputation"
 PLATFORMS = ("wb", "ozon", "ym")
@@ -113,7 +111,6 @@ async def breaker_status(redis: ArqRedis, db: asyncpg.Pool | None) -> list[dict[
     return await breakers(redis, load_settings()).snapshot(BREAKER_NAMES)
 
 
-system_status.SECTIONS["breakers"] = breaker_status
 
 
 # -- polling (seed §7.3 Polling Tasks, Appendix B.3) ---------------------------------------------------------
@@ -256,37 +253,37 @@ async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str,
             "pages": summary.pages, "brands": summary.brands}
 
 
-@job(module=MODULE, queue="default")
+@job(queue="default")
 async def poll_wb_reviews(ctx: Ctx) -> dict:
     """Polling отзывов Wildberries (seed 003 §7.2: */5 at :00)."""
     return await _poll_items(ctx, "wb", ItemType.REVIEW)
 
 
-@job(module=MODULE, queue="default")
+@job(queue="default")
 async def poll_wb_questions(ctx: Ctx) -> dict:
     """Polling вопросов Wildberries (seed 003 §7.2: */5 at 0:50)."""
     return await _poll_items(ctx, "wb", ItemType.QUESTION)
 
 
-@job(module=MODULE, queue="default")
+@job(queue="default")
 async def poll_ozon_reviews(ctx: Ctx) -> dict:
     """Polling отзывов Ozon (seed 003 §7.2: */5 at 1:40)."""
     return await _poll_items(ctx, "ozon", ItemType.REVIEW)
 
 
-@job(module=MODULE, queue="default")
+@job(queue="default")
 async def poll_ozon_questions(ctx: Ctx) -> dict:
     """Polling вопросов Ozon (seed 003 §7.2: */5 at 2:30)."""
     return await _poll_items(ctx, "ozon", ItemType.QUESTION)
 
 
-@job(module=MODULE, queue="default")
+@job(queue="default")
 async def poll_ym_reviews(ctx: Ctx) -> dict:
     """Polling отзывов Яндекс.Маркет (seed 003 §7.2: */5 at 3:20)."""
     return await _poll_items(ctx, "ym", ItemType.REVIEW)
 
 
-@job(module=MODULE, queue="default")
+@job(queue="default")
 async def poll_ym_questions(ctx: Ctx) -> dict:
     """Polling вопросов Яндекс.Маркет (seed 003 §7.2: */5 at 4:10)."""
     return await _poll_items(ctx, "ym", ItemType.QUESTION)
@@ -314,7 +311,7 @@ async def _item(db: asyncpg.Pool | asyncpg.Connection, item_id: int) -> asyncpg.
     return row
 
 
-@job(module=MODULE, queue="default", retry=AI_RETRY, timeout=300)
+@job(queue="default", retry=AI_RETRY, timeout=300)
 async def analyze_item(ctx: Ctx, item_id: int) -> dict:
     """AI-анализ отзыва/вопроса (seed 003 §7.3), then one generate_response. Safe to repeat: only a `new` item
     is analysed; an LLM failure leaves it `new` and the job retries."""
@@ -360,13 +357,13 @@ async def _generate(ctx: Ctx, item_id: int, instructions: str | None) -> dict:
     return result
 
 
-@job(module=MODULE, queue="default", retry=AI_RETRY, timeout=300)
+@job(queue="default", retry=AI_RETRY, timeout=300)
 async def generate_response(ctx: Ctx, item_id: int, instructions: str | None = None) -> dict:
     """Генерация ответа (seed 003 §7.3): the draft waits in pending_review, or is auto-approved (DOMAIN.md)."""
     return await _generate(ctx, item_id, instructions)
 
 
-@job(module=MODULE, queue="default", retry=AI_RETRY, timeout=300)
+@job(queue="default", retry=AI_RETRY, timeout=300)
 async def regenerate_response(ctx: Ctx, item_id: int, instructions: str) -> dict:
     """Перегенерация ответа с инструкциями (seed 003 §7.3); the new draft needs a new approval."""
     return await _generate(ctx, item_id, instructions)
@@ -482,7 +479,7 @@ async def _renew(db: asyncpg.Pool, claim: Claim, now: datetime) -> bool:
                              claim.item["id"], claim.attempt, now) is not None
 
 
-@job(module=MODULE, queue="default", retry=PUBLISH_RETRY, timeout=300)
+@job(queue="default", retry=PUBLISH_RETRY, timeout=300)
 async def send_response(ctx: Ctx, item_id: int) -> dict:
     """Публикация ответа (seed 003 §7.3), exactly once per item (module docstring)."""
     rep = ctx.settings.reputation
@@ -519,7 +516,7 @@ async def send_response(ctx: Ctx, item_id: int) -> dict:
     return {"status": final.value, "item_id": item_id, "action": action.value}
 
 
-@job(module=MODULE, queue="default")
+@job(queue="default")
 async def retry_failed_publish(ctx: Ctx) -> dict:
     """Повтор failed (seed 003 §7.3, hourly): failed items below the try limit, claims left by dead workers,
     and approvals whose send_response never got enqueued. Items at the limit raise one alert each."""
@@ -568,7 +565,7 @@ ON CONFLICT (date, platform, brand_id) DO UPDATE SET
 """
 
 
-@job(module=MODULE, queue="default")
+@job(queue="default")
 async def calculate_daily_analytics(ctx: Ctx) -> dict:
     """Расчёт аналитики (seed 003 §7.3, 01:00): yesterday (Moscow) per platform and brand; a rerun overwrites."""
     yesterday = ctx.now().date() - timedelta(days=1)
@@ -596,7 +593,7 @@ ON CONFLICT (id) DO NOTHING
 """
 
 
-@job(module=MODULE, queue="default")
+@job(queue="default")
 async def archive_old_items(ctx: Ctx) -> dict:
     """Архивация (seed 003 §7.3, 02:00): published or skipped items older than 365 days, with their reply."""
     cutoff = ctx.now() - timedelta(days=ctx.settings.reputation.archive_after_days)
@@ -609,7 +606,7 @@ async def archive_old_items(ctx: Ctx) -> dict:
             return {"status": "ok", "archived": archived, "cutoff": cutoff.isoformat()}
 
 
-@job(module=MODULE, queue="default")
+@job(queue="default")
 async def office_heartbeat(ctx: Ctx) -> dict:
     """Обновление статуса агентов в Office Dashboard (seed 003 Appendix B.4, every minute)."""
     for platform in AGENTS:
@@ -629,5 +626,4 @@ async def list_items(db: asyncpg.Pool, status: str, limit: int = 20) -> list[dic
 
 
 # `arq adolfd.workers.reputation.<Queue>Settings` runs one queue with the plain ARQ CLI.
-__getattr__ = queue_settings("reputation")
 

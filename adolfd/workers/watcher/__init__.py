@@ -1,10 +1,26 @@
-"""Watcher jobs (seed 001 §7): the night's parsing tasks for the external agents, their events, price alerts,
-agent health, clean-ups, priorities, statistics and the Office Dashboard. The agents' Redis protocol is
-docs/agents.md; every Redis key is in `keys.py`; the rules are in `adolfd.domain.watcher`."""
-from adolfd.workers import queue_settings
-from adolfd.workers.watcher import agents, alerts, cleanup, generation, health, priorities, stats
+"""Watcher (seed 001 §7): the night's parsing tasks for the external agents, their events, price alerts, agent
+health, clean-ups, priorities, statistics and the Office Dashboard. The agents' Redis protocol is docs/agents.md;
+every Redis key is in `keys.py`; the rules are in `adolfd.domain.watcher`."""
+from __future__ import annotations
 
-__all__ = ["agents", "alerts", "cleanup", "generation", "health", "priorities", "stats"]
+from adolfd.engine.arq_settings import queue_settings
+from adolfd.engine.module import ModuleSpec, Queue
+
+
+def _jobs():
+    from adolfd.engine.jobs import job_functions
+    from adolfd.workers.watcher import agents, alerts, cleanup, generation, health, priorities, stats
+
+    return job_functions(generation, alerts, agents, cleanup, priorities, stats, health)
+
+
+MODULE = ModuleSpec(
+    name="watcher",
+    summary="competitor prices from a fleet of parsing agents: nightly tasks, price alerts, agent health",
+    # seed 001 App. A: one Celery worker per queue, -c 2 / -c 1 / -c 1
+    queues=(Queue("default", 2), Queue("critical", 1), Queue("heavy", 1)),
+    jobs=_jobs,
+)
 
 # `arq adolfd.workers.watcher.<Queue>Settings` runs one queue with the plain ARQ CLI.
 __getattr__ = queue_settings("watcher")

@@ -43,7 +43,7 @@ async def _night_batch(ctx: Ctx, results: int) -> None:
         await office.report_idle(metrics={"products_scanned": scanned, "price_changes_found": changes})
 
 
-@job(module=MODULE, queue="default", manual=True)
+@job(queue="default", manual=True)
 async def consume_agent_events(ctx: Ctx, seconds: float = 50.0) -> dict:
     """Apply the agents' events for `seconds` (docs/agents.md). Safe to run twice or side by side: a consumer
     group hands each event to one consumer, and an event id is applied once."""
@@ -53,7 +53,7 @@ async def consume_agent_events(ctx: Ctx, seconds: float = 50.0) -> dict:
     return report.as_result()
 
 
-@job(module=MODULE, queue="critical", manual=True)
+@job(queue="critical", manual=True)
 async def sync_agent_status(ctx: Ctx) -> dict:
     """Agents silent for 3 minutes go offline and their tasks back to the head of the queue (seed 001 §7.5);
     aggregate figures to watcher:agents:stats. Safe to run twice: an offline agent is not handled again."""
@@ -94,7 +94,7 @@ async def _redistribute(ctx: Ctx, agent_id: int, name: str, *, mark_offline: boo
     return len(freed)
 
 
-@job(module=MODULE, queue="critical", retry=RetryPolicy(2, 30), timeout=120, manual=True)
+@job(queue="critical", retry=RetryPolicy(2, 30), timeout=120, manual=True)
 async def redistribute_agent_tasks(ctx: Ctx, agent_id: int) -> dict:
     """An agent's in-progress and claimed tasks back to the head of their queue, in their original order
     (seed 001 §7.5; the seed reversed them). Safe to run twice: the second run finds nothing to return."""
@@ -105,7 +105,7 @@ async def redistribute_agent_tasks(ctx: Ctx, agent_id: int) -> dict:
     return {"status": "success" if returned else "no_tasks", "redistributed_count": returned}
 
 
-@job(module=MODULE, queue="critical", manual=True)
+@job(queue="critical", manual=True)
 async def check_cookies_validity(ctx: Ctx) -> dict:
     """Agents with invalid cookies, told to the admins at 19:30, before the cookies are copied (seed 001 §7.5).
     The seed called send_alert_notification with arguments it does not take; this raises one admin alert per
@@ -120,7 +120,7 @@ async def check_cookies_validity(ctx: Ctx) -> dict:
     return {"status": "success", "invalid_count": len(names), "agents": names}
 
 
-@job(module=MODULE, queue="critical", retry=RetryPolicy(2, 10), timeout=60, manual=True)
+@job(queue="critical", retry=RetryPolicy(2, 10), timeout=60, manual=True)
 async def handle_panic_mode(ctx: Ctx, agent_id: int, reason: str, details: dict | None = None) -> dict:
     """Panic from outside the stream (an operator, another system): agent to panic, logged, IP blocked for 1 h,
     tasks back to the head of the queue, admins told (seed 001 §7.5). `details` may be absent or carry no IP

@@ -49,7 +49,7 @@ RETURNING id, alert_type
 """
 
 
-@job(module=MODULE, queue="default", manual=True)
+@job(queue="default", manual=True)
 async def check_alerts(ctx: Ctx) -> dict:
     """The three price alerts over the last 20 minutes (seed 001 §7.4). Safe to run twice: an alert of the
     same type, SKU and competitor is not raised again within 24 h."""
@@ -93,7 +93,7 @@ def _message(alert) -> str:
     return f"Нет в наличии: {who}"
 
 
-@job(module=MODULE, queue="critical", retry=RetryPolicy(3, 30), timeout=60)
+@job(queue="critical", retry=RetryPolicy(3, 30), timeout=60)
 async def send_alert_notification(ctx: Ctx, alert_id: int) -> dict:
     """Tell the alert's recipients by severity (seed 001 §7.4) through the platform's alert delivery. Safe to
     run twice: the platform alert and its deliveries are keyed by the watcher alert."""
@@ -125,7 +125,7 @@ RETURNING campaign_id
 """
 
 
-@job(module=MODULE, queue="default", retry=RetryPolicy(2, 60), timeout=60)
+@job(queue="default", retry=RetryPolicy(2, 60), timeout=60)
 async def process_dumping_alert(ctx: Ctx, alert_id: int) -> dict:
     """A dumping alert becomes a marketing recommendation for every campaign advertising that SKU (seed 001
     §7.4: "задача для Marketing"). Safe to run twice: one recommendation per campaign and day."""

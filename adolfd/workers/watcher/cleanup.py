@@ -13,7 +13,7 @@ from adolfd.workers.watcher.keys import AGENT_STATE_PATTERN, CLAIMED_PATTERN, MO
 SCAN_COUNT = 500
 
 
-@job(module=MODULE, queue="default", manual=True)
+@job(queue="default", manual=True)
 async def cleanup_old_tasks(ctx: Ctx, days: int = 90) -> dict:
     """Tasks scheduled more than `days` ago, then VACUUM ANALYZE watcher_tasks (seed 001 §7.6)."""
     cutoff = ctx.now().date() - timedelta(days=days)
@@ -23,7 +23,7 @@ async def cleanup_old_tasks(ctx: Ctx, days: int = 90) -> dict:
     return {"status": "success", "deleted_count": int(deleted.split()[-1]), "cutoff_date": cutoff.isoformat()}
 
 
-@job(module=MODULE, queue="default", manual=True)
+@job(queue="default", manual=True)
 async def cleanup_old_logs(ctx: Ctx, days: int = 30) -> dict:
     """Agent logs older than `days` (seed 001 §7.6), and applied-event ids as old (redelivery is long over)."""
     cutoff = ctx.now() - timedelta(days=days)
@@ -33,7 +33,7 @@ async def cleanup_old_logs(ctx: Ctx, days: int = 30) -> dict:
             "applied_events_deleted": int(events.split()[-1])}
 
 
-@job(module=MODULE, queue="default", manual=True)
+@job(queue="default", manual=True)
 async def cleanup_resolved_alerts(ctx: Ctx, days: int = 365) -> dict:
     """Resolved alerts created more than `days` ago (seed 001 §7.6, weekly)."""
     cutoff = ctx.now() - timedelta(days=days)
@@ -46,7 +46,7 @@ def _agent_of(key: bytes, prefix: str, suffix: str = "") -> str:
     return text[len(prefix): len(text) - len(suffix) if suffix else None]
 
 
-@job(module=MODULE, queue="default", manual=True)
+@job(queue="default", manual=True)
 async def cleanup_redis_keys(ctx: Ctx) -> dict:
     """Stale watcher keys (seed 001 §7.6), found with SCAN, never KEYS: `watcher:stats:*` without a TTL, and
     per-agent keys (`watcher:agent:*:state`, empty claimed lists aside) of agents no longer in the database."""

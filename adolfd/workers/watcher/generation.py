@@ -59,7 +59,7 @@ async def _generate(ctx: Ctx, night: date) -> dict:
             "by_marketplace": {agent_name(m): totals.get(m, 0) for m in MARKETPLACES}}
 
 
-@job(module=MODULE, queue="default", manual=True)
+@job(queue="default", manual=True)
 async def generate_daily_tasks(ctx: Ctx, scheduled_date: date | None = None) -> dict:
     """Parsing tasks for the coming night (seed 001 §7.3), record in watcher:generation:{date}. Safe to run
     twice: a second run for the date creates no row and pushes no id."""
@@ -94,7 +94,7 @@ async def generate_daily_tasks(ctx: Ctx, scheduled_date: date | None = None) -> 
             "by_marketplace": stats["by_marketplace"]}
 
 
-@job(module=MODULE, queue="default", manual=True)
+@job(queue="default", manual=True)
 async def regenerate_failed_tasks(ctx: Ctx, scheduled_date: date | None = None) -> dict:
     """Tasks of a night that failed for good (3 tries) start over (seed 001 §7.3, manual). Safe to run twice:
     the second run finds them pending and does nothing; an id is never pushed twice."""

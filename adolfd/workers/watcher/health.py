@@ -8,7 +8,7 @@ from adolfd.workers.watcher.office import AGENTS, reporter
 from adolfd.workers.watcher.queues import queue_lengths
 
 
-@job(module=MODULE, queue="default", timeout=30, manual=True)
+@job(queue="default", timeout=30, manual=True)
 async def health_check(ctx: Ctx) -> dict:
     """Redis, PostgreSQL and the agents' queue lengths; an error is reported, not raised."""
     checks: dict[str, object] = {}
@@ -28,7 +28,7 @@ async def health_check(ctx: Ctx) -> dict:
     return {"status": "healthy" if healthy else "unhealthy", "checks": checks}
 
 
-@job(module=MODULE, queue="default")
+@job(queue="default")
 async def office_heartbeat(ctx: Ctx) -> dict:
     """Every minute: the three watcher agents stay on the Office Dashboard (seed 001 App. B.5)."""
     for name in AGENTS:

@@ -1,10 +1,9 @@
 """Competitor priorities at 04:00 (seed 001 §7.7): the seed's formula (`domain.watcher.priorities`) over the
-last 30 days, with every input read in four set-based queries instead of four per competitor. Soft limit
-1800 s: past it the job stops, saves what it has computed and says so (the seed's SoftTimeLimitExceeded);
-the hard limit, 2100 s, is the cron row's timeout. Safe to run twice: the same data gives the same scores."""
+last 30 days, with every input read in four set-based queries instead of four per competitor. Past its soft
+limit (1800 s, the cron row's) the job stops, keeps what it has saved and says so (the seed's
+SoftTimeLimitExceeded); the hard limit, 2100 s, cancels it. Safe to run twice: the same data gives the same scores."""
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from adolfd.engine.context import Ctx
@@ -14,7 +13,6 @@ from adolfd.domain.watcher.priorities import (
 from adolfd.engine.jobs import job
 from adolfd.workers.watcher.keys import MODULE
 
-SOFT_LIMIT_SECONDS = 1800
 CHUNK = 500
 
 _INPUTS = """
@@ -35,15 +33,14 @@ FROM watcher_competitors c WHERE c.is_active AND c.id = ANY($1::bigint[])
 """
 
 
-@job(module=MODULE, queue="heavy", manual=True)
+@job(queue="heavy", manual=True)
 async def calculate_priorities(ctx: Ctx) -> dict:
     """Priority 0–100 of every active competitor (seed 001 §7.7)."""
-    started = time.monotonic()
     since = ctx.now() - timedelta(days=WINDOW_DAYS)
     ids = [r["id"] for r in await ctx.db.fetch("SELECT id FROM watcher_competitors WHERE is_active ORDER BY id")]
     updated = done = 0
     for i in range(0, len(ids), CHUNK):
-        if time.monotonic() - started > SOFT_LIMIT_SECONDS:
+        if ctx.past_soft_limit:
             ctx.log.warning("watcher_priorities_soft_limit", done=done, total=len(ids))
             return {"status": "soft_time_limit", "updated_count": updated, "done": done, "total_competitors": len(ids)}
         rows = await ctx.db.fetch(_INPUTS, ids[i:i + CHUNK], since)

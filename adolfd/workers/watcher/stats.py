@@ -30,7 +30,7 @@ async def _day(ctx: Ctx, day: date) -> DailyStats:
                       {r["marketplace"]: r["n"] for r in markets}, {r["alert_type"]: r["n"] for r in alerts})
 
 
-@job(module=MODULE, queue="default", manual=True)
+@job(queue="default", manual=True)
 async def generate_daily_stats(ctx: Ctx, target_date: date | None = None) -> dict:
     """Yesterday's figures (seed 001 §7.8). Safe to run twice: the day's document is overwritten."""
     day = target_date or ctx.now().date() - timedelta(days=1)
@@ -39,7 +39,7 @@ async def generate_daily_stats(ctx: Ctx, target_date: date | None = None) -> dic
     return {"status": "success", "date": day.isoformat(), "stats": stats.as_json()}
 
 
-@job(module=MODULE, queue="default", manual=True)
+@job(queue="default", manual=True)
 async def generate_weekly_report(ctx: Ctx) -> dict:
     """The last seven days summed and sent to the admins (seed 001 §7.8). Safe to run twice: the message is
     keyed by the week."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from adolfd.admin.cli import build_parser, load_command_modules
+from adolfd.admin.cli import all_commands, build_parser
 from adolfd.workers.carsbot import operator
 
 from .conftest import message
@@ -47,8 +47,7 @@ async def test_expiring_this_week(res, sheet, clock, run_job, ctx):
 
 
 def test_cli_knows_every_carsbot_action():
-    load_command_modules()
-    parser = build_parser()
+    parser = build_parser(all_commands())
     assert parser.parse_args(["carsbot", "publish-now", "5"]).post_id == 5
     assert parser.parse_args(["carsbot", "posts", "--status", "ready"]).status == "ready"
     assert str(parser.parse_args(["carsbot", "ingest", "posts.jsonl"]).file) == "posts.jsonl"

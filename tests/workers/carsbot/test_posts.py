@@ -72,7 +72,7 @@ async def test_an_llm_outage_parks_posts_until_it_is_back(res, sandbox, channels
     await channels()
     res.settings.llm.provider = "http"
     res.settings.http.attempts = 1
-    res.extras.pop("llm", None)
+    res.llm = None
     try:
         await store_post(ctx, message())
         await res.redis.delete("adolfd:carsbot:ai")            # run it below, one job at a time
@@ -88,7 +88,7 @@ async def test_an_llm_outage_parks_posts_until_it_is_back(res, sandbox, channels
     finally:
         res.settings.llm.provider = "offline"
         res.settings.http.attempts = 4
-        res.extras.pop("llm", None)
+        res.llm = None
 
 
 async def test_published_once_under_429_and_a_lost_answer(res, sandbox, channels, ctx, run_job, run_queue):

@@ -177,9 +177,9 @@ async def test_retry_failed_publish_hourly(res, fast, sandbox, pending, run_queu
 def http_llm(res, monkeypatch):
     """The worker uses the HTTP provider against the sandbox's fake LLM for this test."""
     monkeypatch.setattr(res.settings.llm, "provider", "http")
-    res.extras.pop("llm", None)
+    res.llm = None
     yield
-    res.extras.pop("llm", None)
+    res.llm = None
 
 
 async def test_http_llm_analyses_and_drafts(res, http_llm, sandbox, pending):

@@ -1,0 +1,94 @@
+"""`adolfd approve | skip | regenerate | reviews`: replies waiting for review, from the shell (seed 003)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from adolfd.admin.shell import EXIT_USAGE, fail, with_resources
+from adolfd.engine.module import Command
+from adolfd.settings import Settings
+from adolfd.workers.reputation import publishing as reputation
+
+
+
+def _approve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("item_id", type=int)
+    p.add_argument("--text", help="publish this text instead of the draft")
+    p.add_argument("--by", default="cli", help="who approves (recorded with the reply)")
+
+
+def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
+    async def go(res) -> int:
+        try:
+            result = await reputation.approve(res.db, res.redis, args.item_id, by=args.by, text=args.text)
+        except (LookupError, ValueError) as exc:
+            return fail(str(exc).strip("'\""), EXIT_USAGE)
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+
+    return asyncio.run(with_resources(settings, go))
+
+
+def _skip_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("item_id", type=int)
+    p.add_argument("--by", default="cli")
+
+
+def cmd_skip(args: argparse.Namespace, settings: Settings) -> int:
+    async def go(res) -> int:
+        try:
+            result = await reputation.skip(res.db, args.item_id, by=args.by)
+        except (LookupError, ValueError) as exc:
+            return fail(str(exc).strip("'\""), EXIT_USAGE)
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+
+    return asyncio.run(with_resources(settings, go))
+
+
+def _regenerate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("item_id", type=int)
+    p.add_argument("instructions", help="what to change, e.g. 'короче' or 'добавь «…»'")
+
+
+def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
+    async def go(res) -> int:
+        try:
+            result = await reputation.request_regeneration(res.db, res.redis, args.item_id, args.instructions)
+        except (LookupError, ValueError) as exc:
+            return fail(str(exc).strip("'\""), EXIT_USAGE)
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+
+    return asyncio.run(with_resources(settings, go))
+
+
+def _reviews_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--status", default="pending_review", help="item status (default pending_review)")
+    p.add_argument("--limit", type=int, default=20)
+
+
+def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
+    async def go(res) -> int:
+        rows = await reputation.list_items(res.db, args.status, args.limit)
+        for r in rows:
+            stars = f" {r['rating']}★" if r["rating"] else ""
+            print(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}] {r['text'][:120]!r}")
+            if r["draft"]:
+                print(f"    → {r['draft']}")
+        if not rows:
+            print(f"no items in status {args.status}")
+        return 0
+
+    return asyncio.run(with_resources(settings, go))
+
+
+COMMANDS = (
+    Command("approve", "approve a reply pending review; its send_response is enqueued once", cmd_approve,
+            _approve_args),
+    Command("skip", "leave a review or question unanswered on purpose", cmd_skip, _skip_args),
+    Command("regenerate", "redraft a reply with instructions (it then needs approval again)", cmd_regenerate,
+            _regenerate_args),
+    Command("reviews", "reviews and questions by status, with their drafts", cmd_reviews, _reviews_args),
+)
