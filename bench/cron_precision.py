@@ -4,8 +4,9 @@ replaced) vs ARQ's own cron, idle and while another queue in the same process ru
 Schedules fire `* * * * *` at every `--every`-th second of the minute on one queue for `--minutes` a run.
 Lateness is job start − the intended whole second, for every mode (ARQ's shipped cron fires at .123456 s; that
 is part of its lateness, not a different fire time).
-- `aiocron`: the worker group as shipped (one aiocron timer per row, enqueue 0.5 s ahead, wake-up at the fire time)
-- `loop`: the same worker group with the hand-written sleep loop that aiocron replaced (`SleepLoopScheduler`)
+- `loop`: the worker group as shipped (one sleep loop over all rows, enqueue 0.5 s ahead, wake-up at the fire time)
+- `aiocron`: the same worker group with one aiocron timer per row instead (`AiocronScheduler`; measured, not
+  adopted: see docs/performance.md)
 - `arq-default`: ARQ's cron as shipped (microsecond=123456, poll_delay 0.5 s)
 - `arq-tuned`: ARQ's cron with microsecond=0 and poll_delay 0.05 s
 `--loads 0,1000` runs every mode idle and with a producer enqueuing 1000 no-op jobs/s onto a second queue that
@@ -27,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import aiocron  # noqa: E402
 from arq import Worker  # noqa: E402
 from arq.cron import cron  # noqa: E402
 
@@ -49,36 +51,46 @@ def _fire_of(job_id: str) -> float:
     return int(job_id.rsplit(":", 1)[1]) / 1000
 
 
-class SleepLoopScheduler(CronScheduler):
-    """The wait loop aiocron replaced, kept as the baseline: one loop over all rows, sleeping (≤ 60 s at a time,
-    re-reading the wall clock) until LEAD_SECONDS before the earliest ARQ `next_run`."""
+class FireTimer(aiocron.Cron):
+    """aiocron's timer for one row (aiocron 2 parses with cronsim: six fields put the second FIRST), resolving
+    LEAD_SECONDS before each fire time; `upcoming` is that fire time. Both clocks are read for every fire."""
+
+    def __init__(self, entry, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(f"{entry.second} {entry.cron}", start=False, tz=entry.tz, loop=loop)
+        self.upcoming = None
+
+    def get_next(self) -> float:
+        self.upcoming = next(self.cronsim)
+        return self.loop.time() + (self.upcoming.timestamp() - LEAD_SECONDS - time.time())
+
+
+class AiocronScheduler(CronScheduler):
+    """The candidate measured against the shipped loop: one aiocron timer per row, same claim, enqueue and wake."""
 
     async def run(self) -> None:
         from datetime import datetime, timezone
 
-        now = datetime.now(timezone.utc)
-        await self.catch_up(now)
-        for item in self.items:
-            item.job.calculate_next(now.astimezone(item.entry.tz))
-        while True:
-            upcoming = min(item.job.next_run for item in self.items)
-            delay = upcoming.timestamp() - time.time()
-            if delay > LEAD_SECONDS:
-                await asyncio.sleep(min(delay - LEAD_SECONDS, 60.0))
-                continue
-            due = [item for item in self.items if item.job.next_run == upcoming]
-            if -delay > STALE_SECONDS:
-                for item in due:
-                    item.job.calculate_next(datetime.now(timezone.utc).astimezone(item.entry.tz))
-                continue
-            fired = [item for item in due if await self.fire(item, upcoming)]
-            for item in due:
-                item.job.calculate_next(item.job.next_run)
-            await asyncio.sleep(max(upcoming.timestamp() - time.time(), 0))
-            for queue in {item.entry.queue_name for item in fired}:
-                self._wake(queue)
-                with contextlib.suppress(*REDIS_DOWN):
-                    await self.redis.publish(WAKE_CHANNEL, queue)
+        await self.catch_up(datetime.now(timezone.utc))
+        async with asyncio.TaskGroup() as rows:
+            for item in self.items:
+                rows.create_task(self._run_row(item))
+
+    async def _run_row(self, item) -> None:
+        timer = FireTimer(item.entry, asyncio.get_running_loop())
+        try:
+            while True:
+                await timer.next()
+                fire = timer.upcoming
+                if time.time() - fire.timestamp() > STALE_SECONDS:
+                    timer.cronsim = None
+                    continue
+                if await self.fire(item, fire):
+                    await asyncio.sleep(max(fire.timestamp() - time.time(), 0))
+                    self._wake(item.entry.queue_name)
+                    with contextlib.suppress(*REDIS_DOWN):
+                        await self.redis.publish(WAKE_CHANNEL, item.entry.queue_name)
+        finally:
+            timer.stop()
 
 
 async def record(ctx) -> None:
@@ -156,8 +168,8 @@ async def run_adolfd(db_url: str, redis_url: str, minutes: float, per_second: in
         item = Scheduled(entry, arq_cron(entry, arq_function(spec, run_keys=(f"operations.{entry.name}",))))
         group.scheduled.append(item)
         worker.functions[item.job.name] = item.job
-    if loop:
-        runtime.CronScheduler = SleepLoopScheduler
+    if not loop:
+        runtime.CronScheduler = AiocronScheduler
     try:
         async with load(redis_url, per_second):
             task = asyncio.create_task(group.run())

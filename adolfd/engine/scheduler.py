@@ -1,10 +1,9 @@
 """From the cron table to jobs that start on their second.
 
 `arq_cron(entry)` turns a row into `arq.cron.cron(...)` (used by the plain `arq` CLI settings and checked
-against croniter in the tests). In `adolfd worker`, `CronScheduler` fires the same CronJobs itself: one aiocron
-timer per row, in the row's own timezone, wakes it half a second before each fire time; it enqueues the job then
-with its exact score and at the fire time wakes the queue's worker, so jobs start within milliseconds instead of
-at ARQ's next poll (0.1–0.6 s late).
+against croniter in the tests). In `adolfd worker`, `CronScheduler` fires the same CronJobs itself: it sleeps
+until each fire time, enqueues the job half a second ahead with its exact score, and at the fire time wakes the
+queue's worker, so jobs start within milliseconds instead of at ARQ's next poll (0.1–0.6 s late).
 
 Each fire time is claimed once in PostgreSQL (`cron_fires`), so several workers or hosts never start it twice,
 and a daily job missed while no worker ran is caught up once when a worker starts within the grace window.
@@ -18,13 +17,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-import aiocron
 import asyncpg
 import structlog
 from arq.connections import ArqRedis
 from arq.cron import CronJob, cron
 from croniter import croniter
-from cronsim import CronSim
 
 from adolfd.cron import TABLE, CronEntry
 from adolfd.engine.enqueue import WAKE_CHANNEL
@@ -116,40 +113,6 @@ def fire_job_id(entry: CronEntry, fire: datetime) -> str:
     return f"{schedule_name(entry)}:{int(fire.timestamp() * 1000)}"
 
 
-def timer_spec(entry: CronEntry) -> str:
-    """The row as aiocron reads it: aiocron 2 parses with cronsim, whose six-field form puts the second FIRST."""
-    return f"{entry.second} {entry.cron}"
-
-
-class FireTimer(aiocron.Cron):
-    """aiocron's timer for one row, resolving LEAD_SECONDS before each fire time; `upcoming` is that fire time.
-
-    aiocron maps wall-clock fire times onto the loop's monotonic clock once, at start; both clocks are read
-    again for every fire here, so a wall-clock step only shifts the one wait it falls into.
-    """
-
-    def __init__(self, entry: CronEntry, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(timer_spec(entry), start=False, tz=entry.tz, loop=loop)
-        self.upcoming: datetime | None = None
-
-    def get_next(self) -> float:
-        self.upcoming = next(self.cronsim)
-        return self.loop.time() + (self.upcoming.timestamp() - LEAD_SECONDS - time.time())
-
-    async def wait(self) -> datetime:
-        """Sleep until LEAD_SECONDS before the next fire time and return that fire time."""
-        await self.next()
-        assert self.upcoming is not None
-        early = self.upcoming.timestamp() - LEAD_SECONDS - time.time()
-        if early > 0:                       # the wall clock stepped back during the wait
-            await asyncio.sleep(early)
-        return self.upcoming
-
-    def restart(self) -> None:
-        """Continue from the next fire time after now (the fire times passed meanwhile are dropped)."""
-        self.cronsim = CronSim(self.spec, datetime.now(self.tz))
-
-
 @dataclass
 class Scheduled:
     entry: CronEntry
@@ -210,30 +173,32 @@ class CronScheduler:
     async def run(self) -> None:
         if not self.items:
             await asyncio.Event().wait()   # nothing to fire; idle until cancelled
-        await self.catch_up(datetime.now(timezone.utc))
-        async with asyncio.TaskGroup() as rows:
-            for item in self.items:
-                rows.create_task(self._run_row(item))
-
-    async def _run_row(self, item: Scheduled) -> None:
-        entry = item.entry
-        timer = FireTimer(entry, asyncio.get_running_loop())
-        try:
-            while True:
-                fire = await timer.wait()
-                if time.time() - fire.timestamp() > STALE_SECONDS:
-                    # An outage held this row past its fire time: the catch-up rule, not a burst of old fires.
-                    log.warning("cron_fires_skipped", schedules=[entry.name], fire_time=fire.isoformat())
-                    timer.restart()
-                    continue
-                if not await self.fire(item, fire):
-                    continue
-                await asyncio.sleep(max(fire.timestamp() - time.time(), 0))
-                self._wake(entry.queue_name)
+        now = datetime.now(timezone.utc)
+        await self.catch_up(now)
+        for item in self.items:
+            item.job.calculate_next(now.astimezone(item.entry.tz))
+        while True:
+            upcoming = min(item.job.next_run for item in self.items)
+            delay = upcoming.timestamp() - time.time()
+            if delay > LEAD_SECONDS:
+                await asyncio.sleep(min(delay - LEAD_SECONDS, 60.0))
+                continue
+            due = [item for item in self.items if item.job.next_run == upcoming]
+            if -delay > STALE_SECONDS:
+                # An outage held the loop past this fire time: the catch-up rule, not a burst of old fires.
+                log.warning("cron_fires_skipped", schedules=[item.entry.name for item in due],
+                            fire_time=upcoming.isoformat())
+                for item in due:
+                    item.job.calculate_next(datetime.now(timezone.utc).astimezone(item.entry.tz))
+                continue
+            fired = [item for item in due if await self.fire(item, upcoming)]
+            for item in due:
+                item.job.calculate_next(item.job.next_run)
+            await asyncio.sleep(max(upcoming.timestamp() - time.time(), 0))
+            for queue in {item.entry.queue_name for item in fired}:
+                self._wake(queue)
                 with contextlib.suppress(*REDIS_DOWN):       # other processes' wake-up; they poll anyway
-                    await self.redis.publish(WAKE_CHANNEL, entry.queue_name)
-        finally:
-            timer.stop()
+                    await self.redis.publish(WAKE_CHANNEL, queue)
 
 
 def entries(module: str | None = None, queue: str | None = None, *, enabled_only: bool = True) -> list[CronEntry]:

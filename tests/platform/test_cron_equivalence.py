@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 
 import pytest
 from croniter import croniter
-from cronsim import CronSim
 
 from adolfd.cron import TABLE, CronEntry
-from adolfd.engine.scheduler import arq_cron, cron_options, next_fires, timer_spec
+from adolfd.engine.scheduler import arq_cron, cron_options, next_fires
 
 
 async def _noop(ctx):  # a coroutine for arq.cron(); never run
@@ -70,26 +69,6 @@ def test_arq_cron_matches_croniter_for_a_year(entry: CronEntry):
     assert arq_times, "a schedule that never fires"
     # ARQ's own stepping (used by the scheduler) lands on the same first fire times
     assert next_fires(entry, start - timedelta(seconds=1), 3) == arq_times[:3]
-
-
-@pytest.mark.parametrize("entry", list(UNIQUE.values()), ids=[f"{e.module}.{e.name}" for e in UNIQUE.values()])
-def test_aiocron_timer_fires_at_arq_times(entry: CronEntry):
-    """The scheduler waits on aiocron (cronsim underneath); it must name the fire times ARQ and croniter name."""
-    start = datetime(2027, 1, 1, tzinfo=entry.tz)
-    end = _end(entry, start)
-    timer_times = []
-    for fire in CronSim(timer_spec(entry), start - timedelta(seconds=1)):
-        if fire >= end:
-            break
-        timer_times.append(fire)
-    assert timer_times == _arq_year(entry, start)
-
-
-def test_timer_spec_puts_the_second_first():
-    entry = CronEntry("r", "reputation", "default", "*/10 * * * *", second=25)
-    assert timer_spec(entry) == "25 */10 * * * *"
-    fires = CronSim(timer_spec(entry), datetime(2027, 3, 1, 12, 0, tzinfo=entry.tz))
-    assert [next(fires).strftime("%H:%M:%S") for _ in range(2)] == ["12:00:25", "12:10:25"]
 
 
 def test_every_row_is_covered():
