@@ -1,53 +1,159 @@
-"""How late a cron job starts after its fire time: adolfd's scheduler vs ARQ's own cron, and what each costs
-Redis while idle.
+"""How late a cron job starts after its fire time: adolfd's scheduler (aiocron timers, and the sleep loop they
+replaced) vs ARQ's own cron, idle and while another queue in the same process runs ~1000 jobs/s.
 
-Twelve schedules fire `* * * * *` at seconds 0, 5, … 55 (one fire every 5 s) on one queue for `--minutes`.
-- `adolfd`: the worker group (exact-second sleep, enqueue 0.5 s ahead, wake-up at the fire time; poll 0.5 s)
+Schedules fire `* * * * *` at every `--every`-th second of the minute on one queue for `--minutes` a run.
+Lateness is job start − the intended whole second, for every mode (ARQ's shipped cron fires at .123456 s; that
+is part of its lateness, not a different fire time).
+- `loop`: the worker group as shipped (one sleep loop over all rows, enqueue 0.5 s ahead, wake-up at the fire time)
+- `aiocron`: the same worker group with one aiocron timer per row instead (`AiocronScheduler`; measured, not
+  adopted: see docs/performance.md)
 - `arq-default`: ARQ's cron as shipped (microsecond=123456, poll_delay 0.5 s)
 - `arq-tuned`: ARQ's cron with microsecond=0 and poll_delay 0.05 s
-Run: `.venv/bin/python bench/cron_precision.py [--minutes 2] [--modes adolfd,arq-default,arq-tuned]`.
+`--loads 0,1000` runs every mode idle and with a producer enqueuing 1000 no-op jobs/s onto a second queue that
+an ARQ worker in the same event loop drains.
+Run: `.venv/bin/python bench/cron_precision.py [--minutes 2] [--every 1] [--modes loop,aiocron] [--loads 0,1000]`.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import math
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import aiocron  # noqa: E402
 from arq import Worker  # noqa: E402
 from arq.cron import cron  # noqa: E402
 
 from bench.common import private_redis, redis_commands, scratch  # noqa: E402
+from adolfd.engine.enqueue import WAKE_CHANNEL  # noqa: E402
+from adolfd.engine.outage import REDIS_DOWN  # noqa: E402
+from adolfd.engine.scheduler import LEAD_SECONDS, STALE_SECONDS, CronScheduler  # noqa: E402
 
-SECONDS = list(range(0, 60, 5))
+SECONDS: list[int] = []
 LATENESS: list[float] = []
+LOAD_DONE: list[int] = [0]
+
+
+def _intended(fire: float) -> float:
+    """The whole second a row asks for; ARQ's default cron fires 0.123456 s after it."""
+    return math.floor(fire)
 
 
 def _fire_of(job_id: str) -> float:
     return int(job_id.rsplit(":", 1)[1]) / 1000
 
 
+class FireTimer(aiocron.Cron):
+    """aiocron's timer for one row (aiocron 2 parses with cronsim: six fields put the second FIRST), resolving
+    LEAD_SECONDS before each fire time; `upcoming` is that fire time. Both clocks are read for every fire."""
+
+    def __init__(self, entry, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(f"{entry.second} {entry.cron}", start=False, tz=entry.tz, loop=loop)
+        self.upcoming = None
+
+    def get_next(self) -> float:
+        self.upcoming = next(self.cronsim)
+        return self.loop.time() + (self.upcoming.timestamp() - LEAD_SECONDS - time.time())
+
+
+class AiocronScheduler(CronScheduler):
+    """The candidate measured against the shipped loop: one aiocron timer per row, same claim, enqueue and wake."""
+
+    async def run(self) -> None:
+        from datetime import datetime, timezone
+
+        await self.catch_up(datetime.now(timezone.utc))
+        async with asyncio.TaskGroup() as rows:
+            for item in self.items:
+                rows.create_task(self._run_row(item))
+
+    async def _run_row(self, item) -> None:
+        timer = FireTimer(item.entry, asyncio.get_running_loop())
+        try:
+            while True:
+                await timer.next()
+                fire = timer.upcoming
+                if time.time() - fire.timestamp() > STALE_SECONDS:
+                    timer.cronsim = None
+                    continue
+                if await self.fire(item, fire):
+                    await asyncio.sleep(max(fire.timestamp() - time.time(), 0))
+                    self._wake(item.entry.queue_name)
+                    with contextlib.suppress(*REDIS_DOWN):
+                        await self.redis.publish(WAKE_CHANNEL, item.entry.queue_name)
+        finally:
+            timer.stop()
+
+
 async def record(ctx) -> None:
-    LATENESS.append(time.time() - _fire_of(ctx["job_id"]))
+    LATENESS.append(time.time() - _intended(_fire_of(ctx["job_id"])))
 
 
-async def run_adolfd(db_url: str, redis_url: str, minutes: float) -> None:
+async def noop(ctx) -> None:
+    LOAD_DONE[0] += 1
+
+
+async def produce(redis_url: str, per_second: int) -> None:
+    """Enqueue `per_second` no-op jobs a second onto the load queue, until killed (its own process)."""
+    from arq.connections import RedisSettings, create_pool
+
+    redis = await create_pool(RedisSettings.from_dsn(redis_url))
+    started, sent = time.monotonic(), 0
+    while True:
+        due = int((time.monotonic() - started) * per_second) - sent
+        if due:
+            await asyncio.gather(*(redis.enqueue_job("noop", _queue_name="bench:load") for _ in range(due)))
+            sent += due
+        await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def load(redis_url: str, per_second: int):
+    """A second queue in this event loop running `per_second` no-op jobs a second (0: idle); the producer is
+    another process, so only running the jobs shares this loop with the scheduler."""
+    if not per_second:
+        yield
+        return
+    from arq.connections import RedisSettings, create_pool
+
+    redis = await create_pool(RedisSettings.from_dsn(redis_url))
+    worker = Worker(functions=[noop], queue_name="bench:load", redis_pool=redis, handle_signals=False,
+                    poll_delay=0.02, max_jobs=200, keep_result=0)
+    consumer = asyncio.create_task(worker.main())
+    producer = subprocess.Popen([sys.executable, __file__, "--produce", redis_url, str(per_second)])
+    try:
+        yield
+    finally:
+        producer.terminate()
+        producer.wait(10)
+        consumer.cancel()
+        for running in worker.tasks.values():
+            running.cancel()
+        await asyncio.gather(consumer, *worker.tasks.values(), return_exceptions=True)
+        await redis.aclose()
+
+
+async def run_adolfd(db_url: str, redis_url: str, minutes: float, per_second: int, *, loop: bool) -> None:
     from adolfd.cron import MSK, CronEntry
     from adolfd.engine.execution import arq_function
     from adolfd.process.logs import configure
     from adolfd.engine.jobs import JobSpec, _args_model
     from adolfd.process.resources import build_resources, close_resources
+    from adolfd.engine import runtime
     from adolfd.engine.runtime import WorkerGroup
-    from adolfd.engine.scheduler import Scheduled, arq_cron
+    from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron
     from adolfd.settings import Settings
 
     async def tick(ctx) -> dict:
-        LATENESS.append(time.time() - ctx.fire_time.timestamp())
+        LATENESS.append(time.time() - _intended(ctx.fire_time.timestamp()))
         return {"status": "success"}
 
     configure("warning")
@@ -62,55 +168,78 @@ async def run_adolfd(db_url: str, redis_url: str, minutes: float) -> None:
         item = Scheduled(entry, arq_cron(entry, arq_function(spec, run_keys=(f"operations.{entry.name}",))))
         group.scheduled.append(item)
         worker.functions[item.job.name] = item.job
-    task = asyncio.create_task(group.run())
-    await asyncio.sleep(minutes * 60)
-    group.stop()
-    await task
-    await close_resources(res)
+    if not loop:
+        runtime.CronScheduler = AiocronScheduler
+    try:
+        async with load(redis_url, per_second):
+            task = asyncio.create_task(group.run())
+            await asyncio.sleep(minutes * 60)
+            group.stop()
+            await task
+    finally:
+        runtime.CronScheduler = CronScheduler
+        await close_resources(res)
 
 
-async def run_arq(redis_url: str, minutes: float, *, microsecond: int, poll_delay: float) -> None:
+async def run_arq(redis_url: str, minutes: float, per_second: int, *, microsecond: int, poll_delay: float) -> None:
     from arq.connections import RedisSettings, create_pool
 
     redis = await create_pool(RedisSettings.from_dsn(redis_url))
     jobs = [cron(record, name=f"cron:tick_{s:02d}", second=s, microsecond=microsecond) for s in SECONDS]
     worker = Worker(cron_jobs=jobs, queue_name="bench:cron", redis_pool=redis, handle_signals=False,
                     poll_delay=poll_delay, keep_result=0)
-    task = asyncio.create_task(worker.main())
-    await asyncio.sleep(minutes * 60)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    async with load(redis_url, per_second):
+        task = asyncio.create_task(worker.main())
+        await asyncio.sleep(minutes * 60)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
     await redis.aclose()
 
 
-async def main(modes: list[str], minutes: float) -> list[dict]:
+def _percentile(ms: list[float], q: float) -> float:
+    return ms[min(len(ms) - 1, math.ceil(len(ms) * q) - 1)]
+
+
+async def main(modes: list[str], loads: list[int], minutes: float, redis_port: int) -> list[dict]:
     out = []
-    for mode in modes:
-        LATENESS.clear()
-        async with private_redis() as redis_base, scratch(redis_base) as (db_url, redis_url):
-            before = await redis_commands(redis_url)
-            started = time.monotonic()
-            if mode == "adolfd":
-                await run_adolfd(db_url, redis_url, minutes)
-            elif mode == "arq-default":
-                await run_arq(redis_url, minutes, microsecond=123_456, poll_delay=0.5)
-            elif mode == "arq-tuned":
-                await run_arq(redis_url, minutes, microsecond=0, poll_delay=0.05)
-            else:
-                raise SystemExit(f"unknown mode {mode}")
-            rate = (await redis_commands(redis_url) - before) / (time.monotonic() - started)
-        ms = sorted(x * 1000 for x in LATENESS)
-        out.append({"mode": mode, "fires": len(ms), "late_ms_min": round(ms[0], 1),
-                    "late_ms_median": round(statistics.median(ms), 1),
-                    "late_ms_p95": round(ms[int(len(ms) * 0.95) - 1], 1), "late_ms_max": round(ms[-1], 1),
-                    "redis_commands_per_s": round(rate, 1)})
+    for per_second in loads:
+        for mode in modes:
+            LATENESS.clear()
+            LOAD_DONE[0] = 0
+            async with private_redis(redis_port) as redis_base, scratch(redis_base) as (db_url, redis_url):
+                before = await redis_commands(redis_url)
+                started = time.monotonic()
+                if mode in ("aiocron", "loop"):
+                    await run_adolfd(db_url, redis_url, minutes, per_second, loop=mode == "loop")
+                elif mode == "arq-default":
+                    await run_arq(redis_url, minutes, per_second, microsecond=123_456, poll_delay=0.5)
+                elif mode == "arq-tuned":
+                    await run_arq(redis_url, minutes, per_second, microsecond=0, poll_delay=0.05)
+                else:
+                    raise SystemExit(f"unknown mode {mode}")
+                elapsed = time.monotonic() - started
+                rate = (await redis_commands(redis_url) - before) / elapsed
+            ms = sorted(x * 1000 for x in LATENESS)
+            out.append({"mode": mode, "load_jobs_per_s": round(LOAD_DONE[0] / elapsed), "fires": len(ms),
+                        "late_ms_min": round(ms[0], 1), "late_ms_p50": round(statistics.median(ms), 1),
+                        "late_ms_p99": round(_percentile(ms, 0.99), 1), "late_ms_max": round(ms[-1], 1),
+                        "redis_commands_per_s": round(rate, 1)})
     return out
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--minutes", type=float, default=2)
-    p.add_argument("--modes", default="adolfd,arq-default,arq-tuned")
+    p.add_argument("--every", type=int, default=5, help="a schedule every this many seconds of the minute")
+    p.add_argument("--modes", default="aiocron,loop,arq-default,arq-tuned")
+    p.add_argument("--loads", default="0", help="comma-separated no-op jobs/s on a second queue, 0 = idle")
+    p.add_argument("--redis-port", type=int, default=6399, help="port of the benchmark's own redis-server")
+    p.add_argument("--produce", nargs=2, metavar=("REDIS_URL", "PER_SECOND"), help=argparse.SUPPRESS)
     a = p.parse_args()
-    for row in asyncio.run(main(a.modes.split(","), a.minutes)):
-        print(json.dumps(row))
+    if a.produce:
+        asyncio.run(produce(a.produce[0], int(a.produce[1])))
+    else:
+        SECONDS.extend(range(0, 60, a.every))
+        for row in asyncio.run(main(a.modes.split(","), [int(x) for x in a.loads.split(",")], a.minutes,
+                                    a.redis_port)):
+            print(json.dumps(row))

@@ -7,12 +7,12 @@ import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 
-from adolfd.cron import MSK, CronEntry
+from adolfd.cron import MSK, UTC, CronEntry
 from adolfd.testing import with_jobs
 from adolfd.engine.jobs import job, resolve
 from adolfd.engine.runbook import last_runs
 from adolfd.engine.runtime import WorkerGroup
-from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron, fire_job_id, previous_fire
+from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron, fire_job_id, next_fires, previous_fire
 from adolfd.engine.execution import arq_function
 
 STARTS: list[float] = []
@@ -91,3 +91,52 @@ async def test_cron_job_starts_on_its_second(res, monkeypatch):
 def _jobs_under_test(monkeypatch):
     """This file's jobs join the operations module for each test."""
     with_jobs(monkeypatch, "operations", tick_for_tests)
+
+
+def _row(name: str, at: datetime, tz) -> CronEntry:
+    """A daily row firing at `at`, written in `tz`'s wall-clock hours, with `at`'s second as its offset."""
+    local = at.astimezone(tz)
+    return CronEntry(name=name, module="operations", queue="default", cron=f"{local.minute} {local.hour} * * *",
+                     job="tick_for_tests", second=local.second, timeout=10, tz=tz)
+
+
+def test_moscow_and_utc_rows_for_one_instant_fire_together():
+    """Moscow keeps UTC+3 all year (no DST): 07:00 MSK and 04:00 UTC are the same fire times, summer and winter."""
+    for month in (1, 7):
+        instant = datetime(2027, month, 15, 4, 0, 30, tzinfo=UTC)
+        moscow, utc = _row("msk_for_tests", instant, MSK), _row("utc_for_tests", instant, UTC)
+        assert moscow.cron == "0 7 * * *" and utc.cron == "0 4 * * *" and moscow.second == 30
+        after = instant - timedelta(days=1)
+        fires = [next_fires(entry, after, 2) for entry in (moscow, utc)]
+        assert fires[0] == fires[1] == [instant, instant + timedelta(days=1)]
+        assert fires[0][0].utcoffset() == timedelta(hours=3) and fires[1][0].utcoffset() == timedelta(0)
+
+
+async def test_rows_in_two_timezones_with_second_offsets_enqueue_early_and_wake_on_time(res):
+    """A Moscow row and a UTC row, each at its own second: enqueued ahead with the exact score, woken at the
+    fire time; a fire time another host already claimed is neither enqueued nor woken here."""
+    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=3)
+    moscow = _row("msk_offset_for_tests", start, MSK)
+    utc = _row("utc_offset_for_tests", start + timedelta(seconds=1), UTC)
+    taken = _row("claimed_elsewhere_for_tests", start + timedelta(seconds=1), MSK)
+    await res.db.execute("INSERT INTO cron_fires (module, name, fire_time) VALUES ($1, $2, $3)",
+                         taken.module, taken.name, start + timedelta(seconds=1))
+    wakes: list[tuple[str, float]] = []
+    sched = CronScheduler(res.redis, res.db, [_scheduled(moscow), _scheduled(utc), _scheduled(taken)],
+                          wake=lambda queue: wakes.append((queue, time.time())), grace_hours=0)
+    runner = asyncio.create_task(sched.run())
+    try:
+        await asyncio.sleep(start.timestamp() - 0.15 - time.time())
+        # 0.15 s before the first fire time its job waits in the queue, deferred to the exact millisecond
+        assert await res.redis.zscore(moscow.queue_name, fire_job_id(moscow, start)) == start.timestamp() * 1000
+        assert not wakes
+        await asyncio.sleep(start.timestamp() + 1.3 - time.time())
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    second = start + timedelta(seconds=1)
+    assert await res.redis.zscore(utc.queue_name, fire_job_id(utc, second)) == second.timestamp() * 1000
+    assert await res.redis.zscore(taken.queue_name, fire_job_id(taken, second)) is None
+    assert [queue for queue, _ in wakes] == [moscow.queue_name, utc.queue_name]
+    for (_, woke), fire in zip(wakes, (start, second)):
+        assert 0 <= woke - fire.timestamp() < 0.1
