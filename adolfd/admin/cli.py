@@ -485,6 +485,7 @@ def demo_settings(settings: Settings, sandbox_url: str) -> Settings:
     overrides = sandbox_settings(sandbox_url)
     data.update(api_urls=overrides["api_urls"], credentials=overrides["credentials"], environment="demo")
     data["ops"] = {**data["ops"], **overrides["ops"]}
+    data["llm"] = {**data["llm"], **overrides["llm"]}
     return Settings.model_validate(data)
 
 
