@@ -5,6 +5,11 @@ at the sandbox is only a matter of base URLs. The core owns what every fake shar
 fault injection (5xx, timeouts, malformed bodies), per-(api, account, endpoint class) token buckets with
 the real limits, counters of requests, responses and side effects (so a test can prove nothing happened
 twice), and the `/_sandbox/*` control endpoints used by tests and the demo.
+
+Every route of a fake is built with `endpoint(sandbox, api, handler, auth=..., limit=...)`: authentication
+in the API's words, the account recorded in the request log, fault injection, the rate limit with the API's
+own 429/420 — in one place, so no fake writes its own. A fake only supplies its `Auth`, its `RateLimit`
+(usually `token_gate`) and handlers that raise `ApiError` (or a subclass) for refusals.
 """
 from __future__ import annotations
 
