@@ -438,7 +438,7 @@ def demo_settings(settings: Settings, sandbox_url: str) -> Settings:
     data = settings.model_dump()
     overrides = sandbox_settings(sandbox_url)
     data.update(api_urls=overrides["api_urls"], credentials=overrides["credentials"], environment="demo")
-    for section in ("ops", "carsbot"):
+    for section in ("ops", "carsbot", "llm"):
         data[section] = {**data[section], **overrides[section]}
     return Settings.model_validate(data)
 

@@ -62,6 +62,14 @@ class TelegramBotAccount:
     username: str
 
 
+@dataclass(frozen=True)
+class LlmAccount:
+    """OpenAI-compatible provider: `Authorization: Bearer <api key>`; requests belong to the organization."""
+
+    api_key: str
+    organization: str
+
+
 def _brand_accounts(brand: str, n: int) -> BrandAccounts:
     return BrandAccounts(
         brand=brand,
@@ -91,6 +99,9 @@ TELEGRAM_BOT = TelegramBotAccount(
     bot_id=7000000001,
     username="adolfd_sandbox_bot",
 )
+
+
+LLM = LlmAccount(api_key="sk-sandbox", organization="org-adolfd-sandbox")
 
 
 def brand_of_ozon_seller(client_id: str) -> str | None:

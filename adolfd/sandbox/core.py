@@ -5,6 +5,11 @@ at the sandbox is only a matter of base URLs. The core owns what every fake shar
 fault injection (5xx, timeouts, malformed bodies), per-(api, account, endpoint class) token buckets with
 the real limits, counters of requests, responses and side effects (so a test can prove nothing happened
 twice), and the `/_sandbox/*` control endpoints used by tests and the demo.
+
+Every route of a fake is built with `endpoint(sandbox, api, handler, auth=..., limit=...)`: authentication
+in the API's words, the account recorded in the request log, fault injection, the rate limit with the API's
+own 429/420 — in one place, so no fake writes its own. A fake only supplies its `Auth`, its `RateLimit`
+(usually `token_gate`) and handlers that raise `ApiError` (or a subclass) for refusals.
 """
 from __future__ import annotations
 
@@ -14,9 +19,10 @@ import math
 import signal
 import time
 from collections import Counter, deque
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -36,7 +42,7 @@ def request_key(name: str) -> Any:
     return key_type(name, str) if key_type else name
 
 
-ACCOUNT_KEY = request_key("sandbox_account")    # set by an API's auth: the account the request is for
+ACCOUNT_KEY = request_key("sandbox_account")    # set by `endpoint`: the account the request is for
 FAULT_KEY = request_key("sandbox_fault")        # the fault mode injected into the request
 
 # Builds an API's own error body for a status and message (Ozon: {code, message, details}).
@@ -49,6 +55,41 @@ def default_error_body(status: int, message: str) -> dict[str, Any]:
 
 class SandboxInputError(ValueError):
     """A control request (fault, limit, clock) that cannot be applied."""
+
+
+class ApiError(Exception):
+    """A refusal in the API's own words; `endpoint` answers it with the API's error body.
+
+    `body` replaces the API's error body where one answer has its own shape (a 429 with `parameters`, an
+    OAuth grant error); `headers` and `content_type` go with the answer as they are.
+    """
+
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None, body: Any = None,
+                 content_type: str = "application/json") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+        self.body = body
+        self.content_type = content_type
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request is for, as an API's auth found it: the account the request log records and the rate
+    gates count (a Client-Id, a business id, a bot id), and the sandbox brand owning it, if any."""
+
+    account: str
+    brand: str | None = None
+
+
+# An API's authentication: the caller of a request, or an ApiError in the API's words.
+Auth = Callable[[web.Request], Awaitable[Caller]]
+# An endpoint's rate limit: takes the caller's tokens or raises the API's 429/420 ApiError; the context yields
+# the headers every answer of the endpoint carries, and may hold state (requests in flight) until it exits.
+RateLimit = Callable[[Caller, web.Request], AbstractAsyncContextManager[dict[str, str]]]
+# The part of an endpoint that is the API's own: request and caller in, answer out (or an ApiError).
+Handler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
 
 
 # -- clock -------------------------------------------------------------------------------------------
@@ -180,6 +221,7 @@ class Sandbox:
         self._buckets: dict[tuple[str, str, str], _Bucket] = {}
         self._subapps: dict[str, web.Application] = {}
         self._error_bodies: dict[str, ErrorBody] = {}
+        self._auths: dict[str, Auth] = {}
         self._states: dict[str, dict[str, Any]] = {}
         self._reset_hooks: list[Callable[[], None]] = []
         self.built = False
@@ -300,20 +342,31 @@ class Sandbox:
         return (1.0 - bucket.tokens) / limit.rate
 
     # API registration
-    def subapp(self, api: str, *, error_body: ErrorBody | None = None) -> web.Application:
-        """The sub-application mounted at `/{api}`, created once with the fault and request-log middlewares.
+    def subapp(self, api: str, *, error_body: ErrorBody | None = None, auth: Auth | None = None) -> web.Application:
+        """The sub-application mounted at `/{api}`, created once with the request-log middleware.
 
-        `error_body` gives the API's own error JSON (used for injected 5xx and unknown paths).
+        `error_body` gives the API's own error JSON (refusals, injected 5xx, unknown paths); `auth` is how the
+        API authenticates: the default of its `endpoint`s, also asked for the account of a request to an
+        unknown path (the real gateways authenticate before routing).
         """
         if error_body is not None:
             self._error_bodies[api] = error_body
+        if auth is not None:
+            self._auths[api] = auth
         app = self._subapps.get(api)
         if app is None:
             if self.built:
                 raise RuntimeError(f"sandbox app already built; cannot add api {api!r}")
-            app = web.Application(middlewares=[_request_log_middleware(self, api), _fault_middleware(self, api)])
+            app = web.Application(middlewares=[_request_log_middleware(self, api)])
             self._subapps[api] = app
         return app
+
+    def auth(self, api: str) -> Auth:
+        """The API's authentication as given to `subapp`."""
+        try:
+            return self._auths[api]
+        except KeyError:
+            raise RuntimeError(f"api {api!r} has no auth; give one to subapp() or endpoint()") from None
 
     @property
     def apis(self) -> list[str]:
@@ -324,6 +377,12 @@ class Sandbox:
 
     def error_response(self, api: str, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
         return web.json_response(self.error_body(api, status, message), status=status, headers=headers)
+
+    def refusal(self, api: str, error: ApiError) -> web.Response:
+        """An ApiError as the API answers it: its own body unless the error brings one."""
+        body = error.body if error.body is not None else self.error_body(api, error.status, error.message)
+        return web.Response(status=error.status, text=json.dumps(body, ensure_ascii=False),
+                            content_type=error.content_type, headers=error.headers)
 
     def state(self, api: str) -> dict[str, Any]:
         """Mutable per-API state (bids set, replies published …), emptied by `reset()`."""
@@ -368,6 +427,8 @@ def api_path(api: str, request: web.Request) -> str:
 
 
 def _request_log_middleware(sandbox: Sandbox, api: str) -> Any:
+    """Every request of the API is counted and logged, unknown paths and dropped connections included."""
+
     @web.middleware
     async def request_log(request: web.Request, handler: Any) -> web.StreamResponse:
         started = time.perf_counter()
@@ -378,8 +439,7 @@ def _request_log_middleware(sandbox: Sandbox, api: str) -> Any:
             except web.HTTPException as exc:
                 if exc.status < 400:
                     raise
-                # unknown path / method: the API's own error body rather than aiohttp's text page
-                response = sandbox.error_response(api, exc.status, exc.reason)
+                response = await _unrouted(sandbox, api, request, exc)
             status = response.status
             return response
         except asyncio.CancelledError:
@@ -402,30 +462,111 @@ def _request_log_middleware(sandbox: Sandbox, api: str) -> Any:
     return request_log
 
 
-def _fault_middleware(sandbox: Sandbox, api: str) -> Any:
-    @web.middleware
-    async def inject_fault(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _unrouted(sandbox: Sandbox, api: str, request: web.Request, exc: web.HTTPException) -> web.Response:
+    """An unknown path or method: the API's auth still runs first, then its own error body, not aiohttp's page."""
+    auth = sandbox._auths.get(api)
+    if auth is not None and not request.path.startswith(f"/{api}/_sandbox/"):
+        try:
+            request[ACCOUNT_KEY] = (await auth(request)).account
+        except ApiError as refused:
+            sandbox.count("auth_failed", api)
+            return sandbox.refusal(api, refused)
+    return sandbox.error_response(api, exc.status, exc.reason)
+
+
+# -- the endpoint wrapper --------------------------------------------------------------------------------
+
+@asynccontextmanager
+async def _unlimited(caller: Caller, request: web.Request) -> AsyncIterator[dict[str, str]]:
+    yield {}
+
+
+def endpoint(sandbox: Sandbox, api: str, handler: Handler, *, auth: Auth | None = None,
+             limit: RateLimit | None = None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """One route of a fake API, wrapped in what every fake shares, in the order the real gateways apply it.
+
+    1. `auth` (default: the API's, from `subapp`): the caller, recorded as the request's account, so the
+       request log names the account of every authenticated request, faulted ones included; a refusal is
+       counted under `auth_failed` and answered in the API's words.
+    2. An injected fault, if one matches (before the rate limit: a held request spends no token).
+    3. `limit`: the caller's tokens, or the API's own 429/420 with its headers.
+    4. `handler`; an ApiError it raises is answered with the API's error body. The limit's headers go on
+       every answer.
+    """
+
+    async def served(request: web.Request, caller: Caller) -> web.StreamResponse:
+        try:
+            async with (limit or _unlimited)(caller, request) as headers:
+                try:
+                    response = await handler(request, caller)
+                except ApiError as exc:
+                    response = sandbox.refusal(api, exc)
+                for name, value in headers.items():
+                    response.headers.setdefault(name, value)
+                return response
+        except ApiError as refused:
+            return sandbox.refusal(api, refused)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            caller = await (auth or sandbox.auth(api))(request)
+        except ApiError as refused:
+            sandbox.count("auth_failed", api)
+            return sandbox.refusal(api, refused)
+        request[ACCOUNT_KEY] = caller.account
         fault = sandbox.take_fault(api, api_path(api, request))
         if fault is None:
-            return await handler(request)
-        request[FAULT_KEY] = fault.mode
-        sandbox.count("faults", f"{api}:{fault.mode}")
-        if fault.mode == "5xx":
-            return sandbox.error_response(api, 503, "Internal error")
-        if fault.mode == "timeout":
-            if fault.process:
-                # the marketplace acts at once; only the answer is late, after the client has given up
-                served = asyncio.ensure_future(handler(request))
-                response = await asyncio.shield(served)
-                await asyncio.sleep(fault.seconds)
-                return response
+            return await served(request, caller)
+        return await _faulted(sandbox, api, fault, request, lambda: served(request, caller))
+
+    return handle
+
+
+async def _faulted(sandbox: Sandbox, api: str, fault: Fault, request: web.Request,
+                   serve_normally: Callable[[], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    request[FAULT_KEY] = fault.mode
+    sandbox.count("faults", f"{api}:{fault.mode}")
+    if fault.mode == "5xx":
+        return sandbox.error_response(api, 503, "Internal error")
+    if fault.mode == "timeout":
+        if fault.process:
+            # the marketplace acts at once; only the answer is late, after the client has given up
+            served = asyncio.ensure_future(serve_normally())
+            response = await asyncio.shield(served)
             await asyncio.sleep(fault.seconds)
-            return sandbox.error_response(api, 504, "Gateway Timeout")
-        if fault.mode == "malformed_json":
-            return web.Response(status=200, text='{"result": {"items": [{"sku": 1, ', content_type="application/json")
-        # wrong_shape: valid JSON no client model accepts (a list of strings where objects are expected)
-        return web.json_response(["sandbox", "wrong_shape"], status=200)
-    return inject_fault
+            return response
+        await asyncio.sleep(fault.seconds)
+        return sandbox.error_response(api, 504, "Gateway Timeout")
+    if fault.mode == "malformed_json":
+        return web.Response(status=200, text='{"result": {"items": [{"sku": 1, ', content_type="application/json")
+    # wrong_shape: valid JSON no client model accepts (a list of strings where objects are expected)
+    return web.json_response(["sandbox", "wrong_shape"], status=200)
+
+
+def token_gate(sandbox: Sandbox, api: str, *classes: str,
+               refuse: Callable[[str, float], ApiError],
+               headers: Callable[[Caller, str], dict[str, str]] | None = None) -> RateLimit:
+    """A RateLimit over the token buckets `classes`, taken in order (Ozon: the 50 rps gate, then the method's).
+
+    `refuse(endpoint_class, wait)` words the refusal; `headers(caller, endpoint_class)` gives the headers of
+    every answer (taken after the tokens, so "remaining" counts this request).
+    """
+
+    @asynccontextmanager
+    async def gate(caller: Caller, request: web.Request) -> AsyncIterator[dict[str, str]]:
+        for endpoint_class in classes:
+            wait = sandbox.gate(api, caller.account, endpoint_class)
+            if wait is not None:
+                raise refuse(endpoint_class, wait)
+        yield headers(caller, classes[-1]) if headers and classes else {}
+
+    return gate
+
+
+def bearer_token(request: web.Request) -> str:
+    """The token of an `Authorization` header, with or without the `Bearer ` prefix."""
+    value = request.headers.get("Authorization", "").strip()
+    return value[7:].strip() if value.lower().startswith("bearer ") else value
 
 
 # -- control endpoints -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adolfd.sandbox.accounts import ACCOUNTS, TELEGRAM_BOT
+from adolfd.sandbox.accounts import ACCOUNTS, LLM, TELEGRAM_BOT
 
 def sandbox_api_urls(base_url: str) -> dict[str, str]:
     """Every `api_urls` setting pointed at the sandbox: the fake of `ozon_seller` is served under /ozon-seller."""
@@ -45,7 +45,8 @@ def sandbox_carsbot(base_url: str) -> dict[str, Any]:
 def sandbox_settings(base_url: str) -> dict[str, Any]:
     """Keyword overrides for `Settings(...)`."""
     return {"api_urls": sandbox_api_urls(base_url), "credentials": sandbox_credentials(),
-            "ops": {"bot_token": TELEGRAM_BOT.token}, "carsbot": sandbox_carsbot(base_url)}
+            "ops": {"bot_token": TELEGRAM_BOT.token}, "carsbot": sandbox_carsbot(base_url),
+            "llm": {"api_key": LLM.api_key}}
 
 
 def sandbox_env(base_url: str) -> dict[str, str]:
@@ -56,6 +57,7 @@ def sandbox_env(base_url: str) -> dict[str, str]:
             for name, value in fields.items():
                 env[f"ADOLFD_CREDENTIALS__{api.upper()}__{brand.upper()}__{name.upper()}"] = str(value)
     env["ADOLFD_OPS__BOT_TOKEN"] = TELEGRAM_BOT.token
+    env["ADOLFD_LLM__API_KEY"] = LLM.api_key
     for name, value in sandbox_carsbot(base_url).items():
         env[f"ADOLFD_CARSBOT__{name.upper()}"] = str(value)
     return env

@@ -26,14 +26,15 @@ import json
 import re
 import secrets
 from functools import lru_cache
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from adolfd.sandbox.core import ACCOUNT_KEY, Sandbox
+from adolfd.sandbox.core import (ApiError, Auth, Caller, Handler, RateLimit, Sandbox, bearer_token, endpoint,
+                                 token_gate)
 
 API = "google-sheets"
 SERVICE_EMAIL = "adolfd-carsbot@adolfd-sandbox.iam.gserviceaccount.com"
@@ -128,81 +129,87 @@ def _parse_range(text: str) -> tuple[str, int, int]:
 
 # -- HTTP --------------------------------------------------------------------------------------------------
 
-def _error(sandbox: Sandbox, status: int, message: str) -> web.Response:
-    return sandbox.error_response(API, status, message)
+def _oauth_error(error: str, description: str) -> ApiError:
+    """The token endpoint speaks OAuth 2.0 (RFC 6749 §5.2), not the Sheets error body."""
+    return ApiError(400, description, body={"error": error, "error_description": description})
 
 
-def _authorised(sandbox: Sandbox, request: web.Request, kind: str) -> web.Response | None:
-    auth = request.headers.get("Authorization", "")
-    token = auth.removeprefix("Bearer ").strip()
-    if not token or token not in sandbox.state(API).get("tokens", set()):
-        return _error(sandbox, 401, "Request had invalid authentication credentials. Expected OAuth 2 access token, "
-                                    "login cookie or other valid authentication credential.")
-    request[ACCOUNT_KEY] = SERVICE_EMAIL
-    if sandbox.gate(API, SERVICE_EMAIL, kind) is not None:
-        metric = "Read requests" if kind == READ else "Write requests"
-        return _error(sandbox, 429, f"Quota exceeded for quota metric '{metric}' and limit '{metric} per minute "
-                                    "per user' of service 'sheets.googleapis.com' for consumer "
-                                    "'project_number:100000000001'.")
-    return None
+async def jwt_grant(request: web.Request) -> Caller:
+    """`POST /token`: the service account's signed JWT; the account is the service account's e-mail."""
+    form = await request.post()
+    if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+        raise _oauth_error("unsupported_grant_type", "Invalid grant_type")
+    try:
+        claims = _check_assertion(str(form.get("assertion", "")))
+    except ValueError as exc:
+        raise _oauth_error("invalid_grant", str(exc)) from None
+    return Caller(account=str(claims["iss"]))
 
 
-def _book(sandbox: Sandbox, request: web.Request, kind: str
-          ) -> tuple[str, dict[str, list[list[str]]]] | web.Response:
-    """The addressed spreadsheet, or the error Google gives (no token, quota spent, no such spreadsheet)."""
-    refused = _authorised(sandbox, request, kind)
-    if refused:
-        return refused
+def access_token(sandbox: Sandbox) -> Auth:
+    """Every Sheets call: `Authorization: Bearer <a token the sandbox issued>`."""
+    async def authenticate(request: web.Request) -> Caller:
+        if bearer_token(request) not in sandbox.state(API).get("tokens", set()):
+            raise ApiError(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+                                "login cookie or other valid authentication credential.")
+        return Caller(account=SERVICE_EMAIL)
+    return authenticate
+
+
+def quota(sandbox: Sandbox, kind: str) -> RateLimit:
+    """Read or write requests per minute per user: 429 RESOURCE_EXHAUSTED with Google's message."""
+    metric = "Read requests" if kind == READ else "Write requests"
+    message = (f"Quota exceeded for quota metric '{metric}' and limit '{metric} per minute per user' of service "
+               "'sheets.googleapis.com' for consumer 'project_number:100000000001'.")
+    return token_gate(sandbox, API, kind, refuse=lambda _cls, _wait: ApiError(429, message))
+
+
+def _book(sandbox: Sandbox, request: web.Request) -> tuple[str, dict[str, list[list[str]]]]:
+    """The addressed spreadsheet, or Google's 404."""
     sid = request.match_info["spreadsheet_id"]
     book = _books(sandbox).get(sid)
     if book is None:
-        return _error(sandbox, 404, "Requested entity was not found.")
+        raise ApiError(404, "Requested entity was not found.")
     return sid, book
 
 
 def _handlers(sandbox: Sandbox) -> web.RouteTableDef:
     routes = web.RouteTableDef()
 
-    @routes.post("/token")
-    async def token(request: web.Request) -> web.Response:
-        form = await request.post()
-        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
-            return web.json_response({"error": "unsupported_grant_type", "error_description": "Invalid grant_type"},
-                                     status=400)
-        try:
-            _check_assertion(str(form.get("assertion", "")))
-        except ValueError as exc:
-            return web.json_response({"error": "invalid_grant", "error_description": str(exc)}, status=400)
+    def sheets(kind: str) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
+        def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+            return endpoint(sandbox, API, handler, limit=quota(sandbox, kind))
+        return wrap
+
+    async def _token(request: web.Request, caller: Caller) -> web.Response:
         issued = "ya29.sandbox-" + secrets.token_urlsafe(24)
         sandbox.state(API).setdefault("tokens", set()).add(issued)
         sandbox.count("oauth_tokens", API)
         return web.json_response({"access_token": issued, "expires_in": 3599, "token_type": "Bearer"})
 
+    routes.post("/token")(endpoint(sandbox, API, _token, auth=jwt_grant))
+
     @routes.get("/v4/spreadsheets/{spreadsheet_id}")
-    async def metadata(request: web.Request) -> web.Response:
-        found = _book(sandbox, request, READ)
-        if isinstance(found, web.Response):
-            return found
-        sid, book = found
-        sheets = [{"properties": {"sheetId": i, "title": title, "index": i, "sheetType": "GRID",
-                                  "gridProperties": {"rowCount": max(len(rows), 1000), "columnCount": 26}}}
-                  for i, (title, rows) in enumerate(book.items())]
+    @sheets(READ)
+    async def metadata(request: web.Request, caller: Caller) -> web.Response:
+        sid, book = _book(sandbox, request)
+        sheets_ = [{"properties": {"sheetId": i, "title": title, "index": i, "sheetType": "GRID",
+                                   "gridProperties": {"rowCount": max(len(rows), 1000), "columnCount": 26}}}
+                   for i, (title, rows) in enumerate(book.items())]
         return web.json_response({"spreadsheetId": sid, "properties": {"title": "carsbot", "locale": "ru_RU",
                                                                        "timeZone": "Etc/GMT"},
-                                  "sheets": sheets, "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{sid}"})
+                                  "sheets": sheets_, "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{sid}"})
 
     @routes.get("/v4/spreadsheets/{spreadsheet_id}/values/{range}")
-    async def values_get(request: web.Request) -> web.Response:
-        found = _book(sandbox, request, READ)
-        if isinstance(found, web.Response):
-            return found
-        _, book = found
+    @sheets(READ)
+    async def values_get(request: web.Request, caller: Caller) -> web.Response:
+        _, book = _book(sandbox, request)
         try:
             title, row0, col0 = _parse_range(request.match_info["range"])
         except ValueError as exc:
-            return _error(sandbox, 400, str(exc))
+            raise ApiError(400, str(exc)) from None
         if title not in book:
-            return _error(sandbox, 400, f"Unable to parse range: {request.match_info['range']}")
+            raise ApiError(400, f"Unable to parse range: {request.match_info['range']}")
         values = _trimmed([r[col0:] for r in book[title][row0:]])
         body: dict[str, Any] = {"range": f"'{title}'!A1:Z{max(len(book[title]), 1000)}", "majorDimension": "ROWS"}
         if values:
@@ -210,20 +217,18 @@ def _handlers(sandbox: Sandbox) -> web.RouteTableDef:
         return web.json_response(body)
 
     @routes.put("/v4/spreadsheets/{spreadsheet_id}/values/{range}")
-    async def values_update(request: web.Request) -> web.Response:
-        found = _book(sandbox, request, WRITE)
-        if isinstance(found, web.Response):
-            return found
-        sid, book = found
+    @sheets(WRITE)
+    async def values_update(request: web.Request, caller: Caller) -> web.Response:
+        sid, book = _book(sandbox, request)
         if request.query.get("valueInputOption") not in ("RAW", "USER_ENTERED"):
-            return _error(sandbox, 400, "'valueInputOption' is required but not specified")
+            raise ApiError(400, "'valueInputOption' is required but not specified")
         try:
             title, row0, col0 = _parse_range(request.match_info["range"])
             values = (await request.json())["values"]
             if not isinstance(values, list) or not all(isinstance(r, list) for r in values):
                 raise ValueError("Invalid values: expected a list of rows")
         except (ValueError, KeyError, TypeError) as exc:
-            return _error(sandbox, 400, f"Invalid JSON payload received. {exc}")
+            raise ApiError(400, f"Invalid JSON payload received. {exc}") from None
         rows = book.setdefault(title, [])
         for i, new in enumerate(values):
             while len(rows) <= row0 + i:
@@ -238,14 +243,12 @@ def _handlers(sandbox: Sandbox) -> web.RouteTableDef:
                                   "updatedCells": sum(map(len, values))})
 
     @routes.post("/v4/spreadsheets/{spreadsheet_id}/values/{range}")
-    async def values_clear(request: web.Request) -> web.Response:
-        found = _book(sandbox, request, WRITE)
-        if isinstance(found, web.Response):
-            return found
-        sid, book = found
+    @sheets(WRITE)
+    async def values_clear(request: web.Request, caller: Caller) -> web.Response:
+        sid, book = _book(sandbox, request)
         raw = request.match_info["range"]
         if not raw.endswith(":clear"):
-            return _error(sandbox, 404, "Method not found.")
+            raise ApiError(404, "Method not found.")
         title = _parse_range(raw.removesuffix(":clear"))[0]
         book[title] = []
         sandbox.count("sheets_writes", f"{sid}:{title}")
@@ -280,7 +283,7 @@ def _seed(sandbox: Sandbox) -> None:
 
 
 def install(sandbox: Sandbox) -> None:
-    app = sandbox.subapp(API, error_body=google_error_body)
+    app = sandbox.subapp(API, error_body=google_error_body, auth=access_token(sandbox))
     _seed(sandbox)
     sandbox.on_reset(lambda: _seed(sandbox))
     sandbox.define_limit(API, READ, PER_MINUTE / 60, PER_MINUTE)

@@ -21,7 +21,8 @@ from aiohttp import web
 from adolfd.domain.carsbot.answers import OFFLINE_RULES as CARSBOT_RULES
 from adolfd.domain.reputation.replies import draft_reply
 from adolfd.domain.reputation.review_analysis import Analysis, FeedbackItem, analyze_offline
-from adolfd.sandbox.core import Sandbox
+from adolfd.sandbox.accounts import LLM
+from adolfd.sandbox.core import ApiError, Caller, Sandbox, bearer_token, endpoint
 
 API = "llm"
 
@@ -29,6 +30,15 @@ API = "llm"
 def llm_error_body(status: int, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": "server_error" if status >= 500 else "invalid_request_error",
                       "code": status}}
+
+
+async def api_key(request: web.Request) -> Caller:
+    """`Authorization: Bearer <key>`; a wrong or missing key is OpenAI's 401 `invalid_api_key`."""
+    if bearer_token(request) != LLM.api_key:
+        raise ApiError(401, "Incorrect API key provided", body={"error": {
+            "message": "Incorrect API key provided", "type": "invalid_request_error", "param": None,
+            "code": "invalid_api_key"}})
+    return Caller(account=LLM.organization)
 
 
 def script_answers(sandbox: Sandbox, contents: list[str]) -> None:
@@ -67,7 +77,7 @@ def _answer(system: str, prompt: str) -> str:
 
 
 def _completions(sandbox: Sandbox) -> Any:
-    async def handle(request: web.Request) -> web.Response:
+    async def handle(request: web.Request, caller: Caller) -> web.Response:
         try:
             body = await request.json()
             messages = body["messages"]
@@ -75,7 +85,7 @@ def _completions(sandbox: Sandbox) -> Any:
             prompt = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
             model = str(body.get("model") or "sandbox")
         except (ValueError, KeyError, TypeError, StopIteration):
-            return web.json_response(llm_error_body(400, "messages are required"), status=400)
+            raise ApiError(400, "messages are required") from None
         scripted = sandbox.state(API).get("scripted") or []
         content = scripted.pop(0) if scripted else _answer(system, prompt)
         sandbox.count("llm_completions", model)
@@ -91,6 +101,7 @@ def _completions(sandbox: Sandbox) -> Any:
 
 
 def install(sandbox: Sandbox) -> None:
-    app = sandbox.subapp(API, error_body=llm_error_body)
-    app.router.add_post("/chat/completions", _completions(sandbox))
-    app.router.add_post("/v1/chat/completions", _completions(sandbox))
+    app = sandbox.subapp(API, error_body=llm_error_body, auth=api_key)
+    completions = endpoint(sandbox, API, _completions(sandbox))
+    app.router.add_post("/chat/completions", completions)
+    app.router.add_post("/v1/chat/completions", completions)

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import json
 import secrets
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
-from typing import Any, Awaitable, Callable
+from functools import partial
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
 from adolfd.sandbox import ads
 from adolfd.sandbox.accounts import ACCOUNTS, brand_of_ozon_performance
-from adolfd.sandbox.core import Sandbox, retry_after_header
+from adolfd.sandbox.core import (ApiError, Auth, Caller, Handler, RateLimit, Sandbox, bearer_token, endpoint,
+                                 retry_after_header, token_gate)
 
 SANDBOX = web.AppKey("sandbox_core", Sandbox)
 API = "ozon-performance"
@@ -38,14 +41,11 @@ RUNNING, INACTIVE = "CAMPAIGN_STATE_RUNNING", "CAMPAIGN_STATE_INACTIVE"
 MICROS_PER_KOPECK = 10_000
 
 
-class OzonPerfError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
+class OzonPerfError(ApiError):
+    """A Performance API refusal: `{error}` (the API's error body)."""
 
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": message}, status=status, headers=headers)
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, message, headers=headers)
 
 
 def _state(sandbox: Sandbox) -> dict[str, Any]:
@@ -55,55 +55,65 @@ def _state(sandbox: Sandbox) -> dict[str, Any]:
     return state
 
 
-async def token(request: web.Request) -> web.Response:
-    sandbox = request.app[SANDBOX]
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _error(400, "invalid request body")
-    client_id = str(body.get("client_id", "")) if isinstance(body, dict) else ""
-    brand = brand_of_ozon_performance(client_id)
-    if (brand is None or body.get("grant_type") != "client_credentials"
-            or ACCOUNTS[brand].ozon_performance.client_secret != body.get("client_secret")):
-        sandbox.count("auth_failed", API)
-        return _error(401, "invalid client credentials")
-    request["sandbox_account"] = brand
+def client_credentials(sandbox: Sandbox) -> Auth:
+    """`POST /api/client/token`: the client_credentials grant in the JSON body."""
+    async def authenticate(request: web.Request) -> Caller:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise OzonPerfError(400, "invalid request body") from None
+        client_id = str(body.get("client_id", "")) if isinstance(body, dict) else ""
+        brand = brand_of_ozon_performance(client_id)
+        if (brand is None or body.get("grant_type") != "client_credentials"
+                or ACCOUNTS[brand].ozon_performance.client_secret != body.get("client_secret")):
+            raise OzonPerfError(401, "invalid client credentials")
+        return Caller(account=brand, brand=brand)
+    return authenticate
+
+
+def bearer(sandbox: Sandbox) -> Auth:
+    """Every other method: a token issued by `/api/client/token`, valid on the sandbox clock."""
+    async def authenticate(request: web.Request) -> Caller:
+        entry = _state(sandbox)["tokens"].get(bearer_token(request))
+        if entry is None or entry[1] <= sandbox.now().timestamp():
+            raise OzonPerfError(401, "token is missing, invalid or expired")
+        return Caller(account=entry[0], brand=entry[0])
+    return authenticate
+
+
+async def token(sandbox: Sandbox, request: web.Request, caller: Caller) -> web.Response:
     value = secrets.token_urlsafe(24)
-    _state(sandbox)["tokens"][value] = (brand, sandbox.now().timestamp() + TOKEN_TTL)
-    sandbox.count("tokens_issued", brand)
+    _state(sandbox)["tokens"][value] = (caller.account, sandbox.now().timestamp() + TOKEN_TTL)
+    sandbox.count("tokens_issued", caller.account)
     return web.json_response({"access_token": value, "expires_in": TOKEN_TTL, "token_type": "Bearer"})
+
+
+def rate_limit(sandbox: Sandbox) -> RateLimit:
+    """The daily quota per account, then 5 requests a second (burst 5)."""
+    gate = token_gate(sandbox, API, "default", refuse=lambda _cls, wait: OzonPerfError(
+        429, "too many requests", headers={"Retry-After": retry_after_header(wait)}))
+
+    @asynccontextmanager
+    async def limited(caller: Caller, request: web.Request) -> AsyncIterator[dict[str, str]]:
+        quota = _state(sandbox)["quota"]
+        day_key = (caller.account, sandbox.today().isoformat())
+        if quota.get(day_key, 0) >= DAILY_QUOTA:
+            sandbox.count("rate_limited", f"{API}:daily")
+            raise OzonPerfError(429, "daily request limit exceeded", headers={"Retry-After": "3600"})
+        async with gate(caller, request) as headers:
+            quota[day_key] = quota.get(day_key, 0) + 1
+            yield headers
+
+    return limited
 
 
 Impl = Callable[[Sandbox, str, web.Request], Awaitable[web.Response]]
 
 
-def _endpoint(sandbox: Sandbox, impl: Impl, endpoint_class: str | None = "default",
-              ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """`endpoint_class=None`: a method that "does not spend Performance API limits" (products/sku stats)."""
-    async def handle(request: web.Request) -> web.Response:
-        header = request.headers.get("Authorization", "")
-        value = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        entry = _state(sandbox)["tokens"].get(value)
-        if entry is None or entry[1] <= sandbox.now().timestamp():
-            sandbox.count("auth_failed", API)
-            return _error(401, "token is missing, invalid or expired")
-        brand = entry[0]
-        request["sandbox_account"] = brand
-        if endpoint_class is not None:
-            quota = _state(sandbox)["quota"]
-            day_key = (brand, sandbox.today().isoformat())
-            if quota.get(day_key, 0) >= DAILY_QUOTA:
-                sandbox.count("rate_limited", f"{API}:daily")
-                return _error(429, "daily request limit exceeded", headers={"Retry-After": "3600"})
-            wait = sandbox.gate(API, brand, endpoint_class)
-            if wait is not None:
-                return _error(429, "too many requests", headers={"Retry-After": retry_after_header(wait)})
-            quota[day_key] = quota.get(day_key, 0) + 1
-        try:
-            return await impl(sandbox, brand, request)
-        except OzonPerfError as exc:
-            return _error(exc.status, exc.message)
-
+def _method(sandbox: Sandbox, impl: Impl) -> Handler:
+    async def handle(request: web.Request, caller: Caller) -> web.Response:
+        assert caller.brand is not None
+        return await impl(sandbox, caller.brand, request)
     return handle
 
 
@@ -318,21 +328,28 @@ async def scale_control(request: web.Request) -> web.Response:
 
 
 def install(sandbox: Sandbox) -> None:
-    app = sandbox.subapp(API, error_body=lambda status, message: {"error": message})
+    app = sandbox.subapp(API, error_body=lambda status, message: {"error": message}, auth=bearer(sandbox))
     app[SANDBOX] = sandbox
     for cls, (rate, burst) in DEFAULT_LIMITS.items():
         sandbox.define_limit(API, cls, rate, burst)
+    limited = rate_limit(sandbox)
+
+    def method(impl: Impl, limit: RateLimit | None = limited) -> Any:
+        """`limit=None`: a method that "does not spend Performance API limits" (products/sku stats)."""
+        return endpoint(sandbox, API, _method(sandbox, impl), limit=limit)
+
     base = "/api/client/campaign/{campaign_id}"
-    app.router.add_post("/api/client/token", token)
-    app.router.add_get("/api/client/campaign", _endpoint(sandbox, campaign_list))
-    app.router.add_post(base + "/activate", _endpoint(sandbox, _switch("activate")))
-    app.router.add_post(base + "/deactivate", _endpoint(sandbox, _switch("deactivate")))
-    app.router.add_get(base + "/v2/products", _endpoint(sandbox, products))
-    app.router.add_put(base + "/products", _endpoint(sandbox, update_bids))
-    app.router.add_post(base + "/products", _endpoint(sandbox, add_products))
-    app.router.add_post(base + "/products/delete", _endpoint(sandbox, delete_products))
-    app.router.add_get(base + "/products/bids/competitive", _endpoint(sandbox, competitive))
-    app.router.add_post("/api/client/min/sku", _endpoint(sandbox, min_sku))
-    app.router.add_post("/api/client/statistics/products/sku", _endpoint(sandbox, sku_stats, None))
-    app.router.add_get("/api/client/limits/list", _endpoint(sandbox, limits_list))
+    app.router.add_post("/api/client/token", endpoint(sandbox, API, partial(token, sandbox),
+                                                      auth=client_credentials(sandbox)))
+    app.router.add_get("/api/client/campaign", method(campaign_list))
+    app.router.add_post(base + "/activate", method(_switch("activate")))
+    app.router.add_post(base + "/deactivate", method(_switch("deactivate")))
+    app.router.add_get(base + "/v2/products", method(products))
+    app.router.add_put(base + "/products", method(update_bids))
+    app.router.add_post(base + "/products", method(add_products))
+    app.router.add_post(base + "/products/delete", method(delete_products))
+    app.router.add_get(base + "/products/bids/competitive", method(competitive))
+    app.router.add_post("/api/client/min/sku", method(min_sku))
+    app.router.add_post("/api/client/statistics/products/sku", method(sku_stats, None))
+    app.router.add_get("/api/client/limits/list", method(limits_list))
     app.router.add_post("/_sandbox/scale", scale_control)

@@ -239,6 +239,5 @@ ROUTES = (
 
 def install(sandbox: Sandbox) -> None:
     """Adds the routes to the `ozon-seller` sub-application (installed first by `ozon_seller`)."""
-    app = sandbox.subapp(API)
     for path, impl in ROUTES:
-        app.router.add_post(path, ozon_seller._endpoint(sandbox, REVIEWS, impl))
+        ozon_seller.add_method(sandbox, path, REVIEWS, impl)

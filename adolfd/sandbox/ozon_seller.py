@@ -18,20 +18,19 @@ import base64
 import binascii
 import json
 from datetime import date, datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from aiohttp import web
 
 from adolfd.sandbox import catalog
 from adolfd.sandbox.accounts import ACCOUNTS, brand_of_ozon_seller
-from adolfd.sandbox.core import ACCOUNT_KEY, MSK, Sandbox, day_range, request_key, retry_after_header
+from adolfd.sandbox.core import (MSK, ApiError, Caller, Handler, RateLimit, Sandbox, day_range, endpoint,
+                                 retry_after_header, token_gate)
 
 API = "ozon-seller"
 
 # gRPC status codes Ozon puts in `code` (rpcStatus), by HTTP status
 _GRPC_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 429: 8, 500: 13, 503: 14, 504: 4}
-
-BRAND_KEY = request_key("ozon_brand")
 
 RATE_LIMIT_MESSAGE = "You have reached request rate limit per second"
 
@@ -71,76 +70,70 @@ def ozon_error_body(status: int, message: str) -> dict[str, Any]:
     return {"code": _GRPC_CODE.get(status, 13), "message": message, "details": []}
 
 
-class OzonError(Exception):
-    def __init__(self, status: int, message: str, code: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
+class OzonError(ApiError):
+    """An Ozon refusal; `code` overrides the gRPC code the status implies."""
 
-    def response(self, headers: dict[str, str] | None = None) -> web.Response:
-        body = ozon_error_body(self.status, self.message)
-        if self.code is not None:
-            body["code"] = self.code
-        return web.json_response(body, status=self.status, headers=headers)
+    def __init__(self, status: int, message: str, code: int | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        body = ozon_error_body(status, message)
+        if code is not None:
+            body["code"] = code
+        super().__init__(status, message, headers=headers, body=body)
 
 
 def _bad(message: str) -> OzonError:
     return OzonError(400, message)
 
 
-# -- auth ----------------------------------------------------------------------------------------------
+# -- auth and limits -----------------------------------------------------------------------------------
 
-def _auth_middleware(sandbox: Sandbox) -> Any:
+async def authenticate(request: web.Request) -> Caller:
     """Client-Id + Api-Key on every call; failures answer as Ozon does (docs/external-apis.md)."""
-
-    @web.middleware
-    async def ozon_auth(request: web.Request, handler: Any) -> web.StreamResponse:
-        client_id = request.headers.get("Client-Id", "").strip()
-        api_key = request.headers.get("Api-Key", "").strip()
-        if not client_id or not api_key:
-            return OzonError(401, "Client-Id and Api-Key headers are required").response()
-        if not client_id.isdigit() or int(client_id) <= 0:
-            return OzonError(400, "Client-Id header value should be positive integer").response()
-        brand = brand_of_ozon_seller(client_id)
-        if brand is None or ACCOUNTS[brand].ozon_seller.api_key != api_key:
-            sandbox.count("auth_failed", f"{API}:{client_id}")
-            return OzonError(404, "Invalid Api-Key, please check the key and try again").response()
-        request[ACCOUNT_KEY] = client_id
-        request[BRAND_KEY] = brand
-        return await handler(request)
-
-    return ozon_auth
+    client_id = request.headers.get("Client-Id", "").strip()
+    api_key = request.headers.get("Api-Key", "").strip()
+    if not client_id or not api_key:
+        raise OzonError(401, "Client-Id and Api-Key headers are required")
+    if not client_id.isdigit() or int(client_id) <= 0:
+        raise OzonError(400, "Client-Id header value should be positive integer")
+    brand = brand_of_ozon_seller(client_id)
+    if brand is None or ACCOUNTS[brand].ozon_seller.api_key != api_key:
+        raise OzonError(404, "Invalid Api-Key, please check the key and try again")
+    return Caller(account=client_id, brand=brand)
 
 
-# -- plumbing ------------------------------------------------------------------------------------------
+def _rate_limited(endpoint_class: str, wait: float) -> OzonError:
+    return OzonError(429, RATE_LIMIT_MESSAGE, headers={"retry-after": retry_after_header(wait),
+                                                       "ratelimit-remaining": "0"})
+
+
+def rate_limit(sandbox: Sandbox, endpoint_class: str) -> RateLimit:
+    """Ozon's 50 rps on all methods per Client-Id, then the method's own limit."""
+    return token_gate(sandbox, API, GLOBAL, endpoint_class, refuse=_rate_limited)
+
 
 Impl = Callable[[Sandbox, str, dict[str, Any]], dict[str, Any]]
 
 
-def _endpoint(sandbox: Sandbox, endpoint_class: str, impl: Impl) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def handle(request: web.Request) -> web.Response:
-        client_id = request[ACCOUNT_KEY]
-        for cls in (GLOBAL, endpoint_class):
-            wait = sandbox.gate(API, client_id, cls)
-            if wait is not None:
-                return OzonError(429, RATE_LIMIT_MESSAGE).response(headers={
-                    "retry-after": retry_after_header(wait),
-                    "ratelimit-remaining": "0",
-                })
+def json_method(sandbox: Sandbox, impl: Impl) -> Handler:
+    """A Seller API method: a JSON object in, `impl(sandbox, brand, body)` out."""
+    async def handle(request: web.Request, caller: Caller) -> web.Response:
+        raw = await request.read()
         try:
-            raw = await request.read()
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise _bad(f"invalid request payload: {exc}") from exc
-            if not isinstance(body, dict):
-                raise _bad("invalid request payload: expected a JSON object")
-            return web.json_response(impl(sandbox, request[BRAND_KEY], body))
-        except OzonError as exc:
-            return exc.response()
+            body = json.loads(raw) if raw.strip() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise _bad(f"invalid request payload: {exc}") from exc
+        if not isinstance(body, dict):
+            raise _bad("invalid request payload: expected a JSON object")
+        assert caller.brand is not None
+        return web.json_response(impl(sandbox, caller.brand, body))
 
     return handle
+
+
+def add_method(sandbox: Sandbox, path: str, endpoint_class: str, impl: Impl) -> None:
+    """Route `POST path` of the Seller API (also used by `ozon_reviews`)."""
+    sandbox.subapp(API).router.add_post(
+        path, endpoint(sandbox, API, json_method(sandbox, impl), limit=rate_limit(sandbox, endpoint_class)))
 
 
 def _int_field(body: dict[str, Any], name: str, *, required: bool, lo: int, hi: int | None = None,
@@ -517,9 +510,8 @@ ROUTES: tuple[tuple[str, str, Impl], ...] = (
 
 
 def install(sandbox: Sandbox) -> None:
-    app = sandbox.subapp(API, error_body=ozon_error_body)
-    app.middlewares.append(_auth_middleware(sandbox))
+    sandbox.subapp(API, error_body=ozon_error_body, auth=authenticate)
     for endpoint_class, (rate, burst) in DEFAULT_LIMITS.items():
         sandbox.define_limit(API, endpoint_class, rate, burst)
     for path, endpoint_class, impl in ROUTES:
-        app.router.add_post(path, _endpoint(sandbox, endpoint_class, impl))
+        add_method(sandbox, path, endpoint_class, impl)

@@ -32,7 +32,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from adolfd.sandbox.accounts import TELEGRAM_BOT
-from adolfd.sandbox.core import ACCOUNT_KEY, Sandbox
+from adolfd.sandbox.core import ApiError, Caller, Sandbox, endpoint
 
 API = "telegram"
 MAX_TEXT = 4096
@@ -57,16 +57,21 @@ _JSON_FIELDS = {"media", "allowed_updates", "reply_markup", "reply_parameters", 
                 "commands", "scope"}
 
 
-class TelegramError(Exception):
+def error_body(code: int, description: str) -> dict[str, Any]:
+    return {"ok": False, "error_code": code, "description": description}
+
+
+class TelegramError(ApiError):
+    """A Bot API refusal: `{"ok": false, "error_code", "description"}`, with `parameters` (retry_after) if any."""
+
     def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
-        super().__init__(description)
+        body = error_body(code, description)
+        if parameters:
+            body["parameters"] = parameters
+        super().__init__(code, description, body=body)
         self.code = code
         self.description = description
         self.parameters = parameters
-
-
-def error_body(code: int, description: str) -> dict[str, Any]:
-    return {"ok": False, "error_code": code, "description": description}
 
 
 @dataclass
@@ -490,26 +495,20 @@ async def _unban(fake: TelegramFake, params: dict[str, Any]) -> Any:
     return fake.kick(params, ban=False)
 
 
-def _reply(code: int, payload: dict[str, Any]) -> web.Response:
-    return web.json_response(payload, status=code)
+async def bot_token(request: web.Request) -> Caller:
+    """The token is part of the path (`/bot<token>/<method>`); the account is the bot's id."""
+    if request.match_info.get("token") != TELEGRAM_BOT.token:
+        raise TelegramError(401, "Unauthorized")
+    return Caller(account=str(TELEGRAM_BOT.bot_id))
 
 
-async def _bot_api(request: web.Request) -> web.Response:
-    fake = request.app[_FAKE]
-    if request.match_info["token"] != TELEGRAM_BOT.token:
-        return _reply(401, error_body(401, "Unauthorized"))
-    request[ACCOUNT_KEY] = str(TELEGRAM_BOT.bot_id)
+async def _bot_api(request: web.Request, caller: Caller) -> web.Response:
+    """One Bot API method. Its limits are per chat, known only from the parameters: `TelegramFake._gate`."""
     impl = METHODS.get(request.match_info["method"].lower())
     if impl is None:
-        return _reply(404, error_body(404, "Not Found: method not found"))
-    try:
-        result = await impl(fake, await _params(request))
-    except TelegramError as exc:
-        body = error_body(exc.code, exc.description)
-        if exc.parameters:
-            body["parameters"] = exc.parameters
-        return _reply(exc.code, body)
-    return _reply(200, {"ok": True, "result": result})
+        raise TelegramError(404, "Not Found: method not found")
+    result = await impl(request.app[_FAKE], await _params(request))
+    return web.json_response({"ok": True, "result": result})
 
 
 # -- test side -----------------------------------------------------------------------------------------
@@ -567,5 +566,6 @@ def install(sandbox: Sandbox) -> None:
     app.router.add_post("/_sandbox/updates", _inject)
     app.router.add_get("/_sandbox/messages", _list_messages)
     app.router.add_post("/_sandbox/chats", _set_chat)
-    app.router.add_route("POST", "/bot{token}/{method}", _bot_api)
-    app.router.add_route("GET", "/bot{token}/{method}", _bot_api)
+    bot_api = endpoint(sandbox, API, _bot_api, auth=bot_token)
+    app.router.add_route("POST", "/bot{token}/{method}", bot_api)
+    app.router.add_route("GET", "/bot{token}/{method}", bot_api)

@@ -19,16 +19,13 @@ carry `X-Ratelimit-Remaining`. Counters: `bids_set` per `brand:campaign:nm`, `bi
 from __future__ import annotations
 
 import json
-import math
-import uuid
 from datetime import date
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from adolfd.sandbox import ads
-from adolfd.sandbox.accounts import brand_of_wb_token
-from adolfd.sandbox.core import Sandbox, retry_after_header
+from adolfd.sandbox import ads, wildberries
+from adolfd.sandbox.core import ApiError, Caller, Sandbox, endpoint
 
 SANDBOX = web.AppKey("sandbox_core", Sandbox)
 API = "wb-advert"
@@ -48,60 +45,25 @@ DEFAULT_LIMITS = {
 ACTIVE, PAUSED = 9, 11
 
 
-def problem(status: int, title: str, detail: str) -> dict[str, Any]:
-    return {"title": title, "detail": detail, "code": f"sandbox-{status}", "requestId": uuid.uuid4().hex,
-            "origin": "camp-api-public-cache", "status": status,
-            "statusText": {400: "Bad Request", 401: "Unauthorized", 429: "Too Many Requests"}.get(status, ""),
-            "timestamp": "2026-01-01T00:00:00Z"}
+ORIGIN = "camp-api-public-cache"
 
 
-def _problem_response(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, text=json.dumps(problem(status, title, detail)),
-                        content_type="application/problem+json", headers=headers)
+class WbError(ApiError):
+    """A refusal of the promotion API: problem+json, as every error of it is."""
 
-
-class WbError(Exception):
     def __init__(self, status: int, detail: str, title: str = "invalid payload") -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.title = status, detail, title
-
-
-def _account(request: web.Request) -> str | None:
-    token = request.headers.get("Authorization", "").strip()
-    if token.lower().startswith("bearer "):
-        token = token[7:].strip()
-    return brand_of_wb_token(token) if token else None
+        refusal = wildberries.problem_error(status, title, detail, ORIGIN)
+        super().__init__(status, detail, body=refusal.body, content_type=refusal.content_type)
 
 
 Handler = Callable[[Sandbox, str, web.Request], Awaitable[web.StreamResponse]]
 
 
-def _endpoint(sandbox: Sandbox, endpoint_class: str, impl: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def handle(request: web.Request) -> web.StreamResponse:
-        brand = _account(request)
-        if brand is None:
-            sandbox.count("auth_failed", API)
-            return _problem_response(401, "unauthorized", "token problem; token is malformed or unknown")
-        request["sandbox_account"] = brand
-        wait = sandbox.gate(API, brand, endpoint_class)
-        limit = sandbox.limits.get((API, endpoint_class))
-        if wait is not None:
-            assert limit is not None
-            return _problem_response(429, "too many requests", f"limited by {endpoint_class}", headers={
-                "X-Ratelimit-Retry": retry_after_header(wait),
-                "X-Ratelimit-Limit": str(int(limit.burst)),
-                "X-Ratelimit-Reset": str(max(1, math.ceil(limit.burst / limit.rate))),
-            })
-        try:
-            response = await impl(sandbox, brand, request)
-        except WbError as exc:
-            return _problem_response(exc.status, exc.title, exc.detail)
-        bucket = sandbox._buckets.get((API, brand, endpoint_class))
-        if bucket is not None:
-            response.headers["X-Ratelimit-Remaining"] = str(int(bucket.tokens))
-        return response
-
-    return handle
+def _method(sandbox: Sandbox, endpoint_class: str, impl: Handler) -> Any:
+    async def handle(request: web.Request, caller: Caller) -> web.StreamResponse:
+        assert caller.brand is not None
+        return await impl(sandbox, caller.brand, request)
+    return endpoint(sandbox, API, handle, limit=wildberries.rate_limit(sandbox, API, endpoint_class, ORIGIN))
 
 
 def _campaigns(sandbox: Sandbox, brand: str) -> tuple[ads.AdCampaign, ...]:
@@ -374,18 +336,22 @@ async def scale_control(request: web.Request) -> web.Response:
     return web.json_response({"campaigns": body.get("campaigns", 3), "units": body.get("units", 12)})
 
 
+def _error_body(status: int, message: str) -> dict[str, Any]:
+    return wildberries.problem(status, "error", message, ORIGIN)
+
+
 def install(sandbox: Sandbox) -> None:
-    app = sandbox.subapp(API, error_body=lambda status, message: problem(status, "error", message))
+    app = sandbox.subapp(API, error_body=_error_body, auth=wildberries.token_auth(ORIGIN))
     app[SANDBOX] = sandbox
     for cls, (rate, burst) in DEFAULT_LIMITS.items():
         sandbox.define_limit(API, cls, rate, burst)
-    app.router.add_get("/adv/v1/promotion/count", _endpoint(sandbox, "count", promotion_count))
-    app.router.add_get("/api/advert/v2/adverts", _endpoint(sandbox, "adverts", adverts))
-    app.router.add_get("/adv/v3/fullstats", _endpoint(sandbox, "fullstats", fullstats))
-    app.router.add_patch("/api/advert/v1/bids", _endpoint(sandbox, "bids", set_bids))
-    app.router.add_post("/api/advert/v1/bids/min", _endpoint(sandbox, "bids_min", min_bids))
-    app.router.add_get("/adv/v0/pause", _endpoint(sandbox, "pause", _switch("pause")))
-    app.router.add_get("/adv/v0/start", _endpoint(sandbox, "start", _switch("start")))
-    app.router.add_patch("/adv/v0/auction/nms", _endpoint(sandbox, "auction_nms", auction_nms))
-    app.router.add_get("/ping", _endpoint(sandbox, "ping", ping))
+    app.router.add_get("/adv/v1/promotion/count", _method(sandbox, "count", promotion_count))
+    app.router.add_get("/api/advert/v2/adverts", _method(sandbox, "adverts", adverts))
+    app.router.add_get("/adv/v3/fullstats", _method(sandbox, "fullstats", fullstats))
+    app.router.add_patch("/api/advert/v1/bids", _method(sandbox, "bids", set_bids))
+    app.router.add_post("/api/advert/v1/bids/min", _method(sandbox, "bids_min", min_bids))
+    app.router.add_get("/adv/v0/pause", _method(sandbox, "pause", _switch("pause")))
+    app.router.add_get("/adv/v0/start", _method(sandbox, "start", _switch("start")))
+    app.router.add_patch("/adv/v0/auction/nms", _method(sandbox, "auction_nms", auction_nms))
+    app.router.add_get("/ping", _method(sandbox, "ping", ping))
     app.router.add_post("/_sandbox/scale", scale_control)

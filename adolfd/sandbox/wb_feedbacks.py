@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from aiohttp import web
 
 from adolfd.sandbox import feedback_feed as feed
-from adolfd.sandbox.accounts import brand_of_wb_token
-from adolfd.sandbox.core import Sandbox, retry_after_header
+from adolfd.sandbox import wildberries
+from adolfd.sandbox.core import ApiError, Caller, Handler, Sandbox, endpoint
 
 API = "wb-feedbacks"
 PLATFORM = "wb"
@@ -24,11 +24,7 @@ MAX_ANSWER = 5000
 BRAND_NAMES = {"ohana_market": "Ohana Market", "ohana_kids": "Ohana Kids"}
 
 
-def problem(status: int, title: str, detail: str) -> dict[str, Any]:
-    """WB's application/problem+json body of 401 and 429."""
-    return {"title": title, "detail": detail, "code": f"{status}", "requestId": uuid.uuid4().hex,
-            "origin": "s2s-api-auth-feedbacks", "status": status, "statusText": title.title(),
-            "timestamp": ""}
+ORIGIN = "s2s-api-auth-feedbacks"
 
 
 def envelope(data: Any = None, error: str = "") -> dict[str, Any]:
@@ -39,43 +35,8 @@ def wb_error_body(status: int, message: str) -> dict[str, Any]:
     return {**envelope(None, message), "requestId": uuid.uuid4().hex}
 
 
-class WbError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-    def response(self) -> web.Response:
-        return web.json_response(wb_error_body(self.status, str(self)), status=self.status)
-
-
-def _auth_and_limit(sandbox: Sandbox) -> Any:
-    @web.middleware
-    async def wb_gate(request: web.Request, handler: Any) -> web.StreamResponse:
-        token = request.headers.get("Authorization", "").strip()
-        if token.lower().startswith("bearer "):
-            token = token[7:].strip()
-        brand = brand_of_wb_token(token) if token else None
-        if brand is None:
-            sandbox.count("auth_failed", API)
-            return web.json_response(problem(401, "unauthorized", "token problem; token is malformed or unknown"),
-                                     status=401, content_type="application/problem+json")
-        request["sandbox_account"] = brand
-        request["wb_brand"] = brand
-        wait = sandbox.gate(API, brand, "default")
-        if wait is not None:
-            return web.json_response(
-                problem(429, "too many requests", "limited by c122a060-a7fb-4bb4-abb0-32fd4e18d489"),
-                status=429, content_type="application/problem+json",
-                headers={"X-Ratelimit-Retry": retry_after_header(wait), "X-Ratelimit-Limit": str(int(LIMIT[1])),
-                         "X-Ratelimit-Reset": retry_after_header(LIMIT[1] / LIMIT[0])})
-        try:
-            response = await handler(request)
-        except WbError as exc:
-            return exc.response()
-        response.headers["X-Ratelimit-Remaining"] = "1"
-        return response
-
-    return wb_gate
+class WbError(ApiError):
+    """A refusal in the feedbacks API's envelope (`wb_error_body`)."""
 
 
 def _int(query: Any, name: str, *, required: bool = False, lo: int = 0, hi: int | None = None) -> int | None:
@@ -144,11 +105,16 @@ def render_question(sandbox: Sandbox, wb_id: str, e: feed.Entry) -> dict[str, An
     return out
 
 
+def _brand(caller: Caller) -> str:
+    assert caller.brand is not None
+    return caller.brand
+
+
 def _list(sandbox: Sandbox, kind: str) -> Any:
     max_take = 5000 if kind == "review" else 10000
     render = render_feedback if kind == "review" else render_question
 
-    async def handle(request: web.Request) -> web.Response:
+    async def handle(request: web.Request, caller: Caller) -> web.Response:
         q = request.query
         answered = _bool(q, "isAnswered")
         take = _int(q, "take", required=True, lo=1, hi=max_take)
@@ -162,7 +128,7 @@ def _list(sandbox: Sandbox, kind: str) -> Any:
         nm_id = _int(q, "nmId")
         rows = []
         unanswered = archive = 0
-        for wb_id, e in _entries(sandbox, request["wb_brand"], kind):
+        for wb_id, e in _entries(sandbox, _brand(caller), kind):
             has_answer = bool(feed.answers(sandbox, API, kind, wb_id))
             unanswered += not has_answer
             archive += has_answer
@@ -183,9 +149,9 @@ def _list(sandbox: Sandbox, kind: str) -> Any:
 def _one(sandbox: Sandbox, kind: str) -> Any:
     render = render_feedback if kind == "review" else render_question
 
-    async def handle(request: web.Request) -> web.Response:
+    async def handle(request: web.Request, caller: Caller) -> web.Response:
         wanted = request.query.get("id", "")
-        for wb_id, e in _entries(sandbox, request["wb_brand"], kind):
+        for wb_id, e in _entries(sandbox, _brand(caller), kind):
             if wb_id == wanted:
                 return web.json_response(envelope(render(sandbox, wb_id, e)))
         raise WbError(404, "Не найден")
@@ -212,13 +178,13 @@ def _text(value: Any) -> str:
 
 
 def _answer_feedback(sandbox: Sandbox) -> Any:
-    async def handle(request: web.Request) -> web.Response:
+    async def handle(request: web.Request, caller: Caller) -> web.Response:
         body = await _body(request)
         wb_id, text = body.get("id"), _text(body.get("text"))
         if not isinstance(wb_id, str) or not wb_id:
             raise WbError(400, "id is required")
         # "There is no validation by feedback ID": an unknown id answers 204 and changes nothing
-        if any(i == wb_id for i, _ in _entries(sandbox, request["wb_brand"], "review")):
+        if any(i == wb_id for i, _ in _entries(sandbox, _brand(caller), "review")):
             feed.add_answer(sandbox, API, "review", wb_id, text, f"wb-{feed.next_answer_number(sandbox, API)}")
         return web.Response(status=204)
 
@@ -226,10 +192,10 @@ def _answer_feedback(sandbox: Sandbox) -> Any:
 
 
 def _patch_question(sandbox: Sandbox) -> Any:
-    async def handle(request: web.Request) -> web.Response:
+    async def handle(request: web.Request, caller: Caller) -> web.Response:
         body = await _body(request)
         wb_id = body.get("id")
-        if not isinstance(wb_id, str) or not any(i == wb_id for i, _ in _entries(sandbox, request["wb_brand"],
+        if not isinstance(wb_id, str) or not any(i == wb_id for i, _ in _entries(sandbox, _brand(caller),
                                                                                  "question")):
             raise WbError(404, "Вопрос не найден")
         if "wasViewed" in body and "answer" not in body:
@@ -246,12 +212,16 @@ def _patch_question(sandbox: Sandbox) -> Any:
 
 
 def install(sandbox: Sandbox) -> None:
-    app = sandbox.subapp(API, error_body=wb_error_body)
-    app.middlewares.append(_auth_and_limit(sandbox))
+    app = sandbox.subapp(API, error_body=wb_error_body, auth=wildberries.token_auth(ORIGIN))
     sandbox.define_limit(API, "default", *LIMIT)
-    app.router.add_get("/api/v1/feedbacks", _list(sandbox, "review"))
-    app.router.add_get("/api/v1/questions", _list(sandbox, "question"))
-    app.router.add_get("/api/v1/feedback", _one(sandbox, "review"))
-    app.router.add_get("/api/v1/question", _one(sandbox, "question"))
-    app.router.add_post("/api/v1/feedbacks/answer", _answer_feedback(sandbox))
-    app.router.add_patch("/api/v1/questions", _patch_question(sandbox))
+    limit = wildberries.rate_limit(sandbox, API, "default", ORIGIN)    # all methods of the category share it
+
+    def method(handler: Handler) -> Callable[[web.Request], Any]:
+        return endpoint(sandbox, API, handler, limit=limit)
+
+    app.router.add_get("/api/v1/feedbacks", method(_list(sandbox, "review")))
+    app.router.add_get("/api/v1/questions", method(_list(sandbox, "question")))
+    app.router.add_get("/api/v1/feedback", method(_one(sandbox, "review")))
+    app.router.add_get("/api/v1/question", method(_one(sandbox, "question")))
+    app.router.add_post("/api/v1/feedbacks/answer", method(_answer_feedback(sandbox)))
+    app.router.add_patch("/api/v1/questions", method(_patch_question(sandbox)))

@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, timedelta
-from email.utils import format_datetime
-from typing import Any, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from adolfd.sandbox import ads
-from adolfd.sandbox.accounts import ACCOUNTS, brand_of_ym_api_key
-from adolfd.sandbox.core import Sandbox
-
-API = "ym"
+from adolfd.sandbox import ads, yandex_market
+from adolfd.sandbox.accounts import ACCOUNTS
+from adolfd.sandbox.core import Caller, RateLimit, Sandbox, endpoint
+from adolfd.sandbox.yandex_market import API, YmError, ym_error_body
 BOOK = "ym-bids"                 # the sandbox state key of the ad book (the `ym` state is shared)
 MAX_PARALLEL = 4
 DEFAULT_LIMITS = {
@@ -42,18 +41,6 @@ DEFAULT_LIMITS = {
 }
 
 
-def ym_error_body(status: int, message: str) -> dict[str, Any]:
-    code = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-            420: "HIT_RATE_LIMIT", 500: "INTERNAL_ERROR"}.get(status, "ERROR")
-    return {"status": "ERROR", "errors": [{"code": code, "message": message}]}
-
-
-class YmError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
 def _ok(result: Any = None) -> dict[str, Any]:
     return {"status": "OK", "result": result} if result is not None else {"status": "OK"}
 
@@ -61,56 +48,37 @@ def _ok(result: Any = None) -> dict[str, Any]:
 Impl = Callable[[Sandbox, str, web.Request], Awaitable[dict[str, Any]]]
 
 
-def _endpoint(sandbox: Sandbox, endpoint_class: str, impl: Impl, scope: str) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def handle(request: web.Request) -> web.Response:
-        brand = brand_of_ym_api_key(request.headers.get("Api-Key", "").strip())
-        if brand is None:
-            sandbox.count("auth_failed", API)
-            return web.json_response(ym_error_body(401, "Api-Key is missing or invalid"), status=401)
-        request["sandbox_account"] = brand
-        account = ACCOUNTS[brand].ym
-        owner_id = str(account.business_id if scope == "business" else account.campaign_id)
-        if request.match_info.get("owner_id") != owner_id:
-            return web.json_response(ym_error_body(403, f"access to {scope} {request.match_info.get('owner_id')} "
-                                                        "is denied"), status=403)
-        state = sandbox.state(BOOK)
-        in_flight = state.setdefault("in_flight", {})
-        limit = sandbox.limits.get((API, endpoint_class))
-        headers = _limit_headers(sandbox, brand, endpoint_class)
-        if in_flight.get(owner_id, 0) >= MAX_PARALLEL:
+def parallel_limit(sandbox: Sandbox, endpoint_class: str, scope: str) -> RateLimit:
+    """At most 4 requests in progress per business or campaign, then the method's resource limit."""
+    resources = yandex_market.resource_limit(sandbox, endpoint_class)
+
+    @asynccontextmanager
+    async def limited(caller: Caller, request: web.Request) -> AsyncIterator[dict[str, str]]:
+        in_flight = sandbox.state(BOOK).setdefault("in_flight", {})
+        if in_flight.get(caller.account, 0) >= MAX_PARALLEL:
             sandbox.count("rate_limited", f"{API}:parallel")
-            return web.json_response(ym_error_body(
-                420, f"Hit rate limit of {MAX_PARALLEL} parallel requests for {scope}Id {owner_id}"),
-                status=420, headers=headers)
-        wait = sandbox.gate(API, brand, endpoint_class)
-        headers = _limit_headers(sandbox, brand, endpoint_class, wait)
-        if wait is not None and limit is not None:
-            return web.json_response(ym_error_body(420, f"Hit rate limit of {int(limit.burst)} requests "
-                                                        f"for resource {endpoint_class}"), status=420, headers=headers)
-        in_flight[owner_id] = in_flight.get(owner_id, 0) + 1
-        try:
-            latency = state.get("latency", 0.0)
-            if latency:
-                await asyncio.sleep(latency)          # the request stays "in progress" meanwhile
-            body = await impl(sandbox, brand, request)
-            return web.json_response(body, headers=headers)
-        except YmError as exc:
-            return web.json_response(ym_error_body(exc.status, exc.message), status=exc.status, headers=headers)
-        finally:
-            in_flight[owner_id] -= 1
+            raise YmError(420, f"Hit rate limit of {MAX_PARALLEL} parallel requests for {scope}Id {caller.account}",
+                          headers=yandex_market.resource_headers(sandbox, caller, endpoint_class))
+        async with resources(caller, request) as headers:
+            in_flight[caller.account] = in_flight.get(caller.account, 0) + 1
+            try:
+                yield headers
+            finally:
+                in_flight[caller.account] -= 1
 
-    return handle
+    return limited
 
 
-def _limit_headers(sandbox: Sandbox, brand: str, endpoint_class: str, wait: float | None = None) -> dict[str, str]:
-    limit = sandbox.limits.get((API, endpoint_class))
-    if limit is None:
-        return {}
-    bucket = sandbox._buckets.get((API, brand, endpoint_class))
-    remaining = int(bucket.tokens) if bucket is not None else int(limit.burst)
-    until = sandbox.now() + timedelta(seconds=wait if wait is not None else (limit.burst - remaining) / limit.rate)
-    return {"X-RateLimit-Resource-Limit": str(int(limit.burst)), "X-RateLimit-Resource-Remaining": str(remaining),
-            "X-RateLimit-Resource-Until": format_datetime(until.replace(microsecond=0), usegmt=True)}
+def _method(sandbox: Sandbox, endpoint_class: str, impl: Impl, scope: str) -> Any:
+    async def handle(request: web.Request, caller: Caller) -> web.Response:
+        latency = sandbox.state(BOOK).get("latency", 0.0)
+        if latency:
+            await asyncio.sleep(latency)          # the request stays "in progress" meanwhile
+        assert caller.brand is not None
+        return web.json_response(await impl(sandbox, caller.brand, request))
+
+    return endpoint(sandbox, API, handle, auth=yandex_market.api_key_auth(scope),
+                    limit=parallel_limit(sandbox, endpoint_class, scope))
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -270,20 +238,20 @@ def _scale_control(sandbox: Sandbox) -> Callable[[web.Request], Awaitable[web.Re
 
 
 def install(sandbox: Sandbox) -> None:
-    app = sandbox.subapp(API, error_body=ym_error_body)
+    app = sandbox.subapp(API, error_body=ym_error_body, auth=yandex_market.api_key_auth("business"))
     app.router.add_post("/_sandbox/scale", _scale_control(sandbox))
     app.router.add_post("/_sandbox/latency", _latency_control(sandbox))
     for cls, (rate, burst) in DEFAULT_LIMITS.items():
         sandbox.define_limit(API, cls, rate, burst)
     for prefix in ("/v2", ""):
         business = prefix + "/businesses/{owner_id}"
-        app.router.add_post(business + "/bids/info", _endpoint(sandbox, "bids_info", bids_info, "business"))
-        app.router.add_put(business + "/bids", _endpoint(sandbox, "bids", put_bids, "business"))
+        app.router.add_post(business + "/bids/info", _method(sandbox, "bids_info", bids_info, "business"))
+        app.router.add_put(business + "/bids", _method(sandbox, "bids", put_bids, "business"))
         app.router.add_post(business + "/bids/recommendations",
-                            _endpoint(sandbox, "bids_recommendations", recommendations, "business"))
-        app.router.add_post(business + "/offer-prices", _endpoint(sandbox, "offer_prices", offer_prices, "business"))
+                            _method(sandbox, "bids_recommendations", recommendations, "business"))
+        app.router.add_post(business + "/offer-prices", _method(sandbox, "offer_prices", offer_prices, "business"))
         app.router.add_post(prefix + "/campaigns/{owner_id}/stats/orders",
-                            _endpoint(sandbox, "orders_stats", orders_stats, "campaign"))
+                            _method(sandbox, "orders_stats", orders_stats, "campaign"))
 
 
 def set_scale(sandbox: Sandbox, scale: ads.Scale) -> None:

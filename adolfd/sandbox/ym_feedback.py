@@ -10,16 +10,15 @@ from __future__ import annotations
 import base64
 import json
 from datetime import date, datetime, timedelta
-from email.utils import format_datetime
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from aiohttp import web
 
 from adolfd.sandbox import feedback_feed as feed
-from adolfd.sandbox.accounts import ACCOUNTS, brand_of_ym_api_key
-from adolfd.sandbox.core import Sandbox
-
-API = "ym"
+from adolfd.sandbox import yandex_market
+from adolfd.sandbox.accounts import ACCOUNTS
+from adolfd.sandbox.core import Caller, Sandbox, endpoint
+from adolfd.sandbox.yandex_market import API, OWNER, YmError, ym_error_body
 STATE = "ym-feedback"          # sandbox state and counter key (the API's own state is shared)
 PLATFORM = "ym"
 # per-method hourly resource limits (x-resource-limit-config of the official spec)
@@ -30,58 +29,25 @@ LIMITS = {
 MAX_COMMENT = 4096
 
 
-def ym_error_body(status: int, message: str) -> dict[str, Any]:
-    code = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 420: "HIT_RATE_LIMIT",
-            500: "INTERNAL_ERROR", 503: "INTERNAL_ERROR", 504: "INTERNAL_ERROR"}.get(status, "INTERNAL_ERROR")
-    return {"status": "ERROR", "errors": [{"code": code, "message": message}]}
-
-
-class YmError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 Impl = Callable[[Sandbox, str, dict[str, Any], Any], Any]
 
 
-def _endpoint(sandbox: Sandbox, endpoint_class: str, impl: Impl) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def handle(request: web.Request) -> web.Response:
-        headers = {"X-RateLimit-Resource-Limit": str(LIMITS[endpoint_class]),
-                   "X-RateLimit-Resource-Until": format_datetime(sandbox.now() + timedelta(hours=1), usegmt=True)}
+def _method(sandbox: Sandbox, endpoint_class: str, impl: Impl) -> Any:
+    """A JSON object in, `impl(sandbox, brand, body, query)` in the `{status: "OK", result}` envelope out."""
+    async def handle(request: web.Request, caller: Caller) -> web.Response:
+        raw = await request.read()
         try:
-            key = request.headers.get("Api-Key", "").strip()
-            brand = brand_of_ym_api_key(key) if key else None
-            if brand is None:
-                sandbox.count("auth_failed", API)
-                raise YmError(401, "Api-Key is missing or unknown")
-            business = request.match_info["business_id"]
-            if business != str(ACCOUNTS[brand].ym.business_id):
-                raise YmError(403, f"Access denied to business {business}")
-            request["sandbox_account"] = business
-            wait = sandbox.gate(API, business, endpoint_class)
-            if wait is not None:
-                headers["X-RateLimit-Resource-Remaining"] = "0"
-                headers["X-RateLimit-Resource-Until"] = format_datetime(
-                    sandbox.now() + timedelta(seconds=max(wait, 1)), usegmt=True)
-                raise YmError(420, f"Hit rate limit of {LIMITS[endpoint_class]} requests per hour "
-                                   f"for businessId {business}")
-            raw = await request.read()
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise YmError(400, "Request body is not valid JSON") from None
-            if not isinstance(body, dict):
-                raise YmError(400, "Request body must be a JSON object")
-            result = impl(sandbox, brand, body, request.query)
-        except YmError as exc:
-            headers.setdefault("X-RateLimit-Resource-Remaining", "1")
-            return web.json_response(ym_error_body(exc.status, str(exc)), status=exc.status, headers=headers)
-        headers["X-RateLimit-Resource-Remaining"] = "1"
-        return web.json_response({"status": "OK", **({"result": result} if result is not None else {})},
-                                 headers=headers)
+            body = json.loads(raw) if raw.strip() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise YmError(400, "Request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise YmError(400, "Request body must be a JSON object")
+        assert caller.brand is not None
+        result = impl(sandbox, caller.brand, body, request.query)
+        return web.json_response({"status": "OK", **({"result": result} if result is not None else {})})
 
-    return handle
+    return endpoint(sandbox, API, handle, auth=yandex_market.api_key_auth("business"),
+                    limit=yandex_market.resource_limit(sandbox, endpoint_class))
 
 
 def _limit(query: Any) -> int:
@@ -291,10 +257,10 @@ ROUTES = (
 
 
 def install(sandbox: Sandbox) -> None:
-    app = sandbox.subapp(API, error_body=ym_error_body)
+    app = sandbox.subapp(API, error_body=ym_error_body, auth=yandex_market.api_key_auth("business"))
     for endpoint_class, per_hour in LIMITS.items():
         sandbox.define_limit(API, endpoint_class, per_hour / 3600.0, float(per_hour))
     for version, path, endpoint_class, impl in ROUTES:
-        handler = _endpoint(sandbox, endpoint_class, impl)
-        app.router.add_post(f"/{version}/businesses/{{business_id}}/{path}", handler)
-        app.router.add_post(f"/businesses/{{business_id}}/{path}", handler)
+        handler = _method(sandbox, endpoint_class, impl)
+        app.router.add_post(f"/{version}/businesses/{{{OWNER}}}/{path}", handler)
+        app.router.add_post(f"/businesses/{{{OWNER}}}/{path}", handler)
