@@ -175,12 +175,13 @@ def test_run_wait_gives_up_with_exit_3_and_leaves_the_job_queued(adolfd, res):
 
 async def test_purge_removes_waiting_jobs_and_keeps_the_running_one(adolfd, res, run_queue):
     running = await enqueue(res.redis, "probe", {"sleep_ms": 1500})
-    waiting = [await enqueue(res.redis, "probe", {"sleep_ms": 1}) for _ in range(2)]
-    deferred = await enqueue(res.redis, "probe", {}, defer_by=3600)
     worker = asyncio.create_task(run_queue("operations", "default", max_jobs=1))
     async with asyncio.timeout(15):
         while not await res.redis.exists(f"arq:in-progress:{running.job_id}"):
             await asyncio.sleep(0.02)
+    # queued once the one slot is taken (jobs enqueued in the same millisecond would start in id order)
+    waiting = [await enqueue(res.redis, "probe", {"sleep_ms": 1}) for _ in range(2)]
+    deferred = await enqueue(res.redis, "probe", {}, defer_by=3600)
 
     # the CLI runs while this event loop waits for it, so the running job is still running throughout
     dry = adolfd("purge", "operations:default")

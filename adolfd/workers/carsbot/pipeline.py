@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 
 from adolfd.clients.errors import ApiError
+from adolfd.errors import is_retryable
 from adolfd.engine.context import Ctx
 from adolfd.cron import CARSBOT_RETRY
 from adolfd.domain.carsbot.answers import (
@@ -156,7 +157,7 @@ async def process_post_task(ctx: Ctx, post_id: int) -> dict:
         limit = CAPTION_LIMIT if post["photos"] else TEXT_LIMIT
         generated = await provider.complete_json(generation_prompt(text, fields, limit), CarPostText)
     except ApiError as exc:
-        if exc.retryable:
+        if is_retryable(exc):
             return await _wait_for_llm(ctx, post, exc)
         await ctx.db.execute("UPDATE carsbot_posts SET status = 'failed', error = $2, updated_at = $3 WHERE id = $1",
                              post_id, str(exc)[:500], ctx.now())
