@@ -52,9 +52,9 @@ def defer_options(at: str | None, in_seconds: float | None, *, now: datetime, tz
 
 # -- worker ----------------------------------------------------------------------------------------------
 def _worker_args(p: argparse.ArgumentParser) -> None:
-    from adolfd.engine.runtime import groups
+    from adolfd.modules import module_names
 
-    p.add_argument("group", choices=groups())
+    p.add_argument("group", choices=("all", *module_names()))
     p.add_argument("--metrics-port", type=int, default=None,
                    help="port of /metrics and /healthz (default: ADOLFD_METRICS_PORT + group index; 0 = off)")
 

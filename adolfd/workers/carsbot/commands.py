@@ -8,9 +8,7 @@ from pathlib import Path
 
 from adolfd.admin.shell import EXIT_USAGE, fail, with_resources
 from adolfd.engine.module import Command
-from adolfd.engine.context import Ctx
 from adolfd.settings import Settings
-from adolfd.workers.carsbot import operator
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -28,6 +26,9 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_carsbot(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.engine.context import Ctx
+    from adolfd.workers.carsbot import operator
+
     async def go(res) -> int:
         ctx = Ctx(res)
         try:

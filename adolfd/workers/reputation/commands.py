@@ -8,7 +8,6 @@ import json
 from adolfd.admin.shell import EXIT_USAGE, fail, with_resources
 from adolfd.engine.module import Command
 from adolfd.settings import Settings
-from adolfd.workers.reputation import publishing as reputation
 
 
 
@@ -19,6 +18,8 @@ def _approve_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.workers.reputation import publishing as reputation
+
     async def go(res) -> int:
         try:
             result = await reputation.approve(res.db, res.redis, args.item_id, by=args.by, text=args.text)
@@ -36,6 +37,8 @@ def _skip_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_skip(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.workers.reputation import publishing as reputation
+
     async def go(res) -> int:
         try:
             result = await reputation.skip(res.db, args.item_id, by=args.by)
@@ -53,6 +56,8 @@ def _regenerate_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.workers.reputation import publishing as reputation
+
     async def go(res) -> int:
         try:
             result = await reputation.request_regeneration(res.db, res.redis, args.item_id, args.instructions)
@@ -70,6 +75,8 @@ def _reviews_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.workers.reputation import publishing as reputation
+
     async def go(res) -> int:
         rows = await reputation.list_items(res.db, args.status, args.limit)
         for r in rows:
