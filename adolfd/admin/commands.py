@@ -10,8 +10,8 @@ from adolfd.admin.cli import EXIT_USAGE, _with_resources, command, fail
 from adolfd.settings import Settings
 
 # -- reputation (seed 003): approve, skip, redraft, list ------------------------------------------------------
-# Importing the worker module also registers its `breakers` section of `adolfd status`.
-import adolfd.workers.reputation as reputation  # noqa: E402
+# Importing from the worker package also registers its `breakers` section of `adolfd status`.
+from adolfd.workers.reputation import approval  # noqa: E402
 
 
 def _approve_args(p: argparse.ArgumentParser) -> None:
@@ -24,7 +24,7 @@ def _approve_args(p: argparse.ArgumentParser) -> None:
 def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
     async def go(res) -> int:
         try:
-            result = await reputation.approve(res.db, res.redis, args.item_id, by=args.by, text=args.text)
+            result = await approval.approve(res.db, res.redis, args.item_id, by=args.by, text=args.text)
         except (LookupError, ValueError) as exc:
             return fail(str(exc).strip("'\""), EXIT_USAGE)
         print(json.dumps(result, ensure_ascii=False))
@@ -42,7 +42,7 @@ def _skip_args(p: argparse.ArgumentParser) -> None:
 def cmd_skip(args: argparse.Namespace, settings: Settings) -> int:
     async def go(res) -> int:
         try:
-            result = await reputation.skip(res.db, args.item_id, by=args.by)
+            result = await approval.skip(res.db, args.item_id, by=args.by)
         except (LookupError, ValueError) as exc:
             return fail(str(exc).strip("'\""), EXIT_USAGE)
         print(json.dumps(result, ensure_ascii=False))
@@ -60,7 +60,7 @@ def _regenerate_args(p: argparse.ArgumentParser) -> None:
 def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     async def go(res) -> int:
         try:
-            result = await reputation.request_regeneration(res.db, res.redis, args.item_id, args.instructions)
+            result = await approval.request_regeneration(res.db, res.redis, args.item_id, args.instructions)
         except (LookupError, ValueError) as exc:
             return fail(str(exc).strip("'\""), EXIT_USAGE)
         print(json.dumps(result, ensure_ascii=False))
@@ -77,7 +77,7 @@ def _reviews_args(p: argparse.ArgumentParser) -> None:
 @command("reviews", "reviews and questions by status, with their drafts", _reviews_args)
 def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
     async def go(res) -> int:
-        rows = await reputation.list_items(res.db, args.status, args.limit)
+        rows = await approval.list_items(res.db, args.status, args.limit)
         for r in rows:
             stars = f" {r['rating']}★" if r["rating"] else ""
             print(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}] {r['text'][:120]!r}")

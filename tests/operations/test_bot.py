@@ -145,7 +145,7 @@ async def test_pause_and_resume_bids(ops, bot, say, replies):
 
 
 async def test_breakers_lists_the_polling_breakers(ops, bot, say, replies):
-    from adolfd.workers.reputation import BREAKER_NAMES, breakers
+    from adolfd.workers.reputation.breakers import BREAKER_NAMES, breakers
 
     br = breakers(ops.redis, ops.settings)
     name = BREAKER_NAMES[0]
