@@ -93,7 +93,7 @@ def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
 # -- operations: the admin bot and alert delivery (docs/operations.md) ---------------------------------------
 # The `bids` (kill switch) section of `adolfd status` registers on import; the `alerts` section is loaded
 # only when status is asked for, since alert delivery pulls in aiogram (seconds of start-up for every command).
-import adolfd.kill_switch  # noqa: E402,F401
+import adolfd.workers.marketing.kill_switch  # noqa: E402,F401
 from adolfd.admin import status as _status  # noqa: E402
 
 
@@ -140,7 +140,7 @@ def cmd_pause_bids(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime, timezone
 
     from adolfd.admin.cli import _with_redis
-    from adolfd.kill_switch import pause_bids
+    from adolfd.workers.marketing.kill_switch import pause_bids
 
     async def go(redis) -> int:
         state = await pause_bids(redis, by=f"cli:{getpass.getuser()}", now=datetime.now(timezone.utc),
@@ -156,7 +156,7 @@ def cmd_resume_bids(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
 
     from adolfd.admin.cli import _with_redis
-    from adolfd.kill_switch import resume_bids
+    from adolfd.workers.marketing.kill_switch import resume_bids
 
     async def go(redis) -> int:
         print(json.dumps(await resume_bids(redis, by=f"cli:{getpass.getuser()}"), ensure_ascii=False, default=str))
@@ -175,7 +175,7 @@ def _set_bid_args(p: argparse.ArgumentParser) -> None:
 @command("set-bid", "record an operator's bid change and apply it once (apply_bid_change)", _set_bid_args)
 def cmd_set_bid(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.engine.enqueue import enqueue
-    from adolfd.workers.marketing import request_bid_change
+    from adolfd.workers.marketing.bid_cycle import request_bid_change
 
     async def go(res) -> int:
         request_id = args.request_id or f"cli:{args.keyword_id}:{args.bid}"

@@ -10,7 +10,7 @@ from arq.jobs import JobStatus
 from structlog.testing import capture_logs
 
 from adolfd.admin.alerts import raise_alert
-from adolfd.kill_switch import bids_paused
+from adolfd.workers.marketing.kill_switch import bids_paused
 from adolfd.sandbox import feedback_feed
 from adolfd.engine.serialization import arq_job
 

@@ -47,11 +47,11 @@ from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
 from adolfd.domain.marketing.ad_safety import CampaignToday, SafetyRules, check_campaign, check_keyword
 from adolfd.domain.marketing.bid_engine import BidRules, BidUnit, CampaignTarget, Strategy, UnitStats, decide_bid
 from adolfd.domain.marketing.budgets import BudgetRules, BudgetState, check_budget
-from adolfd.kill_switch import bids_paused
+from adolfd.workers.marketing.kill_switch import bids_paused
 from adolfd.engine.jobs import BadArguments, job
 from adolfd.engine.retry import RetryPolicy
 from adolfd.settings import MarketingSettings
-from adolfd.workers.ad_marketplaces import MARKETPLACES, AdAccount, BidOrder, MpDay, MpUnit, account
+from adolfd.workers.marketing.ad_marketplaces import MARKETPLACES, AdAccount, BidOrder, MpDay, MpUnit, account
 from adolfd.workers import queue_settings
 
 MODULE = "marketing"
