@@ -4,7 +4,7 @@ read this list. Importing it imports only those declarations, not the modules' j
 from __future__ import annotations
 
 from adolfd.engine.module import ModuleSpec
-from adolfd.workers import carsbot, logistic, marketing_spec as marketing, operations, reputation, watcher
+from adolfd.workers import carsbot, logistic, marketing, operations, reputation, watcher
 
 MODULES: tuple[ModuleSpec, ...] = (
     logistic.MODULE,

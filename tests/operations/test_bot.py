@@ -10,7 +10,7 @@ from arq.jobs import JobStatus
 from structlog.testing import capture_logs
 
 from adolfd.admin.alerts import raise_alert
-from adolfd.kill_switch import bids_paused
+from adolfd.workers.marketing.kill_switch import bids_paused
 from adolfd.sandbox import feedback_feed
 from adolfd.engine.serialization import arq_job
 
@@ -145,7 +145,7 @@ async def test_pause_and_resume_bids(ops, bot, say, replies):
 
 
 async def test_breakers_lists_the_polling_breakers(ops, bot, say, replies):
-    from adolfd.workers.reputation import BREAKER_NAMES, breakers
+    from adolfd.workers.reputation.breakers import BREAKER_NAMES, breakers
 
     br = breakers(ops.redis, ops.settings)
     name = BREAKER_NAMES[0]

@@ -74,7 +74,7 @@ def test_status_and_failed(adolfd):
 
 
 async def test_kill_switch_from_the_command_line(adolfd, res):
-    from adolfd.kill_switch import bids_paused
+    from adolfd.workers.marketing.kill_switch import bids_paused
 
     out = adolfd("pause-bids", "--reason", "budget review")
     assert out.returncode == 0, out.stderr

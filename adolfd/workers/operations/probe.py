@@ -7,7 +7,6 @@ import time
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
-from adolfd.engine.arq_settings import queue_settings
 
 
 @job(queue="default", retry=RetryPolicy(tries=0), timeout=60, manual=True)
@@ -17,8 +16,3 @@ async def probe(ctx: Ctx, sleep_ms: int = 10) -> dict:
     await asyncio.sleep(sleep_ms / 1000)
     await ctx.redis.ping()
     return {"status": "success", "elapsed_ms": round((time.perf_counter() - started) * 1000, 2)}
-
-
-# `arq adolfd.workers.operations.<Queue>Settings` runs one queue with the plain ARQ CLI.
-__getattr__ = queue_settings("operations")
-

@@ -1,5 +1,12 @@
-"""Reputation (seed 003 §7.1–7.3, Appendix B): polling reviews and questions behind circuit breakers, AI analysis,
-replies drafted, approved and published exactly once."""
+"""Reputation (seed 003 §7.1–7.3, Appendix B): poll reviews and questions of Wildberries, Ozon and Yandex Market
+behind circuit breakers, analyse each new item, draft a reply, wait for approval, publish it once.
+
+Item lifecycle (`adolfd.domain.reputation.replies.ItemStatus`): new → analyzed → pending_review → approved →
+publishing → published; `failed` after a failed publish (retried hourly below 5 tries), `skipped` by an operator or
+when the marketplace already shows a seller answer written elsewhere. Publishing once is explained in
+`publishing.py`; approving (`approve`, `skip`, `request_regeneration`) in `approval.py`; every Redis key is in
+`keys.py`.
+"""
 from __future__ import annotations
 
 from adolfd.engine.arq_settings import queue_settings
@@ -8,9 +15,9 @@ from adolfd.engine.module import ModuleSpec, Queue
 
 def _jobs():
     from adolfd.engine.jobs import job_functions
-    from adolfd.workers.reputation import publishing
+    from adolfd.workers.reputation import analysis, analytics, archive, office, polling, publishing
 
-    return job_functions(publishing)
+    return job_functions(polling, analysis, publishing, analytics, archive, office)
 
 
 def _commands():
@@ -26,7 +33,7 @@ def _bot_router():
 
 
 def _status():
-    from adolfd.workers.reputation.publishing import breaker_status
+    from adolfd.workers.reputation.breakers import breaker_status
 
     return {"breakers": breaker_status}
 

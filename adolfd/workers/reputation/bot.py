@@ -7,13 +7,14 @@ from aiogram.types import Message
 
 from adolfd.admin.bot.replies import answer, compact, esc, render_breakers
 from adolfd.engine.context import Resources
-from adolfd.workers import reputation
+from adolfd.workers.reputation import approval
+from adolfd.workers.reputation.breakers import breaker_status
 
 PENDING_SHOWN = 10
 
 
 async def breakers(message: Message, res: Resources) -> None:
-    rows = await reputation.breaker_status(res.redis, res.db)
+    rows = await breaker_status(res.redis, res.db)
     await answer(message, "\n".join(["<b>Polling breakers</b>", *render_breakers(rows, res.settings.tz)]))
 
 
@@ -22,7 +23,7 @@ async def approve(message: Message, command: CommandObject, res: Resources) -> N
     `/approve` alone lists what waits for review."""
     words = (command.args or "").split(maxsplit=1)
     if not words:
-        items = await reputation.list_items(res.db, "pending_review", PENDING_SHOWN)
+        items = await approval.list_items(res.db, "pending_review", PENDING_SHOWN)
         if not items:
             await message.answer("✅ Nothing waits for review.")
             return
@@ -41,7 +42,7 @@ async def approve(message: Message, command: CommandObject, res: Resources) -> N
     text = words[1].strip() if len(words) > 1 else None
     who = message.from_user.username or message.from_user.id if message.from_user else "telegram"
     try:
-        result = await reputation.approve(res.db, res.redis, int(raw), by=f"telegram:{who}", text=text)
+        result = await approval.approve(res.db, res.redis, int(raw), by=f"telegram:{who}", text=text)
     except (LookupError, ValueError) as exc:
         await message.answer(f"❌ {esc(str(exc).strip(chr(39) + chr(34)))}")
         return

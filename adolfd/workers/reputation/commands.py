@@ -18,7 +18,7 @@ def _approve_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.workers.reputation import publishing as reputation
+    from adolfd.workers.reputation import approval as reputation
 
     async def go(res) -> int:
         try:
@@ -37,7 +37,7 @@ def _skip_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_skip(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.workers.reputation import publishing as reputation
+    from adolfd.workers.reputation import approval as reputation
 
     async def go(res) -> int:
         try:
@@ -56,7 +56,7 @@ def _regenerate_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.workers.reputation import publishing as reputation
+    from adolfd.workers.reputation import approval as reputation
 
     async def go(res) -> int:
         try:
@@ -75,7 +75,7 @@ def _reviews_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.workers.reputation import publishing as reputation
+    from adolfd.workers.reputation import approval as reputation
 
     async def go(res) -> int:
         rows = await reputation.list_items(res.db, args.status, args.limit)

@@ -6,7 +6,7 @@ import pytest
 
 from adolfd.sandbox import feedback_feed
 from adolfd.admin.status import system_status
-from adolfd.workers.reputation import BREAKER_NAMES, breaker_name, breakers
+from adolfd.workers.reputation.breakers import BREAKER_NAMES, breaker_name, breakers
 from adolfd.engine.serialization import arq_job
 
 PLATFORM_KINDS = [("wb", "review"), ("wb", "question"), ("ozon", "review"), ("ozon", "question"),

@@ -7,7 +7,7 @@ import pytest
 from adolfd.engine.enqueue import enqueue
 from adolfd.sandbox import feedback_feed
 from adolfd.sandbox.llm import script_answers
-from adolfd.workers.reputation import approve, list_items, request_regeneration, skip
+from adolfd.workers.reputation.approval import approve, list_items, request_regeneration, skip
 
 PLATFORM_KINDS = [("wb", "review"), ("wb", "question"), ("ozon", "review"), ("ozon", "question"),
                   ("ym", "review"), ("ym", "question")]

@@ -13,7 +13,7 @@ import pytest
 from arq.constants import in_progress_key_prefix
 
 from adolfd.sandbox.environment import sandbox_env
-from adolfd.workers.reputation import approve
+from adolfd.workers.reputation.approval import approve
 from adolfd.engine.serialization import arq_job
 
 JOB_ID = "reputation:send:{item_id}:g1"

@@ -14,7 +14,7 @@ def cmd_pause_bids(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
     from datetime import datetime, timezone
 
-    from adolfd.kill_switch import pause_bids
+    from adolfd.workers.marketing.kill_switch import pause_bids
 
     async def go(redis) -> int:
         state = await pause_bids(redis, by=f"cli:{getpass.getuser()}", now=datetime.now(timezone.utc),
@@ -28,7 +28,7 @@ def cmd_pause_bids(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_resume_bids(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
 
-    from adolfd.kill_switch import resume_bids
+    from adolfd.workers.marketing.kill_switch import resume_bids
 
     async def go(redis) -> int:
         print(json.dumps(await resume_bids(redis, by=f"cli:{getpass.getuser()}"), ensure_ascii=False, default=str))
@@ -46,7 +46,7 @@ def _set_bid_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_set_bid(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.engine.enqueue import enqueue
-    from adolfd.workers.marketing import request_bid_change
+    from adolfd.workers.marketing.bid_cycle import request_bid_change
 
     async def go(res) -> int:
         request_id = args.request_id or f"cli:{args.keyword_id}:{args.bid}"

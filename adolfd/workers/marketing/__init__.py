@@ -1,31 +1,32 @@
 """Marketing (seed 002): the 15-minute ad bid cycle under a Redis lock, stats, budgets, analytics, aggregation."""
 from __future__ import annotations
 
+from adolfd.engine.arq_settings import queue_settings
 from adolfd.engine.module import ModuleSpec, Queue
 
 
 def _jobs():
     from adolfd.engine.jobs import job_functions
-    from adolfd.workers import marketing
+    from adolfd.workers.marketing import bid_cycle
 
-    return job_functions(marketing)
+    return job_functions(bid_cycle)
 
 
 def _commands():
-    from adolfd.workers.marketing_commands import COMMANDS
+    from adolfd.workers.marketing.commands import COMMANDS
 
     return COMMANDS
 
 
 def _bot_router():
-    from adolfd.workers.marketing_bot import router
+    from adolfd.workers.marketing.bot import router
 
     return router()
 
 
 def _status():
-    from adolfd.kill_switch import kill_switch_status
-    from adolfd.workers.marketing import marketing_status
+    from adolfd.workers.marketing.bid_cycle import marketing_status
+    from adolfd.workers.marketing.kill_switch import kill_switch_status
 
     return {"marketing": marketing_status, "bids": kill_switch_status}
 
@@ -55,3 +56,6 @@ MODULE = ModuleSpec(
     clients=_clients,
     sandbox=_sandbox,
 )
+
+# `arq adolfd.workers.marketing.<Queue>Settings` runs one queue with the plain ARQ CLI.
+__getattr__ = queue_settings("marketing")

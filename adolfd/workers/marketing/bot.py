@@ -1,4 +1,5 @@
-"""/pause_bids and /resume_bids: the bid-cycle kill switch (DOMAIN.md "Marketing"), via adolfd.kill_switch."""
+"""/pause_bids and /resume_bids: the bid-cycle kill switch (DOMAIN.md "Marketing"), via
+adolfd.workers.marketing.kill_switch."""
 from __future__ import annotations
 
 from aiogram import Router
@@ -7,7 +8,7 @@ from aiogram.types import Message
 
 from adolfd.admin.bot.replies import clock, esc
 from adolfd.engine.context import Resources
-from adolfd.kill_switch import pause_bids, resume_bids
+from adolfd.workers.marketing.kill_switch import pause_bids, resume_bids
 
 
 def _who(message: Message) -> str:

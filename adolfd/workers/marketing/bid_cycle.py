@@ -46,11 +46,11 @@ from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
 from adolfd.domain.marketing.ad_safety import CampaignToday, SafetyRules, check_campaign, check_keyword
 from adolfd.domain.marketing.bid_engine import BidRules, BidUnit, CampaignTarget, Strategy, UnitStats, decide_bid
 from adolfd.domain.marketing.budgets import BudgetRules, BudgetState, check_budget
-from adolfd.kill_switch import bids_paused
+from adolfd.workers.marketing.kill_switch import bids_paused
 from adolfd.engine.jobs import BadArguments, job
 from adolfd.engine.retry import RetryPolicy
 from adolfd.settings import MarketingSettings
-from adolfd.workers.ad_marketplaces import MARKETPLACES, AdAccount, BidOrder, MpDay, MpUnit, account
+from adolfd.workers.marketing.ad_marketplaces import MARKETPLACES, AdAccount, BidOrder, MpDay, MpUnit, account
 
 MODULE = "marketing"
 log = structlog.get_logger(__name__)
@@ -1316,6 +1316,3 @@ __all__ = ["apply_bid_change", "calculate_analytics", "check_api_health", "check
            "cleanup_old_stats", "collect_stats", "generate_report", "record_alert",
            "request_bid_change", "run_bid_cycle", "send_alert", "sync_campaigns",
            "aggregate_daily_stats", "aggregate_monthly_stats"]
-
-
-

@@ -1,0 +1,73 @@
+"""AI analysis of an item and drafting its reply (seed 003 §7.3 AI Tasks); auto-approval follows DOMAIN.md."""
+from __future__ import annotations
+
+from adolfd.domain.reputation.replies import REGENERATABLE, ItemStatus, should_auto_approve
+from adolfd.domain.reputation.review_analysis import Analysis
+from adolfd.engine.context import Ctx
+from adolfd.engine.jobs import job
+from adolfd.engine.retry import RetryPolicy
+from adolfd.workers.reputation.approval import approve
+from adolfd.workers.reputation.items import _item, feedback_item
+from adolfd.workers.reputation.keys import MODULE
+from adolfd.workers.reputation.resources import provider
+
+
+AI_RETRY = RetryPolicy(tries=3, delay=60)        # seed §7.3: max_retries=3, countdown=60
+
+
+@job(queue="default", retry=AI_RETRY, timeout=300)
+async def analyze_item(ctx: Ctx, item_id: int) -> dict:
+    """AI-анализ отзыва/вопроса (seed 003 §7.3), then one generate_response. Safe to repeat: only a `new` item
+    is analysed; an LLM failure leaves it `new` and the job retries."""
+    row = await _item(ctx.db, item_id)
+    if row["status"] != ItemStatus.NEW:
+        return {"status": "skipped", "item_id": item_id, "reason": f"item is {row['status']}"}
+    analysis = await provider(ctx).analyze(feedback_item(row))
+    updated = await ctx.db.execute(
+        "UPDATE reputation_items SET ai_analysis = $2, analyzed_at = $3, status = 'analyzed', updated_at = $3 "
+        "WHERE id = $1 AND status = 'new'", item_id, analysis.as_json(), ctx.now())
+    if updated == "UPDATE 1":
+        await ctx.enqueue("reputation.generate_response", _job_id=f"reputation:generate:{item_id}",
+                          item_id=item_id)
+    return {"status": "analyzed", "item_id": item_id, "sentiment": analysis.sentiment.value,
+            "escalate": analysis.escalate}
+
+
+async def _generate(ctx: Ctx, item_id: int, instructions: str | None) -> dict:
+    row = await _item(ctx.db, item_id)
+    if row["status"] not in REGENERATABLE or row["ai_analysis"] is None:
+        return {"status": "skipped", "item_id": item_id, "reason": f"item is {row['status']}"}
+    item, analysis = feedback_item(row), Analysis.from_json(row["ai_analysis"])
+    llm = provider(ctx)
+    text = await llm.draft_reply(item, analysis, instructions)
+    now = ctx.now()
+    async with ctx.db.acquire() as conn, conn.transaction():
+        current = await conn.fetchval("SELECT status FROM reputation_items WHERE id = $1 FOR UPDATE", item_id)
+        if current not in REGENERATABLE:
+            return {"status": "skipped", "item_id": item_id, "reason": f"item became {current}"}
+        generation = await conn.fetchval("""
+            INSERT INTO reputation_responses (item_id, draft_text, instructions, generated_by, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $5)
+            ON CONFLICT (item_id) DO UPDATE SET draft_text = EXCLUDED.draft_text, final_text = NULL,
+                instructions = EXCLUDED.instructions, generated_by = EXCLUDED.generated_by,
+                generation = reputation_responses.generation + 1, approved_by = NULL, approved_at = NULL,
+                auto_approved = false, publish_error = NULL, updated_at = EXCLUDED.updated_at
+            RETURNING generation""", item_id, text, instructions, llm.name, now)
+        await conn.execute("UPDATE reputation_items SET status = 'pending_review', updated_at = $2 WHERE id = $1",
+                           item_id, now)
+    result = {"status": "generated", "item_id": item_id, "generation": generation}
+    if instructions is None and should_auto_approve(item, analysis, ctx.settings.reputation.auto_approve):
+        result["auto_approved"] = (await approve(ctx.db, ctx.redis, item_id, by="auto", now=now))["status"] == "approved"
+    return result
+
+
+@job(queue="default", retry=AI_RETRY, timeout=300)
+async def generate_response(ctx: Ctx, item_id: int, instructions: str | None = None) -> dict:
+    """Генерация ответа (seed 003 §7.3): the draft waits in pending_review, or is auto-approved (DOMAIN.md)."""
+    return await _generate(ctx, item_id, instructions)
+
+
+@job(queue="default", retry=AI_RETRY, timeout=300)
+async def regenerate_response(ctx: Ctx, item_id: int, instructions: str) -> dict:
+    """Перегенерация ответа с инструкциями (seed 003 §7.3); the new draft needs a new approval."""
+    return await _generate(ctx, item_id, instructions)

@@ -1,0 +1,76 @@
+"""Approving, skipping and regenerating replies (seed 003 §7.3): plain functions over PostgreSQL and Redis, used by
+the `adolfd approve|skip|regenerate` commands and the bot, and the operator's review queue."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import asyncpg
+from arq.connections import ArqRedis
+
+from adolfd.domain.reputation.replies import APPROVABLE, REGENERATABLE, SKIPPABLE, ItemStatus, fit_reply
+from adolfd.engine.enqueue import enqueue
+from adolfd.workers.reputation.items import _item
+
+
+async def approve(db: asyncpg.Pool, redis: ArqRedis, item_id: int, *, by: str, text: str | None = None,
+                  now: datetime | None = None) -> dict[str, Any]:
+    """Approve a pending reply (optionally with the operator's own text) and enqueue its one send_response."""
+    now = now or datetime.now(timezone.utc)
+    final = fit_reply(text, 3000) if text is not None else None
+    async with db.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow("SELECT i.status, r.generation FROM reputation_items i "
+                                  "LEFT JOIN reputation_responses r ON r.item_id = i.id WHERE i.id = $1 FOR UPDATE OF i",
+                                  item_id)
+        if row is None:
+            raise LookupError(f"no reputation item {item_id}")
+        if row["status"] not in APPROVABLE or row["generation"] is None:
+            raise ValueError(f"item {item_id} is {row['status']}; only items pending review can be approved")
+        await conn.execute("UPDATE reputation_responses SET approved_by = $2, approved_at = $3, auto_approved = $4, "
+                           "final_text = COALESCE($5, final_text), updated_at = $3 WHERE item_id = $1",
+                           item_id, by, now, by == "auto", final)
+        await conn.execute("UPDATE reputation_items SET status = 'approved', updated_at = $2 WHERE id = $1",
+                           item_id, now)
+    await enqueue(redis, "reputation.send_response", {"item_id": item_id},
+                  job_id=f"reputation:send:{item_id}:g{row['generation']}")
+    return {"status": "approved", "item_id": item_id, "by": by}
+
+
+async def skip(db: asyncpg.Pool, item_id: int, *, by: str, now: datetime | None = None) -> dict[str, Any]:
+    """Leave an item unanswered on purpose (seed's `skipped`); it is archived with the published ones."""
+    now = now or datetime.now(timezone.utc)
+    status = await db.fetchval(
+        "UPDATE reputation_items SET status = 'skipped', updated_at = $3 WHERE id = $1 AND status = ANY($2::text[]) "
+        "RETURNING status", item_id, [s.value for s in SKIPPABLE], now)
+    if status is None:
+        current = await db.fetchval("SELECT status FROM reputation_items WHERE id = $1", item_id)
+        if current is None:
+            raise LookupError(f"no reputation item {item_id}")
+        raise ValueError(f"item {item_id} is {current}; it cannot be skipped now")
+    await db.execute("UPDATE reputation_responses SET publish_error = $2, updated_at = $3 WHERE item_id = $1",
+                     item_id, f"skipped by {by}", now)
+    return {"status": "skipped", "item_id": item_id, "by": by}
+
+
+async def request_regeneration(db: asyncpg.Pool, redis: ArqRedis, item_id: int, instructions: str) -> dict[str, Any]:
+    """Enqueue regenerate_response with the operator's instructions."""
+    if not instructions.strip():
+        raise ValueError("instructions must not be empty")
+    row = await _item(db, item_id)
+    if row["status"] not in REGENERATABLE:
+        raise ValueError(f"item {item_id} is {row['status']}; only analysed, pending or failed items can be redrafted")
+    queued = await enqueue(redis, "reputation.regenerate_response", {"item_id": item_id, "instructions": instructions},
+                           job_id=f"reputation:regenerate:{item_id}:g{row['generation'] or 0}:{uuid.uuid4().hex[:8]}")
+    return {"status": "queued", "item_id": item_id, "job_id": queued.job_id if queued else None}
+
+
+async def list_items(db: asyncpg.Pool, status: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Items in one status with the reply to publish, oldest first (the operator's review queue)."""
+    ItemStatus(status)  # an unknown status is a clear ValueError
+    rows = await db.fetch(
+        "SELECT i.id, i.platform, i.item_type, i.brand_id, i.rating, i.text, i.ai_analysis, "
+        "coalesce(r.final_text, r.draft_text) AS draft FROM reputation_items i "
+        "LEFT JOIN reputation_responses r ON r.item_id = i.id WHERE i.status = $1 ORDER BY i.id LIMIT $2",
+        status, limit)
+    return [dict(r) for r in rows]

@@ -1,0 +1,182 @@
+"""Polling the marketplaces for new reviews and questions (seed 003 §7.2, §7.3 Polling Tasks, Appendix B.3):
+behind the breakers, every brand's unanswered items, stored once, one analyze_item each."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from adolfd.clients.errors import ApiError
+from adolfd.clients.feedback import FetchResult
+from adolfd.domain.reputation.review_analysis import ItemType
+from adolfd.engine.context import Ctx
+from adolfd.engine.jobs import job
+from adolfd.workers.reputation.breakers import breaker_name, breakers
+from adolfd.workers.reputation.keys import MODULE
+from adolfd.workers.reputation.office import office_metrics, reporter
+from adolfd.workers.reputation.resources import TITLES, source
+
+
+MAX_LOOKBACK = timedelta(days=30)       # YM answers questions of the last month only
+
+
+class PollFailed(Exception):
+    """A marketplace list call failed for at least one brand; the breaker counted it."""
+
+
+@dataclass
+class PollSummary:
+    fetched: int = 0
+    new: int = 0
+    invalid: int = 0
+    pages: int = 0
+    brands: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+INSERT_ITEMS = """
+INSERT INTO reputation_items (platform, item_type, brand_id, external_id, sku, product_name, author, rating, text,
+                              pros, cons, source_created_at, raw, created_at, updated_at)
+SELECT $1, $2, $3, u.external_id, u.sku, u.product_name, u.author, u.rating, u.text, u.pros, u.cons, u.created,
+       u.raw, $4, $4
+FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::smallint[], $10::text[], $11::text[], $12::text[],
+            $13::timestamptz[], $14::jsonb[])
+     AS u(external_id, sku, product_name, author, rating, text, pros, cons, created, raw)
+ON CONFLICT (platform, item_type, external_id) DO NOTHING
+RETURNING id
+"""
+
+STILL_NEW = """
+SELECT id FROM reputation_items
+WHERE platform = $1 AND item_type = $2 AND external_id = ANY($3::text[]) AND status = 'new'
+"""
+
+
+async def _since(ctx: Ctx, platform: str, item_type: ItemType, brand: str, now: datetime) -> datetime:
+    cursor = await ctx.db.fetchval(
+        "SELECT cursor FROM reputation_poll_cursors WHERE platform = $1 AND item_type = $2 AND brand_id = $3",
+        platform, item_type.value, brand)
+    rep = ctx.settings.reputation
+    if cursor is None:
+        return now - timedelta(days=rep.initial_lookback_days)
+    return max(cursor - timedelta(minutes=rep.cursor_overlap_minutes), now - MAX_LOOKBACK)
+
+
+async def _store(ctx: Ctx, platform: str, item_type: ItemType, brand: str, fetched: FetchResult,
+                 now: datetime) -> tuple[list[int], list[int]]:
+    """Insert what is new (once per (platform, type, external id)); return (new ids, ids still awaiting analysis)."""
+    rows = fetched.items
+    async with ctx.db.acquire() as conn, conn.transaction():
+        new_ids = [r["id"] for r in await conn.fetch(
+            INSERT_ITEMS, platform, item_type.value, brand, now,
+            [r.item.external_id for r in rows], [r.sku for r in rows], [r.item.product_name for r in rows],
+            [r.item.author for r in rows], [r.item.rating for r in rows], [r.item.text for r in rows],
+            [r.item.pros for r in rows], [r.item.cons for r in rows], [r.created_at for r in rows],
+            [r.raw for r in rows])]
+        pending = [r["id"] for r in await conn.fetch(STILL_NEW, platform, item_type.value,
+                                                     [r.item.external_id for r in rows])]
+        newest = max((r.created_at for r in rows if r.created_at is not None), default=None)
+        if newest is not None and not fetched.invalid:
+            # an entry we could not read keeps the cursor where it was, so it is read again next time
+            await conn.execute(
+                "INSERT INTO reputation_poll_cursors (platform, item_type, brand_id, cursor, updated_at) "
+                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform, item_type, brand_id) DO UPDATE "
+                "SET cursor = GREATEST(reputation_poll_cursors.cursor, EXCLUDED.cursor), updated_at = EXCLUDED.updated_at",
+                platform, item_type.value, brand, newest, now)
+    return new_ids, pending
+
+
+async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str, Any]:
+    """Seed §7.3 `_poll_items`: breaker, every brand's unanswered items, store once, one analyze_item each."""
+    name = breaker_name(platform, item_type)
+    br = breakers(ctx.redis, ctx.settings)
+    admission = await br.admit(name, ctx.now())
+    if not admission.allowed:
+        retry_at = admission.breaker.retry_at(br.policy)
+        ctx.log.warning("poll_circuit_open", breaker=name, retry_at=retry_at)
+        return {"status": "circuit_open", "platform": platform, "item_type": item_type.value,
+                "retry_at": retry_at.isoformat() if retry_at else None}
+
+    office = reporter(ctx, platform)
+    await office.report_working(f"Polling {'отзывов' if item_type is ItemType.REVIEW else 'вопросов'} "
+                                f"{TITLES[platform]}")
+    summary = PollSummary()
+    for brand in ctx.brands():
+        try:
+            client = source(ctx, platform, brand)
+        except LookupError as exc:
+            ctx.log.info("poll_brand_not_configured", platform=platform, brand=brand, reason=str(exc))
+            summary.brands[brand] = {"status": "not_configured"}
+            continue
+        now = ctx.now()
+        try:
+            fetched = await client.unanswered(item_type, await _since(ctx, platform, item_type, brand, now))
+        except ApiError as exc:
+            summary.errors.append(f"{brand}: {exc}")
+            summary.brands[brand] = {"status": "error", "error": str(exc)[:300]}
+            if admission.probe:
+                break               # a half-open breaker lets one call through, not one per brand
+            continue
+        new_ids, pending = await _store(ctx, platform, item_type, brand, fetched, now)
+        for item_id in pending:
+            await ctx.enqueue("reputation.analyze_item", _job_id=f"reputation:analyze:{item_id}", item_id=item_id)
+        for bad in fetched.invalid:
+            ctx.log.warning("poll_invalid_entry", platform=platform, item_type=item_type.value, brand=brand,
+                            external_id=bad.external_id, error=bad.error)
+            await ctx.alert("REPUTATION_BAD_ITEM", "warning",
+                            f"{TITLES[platform]} {item_type.value} {bad.external_id} could not be read: {bad.error}",
+                            brand_id=brand, dedup_key=f"bad-item:{platform}:{item_type.value}:{bad.external_id}",
+                            platform=platform, external_id=bad.external_id, error=bad.error)
+        summary.fetched += len(fetched.items)
+        summary.new += len(new_ids)
+        summary.invalid += len(fetched.invalid)
+        summary.pages += fetched.pages
+        summary.brands[brand] = {"status": "success", "fetched": len(fetched.items), "new": len(new_ids),
+                                 "invalid": len(fetched.invalid)}
+
+    if summary.errors:
+        error = "; ".join(summary.errors)
+        await br.failure(name, ctx.now(), error)
+        await office.report_error(f"{TITLES[platform]} API: {error}"[:500])
+        raise PollFailed(f"{platform} {item_type.value} poll failed: {error}")
+    await br.success(name, ctx.now())
+    await office.report_idle(metrics=await office_metrics(ctx.db, platform, ctx.now(), ctx.settings.timezone))
+    return {"status": "success", "platform": platform, "item_type": item_type.value, "fetched": summary.fetched,
+            "new": summary.new, "duplicates": summary.fetched - summary.new, "invalid": summary.invalid,
+            "pages": summary.pages, "brands": summary.brands}
+
+
+@job(queue="default")
+async def poll_wb_reviews(ctx: Ctx) -> dict:
+    """Polling отзывов Wildberries (seed 003 §7.2: */5 at :00)."""
+    return await _poll_items(ctx, "wb", ItemType.REVIEW)
+
+
+@job(queue="default")
+async def poll_wb_questions(ctx: Ctx) -> dict:
+    """Polling вопросов Wildberries (seed 003 §7.2: */5 at 0:50)."""
+    return await _poll_items(ctx, "wb", ItemType.QUESTION)
+
+
+@job(queue="default")
+async def poll_ozon_reviews(ctx: Ctx) -> dict:
+    """Polling отзывов Ozon (seed 003 §7.2: */5 at 1:40)."""
+    return await _poll_items(ctx, "ozon", ItemType.REVIEW)
+
+
+@job(queue="default")
+async def poll_ozon_questions(ctx: Ctx) -> dict:
+    """Polling вопросов Ozon (seed 003 §7.2: */5 at 2:30)."""
+    return await _poll_items(ctx, "ozon", ItemType.QUESTION)
+
+
+@job(queue="default")
+async def poll_ym_reviews(ctx: Ctx) -> dict:
+    """Polling отзывов Яндекс.Маркет (seed 003 §7.2: */5 at 3:20)."""
+    return await _poll_items(ctx, "ym", ItemType.REVIEW)
+
+
+@job(queue="default")
+async def poll_ym_questions(ctx: Ctx) -> dict:
+    """Polling вопросов Яндекс.Маркет (seed 003 §7.2: */5 at 4:10)."""
+    return await _poll_items(ctx, "ym", ItemType.QUESTION)
