@@ -58,7 +58,7 @@ ensure_redis() {
   mkdir -p "$VAR/redis"
   if ! redis_answers redis://127.0.0.1:6390/0; then
     say "starting project-local Redis on 127.0.0.1:6390 (data in var/redis)"
-    redis-server --port 6390 --bind 127.0.0.1 --dir "$VAR/redis" --save "" --appendonly no \
+    redis-server --port 6390 --bind 127.0.0.1 --dir "$VAR/redis" --save "" --appendonly yes --appendfsync everysec \
       --daemonize yes --pidfile "$VAR/redis/redis.pid" --logfile "$VAR/redis/redis.log"
     for _ in $(seq 50); do redis_answers redis://127.0.0.1:6390/0 && break; sleep 0.1; done
   fi
