@@ -175,7 +175,7 @@ def _set_bid_args(p: argparse.ArgumentParser) -> None:
 @command("set-bid", "record an operator's bid change and apply it once (apply_bid_change)", _set_bid_args)
 def cmd_set_bid(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.engine.enqueue import enqueue
-    from adolfd.workers.marketing.bid_cycle import request_bid_change
+    from adolfd.workers.marketing.bid_changes import request_bid_change
 
     async def go(res) -> int:
         request_id = args.request_id or f"cli:{args.keyword_id}:{args.bid}"

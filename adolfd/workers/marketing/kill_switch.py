@@ -15,10 +15,9 @@ import structlog
 from redis.asyncio import Redis
 
 from adolfd.admin import status as system_status
+from adolfd.workers.marketing.keys import BIDS_PAUSED
 
 log = structlog.get_logger(__name__)
-
-BIDS_PAUSED = "adolfd:marketing:bids_paused"
 
 
 async def bids_paused(redis: Redis) -> dict[str, Any] | None:
