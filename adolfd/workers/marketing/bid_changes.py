@@ -11,7 +11,8 @@ from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import BadArguments
 from adolfd.engine.retry import RetryPolicy
-from adolfd.workers.marketing.ad_marketplaces import BidOrder, account
+from adolfd.workers.marketing.ad_account import BidOrder
+from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
 from adolfd.workers.marketing.campaigns import _k
 

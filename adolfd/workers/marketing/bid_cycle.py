@@ -16,7 +16,8 @@ from adolfd.domain.marketing.ad_safety import CampaignToday, check_campaign, che
 from adolfd.domain.marketing.bid_engine import BidUnit, UnitStats, decide_bid
 from adolfd.engine.arguments import MarketplaceOrAll
 from adolfd.engine.context import Ctx
-from adolfd.workers.marketing.ad_marketplaces import MARKETPLACES, AdAccount, BidOrder, account
+from adolfd.workers.marketing.ad_account import MARKETPLACES, AdAccount, BidOrder
+from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import PendingAlert, marketing_job, record_alerts
 from adolfd.workers.marketing.campaigns import CampaignRow, _k, chunks, load_campaigns, pause_point, upsert_units
 from adolfd.workers.marketing.keys import LAST_CYCLE, LOCK_KEY

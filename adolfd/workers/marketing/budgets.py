@@ -5,7 +5,8 @@ from adolfd.clients.errors import ApiError
 from adolfd.domain.marketing.ad_alerts import AdAlert
 from adolfd.domain.marketing.budgets import BudgetState, check_budget
 from adolfd.engine.context import Ctx
-from adolfd.workers.marketing.ad_marketplaces import AdAccount, account
+from adolfd.workers.marketing.ad_account import AdAccount
+from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
 from adolfd.workers.marketing.campaigns import CampaignRow, _day_start, load_campaigns
 from adolfd.workers.marketing.pausing import pause_campaign, resume_campaign

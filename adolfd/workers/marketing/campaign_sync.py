@@ -8,7 +8,8 @@ from typing import Any
 from adolfd.clients.errors import Unavailable
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
 from adolfd.engine.context import Ctx
-from adolfd.workers.marketing.ad_marketplaces import MARKETPLACES, account
+from adolfd.workers.marketing.ad_account import MARKETPLACES
+from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
 from adolfd.workers.marketing.campaigns import upsert_units
 

@@ -15,7 +15,7 @@ import asyncpg
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
 from adolfd.domain.marketing.bid_engine import CampaignTarget, Strategy
 from adolfd.engine.context import Ctx
-from adolfd.workers.marketing.ad_marketplaces import BidOrder, MpUnit
+from adolfd.workers.marketing.ad_account import BidOrder, MpUnit
 from adolfd.workers.marketing.alerts import CampaignRef
 
 

@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from adolfd.engine.context import Ctx
-from adolfd.workers.marketing.ad_marketplaces import MARKETPLACES, account
+from adolfd.workers.marketing.ad_account import MARKETPLACES
+from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
 from adolfd.workers.marketing.keys import API_ERRORS, API_STATUS, MODULE, WORKERS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 
 from adolfd.engine.context import Ctx
-from adolfd.workers.marketing.ad_marketplaces import AdAccount
+from adolfd.workers.marketing.ad_account import AdAccount
 from adolfd.workers.marketing.campaigns import CampaignRow, _keywords, _order
 
 

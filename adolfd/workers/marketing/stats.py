@@ -9,7 +9,8 @@ from datetime import timedelta
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles
 from adolfd.engine.arguments import Marketplace
 from adolfd.engine.context import Ctx
-from adolfd.workers.marketing.ad_marketplaces import MpDay, account
+from adolfd.workers.marketing.ad_account import MpDay
+from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
 from adolfd.workers.marketing.campaigns import CampaignRow, chunks, load_campaigns, pause_point
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from adolfd.admin import status as status_sections
-from adolfd.workers.marketing.ad_marketplaces import MARKETPLACES
+from adolfd.workers.marketing.ad_account import MARKETPLACES
 from adolfd.workers.marketing.keys import API_STATUS, LAST_CYCLE, LOCK_KEY
 from adolfd.workers.marketing.kill_switch import bids_paused
 
