@@ -1,4 +1,4 @@
-"""Campaign and keyword rows (seed 002 §7.2 tables): loading the day's campaigns, upserting their bid-able units,
+"""Campaign and keyword rows (seed 002 §7.3.1, §7.3.2): loading the day's campaigns, upserting their bid-able units,
 and the small helpers every marketing job shares (kopecks from NUMERIC roubles, chunked statements)."""
 from __future__ import annotations
 

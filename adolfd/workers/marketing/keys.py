@@ -1,5 +1,5 @@
-"""Every Redis key of the marketing module, in one place (seed 002 §7.3.1 lock, §7.4.4 API health, DOMAIN.md
-"Marketing" kill switch)."""
+"""Every Redis key of the marketing module, in one place (seed 002 §7.3.1 lock, §7.4.3 monitoring keys, §7.4.4 API
+health, DOMAIN.md "Marketing" kill switch)."""
 from __future__ import annotations
 
 MODULE = "marketing"
