@@ -40,7 +40,9 @@ from adolfd.engine.jobs import resolve  # noqa: E402
 from adolfd.process.resources import build_resources, close_resources  # noqa: E402
 from adolfd.sandbox.environment import sandbox_settings  # noqa: E402
 from adolfd.settings import RateLimit, Settings  # noqa: E402
-from adolfd.workers.marketing import bid_cycle as marketing  # noqa: E402
+from adolfd.workers.marketing.bid_cycle import run_bid_cycle  # noqa: E402
+from adolfd.workers.marketing.campaign_sync import sync_campaigns  # noqa: E402
+from adolfd.workers.marketing.stats import collect_stats  # noqa: E402
 from bench.common import scratch  # noqa: E402
 
 BRAND = "ohana_market"
@@ -120,13 +122,13 @@ async def main(args: argparse.Namespace) -> int:
         try:
             await control.post("/_sandbox/limits", json={"api": "wb-advert", "endpoint_class": "fullstats",
                                                          "rate": 50, "burst": 10})
-            await marketing.sync_campaigns(Ctx(res, job_id="bench-sync", spec=resolve("marketing.sync_campaigns")))
+            await sync_campaigns(Ctx(res, job_id="bench-sync", spec=resolve("marketing.sync_campaigns")))
             for mp in chosen:
                 name, fields = STRATEGY[mp]
                 sets = ", ".join(f"{k} = {v}" for k, v in fields.items())
                 await res.db.execute(f"UPDATE marketing_campaigns SET strategy_type = '{name}', {sets}, "
                                      f"max_bid = 100000 WHERE marketplace = $1", mp)
-                await marketing.collect_stats(Ctx(res, job_id=f"bench-stats-{mp}",
+                await collect_stats(Ctx(res, job_id=f"bench-stats-{mp}",
                                                   spec=resolve("marketing.collect_stats")), marketplace=mp)
             for mp in chosen:
                 for cls in CLASSES[mp]:
@@ -135,7 +137,7 @@ async def main(args: argparse.Namespace) -> int:
             await asyncio.sleep(1.0)                       # every bucket full again, both sides
             before = (await control.get("/_sandbox/counters")).json()
             started = time.perf_counter()
-            result = await marketing.run_bid_cycle(Ctx(res, job_id="bench-cycle",
+            result = await run_bid_cycle(Ctx(res, job_id="bench-cycle",
                                                        spec=resolve("marketing.run_bid_cycle")))
             wall = time.perf_counter() - started
             after = (await control.get("/_sandbox/counters")).json()

@@ -1,4 +1,19 @@
-"""Marketing (seed 002): the 15-minute ad bid cycle under a Redis lock, stats, budgets, analytics, aggregation."""
+"""Marketing jobs (seed 002 §7): the 15-minute bid cycle, stats, budgets, sync, API health, analytics,
+aggregation, clean-up, and the event jobs `apply_bid_change`, `send_alert`, `generate_report`.
+
+Decisions come from `adolfd.domain` (bid_engine, ad_safety, budgets, ad_analytics); marketplaces are reached
+through `ad_marketplaces.py`. Money is kopecks in the code and roubles NUMERIC in the tables. Every Redis key is
+in `keys.py`.
+
+What keeps each job from doing anything twice:
+- the bid cycle runs under a Redis lock with an owner token and a TTL (a second cycle logs `lock_not_acquired`
+  and skips), honours the kill switch, and keys every bid it sends by (keyword, cycle slot) in
+  `marketing_bid_history`, so a retry of the same cycle never moves a bid again;
+- `apply_bid_change` claims its change row and, on a retry, reads the bid back from the marketplace before
+  sending: a change that already landed is recorded, not sent again;
+- stats, daily/monthly aggregates and recommendations upsert by their natural keys;
+- alerts carry dedup keys (one per condition, campaign/keyword and day), pauses are guarded by the row status.
+"""
 from __future__ import annotations
 
 from adolfd.engine.arq_settings import queue_settings
@@ -7,9 +22,13 @@ from adolfd.engine.module import ModuleSpec, Queue
 
 def _jobs():
     from adolfd.engine.jobs import job_functions
-    from adolfd.workers.marketing import bid_cycle
+    from adolfd.workers.marketing import (
+        aggregation, alerts, analytics, bid_changes, bid_cycle, budgets, campaign_sync, health, reports, retention,
+        stats,
+    )
 
-    return job_functions(bid_cycle)
+    return job_functions(bid_cycle, bid_changes, stats, budgets, campaign_sync, health, analytics, aggregation,
+                         retention, reports, alerts)
 
 
 def _commands():
@@ -25,8 +44,8 @@ def _bot_router():
 
 
 def _status():
-    from adolfd.workers.marketing.bid_cycle import marketing_status
     from adolfd.workers.marketing.kill_switch import kill_switch_status
+    from adolfd.workers.marketing.status import marketing_status
 
     return {"marketing": marketing_status, "bids": kill_switch_status}
 

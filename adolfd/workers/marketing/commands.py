@@ -46,7 +46,7 @@ def _set_bid_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_set_bid(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.engine.enqueue import enqueue
-    from adolfd.workers.marketing.bid_cycle import request_bid_change
+    from adolfd.workers.marketing.bid_changes import request_bid_change
 
     async def go(res) -> int:
         request_id = args.request_id or f"cli:{args.keyword_id}:{args.bid}"

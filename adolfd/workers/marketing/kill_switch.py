@@ -14,10 +14,9 @@ import asyncpg
 import structlog
 from redis.asyncio import Redis
 
+from adolfd.workers.marketing.keys import BIDS_PAUSED
 
 log = structlog.get_logger(__name__)
-
-BIDS_PAUSED = "adolfd:marketing:bids_paused"
 
 
 async def bids_paused(redis: Redis) -> dict[str, Any] | None:
@@ -52,4 +51,5 @@ async def kill_switch_status(redis: Redis, db: asyncpg.Pool | None) -> dict[str,
     if pause is None:
         return {"bid_cycle": "running"}
     return {"bid_cycle": "PAUSED", "by": pause.get("by"), "since": pause.get("at"), "reason": pause.get("reason")}
+
 

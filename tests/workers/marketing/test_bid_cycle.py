@@ -12,9 +12,10 @@ from redis.exceptions import LockError, LockNotOwnedError
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import resolve
 from adolfd.sandbox import ads
-from adolfd.workers.marketing import bid_cycle as marketing
+from adolfd.workers.marketing import bid_cycle
+from adolfd.workers.marketing.bid_changes import request_bid_change
+from adolfd.workers.marketing.keys import LAST_CYCLE, LOCK_KEY
 from adolfd.workers.marketing.kill_switch import pause_bids, resume_bids
-from adolfd.workers.marketing.bid_cycle import LAST_CYCLE, LOCK_KEY, request_bid_change
 
 
 def total(sandbox, kind: str, prefix: str = "") -> int:
@@ -59,19 +60,19 @@ async def test_cycle_changes_bids_once_and_records_history(res, sandbox, run_job
 
 
 async def test_retry_of_the_same_cycle_sends_nothing_again(res, sandbox, synced):
-    first = await marketing.run_bid_cycle(job_ctx(res, "cycle-1"))
+    first = await bid_cycle.run_bid_cycle(job_ctx(res, "cycle-1"))
     sent = total(sandbox, "bids_set")
     assert first["bids_updated"] == sent > 0
     # the same job retried: position strategy would raise every bid again, but each change is keyed by slot
-    again = await marketing.run_bid_cycle(job_ctx(res, "cycle-1", job_try=2))
+    again = await bid_cycle.run_bid_cycle(job_ctx(res, "cycle-1", job_try=2))
     assert again["bids_updated"] == 0 and total(sandbox, "bids_set") == sent
     # a new cycle (another slot) does move them again
-    later = await marketing.run_bid_cycle(job_ctx(res, "cycle-2"))
+    later = await bid_cycle.run_bid_cycle(job_ctx(res, "cycle-2"))
     assert later["bids_updated"] > 0 and total(sandbox, "bids_set") == sent + later["bids_updated"]
 
 
 async def test_concurrent_cycles_run_exactly_once(res, sandbox, synced):
-    results = await asyncio.gather(*(marketing.run_bid_cycle(job_ctx(res, f"c-{i}")) for i in range(3)))
+    results = await asyncio.gather(*(bid_cycle.run_bid_cycle(job_ctx(res, f"c-{i}")) for i in range(3)))
     statuses = sorted(r["status"] for r in results)
     assert statuses == ["completed", "skipped", "skipped"]
     assert all(r["reason"] == "lock_not_acquired" for r in results if r["status"] == "skipped")
@@ -86,7 +87,7 @@ async def test_lock_cannot_be_released_by_a_non_owner(res, sandbox, synced, monk
     monkeypatch.setattr(res.settings.marketing, "bid_lock_ttl_seconds", 1)
     sandbox.sandbox.add_fault("wb-advert", "timeout", count=2, path="/adv/v1/promotion/count", seconds=2.0,
                               process=True)
-    cycle = asyncio.create_task(marketing.run_bid_cycle(job_ctx(res, "slow")))
+    cycle = asyncio.create_task(bid_cycle.run_bid_cycle(job_ctx(res, "slow")))
     await asyncio.sleep(1.3)
     other = res.redis.lock(LOCK_KEY, timeout=30, thread_local=False)
     assert await other.acquire(blocking=False)                            # the first one's TTL ran out

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from adolfd.errors import BadArguments
 from adolfd.settings import RateLimit
 
-from adolfd.workers.marketing.bid_cycle import API_STATUS
+from adolfd.workers.marketing.keys import API_STATUS
 
 
 @pytest.fixture

@@ -1,0 +1,130 @@
+"""The shapes every marketplace adapter speaks (seed 002 §7.3.1 `get_adapter`): campaigns, bid-able units with
+current bids, per-day figures and bid orders, all money in kopecks; the `AdAccount` protocol; and the bounded
+concurrency the adapters send their requests with."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
+
+from adolfd.domain.marketing.ad_money import parse_roubles
+
+
+MARKETPLACES = ("wb", "ozon", "ym")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MpCampaign:
+    external_id: str
+    name: str
+    mp_status: str
+    active: bool
+    archived: bool = False
+    bid_type: str | None = None
+    payment_type: str | None = None
+
+
+@dataclass(frozen=True)
+class MpUnit:
+    external_id: str
+    label: str
+    bid: int                           # kopecks
+    placement: str | None = None
+    price: int | None = None           # kopecks (YM)
+
+
+@dataclass(frozen=True)
+class MpDay:
+    """A campaign's (unit_id None) or a unit's figures for one day so far."""
+
+    campaign_id: str
+    unit_id: str | None
+    day: date
+    views: int = 0
+    clicks: int = 0
+    spent: int = 0                     # kopecks
+    orders: int = 0
+    revenue: int = 0                   # kopecks
+    avg_position: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class BidOrder:
+    campaign_id: str
+    unit_id: str
+    bid: int                           # kopecks
+    placement: str | None = None
+    price: int | None = None           # kopecks (YM)
+
+
+@dataclass
+class BidBatch:
+    """One request's worth of bid orders and how it ended (None = applied)."""
+
+    orders: list[BidOrder]
+    error: Exception | None = None
+
+
+@dataclass
+class Calls:
+    """How many requests an operation took (the bid cycle's summary and the benchmark read it)."""
+
+    count: int = 0
+
+
+class AdAccount(Protocol):
+    marketplace: str
+    brand: str
+    calls: Calls
+    sends_per_campaign: bool          # False: one bid request carries many campaigns (WB), send them together
+
+    async def campaigns(self) -> list[MpCampaign]: ...
+    async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]: ...
+    async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]: ...
+    async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]: ...
+    async def pause_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None: ...
+    async def resume_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None: ...
+    async def pause_units(self, campaign_id: str, unit_ids: Sequence[str]) -> None: ...
+    async def resume_units(self, campaign_id: str, orders: Sequence[BidOrder]) -> None: ...
+    async def min_bids(self, campaign: MpCampaign, unit_ids: Sequence[str]) -> dict[str, int]: ...
+    async def competitor_bids(self, campaign_id: str, unit_ids: Sequence[str]) -> dict[str, int]: ...
+    async def ping(self) -> None: ...
+
+
+async def gather_limited(limit: int, jobs: Iterable[Awaitable[T]]) -> list[T]:
+    """Run awaitables concurrently, at most `limit` at a time, results in order."""
+    gate = asyncio.Semaphore(max(limit, 1))
+
+    async def one(job: Awaitable[T]) -> T:
+        async with gate:
+            return await job
+
+    return list(await asyncio.gather(*(one(j) for j in jobs)))
+
+
+async def run_batches(limit: int, calls: Calls, batches: Sequence[tuple[list[BidOrder], Awaitable[Any]]],
+                      ) -> list[BidBatch]:
+    """Send bid requests concurrently; one failing request fails only its own orders."""
+    async def one(orders: list[BidOrder], job: Awaitable[Any]) -> BidBatch:
+        calls.count += 1
+        try:
+            await job
+        except Exception as exc:  # noqa: BLE001 — reported per batch to the caller, which records it
+            return BidBatch(orders, exc)
+        return BidBatch(orders)
+
+    return await gather_limited(limit, (one(orders, job) for orders, job in batches))
+
+
+async def _raise_first(batches: list[BidBatch]) -> None:
+    for batch in batches:
+        if batch.error is not None:
+            raise batch.error
+
+
+def _kopecks_of(value: Any) -> int:
+    return parse_roubles(value if isinstance(value, str) else str(value))

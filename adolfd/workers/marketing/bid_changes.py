@@ -1,0 +1,86 @@
+"""An operator's bid change, applied once (seed 002 §7.1 `apply_bid_change`): the change row is claimed, and on a
+retry the bid is read back from the marketplace before sending."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import asyncpg
+
+from adolfd.clients.errors import Unavailable
+from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
+from adolfd.engine.context import Ctx
+from adolfd.engine.jobs import BadArguments
+from adolfd.engine.retry import RetryPolicy
+from adolfd.workers.marketing.ad_account import BidOrder
+from adolfd.workers.marketing.ad_marketplaces import account
+from adolfd.workers.marketing.alerts import marketing_job
+from adolfd.workers.marketing.campaigns import _k
+
+
+async def request_bid_change(db: asyncpg.Pool, keyword_id: int, new_bid_rub: Decimal | float | str, *,
+                             request_id: str, source: str = "manual") -> int:
+    """Record an operator's bid change (bot, CLI, UI) for `apply_bid_change`; the same `request_id` gives the
+    same change. The bid must lie between the marketplace minimum and the campaign's max_bid."""
+    row = await db.fetchrow(
+        "SELECT k.id, k.campaign_id, k.current_bid, k.min_bid, c.max_bid, c.marketplace, c.brand_id "
+        "FROM marketing_keywords k JOIN marketing_campaigns c ON c.id = k.campaign_id WHERE k.id = $1", keyword_id)
+    if row is None:
+        raise LookupError(f"no keyword {keyword_id}")
+    bid = rouble(str(new_bid_rub))
+    if not _k(row["min_bid"]) <= bid <= _k(row["max_bid"]):
+        raise ValueError(f"bid {kopecks_to_roubles(bid)} ₽ is outside {row['min_bid']}..{row['max_bid']} ₽")
+    return await db.fetchval(
+        "INSERT INTO marketing_bid_history (keyword_id, campaign_id, marketplace, brand_id, old_bid, new_bid, source, "
+        "reason, change_key) VALUES ($1, $2, $3, $4, $5, $6, $7, 'operator', $8) "
+        "ON CONFLICT (change_key) DO UPDATE SET change_key = EXCLUDED.change_key RETURNING id",
+        keyword_id, row["campaign_id"], row["marketplace"], row["brand_id"], row["current_bid"],
+        kopecks_to_roubles(bid), source, f"{source}:{request_id}")
+
+
+@marketing_job(queue="high", retry=RetryPolicy(tries=3, delay=30, backoff=2.0), timeout=120)
+async def apply_bid_change(ctx: Ctx, change_id: int) -> dict:
+    """Apply one recorded bid change exactly once (seed §7.1). On a retry, or after an answer that never came,
+    the bid is read back first: if the marketplace already has it, it is recorded, not sent again."""
+    row = await ctx.db.fetchrow(
+        "SELECT h.id, h.status, h.new_bid, h.keyword_id, k.external_id, k.placement, k.price, c.id AS campaign_id, "
+        "c.external_id AS campaign_external_id, c.marketplace, c.brand_id "
+        "FROM marketing_bid_history h JOIN marketing_keywords k ON k.id = h.keyword_id "
+        "JOIN marketing_campaigns c ON c.id = h.campaign_id WHERE h.id = $1", change_id)
+    if row is None:
+        raise BadArguments(f"no bid change {change_id}")
+    if row["status"] == "applied":
+        return {"change_id": change_id, "status": "already_applied"}
+    acc = account(ctx, row["marketplace"], row["brand_id"])
+    bid = _k(row["new_bid"])
+    order = BidOrder(row["campaign_external_id"], row["external_id"], bid, row["placement"],
+                     _k(row["price"]) if row["price"] is not None else None)
+    if ctx.job_try > 1 or row["status"] in ("unknown", "failed"):
+        live = {u.external_id: u for u in (await acc.units([order.campaign_id])).get(order.campaign_id, [])}
+        unit = live.get(order.unit_id)
+        if unit is not None and _same_bid(row["marketplace"], unit.bid, bid, order.price):
+            await _mark_applied(ctx, change_id, row["keyword_id"], bid)
+            return {"change_id": change_id, "status": "applied", "sent": False, "verified": True}
+    (batch,) = await acc.set_bids([order])
+    if batch.error is not None:
+        state = "unknown" if isinstance(batch.error, Unavailable) else "failed"
+        await ctx.db.execute("UPDATE marketing_bid_history SET status = $2, error = $3 WHERE id = $1",
+                             change_id, state, str(batch.error)[:500])
+        raise batch.error
+    await _mark_applied(ctx, change_id, row["keyword_id"], bid)
+    return {"change_id": change_id, "status": "applied", "sent": True, "bid": str(kopecks_to_roubles(bid))}
+
+
+def _same_bid(marketplace: str, live: int, wanted: int, price: int | None) -> bool:
+    """YM keeps a share of the price, so a read-back matches within its rounding; others match exactly."""
+    if marketplace == "ym" and price:
+        from adolfd.domain.marketing.ad_money import kopecks_to_ym_bid, ym_bid_to_kopecks
+        return live == ym_bid_to_kopecks(kopecks_to_ym_bid(wanted, price), price)
+    return live == wanted
+
+
+async def _mark_applied(ctx: Ctx, change_id: int, keyword_id: int, bid: int) -> None:
+    async with ctx.db.acquire() as conn, conn.transaction():
+        await conn.execute("UPDATE marketing_bid_history SET status = 'applied', applied_at = $2, error = NULL "
+                           "WHERE id = $1", change_id, ctx.now())
+        await conn.execute("UPDATE marketing_keywords SET current_bid = $2, updated_at = now() WHERE id = $1",
+                           keyword_id, kopecks_to_roubles(bid))

@@ -1,0 +1,135 @@
+"""Campaign and keyword rows (seed 002 §7.3.1, §7.3.2): loading the day's campaigns, upserting their bid-able units,
+and the small helpers every marketing job shares (kopecks from NUMERIC roubles, chunked statements)."""
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
+from adolfd.domain.marketing.bid_engine import CampaignTarget, Strategy
+from adolfd.engine.context import Ctx
+from adolfd.workers.marketing.ad_account import BidOrder, MpUnit
+from adolfd.workers.marketing.alerts import CampaignRef
+
+
+def _k(value: Decimal | None) -> int:
+    """A NUMERIC rouble column → kopecks."""
+    return 0 if value is None else rouble(value)
+
+
+CHUNK = 1000      # rows per set-based statement: big enough to be cheap, small enough not to stall the loop
+
+
+def chunks(rows: Sequence[Any], size: int = CHUNK) -> list[Sequence[Any]]:
+    return [rows[i:i + size] for i in range(0, len(rows), size)]
+
+
+async def pause_point() -> None:
+    """Between large statements: let paced API requests of other accounts leave on time."""
+    await asyncio.sleep(0)
+
+
+def _day_start(ctx: Ctx, day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ctx.settings.tz)
+
+
+@dataclass
+class CampaignRow:
+    id: int
+    brand_id: str
+    marketplace: str
+    external_id: str
+    name: str
+    status: str
+    paused_by: str | None
+    paused_at: datetime | None
+    strategy: str
+    target_position: int | None
+    target_drr: Decimal | None
+    target_cpo: int | None
+    max_bid: int
+    daily_limit: int | None
+    spent_today: int
+    revenue_today: int
+
+    @property
+    def ref(self) -> CampaignRef:
+        return CampaignRef(self.id, self.brand_id, self.marketplace, self.name)
+
+    def target(self) -> CampaignTarget:
+        return CampaignTarget(Strategy(self.strategy), self.max_bid, self.target_position, self.target_drr,
+                              self.target_cpo)
+
+
+_CAMPAIGNS = """
+SELECT id, brand_id, marketplace, external_id, name, status, paused_by, paused_at, strategy_type, target_position,
+       target_drr, target_cpo, max_bid, daily_limit,
+       CASE WHEN spent_date = $1 THEN spent_today ELSE 0 END AS spent_today,
+       CASE WHEN spent_date = $1 THEN revenue_today ELSE 0 END AS revenue_today
+FROM marketing_campaigns
+WHERE ($2::text IS NULL OR marketplace = $2) AND ($3::text IS NULL OR brand_id = $3) AND status = ANY($4::text[])
+ORDER BY id
+"""
+
+
+async def load_campaigns(db: asyncpg.Pool | asyncpg.Connection, today: date, *, marketplace: str | None = None,
+                         brand: str | None = None, statuses: Sequence[str] = ("active",)) -> list[CampaignRow]:
+    rows = await db.fetch(_CAMPAIGNS, today, marketplace, brand, list(statuses))
+    return [CampaignRow(r["id"], r["brand_id"], r["marketplace"], r["external_id"], r["name"], r["status"],
+                        r["paused_by"], r["paused_at"], r["strategy_type"], r["target_position"], r["target_drr"],
+                        _k(r["target_cpo"]) if r["target_cpo"] is not None else None, _k(r["max_bid"]),
+                        _k(r["daily_limit"]) if r["daily_limit"] is not None else None,
+                        _k(r["spent_today"]), _k(r["revenue_today"])) for r in rows]
+
+
+_UPSERT_KEYWORDS = """
+INSERT INTO marketing_keywords AS k (campaign_id, external_id, keyword, placement, current_bid, price, synced_at)
+SELECT u.campaign_id, u.external_id, u.keyword, u.placement, u.bid, u.price, $1
+FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[])
+     AS u(campaign_id, external_id, keyword, placement, bid, price)
+ON CONFLICT (campaign_id, external_id) DO UPDATE SET
+    keyword = EXCLUDED.keyword, placement = EXCLUDED.placement, current_bid = EXCLUDED.current_bid,
+    price = COALESCE(EXCLUDED.price, k.price), synced_at = EXCLUDED.synced_at, updated_at = now(),
+    status = CASE WHEN k.status = 'removed' THEN 'active' ELSE k.status END
+RETURNING id, campaign_id, external_id, keyword, placement, status, min_bid, price
+"""
+
+
+async def upsert_units(conn: asyncpg.Pool | asyncpg.Connection, units: dict[int, Sequence[MpUnit]],
+                       now: datetime) -> dict[int, dict[str, asyncpg.Record]]:
+    """Store the units the marketplace lists for each campaign id (bid and price as it reports them), in one
+    statement; returns the rows by campaign id and external id."""
+    flat = [(cid, u) for cid, us in units.items() for u in us]
+    found: dict[int, dict[str, asyncpg.Record]] = {cid: {} for cid in units}
+    if not flat:
+        return found
+    for part in chunks(flat):
+        rows = await conn.fetch(
+            _UPSERT_KEYWORDS, now, [cid for cid, _ in part], [u.external_id for _, u in part],
+            [u.label for _, u in part], [u.placement for _, u in part], [kopecks_to_roubles(u.bid) for _, u in part],
+            [kopecks_to_roubles(u.price) if u.price is not None else None for _, u in part])
+        for r in rows:
+            found[r["campaign_id"]][r["external_id"]] = r
+        await pause_point()
+    return found
+
+
+async def _keywords(db: asyncpg.Pool | asyncpg.Connection, campaign_ids: Sequence[int]) -> dict[int, list[asyncpg.Record]]:
+    rows = await db.fetch("SELECT id, campaign_id, external_id, keyword, placement, status, current_bid, min_bid, price "
+                          "FROM marketing_keywords WHERE campaign_id = ANY($1::bigint[])", list(campaign_ids))
+    found: dict[int, list[asyncpg.Record]] = defaultdict(list)
+    for r in rows:
+        found[r["campaign_id"]].append(r)
+    return found
+
+
+def _order(row: asyncpg.Record, campaign: CampaignRow, bid: int | None = None) -> BidOrder:
+    return BidOrder(campaign.external_id, row["external_id"], _k(row["current_bid"]) if bid is None else bid,
+                    row["placement"], _k(row["price"]) if row["price"] is not None else None)

@@ -1,0 +1,12 @@
+"""Every Redis key of the marketing module, in one place (seed 002 §7.3.1 lock, §7.4.3 monitoring keys, §7.4.4 API
+health, DOMAIN.md "Marketing" kill switch)."""
+from __future__ import annotations
+
+MODULE = "marketing"
+
+LOCK_KEY = "marketing:lock:bid_cycle"
+LAST_CYCLE = "marketing:last_bid_cycle"
+API_STATUS = "marketing:api_status:{mp}"
+API_ERRORS = "marketing:api_errors:{mp}"
+WORKERS = "marketing:workers"
+BIDS_PAUSED = "adolfd:marketing:bids_paused"

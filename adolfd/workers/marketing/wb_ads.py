@@ -1,0 +1,125 @@
+"""The Wildberries adapter (seed 002 §7.3.1): a unit is a product (`nm_id`) in a campaign on the campaign's
+placement; unit figures are the product's over all placements and platforms of `fullstats`; a unit pause takes the
+product out of the campaign (`auction/nms`), a resume puts it back and restores its bid."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Sequence
+from datetime import date
+from decimal import Decimal
+
+from adolfd.clients.wb_advert import (
+    STATUS_ACTIVE, STATUS_PAUSED, WbAdvert, WbAdvertBids, WbAdvertClient, WbNmBid, bid_batches,
+)
+from adolfd.workers.marketing.ad_account import (
+    BidBatch, BidOrder, Calls, MpCampaign, MpDay, MpUnit, T, _kopecks_of, _raise_first, gather_limited, run_batches,
+)
+
+
+class WbAds:
+    marketplace = "wb"
+    sends_per_campaign = False
+
+    def __init__(self, client: WbAdvertClient, brand: str, in_flight: int) -> None:
+        self.client, self.brand, self.in_flight = client, brand, in_flight
+        self.calls = Calls()
+        self._adverts: dict[str, WbAdvert] = {}
+
+    async def _call(self, job: Awaitable[T]) -> T:
+        self.calls.count += 1
+        return await job
+
+    async def campaigns(self) -> list[MpCampaign]:
+        ids = (await self._call(self.client.promotion_count())).ids([STATUS_ACTIVE, STATUS_PAUSED])
+        adverts = await self._load(ids)
+        return [MpCampaign(str(a.id), a.settings.name, str(a.status), a.status == STATUS_ACTIVE,
+                           archived=a.status in (7, 8, -1), bid_type=a.bid_type,
+                           payment_type=a.settings.payment_type) for a in adverts]
+
+    async def _load(self, ids: Sequence[int]) -> list[WbAdvert]:
+        chunks = [ids[i:i + 50] for i in range(0, len(ids), 50)]
+        found = await gather_limited(self.in_flight, (self._call(self.client.adverts(c)) for c in chunks))
+        adverts = [a for part in found for a in part]
+        self._adverts.update({str(a.id): a for a in adverts})
+        return adverts
+
+    async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]:
+        missing = [int(c) for c in campaign_ids if c not in self._adverts]
+        if missing:
+            await self._load(missing)
+        result: dict[str, list[MpUnit]] = {}
+        for cid in campaign_ids:
+            advert = self._adverts.get(cid)
+            if advert is None:
+                continue
+            result[cid] = [MpUnit(str(nm.nm_id), str(nm.nm_id), advert.bid_of(nm), advert.placement)
+                           for nm in advert.nm_settings or []]
+        return result
+
+    async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]:
+        ids = [int(c) for c in campaign_ids]
+        items = await self._call(self.client.fullstats(ids, first, last)) if ids else []
+        days: list[MpDay] = []
+        for item in items:
+            cid = str(item.advertId)
+            positions: dict[tuple[str, str], int] = {(b.date[:10], str(b.nm)): b.avg_position
+                                                     for b in item.boosterStats or []}
+            for d in item.days or []:
+                day = date.fromisoformat(d.date[:10])
+                days.append(MpDay(cid, None, day, d.views, d.clicks, _kopecks_of(d.sum), d.orders,
+                                  _kopecks_of(d.sum_price)))
+                per_nm: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+                for app in d.apps or []:
+                    for nm in app.nms:
+                        acc = per_nm[str(nm.nmId)]
+                        acc[0] += nm.views
+                        acc[1] += nm.clicks
+                        acc[2] += _kopecks_of(nm.sum)
+                        acc[3] += nm.orders
+                        acc[4] += _kopecks_of(nm.sum_price)
+                for nm_id, (views, clicks, spent, orders, revenue) in per_nm.items():
+                    pos = positions.get((day.isoformat(), nm_id))
+                    days.append(MpDay(cid, nm_id, day, views, clicks, spent, orders, revenue,
+                                      Decimal(str(pos)) if pos is not None else None))
+        return days
+
+    async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]:
+        by_campaign: dict[str, list[WbNmBid]] = defaultdict(list)
+        index: dict[tuple[int, int], BidOrder] = {}
+        for o in orders:
+            by_campaign[o.campaign_id].append(WbNmBid(nm_id=int(o.unit_id), bid_kopecks=o.bid,
+                                                      placement=o.placement or "combined"))
+            index[(int(o.campaign_id), int(o.unit_id))] = o
+        bodies = bid_batches([WbAdvertBids(advert_id=int(c), nm_bids=nms) for c, nms in by_campaign.items()])
+        batches = [([index[(part["advert_id"], nb["nm_id"])] for part in body for nb in part["nm_bids"]],
+                    self.client.send_bid_batch(body)) for body in bodies]
+        return await run_batches(self.in_flight, self.calls, batches)
+
+    async def pause_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None:
+        await self._call(self.client.pause(int(campaign_id)))
+
+    async def resume_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None:
+        await self._call(self.client.start(int(campaign_id)))
+
+    async def pause_units(self, campaign_id: str, unit_ids: Sequence[str]) -> None:
+        if unit_ids:
+            await self._call(self.client.change_nms(int(campaign_id), delete=[int(u) for u in unit_ids]))
+
+    async def resume_units(self, campaign_id: str, orders: Sequence[BidOrder]) -> None:
+        if orders:
+            await self._call(self.client.change_nms(int(campaign_id), add=[int(o.unit_id) for o in orders]))
+            await _raise_first(await self.set_bids(orders))
+
+    async def min_bids(self, campaign: MpCampaign, unit_ids: Sequence[str]) -> dict[str, int]:
+        advert = self._adverts.get(campaign.external_id)
+        placement = advert.placement if advert else "combined"
+        found = await self._call(self.client.min_bids(int(campaign.external_id), [int(u) for u in unit_ids],
+                                                      payment_type=campaign.payment_type or "cpm",
+                                                      placement=placement))
+        return {str(k): v for k, v in found.items()}
+
+    async def competitor_bids(self, campaign_id: str, unit_ids: Sequence[str]) -> dict[str, int]:
+        return {}                      # WB publishes no competitor bids in these methods
+
+    async def ping(self) -> None:
+        await self._call(self.client.promotion_count())

@@ -1,0 +1,123 @@
+"""The Yandex Market adapter (seed 002 §7.3.1): one boost campaign per business (external id = business id); a
+unit is a shop SKU whose bid is a share of its price, converted with the current price; a pause sets the bid to 0,
+a campaign pause does so for every SKU; figures come from the shop's orders that carry a `bidFee` (no views or
+clicks exist)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Sequence
+from datetime import date
+from decimal import Decimal
+
+from adolfd.clients.ym_bids import MAX_PUT_BIDS, YmBidsClient
+from adolfd.domain.marketing.ad_money import kopecks_to_ym_bid, rouble, ym_bid_to_kopecks
+from adolfd.workers.marketing.ad_account import (
+    BidBatch, BidOrder, Calls, MpCampaign, MpDay, MpUnit, T, _raise_first, gather_limited, run_batches,
+)
+
+
+class YmAds:
+    marketplace = "ym"
+    sends_per_campaign = True
+
+    def __init__(self, client: YmBidsClient, brand: str, in_flight: int) -> None:
+        self.client, self.brand, self.in_flight = client, brand, in_flight
+        self.calls = Calls()
+        self._units: list[MpUnit] | None = None
+
+    async def _call(self, job: Awaitable[T]) -> T:
+        self.calls.count += 1
+        return await job
+
+    @property
+    def campaign_id(self) -> str:
+        return str(self.client.business_id)
+
+    async def campaigns(self) -> list[MpCampaign]:
+        units = await self._load()
+        return [MpCampaign(self.campaign_id, "Буст продаж (API)", "api_boost", bool(units))]
+
+    async def _load(self) -> list[MpUnit]:
+        if self._units is None:
+            bids = await self._call(self.client.bids_info())
+            skus = [b.sku for b in bids]
+            chunks = [skus[i:i + 500] for i in range(0, len(skus), 500)]
+            prices: dict[str, float] = {}
+            for part in await gather_limited(self.in_flight, (self._call(self.client.offer_prices(c)) for c in chunks)):
+                prices.update(part)
+            units = []
+            for b in bids:
+                price = rouble(Decimal(str(prices[b.sku]))) if b.sku in prices else None
+                bid = ym_bid_to_kopecks(b.bid, price) if price else 0
+                units.append(MpUnit(b.sku, b.sku, bid, None, price))
+            self._units = units
+        return self._units
+
+    async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]:
+        if self.campaign_id not in campaign_ids:
+            return {}
+        return {self.campaign_id: list(await self._load())}
+
+    async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]:
+        if self.campaign_id not in campaign_ids:
+            return []
+        orders = await self._call(self.client.orders_stats(first, last))
+        per_unit: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0, 0])
+        for order in orders:
+            day = date.fromisoformat(order.creationDate[:10])
+            for item in order.items:
+                if not item.bidFee or not item.shopSku:
+                    continue            # not a boosted sale
+                revenue = rouble(Decimal(str(item.buyer_total)))
+                acc = per_unit[(item.shopSku, day)]
+                acc[0] += revenue * item.bidFee // 10_000
+                acc[1] += 1
+                acc[2] += revenue
+        days: list[MpDay] = []
+        totals: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for (sku, day), (spent, count, revenue) in per_unit.items():
+            days.append(MpDay(self.campaign_id, sku, day, 0, 0, spent, count, revenue))
+            for i, v in enumerate((spent, count, revenue)):
+                totals[day][i] += v
+        days.extend(MpDay(self.campaign_id, None, day, 0, 0, s, n, r) for day, (s, n, r) in totals.items())
+        return days
+
+    def _ym_bids(self, orders: Sequence[BidOrder]) -> list[tuple[str, int]]:
+        out = []
+        for o in orders:
+            if not o.price:
+                raise ValueError(f"YM SKU {o.unit_id}: no price known, cannot turn a rouble bid into a share")
+            out.append((o.unit_id, kopecks_to_ym_bid(o.bid, o.price)))
+        return out
+
+    async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]:
+        batches = []
+        for i in range(0, len(orders), MAX_PUT_BIDS):
+            chunk = list(orders[i:i + MAX_PUT_BIDS])
+            batches.append((chunk, self.client.put_bids(self._ym_bids(chunk))))
+        return await run_batches(self.in_flight, self.calls, batches)
+
+    async def pause_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None:
+        await self.pause_units(campaign_id, [u.unit_id for u in units])
+
+    async def resume_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None:
+        await self.resume_units(campaign_id, units)
+
+    async def pause_units(self, campaign_id: str, unit_ids: Sequence[str]) -> None:
+        zero = [(u, 0) for u in unit_ids]
+        for i in range(0, len(zero), 1500):
+            await self._call(self.client.put_bids(zero[i:i + 1500]))
+
+    async def resume_units(self, campaign_id: str, orders: Sequence[BidOrder]) -> None:
+        if orders:
+            await _raise_first(await self.set_bids(orders))
+
+    async def min_bids(self, campaign: MpCampaign, unit_ids: Sequence[str]) -> dict[str, int]:
+        units = {u.external_id: u for u in await self._load()}
+        return {u: ym_bid_to_kopecks(50, units[u].price) for u in unit_ids if u in units and units[u].price}
+
+    async def competitor_bids(self, campaign_id: str, unit_ids: Sequence[str]) -> dict[str, int]:
+        return {}                      # YM recommends bids; it does not publish competitors' bids
+
+    async def ping(self) -> None:
+        await self._call(self.client.ping())
