@@ -41,6 +41,7 @@ from adolfd.process.resources import build_resources, close_resources  # noqa: E
 from adolfd.sandbox.environment import sandbox_settings  # noqa: E402
 from adolfd.settings import RateLimit, Settings  # noqa: E402
 from adolfd.workers.marketing import bid_cycle as marketing  # noqa: E402
+
 from bench.common import scratch  # noqa: E402
 
 BRAND = "ohana_market"

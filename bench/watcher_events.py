@@ -13,20 +13,20 @@ import argparse
 import asyncio
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
-
 from adolfd.process.db import create_pool
 from adolfd.sandbox.watcher_agents import Fleet
 from adolfd.workers.watcher.consumer import Consumer, ensure_group
 from adolfd.workers.watcher.keys import CLAIMED, TASK_QUEUE
 from adolfd.workers.watcher.queues import push_night, write_payloads
+
 from bench.common import private_redis, scratch
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def seed_tasks(db, redis, n: int, night: str = "2026-02-16") -> list[int]:

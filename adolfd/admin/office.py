@@ -19,7 +19,6 @@ from redis.asyncio import Redis
 from adolfd.keys import OFFICE_AGENT as KEY
 
 
-
 @dataclass(frozen=True)
 class OfficeAgent:
     agent_id: str

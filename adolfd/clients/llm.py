@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -27,8 +28,8 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from adolfd.clients.errors import ApiError, BadResponse
 from adolfd.clients.http import ApiClient
 from adolfd.clients.ratelimit import RateLimiter
-from adolfd.domain.reputation import replies
 from adolfd.domain.carsbot.answers import OFFLINE_RULES as CARSBOT_RULES
+from adolfd.domain.reputation import replies
 from adolfd.domain.reputation.review_analysis import (
     DEFAULT_LEXICON,
     Analysis,

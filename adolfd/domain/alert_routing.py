@@ -14,9 +14,10 @@ within Telegram's 4096 characters, HTML-escaped.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 SEVERITIES = ("info", "low", "medium", "warning", "high", "critical")
 ROLES = ("manager", "senior", "director", "admin")

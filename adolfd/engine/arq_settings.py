@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 
-
 def settings_class(module: str, queue: str) -> type:
     """Build the ARQ WorkerSettings class of one queue (resolved lazily, when the ARQ CLI reads it)."""
     from adolfd.engine.module import queue_name

@@ -8,8 +8,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from adolfd.keys import RUNS, RUNS_OK as SUCCESS
-
+from adolfd.keys import RUNS
+from adolfd.keys import RUNS_OK as SUCCESS
 
 
 def add_run(pipe: Any, keys: list[str] | tuple[str, ...], run: dict[str, Any]) -> None:

@@ -408,7 +408,7 @@ def fbo_stocks(seed: int, brand: str, day: date) -> tuple[FboStock, ...]:
                 turnover_grade_cluster=turnover_grade(stock.available, ads_c),
             )
             emitted = False
-            for warehouse, available, transit in zip(cluster.warehouses, available_parts, transit_parts):
+            for warehouse, available, transit in zip(cluster.warehouses, available_parts, transit_parts, strict=True):
                 if available or transit:
                     rows.append(FboStock(warehouse=warehouse, available=available, transit=transit, **common))
                     emitted = True

@@ -19,10 +19,11 @@ import math
 import signal
 import time
 from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -114,7 +115,7 @@ class Clock:
         return time.time() + self._offset
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self._epoch(), tz=timezone.utc)
+        return datetime.fromtimestamp(self._epoch(), tz=UTC)
 
     def monotonic(self) -> float:
         if self._frozen_mono is not None:

@@ -6,11 +6,10 @@ vary: older response shapes, envelopes with an error flag, entries a model rejec
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-
 from adolfd.clients.errors import BadResponse, Rejected
 from adolfd.clients.ozon_reviews import OzonReviewsClient
 from adolfd.clients.ratelimit import RateLimiter
@@ -19,7 +18,7 @@ from adolfd.clients.ym_feedback import YmFeedbackClient
 from adolfd.domain.reputation.review_analysis import ItemType
 from adolfd.settings import HttpSettings, RateLimit
 
-SINCE = datetime(2026, 3, 1, tzinfo=timezone.utc)
+SINCE = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from adolfd.cron import TABLE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,6 @@ import asyncio
 from datetime import timedelta
 
 import httpx
-
 from adolfd.sandbox import ads
 from adolfd.sandbox.accounts import ACCOUNTS
 

@@ -5,7 +5,6 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-
 from adolfd.sandbox import catalog
 from adolfd.sandbox.accounts import BRANDS
 

@@ -21,9 +21,10 @@ outnumber positive ones; rating 1–2 is negative. Without a rating (questions) 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 PLATFORMS = ("wb", "ozon", "ym")
 ESCALATING_TOPICS = ("defect", "return", "safety")
@@ -93,7 +94,7 @@ class Analysis:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Analysis":
+    def from_json(cls, data: Mapping[str, Any]) -> Analysis:
         return cls(
             sentiment=Sentiment(data["sentiment"]),
             topics=tuple(data.get("topics") or ()),

@@ -28,7 +28,7 @@ class PriorityInputs:
 
 def count_price_changes(prices: Sequence[Decimal]) -> int:
     """Changes between consecutive parsed prices, oldest first (seed `_count_price_changes`)."""
-    return sum(1 for before, after in zip(prices, prices[1:]) if after != before)
+    return sum(1 for before, after in zip(prices, prices[1:], strict=False) if after != before)
 
 
 def price_difference_pct(competitor: Decimal | None, ours: Decimal | None) -> Decimal | None:

@@ -15,10 +15,10 @@ from typing import Any
 
 from redis.asyncio.lock import Lock
 
-from adolfd.engine.context import Ctx
 from adolfd.domain.carsbot.sheets import ANALYTICS_HEADER, SheetIssue, SheetRead, parse_channels, parse_subscribers
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.carsbot.keys import MODULE, SYNC_LOCK
+from adolfd.workers.carsbot.keys import SYNC_LOCK
 from adolfd.workers.carsbot.resources import sheets
 
 _UPSERT_CHANNELS = """

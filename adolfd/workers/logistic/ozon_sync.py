@@ -13,8 +13,7 @@ from adolfd.engine.arguments import BrandId
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.workers.logistic.inputs import _MARK_INPUT, _finite, _rules, _slot
-from adolfd.workers.logistic.keys import CACHE_KEY, MODULE
-
+from adolfd.workers.logistic.keys import CACHE_KEY
 
 _SAVE_PRODUCTS = """
 INSERT INTO logistic_products (brand_id, article, sku, product_id, name, synced_at)

@@ -8,9 +8,7 @@ from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
 from adolfd.workers.reputation.approval import approve
 from adolfd.workers.reputation.items import _item, feedback_item
-from adolfd.workers.reputation.keys import MODULE
 from adolfd.workers.reputation.resources import provider
-
 
 AI_RETRY = RetryPolicy(tries=3, delay=60)        # seed §7.3: max_retries=3, countdown=60
 

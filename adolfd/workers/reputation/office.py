@@ -10,8 +10,6 @@ from adolfd.admin.office import OfficeAgent, OfficeReporter
 from adolfd.domain.reputation.replies import WAITING
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.reputation.keys import MODULE
-
 
 # seed 003 Appendix B.1
 AGENTS = {

@@ -12,10 +12,8 @@ from adolfd.domain.reputation.review_analysis import ItemType
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.workers.reputation.breakers import breaker_name, breakers
-from adolfd.workers.reputation.keys import MODULE
 from adolfd.workers.reputation.office import office_metrics, reporter
 from adolfd.workers.reputation.resources import TITLES, source
-
 
 MAX_LOOKBACK = timedelta(days=30)       # YM answers questions of the last month only
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from adolfd.engine.context import Ctx
 from adolfd.domain.watcher.agents import AgentState, aggregate, gone_offline
 from adolfd.domain.watcher.recipients import admins
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
 from adolfd.workers.watcher.apply import enter_panic
 from adolfd.workers.watcher.consumer import Consumer, run_effects
 from adolfd.workers.watcher.handback import claimed_ids, hand_back
-from adolfd.workers.watcher.keys import AGENTS_STATS, AGENTS_STATS_TTL, CLAIMED, MODULE, NIGHT_BATCH
+from adolfd.workers.watcher.keys import AGENTS_STATS, AGENTS_STATS_TTL, CLAIMED, NIGHT_BATCH
 from adolfd.workers.watcher.notify import active_users, tell
 from adolfd.workers.watcher.office import reporter
 from adolfd.workers.watcher.queues import flush_requeues, queue_lengths

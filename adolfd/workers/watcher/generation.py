@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from adolfd.engine.context import Ctx
 from adolfd.domain.watcher.marketplaces import MARKETPLACES, agent_name
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.watcher.keys import GENERATION, GENERATION_TTL, MODULE
+from adolfd.workers.watcher.keys import GENERATION, GENERATION_TTL
 from adolfd.workers.watcher.office import reporter
 from adolfd.workers.watcher.queues import flush_requeues, push_night, write_payloads
 

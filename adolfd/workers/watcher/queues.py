@@ -17,7 +17,11 @@ from redis.asyncio import Redis
 from adolfd.domain.watcher.agents import HandedBack, head_pushes
 from adolfd.domain.watcher.marketplaces import MARKETPLACES, agent_name
 from adolfd.workers.watcher.keys import (
-    GENERATION_PUSHED, GENERATION_TTL, TASK_PAYLOAD, TASK_PAYLOAD_TTL, TASK_QUEUE,
+    GENERATION_PUSHED,
+    GENERATION_TTL,
+    TASK_PAYLOAD,
+    TASK_PAYLOAD_TTL,
+    TASK_QUEUE,
 )
 
 REQUEUE_LOCK = 0x4AD001   # advisory lock: one flush at a time, so an id is never pushed by two flushers
@@ -101,4 +105,4 @@ async def queue_lengths(redis: Redis) -> dict[str, int]:
         for market in MARKETPLACES:
             pipe.llen(queue_key(market))
         lengths = await pipe.execute()
-    return {agent_name(m): int(n) for m, n in zip(MARKETPLACES, lengths)}
+    return {agent_name(m): int(n) for m, n in zip(MARKETPLACES, lengths, strict=True)}

@@ -2,7 +2,6 @@
 from decimal import Decimal
 
 import pytest
-
 from adolfd.domain.marketing.ad_alerts import AlertType, SafetyAction, Severity
 from adolfd.domain.marketing.bid_engine import BidRules, BidUnit, CampaignTarget, Strategy, UnitStats, decide_bid
 

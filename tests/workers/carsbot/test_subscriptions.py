@@ -2,12 +2,12 @@
 retention."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from adolfd.sandbox.environment import CARSBOT_PRIVATE_CHANNEL
 from adolfd.sandbox.telegram import telegram_fake
 
-MIDNIGHT = datetime(2026, 3, 2, 0, 0, tzinfo=timezone.utc)
+MIDNIGHT = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 SUBSCRIBERS = [["telegram_id", "username", "plan", "expires_at"],
                ["700000001", "ivan", "pro", "2026-03-01"],        # expired yesterday
                ["700000002", "olga", "basic", "2026-03-02"],      # last day today
@@ -43,6 +43,7 @@ async def test_expired_subscriptions_are_closed_and_told_once(res, sandbox, shee
 
 async def test_stats_and_retention(res, clock, channels, ctx, run_job):
     from adolfd.workers.carsbot.pipeline import store_post
+
     from .conftest import message
 
     await channels()

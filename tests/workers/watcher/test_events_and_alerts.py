@@ -4,7 +4,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-
 from adolfd.workers.watcher import consumer as consumer_mod
 from adolfd.workers.watcher.consumer import Consumer
 from adolfd.workers.watcher.keys import DEAD_LETTER, EVENTS
