@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from adolfd.engine.jobs import resolve
 from adolfd.engine.retry import RetryPolicy
 

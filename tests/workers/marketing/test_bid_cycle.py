@@ -7,13 +7,14 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from redis.exceptions import LockError, LockNotOwnedError
+
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import resolve
 from adolfd.sandbox import ads
 from adolfd.workers.marketing import bid_cycle as marketing
-from adolfd.workers.marketing.bid_cycle import LAST_CYCLE, LOCK_KEY, request_bid_change
 from adolfd.workers.marketing.kill_switch import pause_bids, resume_bids
-from redis.exceptions import LockError, LockNotOwnedError
+from adolfd.workers.marketing.bid_cycle import LAST_CYCLE, LOCK_KEY, request_bid_change
 
 
 def total(sandbox, kind: str, prefix: str = "") -> int:

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
+
 from adolfd.errors import BadArguments
 from adolfd.settings import RateLimit
+
 from adolfd.workers.marketing.bid_cycle import API_STATUS
-from pydantic import SecretStr
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ async def test_stats_collection_is_idempotent(res, sandbox, run_job, synced, clo
     # WB allows 3 fullstats calls a minute; this test is about what is stored, so lift that limit on both sides
     sandbox.sandbox.set_limit("wb-advert", "fullstats", 20, 5)
     monkeypatch.setitem(res.settings.rate_limits, "wb_advert:fullstats", RateLimit(rate=20, burst=4))
-    moment = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)          # 12:30 in Moscow; the sandbox clock runs
+    moment = datetime(2026, 3, 10, 9, 30, tzinfo=timezone.utc)          # 12:30 in Moscow; the sandbox clock runs
     sandbox.sandbox.set_now(moment)                                     # on (its rate gates need time to pass)
     clock.set(moment)
     first = await run_job("marketing.collect_stats", marketplace=marketplace)
