@@ -30,7 +30,8 @@ def now() -> datetime:
 
 
 async def seed_tasks(db, redis, n: int, night: str = "2026-02-16") -> list[int]:
-    await db.execute("INSERT INTO watcher_products (sku, marketplace, brand_id) VALUES ('OM-1', 'ozon', 'ohana_market')")
+    await db.execute("INSERT INTO watcher_products (sku, marketplace, brand_id) "
+                     "VALUES ('OM-1', 'ozon', 'ohana_market')")
     await db.execute("INSERT INTO watcher_competitors (our_sku, marketplace, competitor_sku) "
                      "SELECT 'OM-1', 'ozon', 'C-' || g FROM generate_series(1, $1) g", n)
     rows = await db.fetch(

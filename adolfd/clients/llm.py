@@ -4,9 +4,9 @@ carsbot extraction (ARCHITECTURE.md "External systems").
 Two providers behind one interface, chosen by configuration:
 
 - `OfflineProvider` (the default): the rules of DOMAIN.md, no network. Analysis and drafts come from
-  `adolfd.domain.reputation.review_analysis` and `adolfd.domain.reputation.replies`; `complete_json` answers only schemas a module
-  registered a rule for (the carsbot ad schemas of `adolfd.domain.carsbot.answers` are built in), and says so
-  clearly for any other schema.
+  `adolfd.domain.reputation.review_analysis` and `adolfd.domain.reputation.replies`; `complete_json` answers only
+  schemas a module registered a rule for (the carsbot ad schemas of `adolfd.domain.carsbot.answers` are built in),
+  and says so clearly for any other schema.
 - `HttpProvider`: an OpenAI-compatible chat-completions API (`POST {api_urls.llm}/chat/completions`, bearer
   key, `response_format: json_object`), through `ApiClient` like every other external API: shared Redis rate
   limit, 5xx / 429 / timeouts retried with exponential backoff, other 4xx not. The answer is parsed as JSON and

@@ -376,7 +376,8 @@ class Sandbox:
     def error_body(self, api: str, status: int, message: str) -> Any:
         return self._error_bodies.get(api, default_error_body)(status, message)
 
-    def error_response(self, api: str, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    def error_response(self, api: str, status: int, message: str,
+                       headers: dict[str, str] | None = None) -> web.Response:
         return web.json_response(self.error_body(api, status, message), status=status, headers=headers)
 
     def refusal(self, api: str, error: ApiError) -> web.Response:

@@ -52,8 +52,8 @@ HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
              "code", "pre", "blockquote"}
 _INT_FIELDS = {"chat_id", "offset", "limit", "timeout", "message_id", "message_thread_id", "user_id",
                "from_chat_id", "reply_to_message_id"}
-_BOOL_FIELDS = {"only_if_banned", "drop_pending_updates", "disable_notification", "protect_content", "allow_sending_without_reply",
-                "disable_web_page_preview"}
+_BOOL_FIELDS = {"only_if_banned", "drop_pending_updates", "disable_notification", "protect_content",
+                "allow_sending_without_reply", "disable_web_page_preview"}
 _JSON_FIELDS = {"media", "allowed_updates", "reply_markup", "reply_parameters", "link_preview_options", "entities",
                 "commands", "scope"}
 

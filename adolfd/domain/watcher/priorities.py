@@ -32,7 +32,8 @@ def count_price_changes(prices: Sequence[Decimal]) -> int:
 
 
 def price_difference_pct(competitor: Decimal | None, ours: Decimal | None) -> Decimal | None:
-    """(theirs − ours) / ours × 100; unknown when either price is missing or ours is 0 (seed `_get_price_difference`)."""
+    """(theirs − ours) / ours × 100; unknown when either price is missing or ours is 0
+    (seed `_get_price_difference`)."""
     if not competitor or not ours:
         return None
     return (competitor - ours) / ours * 100

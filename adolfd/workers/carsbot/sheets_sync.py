@@ -56,7 +56,8 @@ _DEACTIVATE = {
     "carsbot_channels": "UPDATE carsbot_channels SET is_active = false, in_sheet = false, sheet_row = NULL, "
                         "deactivated_at = coalesce(deactivated_at, $2) "
                         "WHERE in_sheet AND NOT (channel_id = ANY($1::bigint[])) RETURNING channel_id",
-    "carsbot_subscribers": "UPDATE carsbot_subscribers SET is_active = false, in_sheet = false, sheet_row = NULL, synced_at = $2 "
+    "carsbot_subscribers": "UPDATE carsbot_subscribers SET is_active = false, in_sheet = false, sheet_row = NULL, "
+                           "synced_at = $2 "
                            "WHERE in_sheet AND NOT (telegram_id = ANY($1::bigint[])) RETURNING telegram_id",
 }
 

@@ -171,5 +171,6 @@ async def sync_ozon_warehouses(ctx: Ctx) -> dict:
     async with ctx.db.acquire() as conn, conn.transaction():
         await conn.execute(_SAVE_CLUSTERS, rows, ctx.now())
         gone = await conn.fetch("UPDATE logistic_clusters SET is_active = false WHERE is_active "
-                                "AND NOT (cluster_id = ANY($1::bigint[])) RETURNING cluster_id", [c.id for c in clusters])
+                                "AND NOT (cluster_id = ANY($1::bigint[])) RETURNING cluster_id",
+                                [c.id for c in clusters])
     return {"status": "success", "results": {"clusters_synced": len(rows), "deactivated": len(gone)}}

@@ -21,7 +21,8 @@ async def approve(db: asyncpg.Pool, redis: ArqRedis, item_id: int, *, by: str, t
     final = fit_reply(text, 3000) if text is not None else None
     async with db.acquire() as conn, conn.transaction():
         row = await conn.fetchrow("SELECT i.status, r.generation FROM reputation_items i "
-                                  "LEFT JOIN reputation_responses r ON r.item_id = i.id WHERE i.id = $1 FOR UPDATE OF i",
+                                  "LEFT JOIN reputation_responses r ON r.item_id = i.id "
+                                  "WHERE i.id = $1 FOR UPDATE OF i",
                                   item_id)
         if row is None:
             raise LookupError(f"no reputation item {item_id}")

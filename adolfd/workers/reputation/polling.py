@@ -79,7 +79,8 @@ async def _store(ctx: Ctx, platform: str, item_type: ItemType, brand: str, fetch
             await conn.execute(
                 "INSERT INTO reputation_poll_cursors (platform, item_type, brand_id, cursor, updated_at) "
                 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform, item_type, brand_id) DO UPDATE "
-                "SET cursor = GREATEST(reputation_poll_cursors.cursor, EXCLUDED.cursor), updated_at = EXCLUDED.updated_at",
+                "SET cursor = GREATEST(reputation_poll_cursors.cursor, EXCLUDED.cursor), "
+                "updated_at = EXCLUDED.updated_at",
                 platform, item_type.value, brand, newest, now)
     return new_ids, pending
 
