@@ -56,8 +56,9 @@ class Recorder:
 
 
 def completion(content: str, status: int = 200) -> httpx.Response:
+    message = {"role": "assistant", "content": content}
     return httpx.Response(status, json={"id": "c1", "choices": [{"index": 0, "finish_reason": "stop",
-                                                                 "message": {"role": "assistant", "content": content}}]})
+                                                                 "message": message}]})
 
 
 @pytest.fixture

@@ -155,4 +155,5 @@ def _sync_get(url: str, key: str) -> bytes:
 @pytest.fixture(autouse=True)
 def _jobs_under_test(monkeypatch):
     """This file's jobs join the operations module for each test."""
-    with_jobs(monkeypatch, "operations", typed_result_for_tests, opaque_result_for_tests, any_payload_for_tests, failing_for_tests)
+    with_jobs(monkeypatch, "operations", typed_result_for_tests, opaque_result_for_tests, any_payload_for_tests,
+              failing_for_tests)

@@ -51,7 +51,8 @@ async def test_stats_and_retention(res, clock, channels, ctx, run_job):
     stats = await run_job("carsbot.collect_stats_task")
     assert stats["result"]["posts"] == {"new": 1} and stats["result"]["queues"]["ai"] == 1
     assert await res.db.fetchval("SELECT count(*) FROM carsbot_stats") == 1
-    await res.db.execute("UPDATE carsbot_posts SET status = 'published', received_at = $1", clock.now() - timedelta(days=91))
+    await res.db.execute("UPDATE carsbot_posts SET status = 'published', received_at = $1",
+                         clock.now() - timedelta(days=91))
     await res.db.execute("UPDATE carsbot_stats SET slot = $1", clock.now() - timedelta(days=31))
     out = await run_job("carsbot.cleanup_old_results_task")
     assert out["result"] == {"status": "success", "posts_deleted": 1, "stats_deleted": 1}
