@@ -37,7 +37,7 @@ class RedisBreakers:
         self.prefix = prefix
 
     async def read(self, name: str) -> Breaker:
-        return Breaker.from_mapping(await self.redis.hgetall(self.prefix + name))
+        return Breaker.from_mapping(await self.redis.hgetall(self.prefix + name))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
 
     async def admit(self, name: str, now: datetime) -> Admission:
         """May a call go through now? Claims the half-open probe atomically."""
@@ -58,7 +58,7 @@ class RedisBreakers:
             while True:
                 try:
                     await pipe.watch(key)
-                    current = Breaker.from_mapping(await pipe.hgetall(key))
+                    current = Breaker.from_mapping(await pipe.hgetall(key))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
                     new, out = step(current)
                     if new == current:
                         await pipe.unwatch()

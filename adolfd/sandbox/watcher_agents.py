@@ -114,7 +114,7 @@ class SimAgent:
         if raw is None:
             return None
         task_id = int(raw)
-        payload = await self.redis.hgetall(TASK_PAYLOAD.format(task_id=task_id))
+        payload = await self.redis.hgetall(TASK_PAYLOAD.format(task_id=task_id))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
         if s.panic:
             self.dead = True
             await self.send("panic", reason="captcha", ip=self.ip, message="captcha on every page")

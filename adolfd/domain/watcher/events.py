@@ -79,7 +79,7 @@ class Panic(_Event):
 AgentEvent = Annotated[Heartbeat | TaskStarted | PriceResult | TaskFailed | CookiesInvalid | Panic,
                        Field(discriminator="type")]
 EVENT_TYPES = ("heartbeat", "task_started", "price_result", "task_failed", "cookies_invalid", "panic")
-_ADAPTER: TypeAdapter[Any] = TypeAdapter(AgentEvent)
+_ADAPTER: TypeAdapter[AgentEvent] = TypeAdapter(AgentEvent)
 
 
 class BadEvent(ValueError):

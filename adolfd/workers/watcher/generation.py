@@ -70,7 +70,7 @@ async def generate_daily_tasks(ctx: Ctx, scheduled_date: date | None = None) -> 
     try:
         stats = await _generate(ctx, night)
     except Exception as exc:
-        await ctx.redis.hset(key, mapping={"status": "failed", "error": str(exc)[:500]})
+        await ctx.redis.hset(key, mapping={"status": "failed", "error": str(exc)[:500]})  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
         await ctx.redis.expire(key, GENERATION_TTL)
         await office.report_error(str(exc))
         raise

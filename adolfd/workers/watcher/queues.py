@@ -68,14 +68,14 @@ async def push_night(redis: Redis, night: str, marketplace: str, ids: Sequence[i
     """Append the night's ids in order; ids pushed for this night before are skipped."""
     if not ids:
         return 0
-    return int(await redis.eval(_PUSH_ONCE, 2, GENERATION_PUSHED.format(date=night), queue_key(marketplace),
+    return int(await redis.eval(_PUSH_ONCE, 2, GENERATION_PUSHED.format(date=night), queue_key(marketplace),  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
                                 GENERATION_TTL, *[str(i) for i in ids]))
 
 
 async def push_absent(redis: Redis, marketplace: str, where: str, ids: Sequence[int]) -> int:
     if not ids:
         return 0
-    return int(await redis.eval(_PUSH_ABSENT, 1, queue_key(marketplace), where, *[str(i) for i in ids]))
+    return int(await redis.eval(_PUSH_ABSENT, 1, queue_key(marketplace), where, *[str(i) for i in ids]))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
 
 
 async def flush_requeues(db: asyncpg.Pool, redis: Redis) -> int:
