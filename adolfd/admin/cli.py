@@ -29,7 +29,7 @@ DEFAULT_WAIT_SECONDS = 300.0
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], object] = lambda p: None):
     def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
         COMMANDS[name] = Command(name, help_text, fn, arguments)
         return fn
