@@ -33,7 +33,7 @@ def settings_class(module: str, queue: str) -> type:
         "redis_settings": redis_settings(settings),
         "on_startup": staticmethod(on_startup),
         "on_shutdown": staticmethod(on_shutdown),
-        "max_jobs": queue_concurrency(module_spec(module).queue(queue), settings),
+        "max_jobs": queue_concurrency(module, module_spec(module).queue(queue), settings),
         "poll_delay": 0.05,          # ARQ fires cron on its poll: 50 ms keeps cron within ~50 ms
         "queue_read_limit": settings.queue_read_limit,
         "keep_result": 86400,
