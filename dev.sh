@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # adolfd on one machine.
 #   ./dev.sh demo          install, start Redis/PostgreSQL if none answers, migrate, run the sandbox and every worker
-#   ./dev.sh test [ARGS]   install, start Redis/PostgreSQL if none answers, run the test suite (ARGS go to pytest)
+#   ./dev.sh test [ARGS]   install, start Redis/PostgreSQL if none answers, ruff, mypy, pytest (ARGS go to pytest)
 #   ./dev.sh adolfd ARGS   the adolfd command against the same services (e.g. ./dev.sh adolfd status)
 #   ./dev.sh stop          stop the project-local Redis/PostgreSQL started by this script
 # Services: ADOLFD_REDIS_URL / ADOLFD_DATABASE_URL when set and answering; else 127.0.0.1:6379 / :5432 when they
@@ -130,6 +130,9 @@ PY
     # the fault tests start, kill and restart private redis-server processes of their own
     command -v redis-server >/dev/null || apt_install redis-server
     shift
+    # lint and type check first: any finding fails the command before a test runs (config in pyproject.toml)
+    "$VENV/bin/ruff" check adolfd tests bench
+    "$VENV/bin/mypy"
     export ADOLFD_TEST_PG=$PG_BASE/postgres ADOLFD_TEST_REDIS=$REDIS_BASE
     exec "$VENV/bin/python" -m pytest "$@" ;;
   adolfd)

@@ -1,11 +1,11 @@
 """How close the bid cycle gets to the marketplaces' rate limits (seed 002 §7.3.1).
 
-One brand's account gets `--campaigns` campaigns of `--units` bid-able units on each chosen marketplace of
-the sandbox, which runs as its own process (`adolfd sandbox`), as the marketplaces do. Every endpoint class the cycle uses is limited to `--rate` requests a second: the
-sandbox enforces it (burst 2, so a few milliseconds of network jitter between two paced requests is no
-refusal) and adolfd paces at it (burst 1) with its shared limiter plus the advertising clients' local spacing
-(`adolfd.clients.pacing`). Campaigns are synced and their stats collected
-first (not timed); strategies are set so that nearly every unit gets a new bid. Then one `run_bid_cycle` is
+One brand's account gets `--campaigns` campaigns of `--units` bid-able units on each chosen marketplace of the
+sandbox, which runs as its own process (`adolfd sandbox`), as the marketplaces do. Every endpoint class the cycle
+uses is limited to `--rate` requests a second: the sandbox enforces it (burst 2, so a few milliseconds of network
+jitter between two paced requests is no refusal) and adolfd paces at it (burst 1) with its shared limiter plus the
+advertising clients' local spacing (`adolfd.clients.pacing`). Campaigns are synced and their stats collected first
+(not timed); strategies are set so that nearly every unit gets a new bid. Then one `run_bid_cycle` is
 timed, and the figures printed per marketplace:
 
 - requests the cycle sent, per endpoint class, and 429/420 refusals the sandbox answered;
@@ -43,6 +43,7 @@ from adolfd.settings import RateLimit, Settings  # noqa: E402
 from adolfd.workers.marketing.bid_cycle import run_bid_cycle  # noqa: E402
 from adolfd.workers.marketing.campaign_sync import sync_campaigns  # noqa: E402
 from adolfd.workers.marketing.stats import collect_stats  # noqa: E402
+
 from bench.common import scratch  # noqa: E402
 
 BRAND = "ohana_market"
@@ -152,8 +153,9 @@ async def main(args: argparse.Namespace) -> int:
             near = [f"{x['at'][17:26]} {x['status']} {x['path'][-30:]}" for x in log_rows[max(0, i - 3):i + 1]
                     if x["api"] == r["api"]]
             print("refused:", r["api"], near)
-    print(f"bid cycle: {args.campaigns} campaigns × {args.units} units per marketplace; sandbox limit {args.rate:g} req/s "
-          f"(burst 2) per endpoint class; adolfd paces at {paced:g} req/s (burst 1), {args.in_flight} in flight")
+    print(f"bid cycle: {args.campaigns} campaigns × {args.units} units per marketplace; "
+          f"sandbox limit {args.rate:g} req/s (burst 2) per endpoint class; "
+          f"adolfd paces at {paced:g} req/s (burst 1), {args.in_flight} in flight")
     bounds = {}
     for mp in chosen:
         per_class: Counter[str | None] = Counter()

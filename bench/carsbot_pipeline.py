@@ -18,7 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adolfd.clients.llm import build_provider  # noqa: E402
 from adolfd.domain.carsbot.answers import (  # noqa: E402
-    CarAdFields, CarAdVerdict, CarPostText, classification_prompt, extraction_prompt, generation_prompt,
+    CarAdFields,
+    CarAdVerdict,
+    CarPostText,
+    classification_prompt,
+    extraction_prompt,
+    generation_prompt,
 )
 from adolfd.domain.carsbot.post_text import TEXT_LIMIT  # noqa: E402
 from adolfd.settings import Settings  # noqa: E402

@@ -28,14 +28,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from datetime import UTC
+
 import aiocron  # noqa: E402
+from adolfd.engine.enqueue import WAKE_CHANNEL  # noqa: E402
+from adolfd.engine.outage import REDIS_DOWN  # noqa: E402
+from adolfd.engine.scheduler import LEAD_SECONDS, STALE_SECONDS, CronScheduler  # noqa: E402
 from arq import Worker  # noqa: E402
 from arq.cron import cron  # noqa: E402
 
 from bench.common import private_redis, redis_commands, scratch  # noqa: E402
-from adolfd.engine.enqueue import WAKE_CHANNEL  # noqa: E402
-from adolfd.engine.outage import REDIS_DOWN  # noqa: E402
-from adolfd.engine.scheduler import LEAD_SECONDS, STALE_SECONDS, CronScheduler  # noqa: E402
 
 SECONDS: list[int] = []
 LATENESS: list[float] = []
@@ -68,9 +70,9 @@ class AiocronScheduler(CronScheduler):
     """The candidate measured against the shipped loop: one aiocron timer per row, same claim, enqueue and wake."""
 
     async def run(self) -> None:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        await self.catch_up(datetime.now(timezone.utc))
+        await self.catch_up(datetime.now(UTC))
         async with asyncio.TaskGroup() as rows:
             for item in self.items:
                 rows.create_task(self._run_row(item))
@@ -143,13 +145,13 @@ async def load(redis_url: str, per_second: int):
 
 async def run_adolfd(db_url: str, redis_url: str, minutes: float, per_second: int, *, loop: bool) -> None:
     from adolfd.cron import MSK, CronEntry
-    from adolfd.engine.execution import arq_function
-    from adolfd.process.logs import configure
-    from adolfd.engine.jobs import JobSpec, _args_model
-    from adolfd.process.resources import build_resources, close_resources
     from adolfd.engine import runtime
+    from adolfd.engine.execution import arq_function
+    from adolfd.engine.jobs import JobSpec, _args_model
     from adolfd.engine.runtime import WorkerGroup
     from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron
+    from adolfd.process.logs import configure
+    from adolfd.process.resources import build_resources, close_resources
     from adolfd.settings import Settings
 
     async def tick(ctx) -> dict:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from arq.connections import RedisSettings, create_pool  # noqa: E402
+from datetime import UTC
 
 from adolfd.engine.serialization import SERIALIZERS  # noqa: E402
+from arq.connections import RedisSettings, create_pool  # noqa: E402
 
 from bench.common import rss_mib, scratch, spawn_worker, wait_for_health_key  # noqa: E402
 
@@ -35,11 +36,12 @@ async def main(seconds: float) -> dict:
 
     async with scratch() as (db_url, redis_url):
         sandbox = await start_sandbox(port=0)
+        from datetime import datetime
+
         import asyncpg
-        from datetime import datetime, timezone
 
         conn = await asyncpg.connect(db_url)
-        await seed_brain_tables(conn, seed=42, now=datetime.now(timezone.utc))
+        await seed_brain_tables(conn, seed=42, now=datetime.now(UTC))
         await conn.close()
         proc = spawn_worker("all", db_url, redis_url, None, **sandbox_env(sandbox.url))
         try:

@@ -12,18 +12,15 @@ import asyncio
 import json
 import sys
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adolfd.engine.serialization import SERIALIZERS  # noqa: E402
 from arq.connections import RedisSettings, create_pool  # noqa: E402
 
-from adolfd.engine.serialization import SERIALIZERS  # noqa: E402
-
-from bench.common import (private_redis, redis_commands, rss_mib, scratch, spawn_worker,  # noqa: E402
-                          wait_for_health_key)
+from bench.common import private_redis, redis_commands, rss_mib, scratch, spawn_worker, wait_for_health_key  # noqa: E402
 
 QUEUE = "adolfd:operations:default"
 CELERY_JOBS_PER_S = 38

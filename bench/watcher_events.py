@@ -13,24 +13,25 @@ import argparse
 import asyncio
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
-
 from adolfd.process.db import create_pool
 from adolfd.sandbox.watcher_agents import Fleet
 from adolfd.workers.watcher.consumer import Consumer, ensure_group
 from adolfd.workers.watcher.keys import CLAIMED, TASK_QUEUE
 from adolfd.workers.watcher.queues import push_night, write_payloads
+
 from bench.common import private_redis, scratch
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def seed_tasks(db, redis, n: int, night: str = "2026-02-16") -> list[int]:
-    await db.execute("INSERT INTO watcher_products (sku, marketplace, brand_id) VALUES ('OM-1', 'ozon', 'ohana_market')")
+    await db.execute("INSERT INTO watcher_products (sku, marketplace, brand_id) "
+                     "VALUES ('OM-1', 'ozon', 'ohana_market')")
     await db.execute("INSERT INTO watcher_competitors (our_sku, marketplace, competitor_sku) "
                      "SELECT 'OM-1', 'ozon', 'C-' || g FROM generate_series(1, $1) g", n)
     rows = await db.fetch(

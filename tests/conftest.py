@@ -10,19 +10,19 @@ import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC
 from typing import Any
 
 import asyncpg
 import pytest
-
-from adolfd.process import db as dbmod
-from adolfd.process.clock import Clock, FixedClock
 from adolfd.engine.context import Resources
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.jobs import resolve
-from adolfd.process.resources import build_resources, close_resources
 from adolfd.engine.runtime import AdolfdWorker, worker_functions
 from adolfd.engine.serialization import SERIALIZERS, arq_job
+from adolfd.process import db as dbmod
+from adolfd.process.clock import Clock, FixedClock
+from adolfd.process.resources import build_resources, close_resources
 from adolfd.sandbox import start_sandbox
 from adolfd.sandbox.environment import sandbox_settings
 from adolfd.settings import Settings
@@ -132,9 +132,9 @@ def extract(res: Resources, sandbox):
 @pytest.fixture
 def clock(res: Resources) -> FixedClock:
     """Freeze adolfd's clock (not the sandbox's); tests move it with .set()/.advance()."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    fixed = FixedClock(datetime.now(timezone.utc))
+    fixed = FixedClock(datetime.now(UTC))
     res.clock = fixed
     return fixed
 

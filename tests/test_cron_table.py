@@ -5,10 +5,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
-from croniter import croniter
-
 from adolfd.cron import MSK, TABLE, UTC, CronEntry
 from adolfd.engine.retry import RetryPolicy
+from croniter import croniter
 
 ALLOWED_QUEUES = {
     "logistic": {"sync", "brain", "logic"},
@@ -144,7 +143,7 @@ def test_reputation_polls_six_distinct_offsets() -> None:
     offsets = {}
     for row in POLLS:
         fires = _fires(row, start - timedelta(seconds=1), 24)  # two hours
-        gaps = {(b - a).total_seconds() for a, b in zip(fires, fires[1:])}
+        gaps = {(b - a).total_seconds() for a, b in zip(fires, fires[1:], strict=False)}
         assert gaps == {period}, row.name
         base = start.replace(tzinfo=row.tz)
         phases = {int((f - base).total_seconds()) % period for f in fires}

@@ -7,7 +7,6 @@ import socket
 import uuid
 
 import pytest
-
 from adolfd.process import sdnotify
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -34,8 +34,8 @@ from aiogram.types import LinkPreviewOptions
 from redis.asyncio import Redis
 
 from adolfd.domain.alert_routing import Alert, AlertChat, recipients, render_digests, retry_delay
-from adolfd.settings import Settings
 from adolfd.keys import ALERTS_LAST_PASS as LAST_PASS
+from adolfd.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -190,7 +190,7 @@ async def deliver_pending(db: asyncpg.Pool, bot: Bot, settings: Settings, *, now
     if not chats:
         log.warning("alert_delivery_unconfigured", hint="set ADOLFD_OPS__ALERT_CHATS; alerts wait until then")
         return report
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     deadline = asyncio.get_running_loop().time() + time_budget
     async with db.acquire() as lock_conn:
         if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", DELIVERY_LOCK):

@@ -8,11 +8,18 @@ import json
 import math
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from adolfd.admin.shell import (EXIT_FAILED, EXIT_TIMEOUT, EXIT_USAGE, fail, parse_assignments, with_redis,
-                                with_resources)
+from adolfd.admin.shell import (
+    EXIT_FAILED,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    fail,
+    parse_assignments,
+    with_redis,
+    with_resources,
+)
 from adolfd.engine.module import Command
 from adolfd.settings import Settings, load_settings
 
@@ -22,7 +29,7 @@ DEFAULT_WAIT_SECONDS = 300.0
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], object] = lambda p: None):
     def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
         COMMANDS[name] = Command(name, help_text, fn, arguments)
         return fn
@@ -61,8 +68,8 @@ def _worker_args(p: argparse.ArgumentParser) -> None:
 
 @command("worker", "run the ARQ workers of one module (or all) in this process", _worker_args)
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.process.resources import build_resources, close_resources
     from adolfd.engine.runtime import groups, serve_group
+    from adolfd.process.resources import build_resources, close_resources
 
     port = args.metrics_port
     if port is None:
@@ -112,7 +119,7 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
         if now.tzinfo is None:
             now = now.replace(tzinfo=settings.tz)
     else:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
     rows = schedule_rows(now)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -147,7 +154,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     try:   # validated once, before connecting: a bad argument names the allowed values and exits 2
         spec, wire = prepare(args.job, parse_assignments(args.assignments), manual=True, brands=settings.brands)
-        defer = defer_options(args.at, args.in_seconds, now=datetime.now(timezone.utc), tz=settings.tz)
+        defer = defer_options(args.at, args.in_seconds, now=datetime.now(UTC), tz=settings.tz)
         if args.wait is not None and not args.wait >= 0:
             raise ValueError(f"--wait takes zero or more seconds, not {args.wait:g}")
     except (UnknownJob, BadArguments, NotAllowed, ValueError) as exc:
@@ -232,7 +239,7 @@ def cmd_scheduled(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.engine.waiting_jobs import deferred_jobs
 
     async def go(redis) -> int:
-        rows = [job.as_dict(settings.tz) for job in await deferred_jobs(redis, datetime.now(timezone.utc))]
+        rows = [job.as_dict(settings.tz) for job in await deferred_jobs(redis, datetime.now(UTC))]
         if args.json:
             print(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
             return 0
@@ -381,7 +388,7 @@ async def seed_brain(database_url: str, seed: int) -> dict[str, int]:
     conn = await asyncpg.connect(database_url)
     try:
         await migrate(conn)
-        return await seed_brain_tables(conn, seed=seed, now=datetime.now(timezone.utc))
+        return await seed_brain_tables(conn, seed=seed, now=datetime.now(UTC))
     finally:
         await conn.close()
 
@@ -404,7 +411,7 @@ DEMO_WARMUP = ("logistic.sync_ozon_warehouses", "logistic.sync_ozon_analytics", 
 async def warm_up(res, stamp: str) -> None:
     """Run each source sync once, in order (the 1C sync maps articles the Ozon catalogue sync brought)."""
     from adolfd.engine.enqueue import enqueue
-    from adolfd.engine.jobs import UnknownJob
+    from adolfd.errors import UnknownJob
 
     for name in DEMO_WARMUP:
         try:
@@ -447,8 +454,8 @@ def demo_settings(settings: Settings, sandbox_url: str) -> Settings:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from adolfd.process.resources import build_resources, close_resources
     from adolfd.engine.runtime import serve_group
+    from adolfd.process.resources import build_resources, close_resources
     from adolfd.sandbox import start_sandbox
     from adolfd.sandbox.brain import run_extractor
     from adolfd.sandbox.environment import sandbox_env
@@ -516,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except Exception as exc:  # noqa: BLE001 — a bad setting is a clear message, not a traceback
         return fail(f"bad configuration: {exc}", EXIT_USAGE)
-    configure(settings.log_level, stream=sys.stderr if args.command not in ("worker", "bot", "sandbox", "demo") else None)
+    long_running = ("worker", "bot", "sandbox", "demo")
+    configure(settings.log_level, stream=sys.stderr if args.command not in long_running else None)
     try:
         return commands[args.command].run(args, settings)
     except KeyboardInterrupt:

@@ -19,7 +19,6 @@ from redis.asyncio import Redis
 from adolfd.keys import OFFICE_AGENT as KEY
 
 
-
 @dataclass(frozen=True)
 class OfficeAgent:
     agent_id: str
@@ -75,7 +74,7 @@ class OfficeReporter:
             await pipe.execute()
 
     async def read(self) -> dict[str, Any]:
-        raw = await self.redis.hgetall(self.key)
+        raw = await self.redis.hgetall(self.key)  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
         card: dict[str, Any] = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
                                 for k, v in raw.items()}
         if "metrics" in card:

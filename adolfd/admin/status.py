@@ -1,7 +1,7 @@
 """The whole system at a glance, as data: `adolfd status` prints it, the bot sends it, both from here."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -30,7 +30,7 @@ async def queue_status(redis: ArqRedis) -> list[dict[str, Any]]:
     for name in queue_names():
         async with redis.pipeline(transaction=False) as pipe:
             pipe.zcard(name)
-            pipe.zcount(name, "-inf", datetime.now(timezone.utc).timestamp() * 1000)
+            pipe.zcount(name, "-inf", datetime.now(UTC).timestamp() * 1000)
             pipe.get(name + ":health-check")
             depth, ready, health = await pipe.execute()
         info = dict(part.split("=", 1) for part in health.decode().split() if "=" in part) if health else {}
@@ -41,7 +41,7 @@ async def queue_status(redis: ArqRedis) -> list[dict[str, Any]]:
 
 
 async def cron_status(redis: ArqRedis, now: datetime | None = None) -> list[dict[str, Any]]:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     runs = await last_runs(redis)
     out = []
     for entry in TABLE:
@@ -79,7 +79,7 @@ def sections() -> dict[str, StatusSection]:
 
 
 async def system_status(redis: ArqRedis, db: asyncpg.Pool | None) -> dict[str, Any]:
-    status: dict[str, Any] = {"time": datetime.now(timezone.utc).isoformat(),
+    status: dict[str, Any] = {"time": datetime.now(UTC).isoformat(),
                               "queues": await queue_status(redis), "cron": await cron_status(redis)}
     if db is not None:
         status["failed_jobs"] = await failed_summary(db)

@@ -8,14 +8,12 @@ take the single half-open probe. `adolfd status`, the bot and the `adolfd_breake
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from adolfd.keys import BREAKER as PREFIX
-from adolfd.process import metrics
 from adolfd.domain.circuit_breaker import (
     Admission,
     Breaker,
@@ -26,6 +24,8 @@ from adolfd.domain.circuit_breaker import (
     record_failure,
     record_success,
 )
+from adolfd.keys import BREAKER as PREFIX
+from adolfd.process import metrics
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ class RedisBreakers:
         self.prefix = prefix
 
     async def read(self, name: str) -> Breaker:
-        return Breaker.from_mapping(await self.redis.hgetall(self.prefix + name))
+        return Breaker.from_mapping(await self.redis.hgetall(self.prefix + name))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
 
     async def admit(self, name: str, now: datetime) -> Admission:
         """May a call go through now? Claims the half-open probe atomically."""
@@ -58,7 +58,7 @@ class RedisBreakers:
             while True:
                 try:
                     await pipe.watch(key)
-                    current = Breaker.from_mapping(await pipe.hgetall(key))
+                    current = Breaker.from_mapping(await pipe.hgetall(key))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
                     new, out = step(current)
                     if new == current:
                         await pipe.unwatch()
@@ -74,7 +74,7 @@ class RedisBreakers:
 
     async def snapshot(self, names: list[str], now: datetime | None = None) -> list[dict[str, Any]]:
         """What an operator sees: the effective state (open past its cool-down shows as half_open)."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         out = []
         for name in names:
             b = await self.read(name)

@@ -17,9 +17,9 @@ import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from adolfd.process import metrics
 from adolfd.clients.errors import ApiError, AuthError, BadResponse, RateLimited, Rejected, Unavailable
 from adolfd.clients.ratelimit import RateLimiter
+from adolfd.process import metrics
 from adolfd.settings import HttpSettings, RateLimit
 
 M = TypeVar("M", bound=BaseModel)

@@ -4,9 +4,9 @@ carsbot extraction (ARCHITECTURE.md "External systems").
 Two providers behind one interface, chosen by configuration:
 
 - `OfflineProvider` (the default): the rules of DOMAIN.md, no network. Analysis and drafts come from
-  `adolfd.domain.reputation.review_analysis` and `adolfd.domain.reputation.replies`; `complete_json` answers only schemas a module
-  registered a rule for (the carsbot ad schemas of `adolfd.domain.carsbot.answers` are built in), and says so
-  clearly for any other schema.
+  `adolfd.domain.reputation.review_analysis` and `adolfd.domain.reputation.replies`; `complete_json` answers only
+  schemas a module registered a rule for (the carsbot ad schemas of `adolfd.domain.carsbot.answers` are built in),
+  and says so clearly for any other schema.
 - `HttpProvider`: an OpenAI-compatible chat-completions API (`POST {api_urls.llm}/chat/completions`, bearer
   key, `response_format: json_object`), through `ApiClient` like every other external API: shared Redis rate
   limit, 5xx / 429 / timeouts retried with exponential backoff, other 4xx not. The answer is parsed as JSON and
@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -27,8 +28,8 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from adolfd.clients.errors import ApiError, BadResponse
 from adolfd.clients.http import ApiClient
 from adolfd.clients.ratelimit import RateLimiter
-from adolfd.domain.reputation import replies
 from adolfd.domain.carsbot.answers import OFFLINE_RULES as CARSBOT_RULES
+from adolfd.domain.reputation import replies
 from adolfd.domain.reputation.review_analysis import (
     DEFAULT_LEXICON,
     Analysis,

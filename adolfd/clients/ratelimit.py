@@ -9,8 +9,8 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from adolfd.settings import RateLimit
 from adolfd.keys import RATELIMIT
+from adolfd.settings import RateLimit
 
 # KEYS[1] = bucket; ARGV = emission interval ms, burst tolerance ms. Returns the wait in ms.
 _RESERVE = """

@@ -14,9 +14,10 @@ within Telegram's 4096 characters, HTML-escaped.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 SEVERITIES = ("info", "low", "medium", "warning", "high", "critical")
 ROLES = ("manager", "senior", "director", "admin")
@@ -147,7 +148,8 @@ def _groups(alerts: Iterable[Alert]) -> list[list[Alert]]:
 def render_digests(alerts: Iterable[Alert], now: datetime, tz: tzinfo, limit: int = MAX_MESSAGE) -> list[Digest]:
     """Pack alerts into as few messages as fit, most severe first; every alert lands in exactly one message."""
     digests: list[Digest] = []
-    text, ids = "", []
+    text = ""
+    ids: list[int] = []
     for group in _groups(alerts):
         block = _block(group, now, tz, limit)
         joined = f"{text}\n\n{block}" if text else block

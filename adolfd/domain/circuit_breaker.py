@@ -13,10 +13,10 @@ kept (Redis, shared by every worker and host) is the caller's business.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Mapping
 
 
 class BreakerState(StrEnum):
@@ -65,7 +65,7 @@ class Breaker:
         }
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str | bytes, str | bytes]) -> "Breaker":
+    def from_mapping(cls, data: Mapping[str | bytes, str | bytes]) -> Breaker:
         """Read a stored hash; an empty one is a fresh closed breaker."""
         d = {_text(k): _text(v) for k, v in data.items()}
         if not d:
@@ -144,7 +144,7 @@ def _parse(value: str | None) -> datetime | None:
     if not value:
         return None
     parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _text(value: str | bytes) -> str:

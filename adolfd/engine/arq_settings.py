@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 
-
 def settings_class(module: str, queue: str) -> type:
     """Build the ARQ WorkerSettings class of one queue (resolved lazily, when the ARQ CLI reads it)."""
     from adolfd.engine.module import queue_name
@@ -34,7 +33,7 @@ def settings_class(module: str, queue: str) -> type:
         "redis_settings": redis_settings(settings),
         "on_startup": staticmethod(on_startup),
         "on_shutdown": staticmethod(on_shutdown),
-        "max_jobs": queue_concurrency(module_spec(module).queue(queue), settings),
+        "max_jobs": queue_concurrency(module, module_spec(module).queue(queue), settings),
         "poll_delay": 0.05,          # ARQ fires cron on its poll: 50 ms keeps cron within ~50 ms
         "queue_read_limit": settings.queue_read_limit,
         "keep_result": 86400,

@@ -16,17 +16,17 @@ import structlog
 from arq.connections import ArqRedis
 
 from adolfd.admin.alerts import raise_alert
-from adolfd.process.clock import Clock
 from adolfd.clients.pacing import PacedLimiter
 from adolfd.clients.ratelimit import RateLimiter
+from adolfd.process.clock import Clock
 from adolfd.settings import Settings
 
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from adolfd.clients.http import ApiClient
     from adolfd.clients.llm import LLMProvider
     from adolfd.clients.sheets import SheetsClient
-    from adolfd.clients.http import ApiClient
     from adolfd.engine.jobs import JobSpec
 
 @dataclass

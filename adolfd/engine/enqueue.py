@@ -12,10 +12,10 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.jobs import Job
 
-from adolfd.engine.jobs import JobSpec, NotAllowed, resolve
+from adolfd.engine.jobs import JobSpec, resolve
 from adolfd.engine.serialization import job_serializer
+from adolfd.errors import NotAllowed
 from adolfd.keys import WAKE_CHANNEL
-
 
 
 def prepare(name: str, kwargs: dict[str, Any] | None = None, *, manual: bool = False,

@@ -6,18 +6,18 @@ import asyncio
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from arq import Retry
 
-from adolfd.process import metrics
 from adolfd.engine.context import Ctx, Resources
-from adolfd.errors import is_retryable
 from adolfd.engine.failures import record_failure
 from adolfd.engine.jobs import JobSpec
 from adolfd.engine.runbook import record_run
+from adolfd.errors import is_retryable
+from adolfd.process import metrics
 
 log = structlog.get_logger("adolfd.job")
 
@@ -30,7 +30,7 @@ def fire_time_of(job_id: str) -> datetime | None:
     if not job_id.startswith("cron:"):
         return None
     try:
-        return datetime.fromtimestamp(int(job_id.rsplit(":", 1)[1]) / 1000, timezone.utc)
+        return datetime.fromtimestamp(int(job_id.rsplit(":", 1)[1]) / 1000, UTC)
     except ValueError:
         return None
 
@@ -69,7 +69,7 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
     ctx = Ctx(res, job_id=job_id, job_try=job_try, spec=spec, fire_time=fire_time)
     bound = structlog.contextvars.bound_contextvars(job=spec.name, module=spec.module, job_id=job_id,
                                                      queue=spec.queue_name, attempt=job_try)
-    started_wall = datetime.now(timezone.utc)
+    started_wall = datetime.now(UTC)
     started = time.perf_counter()
     with bound:
         if fire_time is not None:
@@ -148,4 +148,4 @@ async def _record(arq_ctx: dict[str, Any], res: Resources, keys: tuple[str, ...]
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()

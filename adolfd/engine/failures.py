@@ -46,16 +46,16 @@ async def record_failure(db: asyncpg.Pool, redis: Redis, rec: dict[str, Any]) ->
     try:
         return await _write(db, rec)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        await redis.rpush(SPOOL, json.dumps(rec, default=str))
+        await redis.rpush(SPOOL, json.dumps(rec, default=str))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
         log.critical("failed_job_spooled", job_id=rec["job_id"], reason=str(exc))
         return None
 
 
 async def flush_spool(db: asyncpg.Pool, redis: Redis) -> int:
     written = 0
-    while raw := await redis.lindex(SPOOL, 0):
+    while raw := await redis.lindex(SPOOL, 0):  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
         await _write(db, json.loads(raw))
-        await redis.lpop(SPOOL)
+        await redis.lpop(SPOOL)  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
         written += 1
     return written
 

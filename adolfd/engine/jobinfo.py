@@ -8,8 +8,8 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.jobs import DeserializationError, Job, JobResult, JobStatus
 
-from adolfd.errors import LegacyPickledJob
 from adolfd.engine.serialization import arq_job
+from adolfd.errors import LegacyPickledJob
 
 LEGACY = "legacy pickled job"
 

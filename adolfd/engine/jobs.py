@@ -18,12 +18,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic_core import PydanticSerializationError
 
-from adolfd.engine.arguments import validation_context
 from adolfd.cron import TABLE, CronEntry
-from adolfd.errors import BadArguments, NotAllowed, UnknownJob
-from adolfd.engine.retry import NO_RETRY, RetryPolicy
+from adolfd.engine.arguments import validation_context
 from adolfd.engine.module import ModuleSpec, queue_name
+from adolfd.engine.retry import NO_RETRY, RetryPolicy
 from adolfd.engine.serialization import not_json
+from adolfd.errors import BadArguments, UnknownJob
+
 
 @dataclass
 class JobSpec:

@@ -64,9 +64,9 @@ def read_literals(raw: bytes) -> Any:
                 elif name == "LIST":
                     stack.append(list(items))
                 elif name == "DICT":
-                    stack.append(dict(zip(items[::2], items[1::2])))
+                    stack.append(dict(zip(items[::2], items[1::2], strict=False)))
                 elif name == "SETITEMS":
-                    stack[-1].update(zip(items[::2], items[1::2]))
+                    stack[-1].update(zip(items[::2], items[1::2], strict=False))
                 else:
                     stack[-1].extend(items)
             elif name == "SETITEM":
@@ -97,7 +97,7 @@ def function_name(raw: bytes) -> str | None:
                 strings.append(arg)
     except ValueError:
         pass
-    for key, value in zip(strings, strings[1:]):
+    for key, value in zip(strings, strings[1:], strict=False):
         if key == "f":
             return value
     return None

@@ -57,7 +57,7 @@ class Command:
     name: str
     help: str
     run: Callable[[argparse.Namespace, Settings], int]
-    arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+    arguments: Callable[[argparse.ArgumentParser], object] = _no_arguments
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from adolfd.keys import RUNS, RUNS_OK as SUCCESS
-
+from adolfd.keys import RUNS
+from adolfd.keys import RUNS_OK as SUCCESS
 
 
 def add_run(pipe: Any, keys: list[str] | tuple[str, ...], run: dict[str, Any]) -> None:
@@ -26,10 +26,10 @@ async def record_run(redis: Redis, keys: list[str], run: dict[str, Any]) -> None
 
 
 async def last_runs(redis: Redis) -> dict[str, dict[str, Any]]:
-    raw = await redis.hgetall(RUNS)
+    raw = await redis.hgetall(RUNS)  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
     return {k.decode(): json.loads(v) for k, v in raw.items()}
 
 
 async def last_success(redis: Redis, key: str) -> datetime | None:
-    raw = await redis.hget(SUCCESS, key)
+    raw = await redis.hget(SUCCESS, key)  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
     return datetime.fromisoformat(raw.decode()) if raw else None

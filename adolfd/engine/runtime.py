@@ -13,24 +13,23 @@ from typing import Any
 import structlog
 from aiohttp import web
 from arq import Worker
-from arq.constants import (abort_jobs_ss, in_progress_key_prefix, job_key_prefix, result_key_prefix,
-                           retry_key_prefix)
+from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
 from arq.utils import timestamp_ms, to_ms
 from arq.worker import func
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from adolfd.process import metrics, sdnotify
 from adolfd.engine.context import Resources
-from adolfd.settings import Settings
 from adolfd.engine.enqueue import WAKE_CHANNEL
 from adolfd.engine.execution import SHUTDOWN_SLACK, arq_function
 from adolfd.engine.failures import flush_spool
 from adolfd.engine.jobs import JobSpec, for_queue
 from adolfd.engine.module import ModuleSpec, Queue
+from adolfd.engine.outage import REDIS_DOWN, Backoff, until_done
 from adolfd.engine.runbook import RUNS, SUCCESS
 from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron, entries, schedule_name
 from adolfd.engine.serialization import SERIALIZERS
-from adolfd.engine.outage import REDIS_DOWN, Backoff, until_done
+from adolfd.process import metrics, sdnotify
+from adolfd.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -15,7 +15,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import structlog
@@ -174,7 +174,7 @@ class CronScheduler:
     async def run(self) -> None:
         if not self.items:
             await asyncio.Event().wait()   # nothing to fire; idle until cancelled
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         await self.catch_up(now)
         for item in self.items:
             item.job.calculate_next(now.astimezone(item.entry.tz))
@@ -190,7 +190,7 @@ class CronScheduler:
                 log.warning("cron_fires_skipped", schedules=[item.entry.name for item in due],
                             fire_time=upcoming.isoformat())
                 for item in due:
-                    item.job.calculate_next(datetime.now(timezone.utc).astimezone(item.entry.tz))
+                    item.job.calculate_next(datetime.now(UTC).astimezone(item.entry.tz))
                 continue
             fired = [item for item in due if await self.fire(item, upcoming)]
             for item in due:

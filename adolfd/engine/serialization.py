@@ -29,8 +29,8 @@ from arq.connections import ArqRedis
 from arq.jobs import Job
 from pydantic import BaseModel
 
-from adolfd.errors import LegacyPickledJob
 from adolfd.engine.legacy_jobs import is_pickle, legacy_error
+from adolfd.errors import LegacyPickledJob
 
 ERROR_KEY = "__error__"
 

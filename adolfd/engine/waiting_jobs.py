@@ -7,14 +7,13 @@ exists is running and is never touched here, so a purge cannot pull a job from u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.jobs import DeserializationError, deserialize_job
-
 
 log = structlog.get_logger(__name__)
 PURGE_BATCH = 500
@@ -46,7 +45,7 @@ class WaitingJob:
     args: dict[str, Any]
     tries: int
 
-    def as_dict(self, tz: Any = timezone.utc) -> dict[str, Any]:
+    def as_dict(self, tz: Any = UTC) -> dict[str, Any]:
         return {"job_id": self.job_id, "job": self.function, "queue": self.queue,
                 "due": self.due.astimezone(tz).isoformat(), "args": self.args, "tries": self.tries}
 
@@ -75,17 +74,17 @@ async def deferred_jobs(redis: ArqRedis, now: datetime) -> list[WaitingJob]:
         for queue in queues:
             pipe.zrangebyscore(queue, f"({now_ms}", "+inf", withscores=True)
         per_queue = await pipe.execute()
-    found = sorted(((score, queue, raw_id.decode()) for queue, members in zip(queues, per_queue)
+    found = sorted(((score, queue, raw_id.decode()) for queue, members in zip(queues, per_queue, strict=True)
                     for raw_id, score in members), key=lambda row: (row[0], row[2]))
     if not found:
         return []
     definitions = await redis.mget([job_key_prefix + job_id for _, _, job_id in found])
     return [_waiting_job(job_id, queue, score, raw, redis.job_deserializer)
-            for (score, queue, job_id), raw in zip(found, definitions)]
+            for (score, queue, job_id), raw in zip(found, definitions, strict=True)]
 
 
 def _waiting_job(job_id: str, queue: str, score: float, raw: bytes | None, deserializer: Any) -> WaitingJob:
-    due = datetime.fromtimestamp(score / 1000, timezone.utc)
+    due = datetime.fromtimestamp(score / 1000, UTC)
     if raw is None:
         return WaitingJob(job_id, queue, due, None, {}, 0)
     try:
@@ -104,7 +103,7 @@ async def waiting_ids(redis: ArqRedis, queue: str) -> list[str]:
         for job_id in ids:
             pipe.exists(in_progress_key_prefix + job_id)
         running = await pipe.execute()
-    return [job_id for job_id, busy in zip(ids, running) if not busy]
+    return [job_id for job_id, busy in zip(ids, running, strict=True) if not busy]
 
 
 async def purge_queue(redis: ArqRedis, queue: str) -> int:

@@ -6,10 +6,10 @@ from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from adolfd.process import db
-from adolfd.process.clock import Clock
 from adolfd.engine.context import Resources
 from adolfd.engine.serialization import SERIALIZERS
+from adolfd.process import db
+from adolfd.process.clock import Clock
 from adolfd.settings import Settings
 
 

@@ -280,7 +280,8 @@ def ordered_units(seed: int, article: Article, cluster_id: int, day: date) -> in
     mean = cluster_mean_daily(article, cluster_id)
     if mean == 0:
         return 0
-    return _poisson(_rng(seed, article.sku, cluster_id, day.isoformat(), "orders"), mean * _WEEKDAY_FACTOR[day.weekday()])
+    rng = _rng(seed, article.sku, cluster_id, day.isoformat(), "orders")
+    return _poisson(rng, mean * _WEEKDAY_FACTOR[day.weekday()])
 
 
 def ordered_units_total(seed: int, article: Article, day: date) -> int:
@@ -300,14 +301,16 @@ def avg_daily_sales(seed: int, article: Article, today: date, cluster_id: int | 
     total = 0
     for i in range(days):
         day = first + timedelta(days=i)
-        total += ordered_units_total(seed, article, day) if cluster_id is None else ordered_units(seed, article, cluster_id, day)
+        total += (ordered_units_total(seed, article, day) if cluster_id is None
+                  else ordered_units(seed, article, cluster_id, day))
     return total / days
 
 
 def _days_without_sales(seed: int, article: Article, today: date, cluster_id: int | None, cap: int = 120) -> int:
     for n in range(cap):
         day = today - timedelta(days=n + 1)
-        sold = ordered_units_total(seed, article, day) if cluster_id is None else ordered_units(seed, article, cluster_id, day)
+        sold = (ordered_units_total(seed, article, day) if cluster_id is None
+                else ordered_units(seed, article, cluster_id, day))
         if sold:
             return n
     return cap
@@ -408,7 +411,7 @@ def fbo_stocks(seed: int, brand: str, day: date) -> tuple[FboStock, ...]:
                 turnover_grade_cluster=turnover_grade(stock.available, ads_c),
             )
             emitted = False
-            for warehouse, available, transit in zip(cluster.warehouses, available_parts, transit_parts):
+            for warehouse, available, transit in zip(cluster.warehouses, available_parts, transit_parts, strict=True):
                 if available or transit:
                     rows.append(FboStock(warehouse=warehouse, available=available, transit=transit, **common))
                     emitted = True

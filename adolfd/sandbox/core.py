@@ -19,10 +19,11 @@ import math
 import signal
 import time
 from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -114,7 +115,7 @@ class Clock:
         return time.time() + self._offset
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self._epoch(), tz=timezone.utc)
+        return datetime.fromtimestamp(self._epoch(), tz=UTC)
 
     def monotonic(self) -> float:
         if self._frozen_mono is not None:
@@ -375,7 +376,8 @@ class Sandbox:
     def error_body(self, api: str, status: int, message: str) -> Any:
         return self._error_bodies.get(api, default_error_body)(status, message)
 
-    def error_response(self, api: str, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    def error_response(self, api: str, status: int, message: str,
+                       headers: dict[str, str] | None = None) -> web.Response:
         return web.json_response(self.error_body(api, status, message), status=status, headers=headers)
 
     def refusal(self, api: str, error: ApiError) -> web.Response:

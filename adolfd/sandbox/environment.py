@@ -9,6 +9,7 @@ from typing import Any
 
 from adolfd.sandbox.accounts import ACCOUNTS, LLM, TELEGRAM_BOT
 
+
 def sandbox_api_urls(base_url: str) -> dict[str, str]:
     """Every `api_urls` setting pointed at the sandbox: the fake of `ozon_seller` is served under /ozon-seller."""
     from adolfd.settings import ApiUrls

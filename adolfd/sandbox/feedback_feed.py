@@ -19,7 +19,7 @@ import hashlib
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adolfd.sandbox import catalog
@@ -179,4 +179,4 @@ def next_answer_number(sandbox: Sandbox, api: str) -> int:
 
 
 def iso_z(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -25,16 +25,16 @@ import base64
 import json
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from adolfd.sandbox.core import (ApiError, Auth, Caller, Handler, RateLimit, Sandbox, bearer_token, endpoint,
-                                 token_gate)
+from adolfd.sandbox.core import ApiError, Auth, Caller, Handler, RateLimit, Sandbox, bearer_token, endpoint, token_gate
 
 API = "google-sheets"
 SERVICE_EMAIL = "adolfd-carsbot@adolfd-sandbox.iam.gserviceaccount.com"

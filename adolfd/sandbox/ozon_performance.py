@@ -20,17 +20,28 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from functools import partial
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from adolfd.sandbox import ads
 from adolfd.sandbox.accounts import ACCOUNTS, brand_of_ozon_performance
-from adolfd.sandbox.core import (ApiError, Auth, Caller, Handler, RateLimit, Sandbox, bearer_token, endpoint,
-                                 retry_after_header, token_gate)
+from adolfd.sandbox.core import (
+    ApiError,
+    Auth,
+    Caller,
+    Handler,
+    RateLimit,
+    Sandbox,
+    bearer_token,
+    endpoint,
+    retry_after_header,
+    token_gate,
+)
 
 SANDBOX = web.AppKey("sandbox_core", Sandbox)
 API = "ozon-performance"

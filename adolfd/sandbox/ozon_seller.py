@@ -17,15 +17,26 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import date, datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
 
 from aiohttp import web
 
 from adolfd.sandbox import catalog
 from adolfd.sandbox.accounts import ACCOUNTS, brand_of_ozon_seller
-from adolfd.sandbox.core import (MSK, ApiError, Caller, Handler, RateLimit, Sandbox, day_range, endpoint,
-                                 retry_after_header, token_gate)
+from adolfd.sandbox.core import (
+    MSK,
+    ApiError,
+    Caller,
+    Handler,
+    RateLimit,
+    Sandbox,
+    day_range,
+    endpoint,
+    retry_after_header,
+    token_gate,
+)
 
 API = "ozon-seller"
 
@@ -183,7 +194,7 @@ def _parse_day(value: Any, name: str) -> date:
 
 
 def _rfc3339(day: date) -> str:
-    return datetime(day.year, day.month, day.day, 9, 0, tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 
 def _fbo_available(sandbox: Sandbox, article: catalog.Article, day: date) -> int:

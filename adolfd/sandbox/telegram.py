@@ -25,9 +25,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -51,8 +52,8 @@ HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
              "code", "pre", "blockquote"}
 _INT_FIELDS = {"chat_id", "offset", "limit", "timeout", "message_id", "message_thread_id", "user_id",
                "from_chat_id", "reply_to_message_id"}
-_BOOL_FIELDS = {"only_if_banned", "drop_pending_updates", "disable_notification", "protect_content", "allow_sending_without_reply",
-                "disable_web_page_preview"}
+_BOOL_FIELDS = {"only_if_banned", "drop_pending_updates", "disable_notification", "protect_content",
+                "allow_sending_without_reply", "disable_web_page_preview"}
 _JSON_FIELDS = {"media", "allowed_updates", "reply_markup", "reply_parameters", "link_preview_options", "entities",
                 "commands", "scope"}
 
@@ -191,7 +192,7 @@ class TelegramFake:
             self._arrived.clear()
             try:
                 await asyncio.wait_for(self._arrived.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def _check_chat(self, params: dict[str, Any]) -> int:
@@ -274,7 +275,7 @@ class TelegramFake:
         self._gate(chat_id)
         group = f"sandbox-{self._message_ids.get(chat_id, 0) + 1}"
         out = []
-        for item, shown in zip(media, visible):
+        for item, shown in zip(media, visible, strict=True):
             message = self._record(chat_id, str(item.get("caption") or ""), item.get("parse_mode"),
                                    "sendMediaGroup", photos=[str(item["media"])], media_group_id=group)
             out.append(self._message_object(message, shown, caption=True))

@@ -16,10 +16,11 @@ import asyncio
 import hashlib
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -76,7 +77,7 @@ class SimAgent:
         self.market = market
         self.script = script
         self.ip = ip
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.now = now or (lambda: datetime.now(UTC))
         self.switches = Switches()
         self.dead = False
         self._ids = itertools.count(1)
@@ -113,7 +114,7 @@ class SimAgent:
         if raw is None:
             return None
         task_id = int(raw)
-        payload = await self.redis.hgetall(TASK_PAYLOAD.format(task_id=task_id))
+        payload = await self.redis.hgetall(TASK_PAYLOAD.format(task_id=task_id))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
         if s.panic:
             self.dead = True
             await self.send("panic", reason="captcha", ip=self.ip, message="captcha on every page")

@@ -19,8 +19,9 @@ carry `X-Ratelimit-Remaining`. Counters: `bids_set` per `brand:campaign:nm`, `bi
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -30,6 +31,7 @@ from adolfd.sandbox import ads, yandex_market
 from adolfd.sandbox.accounts import ACCOUNTS
 from adolfd.sandbox.core import Caller, RateLimit, Sandbox, endpoint
 from adolfd.sandbox.yandex_market import API, YmError, ym_error_body
+
 BOOK = "ym-bids"                 # the sandbox state key of the ad book (the `ym` state is shared)
 MAX_PARALLEL = 4
 DEFAULT_LIMITS = {
@@ -197,7 +199,7 @@ async def orders_stats(sandbox: Sandbox, brand: str, request: web.Request) -> di
     except ValueError:
         raise YmError(400, "dateFrom and dateTo are required (YYYY-MM-DD)") from None
     limit, start = _limit(request, 100, 200), _offset(request)
-    campaign, book = _campaign(sandbox, brand), _book(sandbox)
+    campaign = _campaign(sandbox, brand)
     now = sandbox.now()
     orders = []
     for day in ads.days(first, min(last, sandbox.today())):

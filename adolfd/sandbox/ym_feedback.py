@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -19,6 +20,7 @@ from adolfd.sandbox import yandex_market
 from adolfd.sandbox.accounts import ACCOUNTS
 from adolfd.sandbox.core import Caller, Sandbox, endpoint
 from adolfd.sandbox.yandex_market import API, OWNER, YmError, ym_error_body
+
 STATE = "ym-feedback"          # sandbox state and counter key (the API's own state is shared)
 PLATFORM = "ym"
 # per-method hourly resource limits (x-resource-limit-config of the official spec)

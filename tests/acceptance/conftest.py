@@ -13,7 +13,6 @@ import sys
 from typing import Any
 
 import pytest
-
 from adolfd.engine.jobs import resolve
 from adolfd.engine.serialization import arq_job
 

@@ -8,7 +8,6 @@ import time
 
 import httpx
 import pytest
-
 from adolfd.clients.errors import AuthError, BadResponse
 from adolfd.clients.ozon_performance import TOKEN_REFRESH_MARGIN, OzonPerformanceClient
 from adolfd.clients.wb_advert import WbAdvertBids, WbAdvertClient, WbNmBid, bid_batches

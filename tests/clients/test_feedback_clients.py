@@ -6,11 +6,10 @@ vary: older response shapes, envelopes with an error flag, entries a model rejec
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-
 from adolfd.clients.errors import BadResponse, Rejected
 from adolfd.clients.ozon_reviews import OzonReviewsClient
 from adolfd.clients.ratelimit import RateLimiter
@@ -19,7 +18,7 @@ from adolfd.clients.ym_feedback import YmFeedbackClient
 from adolfd.domain.reputation.review_analysis import ItemType
 from adolfd.settings import HttpSettings, RateLimit
 
-SINCE = datetime(2026, 3, 1, tzinfo=timezone.utc)
+SINCE = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -62,7 +61,8 @@ async def test_wb_pages_until_a_short_page_and_sets_aside_bad_entries(make):
     assert seen[0]["dateFrom"] == str(int(SINCE.timestamp()))
     assert [f.item.external_id for f in result.items] == ["fb0", "fb2"]
     assert result.items[0].sku == "100" and result.items[0].item.author == "Анна"
-    assert [(b.external_id, b.error) for b in result.invalid] == [("fb1", "productValuation: Input should be a valid integer")]
+    assert [(b.external_id, b.error) for b in result.invalid] == [
+        ("fb1", "productValuation: Input should be a valid integer")]
 
 
 async def test_wb_error_flag_in_a_200_is_a_refusal(make):
@@ -103,8 +103,10 @@ async def test_ozon_processed_reviews_are_not_unanswered_and_processed_counts_as
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/v2/review/list":
             return httpx.Response(200, json={"has_next": False, "last_id": "b", "reviews": [
-                {"id": "a", "sku": 1, "text": "", "rating": 5, "status": "PROCESSED", "published_at": "2026-03-02T10:00:00Z"},
-                {"id": "b", "sku": 1, "text": "", "rating": 4, "status": "VIEWED", "published_at": "2026-03-02T11:00:00Z"}]})
+                {"id": "a", "sku": 1, "text": "", "rating": 5, "status": "PROCESSED",
+                 "published_at": "2026-03-02T10:00:00Z"},
+                {"id": "b", "sku": 1, "text": "", "rating": 4, "status": "VIEWED",
+                 "published_at": "2026-03-02T11:00:00Z"}]})
         if request.url.path == "/v1/review/comment/list":
             return httpx.Response(200, json={"comments": [{"id": "c", "text": "от покупателя", "is_owner": False}]})
         return httpx.Response(200, json={"id": "b", "status": "PROCESSED"})

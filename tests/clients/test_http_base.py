@@ -6,12 +6,11 @@ import time
 
 import httpx
 import pytest
-from pydantic import BaseModel
-
 from adolfd.clients.errors import AuthError, BadResponse, RateLimited, Rejected, Unavailable
 from adolfd.clients.http import ApiClient
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.settings import HttpSettings, RateLimit
+from pydantic import BaseModel
 
 
 class Probe(ApiClient):

@@ -7,9 +7,6 @@ import os
 
 import httpx
 import pytest
-from pydantic import BaseModel, SecretStr
-from redis.asyncio import Redis
-
 from adolfd.clients.errors import ApiError, AuthError, BadResponse, Rejected, Unavailable
 from adolfd.clients.llm import (
     ChatCompletionsApi,
@@ -24,6 +21,8 @@ from adolfd.clients.ratelimit import RateLimiter
 from adolfd.domain.reputation.review_analysis import Analysis, FeedbackItem, Sentiment
 from adolfd.errors import is_retryable
 from adolfd.settings import HttpSettings, RateLimit, Settings
+from pydantic import BaseModel, SecretStr
+from redis.asyncio import Redis
 
 BASE = "http://llm.test/v1"
 KEY = "sk-test-secret-0123456789"
@@ -57,8 +56,9 @@ class Recorder:
 
 
 def completion(content: str, status: int = 200) -> httpx.Response:
+    message = {"role": "assistant", "content": content}
     return httpx.Response(status, json={"id": "c1", "choices": [{"index": 0, "finish_reason": "stop",
-                                                                 "message": {"role": "assistant", "content": content}}]})
+                                                                 "message": message}]})
 
 
 @pytest.fixture

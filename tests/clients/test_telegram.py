@@ -6,13 +6,12 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from adolfd.clients.telegram import HttpxSession, TelegramPacing, chat_class, make_bot
+from adolfd.settings import RateLimit
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-
-from adolfd.clients.telegram import HttpxSession, TelegramPacing, chat_class, make_bot
-from adolfd.settings import RateLimit
 
 TOKEN = "7000000001:sandbox-telegram-adolfd-bot"
 API = TelegramAPIServer.from_base("https://telegram.test")

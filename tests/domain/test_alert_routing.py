@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from adolfd.domain.alert_routing import (
     MAX_MESSAGE,
     Alert,
@@ -20,7 +19,7 @@ from adolfd.domain.alert_routing import (
 )
 
 MSK = ZoneInfo("Europe/Moscow")
-NOW = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)        # 12:00 Moscow
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)        # 12:00 Moscow
 
 MANAGER_MARKET = AlertChat(chat_id=1, role="manager", brand="ohana_market")
 MANAGER_KIDS = AlertChat(chat_id=2, role="manager", brand="ohana_kids")

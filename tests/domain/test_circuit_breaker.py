@@ -1,8 +1,7 @@
 """Circuit breaker state machine (DOMAIN.md "Reputation"): closed → open → half-open → closed / open."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from adolfd.domain.circuit_breaker import (
     Breaker,
     BreakerPolicy,
@@ -13,7 +12,7 @@ from adolfd.domain.circuit_breaker import (
     record_success,
 )
 
-T0 = datetime(2026, 2, 14, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 2, 14, 10, 0, tzinfo=UTC)
 POLICY = BreakerPolicy()
 
 

@@ -6,10 +6,9 @@ import asyncio
 import time
 
 import pytest
-from arq.connections import RedisSettings, create_pool
-
 from adolfd.engine.serialization import SERIALIZERS
 from adolfd.testing import AdolfdProcess
+from arq.connections import RedisSettings, create_pool
 
 pytestmark = [pytest.mark.slow]
 QUEUE = "adolfd:operations:default"

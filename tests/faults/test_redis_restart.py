@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from arq.connections import ArqRedis, RedisSettings, create_pool
-
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.runtime import WorkerGroup
 from adolfd.engine.serialization import SERIALIZERS, arq_job
 from adolfd.testing import AdolfdProcess
+from arq.connections import ArqRedis, RedisSettings, create_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
 QUEUE = "adolfd:operations:default"
@@ -34,7 +33,7 @@ async def _wait_complete(url: str, job_ids: list[str], timeout: float) -> dict[s
                 infos = [await arq_job(redis, j, QUEUE).result_info() for j in job_ids]
                 if all(info is not None for info in infos):
                     assert all(info.success for info in infos), [i.result for i in infos if not i.success]
-                    return {j: info.job_try for j, info in zip(job_ids, infos)}
+                    return {j: info.job_try for j, info in zip(job_ids, infos, strict=True)}
             except (ConnectionError, OSError):
                 pass
             finally:

@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from adolfd.admin.bot.app import serve_bot
 from adolfd.sandbox.accounts import TELEGRAM_BOT
 from adolfd.sandbox.telegram import SentMessage, telegram_fake

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from adolfd.admin.alert_delivery import DELIVERY_LOCK, alert_status, deliver_pending
 from adolfd.admin.alerts import raise_alert
-from adolfd.clients.telegram import telegram_bot
 from adolfd.admin.status import system_status
+from adolfd.clients.telegram import telegram_bot
 
 from .conftest import ADMIN_CHAT, KIDS_MANAGERS, MARKET_MANAGERS, SENIOR
 
@@ -98,7 +97,7 @@ async def test_dead_telegram_loses_nothing(ops, tg, fake, sandbox):
 async def test_blocked_chat_backs_off_while_the_others_get_theirs(ops, tg, fake):
     fake.set_chat_state(SENIOR, "blocked")
     await alert(ops, "warning", brand="ohana_market")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     report = await deliver_pending(ops.db, tg, ops.settings, now=now)
     assert "blocked" in report.failed_chats[SENIOR]
     assert len(fake.messages(MARKET_MANAGERS)) == 1
@@ -171,7 +170,7 @@ async def test_a_429_defers_the_chat_and_nothing_is_lost(ops, tg, fake, sandbox)
     assert row["attempts"] == 1 and "retry after" in row["last_error"]
     sandbox.sandbox.set_limit("telegram", "chat", 100, 100)
     await ops.redis.flushdb()                                           # forget our own penalty for the chat
-    later = datetime.now(timezone.utc) + timedelta(minutes=1)
+    later = datetime.now(UTC) + timedelta(minutes=1)
     await deliver_pending(ops.db, tg, ops.settings, now=later)
     assert [m.text.count("second") for m in fake.messages(SENIOR)] == [0, 1]
 

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from adolfd.admin.alerts import raise_alert
+from adolfd.engine.serialization import arq_job
+from adolfd.sandbox import feedback_feed
+from adolfd.workers.marketing.kill_switch import bids_paused
 from arq.jobs import JobStatus
 from structlog.testing import capture_logs
-
-from adolfd.admin.alerts import raise_alert
-from adolfd.workers.marketing.kill_switch import bids_paused
-from adolfd.sandbox import feedback_feed
-from adolfd.engine.serialization import arq_job
 
 from .conftest import ADMIN, SECOND_ADMIN, STRANGER
 
@@ -150,7 +149,7 @@ async def test_breakers_lists_the_polling_breakers(ops, bot, say, replies):
     br = breakers(ops.redis, ops.settings)
     name = BREAKER_NAMES[0]
     for _ in range(ops.settings.reputation.breaker_failures):
-        await br.failure(name, datetime.now(timezone.utc), "HTTP 503 from wb")
+        await br.failure(name, datetime.now(UTC), "HTTP 503 from wb")
     await say("/breakers")
     [reply] = await replies(ADMIN, 1)
     assert f"🔴 {name}: <b>open</b>" in reply.text and "HTTP 503 from wb" in reply.text

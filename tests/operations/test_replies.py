@@ -1,13 +1,13 @@
 """Bot replies rendered from status data: problems first, healthy parts folded, always within Telegram's limit."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from adolfd.admin.bot.replies import MAX_REPLY, render_job, render_status, split_reply
 
 MSK = ZoneInfo("Europe/Moscow")
-NOW = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
 def status(**sections) -> dict:
@@ -84,12 +84,12 @@ def test_split_reply_keeps_lines_and_the_limit() -> None:
 
 
 def test_a_completed_bid_cycle_reads_as_healthy():
-    from datetime import datetime, timezone
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from adolfd.admin.bot.replies import render_marketing
 
-    now = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
     ok = render_marketing({"last_bid_cycle": {"status": "completed", "started_at": now.isoformat(),
                                                "bids_updated": 12, "errors": 0}}, now, ZoneInfo("Europe/Moscow"))
     failed = render_marketing({"last_bid_cycle": {"status": "failed", "started_at": now.isoformat()}}, now,

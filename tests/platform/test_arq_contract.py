@@ -5,9 +5,8 @@ from __future__ import annotations
 import inspect
 
 import arq
-from arq.worker import Worker
-
 from adolfd.engine.runtime import AdolfdWorker
+from arq.worker import Worker
 
 # ARQ method -> its parameters, as adolfd's overrides call or replace them
 OVERRIDDEN = {

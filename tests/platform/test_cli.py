@@ -4,16 +4,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
-
-import pytest
-from arq.jobs import JobStatus
+from datetime import UTC, datetime, timedelta
 
 from adolfd.cron import TABLE
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.serialization import arq_job
+from arq.jobs import JobStatus
 
 
 def test_schedule_json_has_exactly_the_promised_keys(adolfd):
@@ -109,8 +106,8 @@ async def test_run_at_and_in_defer_the_job_and_scheduled_lists_them_soonest_firs
     in_id, at_id = json.loads(later.stdout)["job_id"], json.loads(at.stdout)["job_id"]
 
     due_in = await res.redis.zscore(QUEUE, in_id) / 1000
-    assert abs(due_in - (datetime.now(timezone.utc).timestamp() + 120)) < 15
-    due_at = datetime.fromtimestamp(await res.redis.zscore(QUEUE, at_id) / 1000, timezone.utc)
+    assert abs(due_in - (datetime.now(UTC).timestamp() + 120)) < 15
+    due_at = datetime.fromtimestamp(await res.redis.zscore(QUEUE, at_id) / 1000, UTC)
     assert due_at == local.replace(tzinfo=settings.tz)
     assert datetime.fromisoformat(json.loads(at.stdout)["due"]) == due_at
 
@@ -154,7 +151,7 @@ async def test_run_wait_exits_1_with_the_error_when_the_job_fails(res, settings,
     from adolfd.engine.retry import NO_RETRY
 
     monkeypatch.setattr(resolve("logistic.sync_brain_stocks"), "retry", NO_RETRY)
-    await extract(datetime.now(timezone.utc))     # a fresh 1C extract but no Ozon catalogue: the job refuses
+    await extract(datetime.now(UTC))     # a fresh 1C extract but no Ozon catalogue: the job refuses
     proc = await _adolfd_started(settings, "run", "sync_brain_stocks", "--wait", "60")
     await _until_queued(res.redis, "adolfd:logistic:brain")
     await run_queue("logistic", "brain")

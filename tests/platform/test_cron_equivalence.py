@@ -12,10 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from croniter import croniter
-
 from adolfd.cron import TABLE, CronEntry
 from adolfd.engine.scheduler import arq_cron, cron_options, next_fires
+from croniter import croniter
 
 
 async def _noop(ctx):  # a coroutine for arq.cron(); never run

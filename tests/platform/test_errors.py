@@ -5,13 +5,22 @@ import json
 
 import httpx
 import pytest
-
-from adolfd.errors import (AuthError, BadArguments, BadResponse, LegacyPickledJob, RateLimited, Rejected,
-                           Unavailable, UnknownBrand, UnknownJob, is_retryable)
 from adolfd.engine.failures import list_failed
-from adolfd.testing import with_jobs
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
+from adolfd.errors import (
+    AuthError,
+    BadArguments,
+    BadResponse,
+    LegacyPickledJob,
+    RateLimited,
+    Rejected,
+    Unavailable,
+    UnknownBrand,
+    UnknownJob,
+    is_retryable,
+)
+from adolfd.testing import with_jobs
 
 CALLS: dict[str, int] = {}
 RAISES = {

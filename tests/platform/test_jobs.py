@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pytest
-
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.failures import list_failed, retry_failed
-from adolfd.testing import with_jobs
-from adolfd.engine.jobs import BadArguments, JobSpec, NotAllowed, UnknownJob, job, resolve
+from adolfd.engine.jobs import JobSpec, job, resolve
 from adolfd.engine.retry import RetryPolicy
 from adolfd.engine.runbook import last_runs
+from adolfd.errors import BadArguments, NotAllowed, UnknownJob
+from adolfd.testing import with_jobs
 
 CALLS: dict[str, int] = {}
 

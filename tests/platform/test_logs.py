@@ -6,9 +6,8 @@ import json
 import logging
 
 import structlog
-from pydantic import SecretStr
-
 from adolfd.process import logs
+from pydantic import SecretStr
 
 
 def _lines(stream: io.StringIO) -> list[tuple[int, dict]]:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from adolfd.cron import TABLE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +55,8 @@ async def test_the_installed_command_migrates_and_prints_the_schedule(installed,
     env.update(ADOLFD_DATABASE_URL=empty_database, ADOLFD_REDIS_URL=settings.redis_url)
     adolfd = venv / "bin" / "adolfd"
 
-    origin = _run(venv / "bin" / "python", "-c", "import adolfd.process.db; print(adolfd.process.db.__file__)", env=env, cwd=tmp_path)
+    origin = _run(venv / "bin" / "python", "-c", "import adolfd.process.db; print(adolfd.process.db.__file__)",
+                  env=env, cwd=tmp_path)
     assert Path(origin.stdout.strip()).is_relative_to(venv)        # the installed copy, not the checkout
 
     migrated = _run(adolfd, "migrate", env=env, cwd=tmp_path)

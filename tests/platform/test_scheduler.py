@@ -1,19 +1,18 @@
 """The precise cron scheduler: one fire per time across schedulers, exact-second starts, missed-run catch-up."""
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+import pytest
 from adolfd.cron import MSK, UTC, CronEntry
-from adolfd.testing import with_jobs
+from adolfd.engine.execution import arq_function
 from adolfd.engine.jobs import job, resolve
 from adolfd.engine.runbook import last_runs
 from adolfd.engine.runtime import WorkerGroup
 from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron, fire_job_id, next_fires, previous_fire
-from adolfd.engine.execution import arq_function
+from adolfd.testing import with_jobs
 
 STARTS: list[float] = []
 
@@ -49,7 +48,7 @@ async def test_two_schedulers_claim_each_fire_time_once(res):
 async def test_missed_daily_run_is_caught_up_once_within_grace(res):
     daily = _entry("0 7 * * *", name="daily_for_tests")
     frequent = _entry("*/5 * * * *", name="frequent_for_tests")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     hourly_ok = now - previous_fire(daily, now) <= timedelta(hours=6)
     sched = CronScheduler(res.redis, res.db, [_scheduled(daily), _scheduled(frequent)], wake=lambda q: None)
     caught = await sched.catch_up(now)
@@ -115,7 +114,7 @@ def test_moscow_and_utc_rows_for_one_instant_fire_together():
 async def test_rows_in_two_timezones_with_second_offsets_enqueue_early_and_wake_on_time(res):
     """A Moscow row and a UTC row, each at its own second: enqueued ahead with the exact score, woken at the
     fire time; a fire time another host already claimed is neither enqueued nor woken here."""
-    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=3)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
     moscow = _row("msk_offset_for_tests", start, MSK)
     utc = _row("utc_offset_for_tests", start + timedelta(seconds=1), UTC)
     taken = _row("claimed_elsewhere_for_tests", start + timedelta(seconds=1), MSK)
@@ -138,5 +137,5 @@ async def test_rows_in_two_timezones_with_second_offsets_enqueue_early_and_wake_
     assert await res.redis.zscore(utc.queue_name, fire_job_id(utc, second)) == second.timestamp() * 1000
     assert await res.redis.zscore(taken.queue_name, fire_job_id(taken, second)) is None
     assert [queue for queue, _ in wakes] == [moscow.queue_name, utc.queue_name]
-    for (_, woke), fire in zip(wakes, (start, second)):
+    for (_, woke), fire in zip(wakes, (start, second), strict=True):
         assert 0 <= woke - fire.timestamp() < 0.1

@@ -4,20 +4,19 @@ from __future__ import annotations
 import json
 import pickle
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from adolfd.engine.enqueue import enqueue
-from adolfd.errors import BadArguments
-from adolfd.engine.legacy_jobs import read_literals
-from adolfd.testing import with_jobs
 from adolfd.engine.jobs import job
+from adolfd.engine.legacy_jobs import read_literals
 from adolfd.engine.retry import RetryPolicy
 from adolfd.engine.serialization import JobFailed, job_deserializer, job_serializer
+from adolfd.errors import BadArguments
+from adolfd.testing import with_jobs
 
 QUEUE = "adolfd:operations:default"
 MARKER = Path("/tmp/adolfd-test-unpickled-marker")
@@ -26,7 +25,7 @@ MARKER = Path("/tmp/adolfd-test-unpickled-marker")
 @job(queue="default", retry=RetryPolicy(tries=0), timeout=5)
 async def typed_result_for_tests(ctx, day: date, amount: Decimal, ref: uuid.UUID) -> dict:
     """Returns what it received, with the Python types it saw."""
-    return {"day": day, "amount": amount, "ref": ref, "at": datetime(2026, 2, 14, 7, tzinfo=timezone.utc),
+    return {"day": day, "amount": amount, "ref": ref, "at": datetime(2026, 2, 14, 7, tzinfo=UTC),
             "types": [type(day).__name__, type(amount).__name__, type(ref).__name__]}
 
 
@@ -156,4 +155,5 @@ def _sync_get(url: str, key: str) -> bytes:
 @pytest.fixture(autouse=True)
 def _jobs_under_test(monkeypatch):
     """This file's jobs join the operations module for each test."""
-    with_jobs(monkeypatch, "operations", typed_result_for_tests, opaque_result_for_tests, any_payload_for_tests, failing_for_tests)
+    with_jobs(monkeypatch, "operations", typed_result_for_tests, opaque_result_for_tests, any_payload_for_tests,
+              failing_for_tests)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from adolfd.engine.context import Ctx
 from adolfd.engine.execution import execute
 from adolfd.engine.jobs import bind, job

@@ -7,10 +7,9 @@ import os
 import signal
 import sys
 
-from arq.jobs import JobStatus
-
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.serialization import arq_job
+from arq.jobs import JobStatus
 
 
 def _env(settings, **extra: str) -> dict[str, str]:

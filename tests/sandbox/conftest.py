@@ -6,7 +6,6 @@ from datetime import datetime
 
 import httpx
 import pytest
-
 from adolfd.sandbox import RunningSandbox, start_sandbox
 from adolfd.sandbox.accounts import ACCOUNTS
 from adolfd.sandbox.core import MSK

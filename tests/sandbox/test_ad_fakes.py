@@ -5,7 +5,6 @@ import asyncio
 from datetime import timedelta
 
 import httpx
-
 from adolfd.sandbox import ads
 from adolfd.sandbox.accounts import ACCOUNTS
 
@@ -31,13 +30,13 @@ async def test_wb_bids_are_validated_like_wb(sandbox):
     campaign = ads.campaigns(sandbox.sandbox.seed, "wb", "ohana_market")[0]
     nm = int(campaign.units[0].unit_id)
     async with httpx.AsyncClient(base_url=f"{sandbox.url}/wb-advert", headers=WB) as http:
-        twice = await http.patch("/api/advert/v1/bids", json={"bids": [
-            {"advert_id": campaign.campaign_id, "nm_bids": [{"nm_id": nm, "bid_kopecks": 20000, "placement": "combined"}]},
-            {"advert_id": campaign.campaign_id, "nm_bids": [{"nm_id": nm, "bid_kopecks": 20000, "placement": "combined"}]}]})
-        low = await http.patch("/api/advert/v1/bids", json={"bids": [
-            {"advert_id": campaign.campaign_id, "nm_bids": [{"nm_id": nm, "bid_kopecks": 3, "placement": "combined"}]}]})
-        ok = await http.patch("/api/advert/v1/bids", json={"bids": [
-            {"advert_id": campaign.campaign_id, "nm_bids": [{"nm_id": nm, "bid_kopecks": 20000, "placement": "combined"}]}]})
+        def bid(kopecks: int) -> dict:
+            return {"advert_id": campaign.campaign_id,
+                    "nm_bids": [{"nm_id": nm, "bid_kopecks": kopecks, "placement": "combined"}]}
+
+        twice = await http.patch("/api/advert/v1/bids", json={"bids": [bid(20000), bid(20000)]})
+        low = await http.patch("/api/advert/v1/bids", json={"bids": [bid(3)]})
+        ok = await http.patch("/api/advert/v1/bids", json={"bids": [bid(20000)]})
     assert twice.status_code == 400 and "not unique" in twice.json()["detail"]
     assert low.status_code == 400 and low.json()["detail"] == "wrong bid value: 3; min: 15000"
     assert ok.status_code == 200 and ok.json()["bids"][0]["nm_bids"][0]["bid_kopecks"] == 20000

@@ -5,12 +5,11 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
-
 from adolfd.sandbox import catalog
 from adolfd.sandbox.brain import BRAIN_TABLES, run_extractor, seed_brain_tables
 from adolfd.sandbox.core import MSK, Sandbox
@@ -126,8 +125,8 @@ async def test_extractor_loads_at_start_and_after_six_next_day(database_dsn: str
         await asyncio.gather(task, return_exceptions=True)
     days = await conn.fetch("SELECT extract_date, max(loaded_at) AS at FROM brain_stock_balance GROUP BY 1 ORDER BY 1")
     assert [(r["extract_date"].isoformat(), r["at"]) for r in days] == [
-        ("2026-03-10", datetime(2026, 3, 10, 0, 0, tzinfo=timezone.utc)),
-        ("2026-03-11", datetime(2026, 3, 11, 3, 0, tzinfo=timezone.utc)),
+        ("2026-03-10", datetime(2026, 3, 10, 0, 0, tzinfo=UTC)),
+        ("2026-03-11", datetime(2026, 3, 11, 3, 0, tzinfo=UTC)),
     ]
 
 

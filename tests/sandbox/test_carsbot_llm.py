@@ -5,15 +5,19 @@ import os
 
 import httpx
 import pytest
-from pydantic import SecretStr
-from redis.asyncio import Redis
-
 from adolfd.clients.llm import ChatCompletionsApi, HttpProvider, build_provider
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.domain.carsbot.answers import (
-    CarAdFields, CarAdVerdict, CarPostText, classification_prompt, extraction_prompt, generation_prompt,
+    CarAdFields,
+    CarAdVerdict,
+    CarPostText,
+    classification_prompt,
+    extraction_prompt,
+    generation_prompt,
 )
 from adolfd.settings import HttpSettings, RateLimit, Settings
+from pydantic import SecretStr
+from redis.asyncio import Redis
 
 AD = "Продам Kia Rio 2015, пробег 156 000 км, 780 000 руб, Екатеринбург, @rio_seller"
 NOT_AD = "Куплю Kia Rio до 700 тыс, Екатеринбург"

@@ -5,7 +5,6 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-
 from adolfd.sandbox import catalog
 from adolfd.sandbox.accounts import BRANDS
 
@@ -112,7 +111,8 @@ def test_onec_extract_has_scarce_zero_unmapped_and_one_anomaly(seed: int, brand:
     assert sorted(r.article for r in unmapped) == sorted(catalog.unmapped_articles(brand))
     negative = [r for r in rows if r.quantity < 0]
     assert len(negative) == 1 and negative[0].article == catalog.anomaly_article(seed, brand)
-    main = {r.article: r.quantity for r in rows if r.warehouse_name == catalog.ONEC_MAIN_WAREHOUSE and r.article in known}
+    main = {r.article: r.quantity for r in rows
+            if r.warehouse_name == catalog.ONEC_MAIN_WAREHOUSE and r.article in known}
     assert set(main) == known, "every Ozon article has a 1C balance"
     assert any(q == 0 for q in main.values()) and any(0 < q <= 31 for q in main.values())
     assert sum(q >= 150 * 0.96 for q in main.values()) >= len(known) // 2
@@ -140,7 +140,8 @@ def test_onec_documents_for_the_other_brain_tables() -> None:
         assert lines
         assert all(line.quantity > 0 and line.amount > 0 for line in lines)
         assert all(DAY - timedelta(days=30) <= line.doc_date <= DAY for line in lines)
-    assert all(line.expected_date and line.expected_date > DAY for line in catalog.supplier_orders(42, "ohana_market", DAY))
+    orders = catalog.supplier_orders(42, "ohana_market", DAY)
+    assert all(line.expected_date and line.expected_date > DAY for line in orders)
 
 
 def test_unknown_brand_is_a_clear_error() -> None:

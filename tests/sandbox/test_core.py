@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-
 from adolfd.sandbox import RunningSandbox
 from adolfd.sandbox.core import Clock, Sandbox, SandboxInputError
 
@@ -34,9 +33,9 @@ async def test_health_names_the_seed_and_apis(control: httpx.AsyncClient) -> Non
 async def test_clock_set_and_advance(control: httpx.AsyncClient, running: RunningSandbox) -> None:
     r = await control.post("/_sandbox/clock", json={"now": "2026-05-01T03:00:00+03:00", "frozen": True})
     assert r.status_code == 200
-    assert running.sandbox.now() == datetime(2026, 5, 1, 0, 0, tzinfo=timezone.utc)
+    assert running.sandbox.now() == datetime(2026, 5, 1, 0, 0, tzinfo=UTC)
     r = await control.post("/_sandbox/clock", json={"advance_seconds": 90})
-    assert datetime.fromisoformat(r.json()["now"]) == datetime(2026, 5, 1, 0, 1, 30, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(r.json()["now"]) == datetime(2026, 5, 1, 0, 1, 30, tzinfo=UTC)
     assert running.sandbox.today().isoformat() == "2026-05-01"
 
 
@@ -49,11 +48,11 @@ async def test_clock_rejects_bad_input(control: httpx.AsyncClient) -> None:
 
 def test_unfrozen_clock_keeps_ticking_from_the_set_time() -> None:
     clock = Clock()
-    target = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    target = datetime(2030, 1, 1, tzinfo=UTC)
     clock.set(target)
     assert timedelta(0) <= clock.now() - target < timedelta(seconds=5)
     clock.reset()
-    assert abs(clock.now() - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
 
 
 async def test_counters_count_requests_and_responses(ozon: httpx.AsyncClient, control: httpx.AsyncClient) -> None:
@@ -195,8 +194,10 @@ async def test_limits_endpoint_changes_and_removes_a_limit(ozon: httpx.AsyncClie
     assert all([(await clusters(ozon)).status_code == 200 for _ in range(5)])
     limits = (await control.get("/_sandbox/limits")).json()["limits"]
     assert {"api": "ozon-seller", "endpoint_class": "global", "rate": 50.0, "burst": 50.0} in limits
-    assert (await control.post("/_sandbox/limits", json={"api": "nope", "endpoint_class": "x", "rate": 1})).status_code == 400
-    assert (await control.post("/_sandbox/limits", json={"api": "ozon-seller", "endpoint_class": "x"})).status_code == 400
+    r = await control.post("/_sandbox/limits", json={"api": "nope", "endpoint_class": "x", "rate": 1})
+    assert r.status_code == 400
+    r = await control.post("/_sandbox/limits", json={"api": "ozon-seller", "endpoint_class": "x"})
+    assert r.status_code == 400
     r = await control.post("/_sandbox/limits", json={"api": "ozon-seller", "endpoint_class": "x", "rate": "fast"})
     assert r.status_code == 400 and "rate" in r.json()["error"]
 
@@ -205,7 +206,8 @@ async def test_limits_endpoint_changes_and_removes_a_limit(ozon: httpx.AsyncClie
 
 async def test_reset_restores_the_start_state(ozon: httpx.AsyncClient, control: httpx.AsyncClient,
                                               running: RunningSandbox) -> None:
-    await control.post("/_sandbox/limits", json={"api": "ozon-seller", "endpoint_class": "global", "rate": 1, "burst": 1})
+    await control.post("/_sandbox/limits",
+                       json={"api": "ozon-seller", "endpoint_class": "global", "rate": 1, "burst": 1})
     await control.post("/_sandbox/faults", json={"api": "ozon-seller", "mode": "5xx"})
     running.sandbox.state("ozon-seller")["marker"] = True
     await clusters(ozon)
@@ -214,5 +216,5 @@ async def test_reset_restores_the_start_state(ozon: httpx.AsyncClient, control: 
     assert (await control.get("/_sandbox/counters")).json() == {}
     assert running.sandbox.faults == []
     assert running.sandbox.state("ozon-seller") == {}
-    assert abs(running.sandbox.now() - datetime.now(timezone.utc)) < timedelta(seconds=5), "clock back to real time"
+    assert abs(running.sandbox.now() - datetime.now(UTC)) < timedelta(seconds=5), "clock back to real time"
     assert all([(await clusters(ozon)).status_code == 200 for _ in range(3)]), "default limits again"

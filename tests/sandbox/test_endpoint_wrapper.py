@@ -9,12 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
-
 from adolfd.sandbox import RunningSandbox
 from adolfd.sandbox.accounts import ACCOUNTS, LLM, TELEGRAM_BOT
 from adolfd.sandbox.google_sheets import SERVICE_EMAIL, SPREADSHEET_ID, service_account_info
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from .conftest import ozon_headers
 

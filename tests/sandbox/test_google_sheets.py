@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from adolfd.clients.errors import AuthError, RateLimited, Unavailable
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.clients.sheets import SheetsClient
@@ -62,9 +61,10 @@ async def test_quota_exhausted_is_rate_limited_after_the_tries(running, make_cli
 
 
 async def test_a_foreign_key_is_refused_as_auth_error(running, make_client):
+    import json
+
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-    import json
 
     info = json.loads(sandbox_carsbot(running.url)["service_account_json"])
     info["private_key"] = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(

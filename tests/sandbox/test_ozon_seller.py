@@ -5,7 +5,6 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
-
 from adolfd.sandbox import RunningSandbox, catalog
 
 from .conftest import NOON, SEED, ozon_headers
@@ -113,7 +112,7 @@ async def test_analytics_stocks_match_the_catalogue(ozon: httpx.AsyncClient) -> 
         rows += r.json()["items"]
     expected = catalog.fbo_stocks(SEED, BRAND, TODAY)
     assert len(rows) == len(expected)
-    for row, exp in zip(rows, expected):
+    for row, exp in zip(rows, expected, strict=True):
         assert (row["sku"], row["offer_id"], row["cluster_name"], row["warehouse_id"]) == (
             exp.article.sku, exp.article.offer_id, exp.cluster.name, exp.warehouse.warehouse_id)
         assert (row["available_stock_count"], row["transit_stock_count"], row["turnover_grade"]) == (

@@ -6,6 +6,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from adolfd.sandbox import RunningSandbox
+from adolfd.sandbox.accounts import TELEGRAM_BOT
+from adolfd.sandbox.telegram import telegram_fake
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -16,10 +19,6 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
-
-from adolfd.sandbox import RunningSandbox
-from adolfd.sandbox.accounts import TELEGRAM_BOT
-from adolfd.sandbox.telegram import telegram_fake
 
 ADMIN = 111
 GROUP = -1001234567890

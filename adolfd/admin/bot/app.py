@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import structlog
 from aiogram import Bot, Dispatcher
@@ -21,12 +21,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 
-from adolfd.process import sdnotify
 from adolfd.admin.alert_delivery import deliver_pending
 from adolfd.admin.bot import access, jobs, system
 from adolfd.clients.telegram import TelegramPacing, api_server
 from adolfd.engine.context import Resources
 from adolfd.modules import MODULES
+from adolfd.process import sdnotify
 from adolfd.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -90,7 +90,7 @@ async def serve_bot(settings: Settings, res: Resources, *, stop: asyncio.Event |
     watchdog = asyncio.create_task(sdnotify.watchdog_loop(lambda: not polling.done() and not delivery.done()))
     sdnotify.ready("polling Telegram, delivering alerts")
     log.info("bot_started", admins=len(settings.ops.admin_ids), alert_chats=len(settings.ops.alert_chats),
-             started=datetime.now(timezone.utc).isoformat())
+             started=datetime.now(UTC).isoformat())
     stopper = asyncio.create_task(stop.wait())
     try:
         done, _ = await asyncio.wait({polling, delivery, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -103,7 +103,7 @@ async def serve_bot(settings: Settings, res: Resources, *, stop: asyncio.Event |
         if not polling.done():
             try:
                 await asyncio.wait_for(dp.stop_polling(), 10)
-            except (RuntimeError, asyncio.TimeoutError):     # not started yet, or stuck: cancel it
+            except (TimeoutError, RuntimeError):     # not started yet, or stuck: cancel it
                 polling.cancel()
         await asyncio.gather(polling, delivery, return_exceptions=True)
         watchdog.cancel()

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import datetime, timezone, tzinfo
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 MAX_REPLY = 4000          # under Telegram's 4096, with room for the markup
 
@@ -33,7 +34,7 @@ def clock(moment: datetime | str | None, tz: tzinfo) -> str:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(tz).strftime("%d.%m %H:%M")
 
 

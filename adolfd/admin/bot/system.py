@@ -1,17 +1,16 @@
 """/status, /queues, /schedule, /help: the system at a glance, from the same functions as `adolfd status`."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import BotCommand, Message
 
 from adolfd.admin.bot.replies import answer, esc, render_queues, render_schedule, render_status
-from adolfd.admin.status import schedule_rows
+from adolfd.admin.status import queue_status, schedule_rows, system_status
 from adolfd.engine.context import Resources
 from adolfd.modules import module_names
-from adolfd.admin.status import queue_status, system_status
 
 # (command, argument hint, description): /help and the chat's command menu
 COMMANDS = [
@@ -54,7 +53,7 @@ async def schedule(message: Message, command: CommandObject, res: Resources) -> 
     if module and module not in module_names():
         await message.answer(f"Unknown module {esc(module)}. Modules: {esc(', '.join(module_names()))}")
         return
-    rows = schedule_rows(datetime.now(timezone.utc))
+    rows = schedule_rows(datetime.now(UTC))
     await answer(message, render_schedule(rows, res.settings.tz, module))
 
 

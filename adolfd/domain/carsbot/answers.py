@@ -98,7 +98,8 @@ def offline_post(prompt: str) -> CarPostText:
     m = re.search(re.escape(FIELDS_LABEL) + r"(\{.*\})", prompt)
     if m is None:
         raise ValueError("prompt carries no fields")
-    limit = int(re.search(r"at most (\d+) visible", prompt).group(1)) if "visible" in prompt else 4096
+    stated = re.search(r"at most (\d+) visible", prompt) if "visible" in prompt else None
+    limit = int(stated.group(1)) if stated is not None else 4096
     fields = CarAdFields.model_validate(json.loads(m.group(1)))
     return CarPostText(text=render_post(fields.to_ad(), post_of(prompt), limit=limit))
 

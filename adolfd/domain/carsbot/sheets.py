@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 CHANNEL_COLUMNS = ("channel_id", "username", "title", "active")
 CHANNEL_REQUIRED = ("channel_id",)
@@ -54,7 +55,7 @@ class SubscriberRow:
 
 @dataclass
 class SheetRead:
-    rows: list = field(default_factory=list)
+    rows: list[Any] = field(default_factory=list)
     issues: list[SheetIssue] = field(default_factory=list)
     present: set[int] = field(default_factory=set)      # ids the sheet lists, readable rows or not
     usable: bool = True

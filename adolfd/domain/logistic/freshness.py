@@ -11,7 +11,12 @@ from datetime import datetime
 
 from adolfd.domain.logistic.brain_validation import is_stale
 from adolfd.domain.logistic.stock_monitor import (
-    ALL_BRANDS, AlertType, LogisticAlert, LogisticRules, Severity, require_aware,
+    ALL_BRANDS,
+    AlertType,
+    LogisticAlert,
+    LogisticRules,
+    Severity,
+    require_aware,
 )
 
 # The tables the seed checks, in its order.

@@ -13,7 +13,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from adolfd.domain.logistic.stock_monitor import ALL_BRANDS, AlertType, LogisticAlert, LogisticRules, Severity, require_aware
+from adolfd.domain.logistic.stock_monitor import (
+    ALL_BRANDS,
+    AlertType,
+    LogisticAlert,
+    LogisticRules,
+    Severity,
+    require_aware,
+)
 
 SYNC_BRAIN_STOCKS = "sync_brain_stocks"
 SYNC_OZON_ANALYTICS = "sync_ozon_analytics"

@@ -31,7 +31,6 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import TypeVar
 
-
 K = TypeVar("K")
 
 

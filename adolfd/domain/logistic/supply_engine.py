@@ -27,7 +27,14 @@ from enum import StrEnum
 from fractions import Fraction
 
 from adolfd.domain.logistic.stock_monitor import (
-    AlertType, LogisticAlert, LogisticRules, OpenAlert, StockPosition, days_of_stock, new_alerts, require_aware,
+    AlertType,
+    LogisticAlert,
+    LogisticRules,
+    OpenAlert,
+    StockPosition,
+    days_of_stock,
+    new_alerts,
+    require_aware,
 )
 
 
@@ -133,7 +140,7 @@ class SupplySummary:
                    count[Priority.RECOMMENDED], purchase_required)
 
     def __add__(self, other: SupplySummary) -> SupplySummary:
-        return SupplySummary(*(a + b for a, b in zip(self.as_dict().values(), other.as_dict().values())))
+        return SupplySummary(*(a + b for a, b in zip(self.as_dict().values(), other.as_dict().values(), strict=True)))
 
     def as_dict(self) -> dict[str, int]:
         return {"total_tasks": self.total_tasks, "total_quantity": self.total_quantity, "urgent": self.urgent,

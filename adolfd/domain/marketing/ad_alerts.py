@@ -6,9 +6,10 @@ Rules return `AdAlert` values; the workers turn them into `marketing_alerts` row
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 
 class Severity(StrEnum):

@@ -14,16 +14,18 @@ topics ("не понравилось" is negative, "без брака" is not a 
 negated ("не работает" is a defect, "не безопасно" a safety issue): praise such as "безопасный для ребёнка"
 does not escalate, a complaint does.
 
-Offline sentiment for reviews: rating 4–5 is positive unless negative words outnumber positive ones or
-the text reports a defect, return or safety problem (a mixed "5 stars, but it broke" becomes neutral); rating 3 is neutral, or negative when negative words
-outnumber positive ones; rating 1–2 is negative. Without a rating (questions) the word balance decides.
+Offline sentiment for reviews: rating 4–5 is positive unless negative words outnumber positive ones or the text
+reports a defect, return or safety problem (a mixed "5 stars, but it broke" becomes neutral); rating 3 is neutral,
+or negative when negative words outnumber positive ones; rating 1–2 is negative. Without a rating (questions) the
+word balance decides.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 PLATFORMS = ("wb", "ozon", "ym")
 ESCALATING_TOPICS = ("defect", "return", "safety")
@@ -93,7 +95,7 @@ class Analysis:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Analysis":
+    def from_json(cls, data: Mapping[str, Any]) -> Analysis:
         return cls(
             sentiment=Sentiment(data["sentiment"]),
             topics=tuple(data.get("topics") or ()),

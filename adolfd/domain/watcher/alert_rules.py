@@ -74,20 +74,22 @@ def _pct(part: Decimal, whole: Decimal) -> str:
 def evaluate(price: ParsedPrice) -> list[AlertCandidate]:
     """The alerts one parse calls for, before de-duplication."""
     found: list[AlertCandidate] = []
-    base = dict(sku=price.sku, marketplace=price.marketplace, brand_id=price.brand_id,
-                competitor_id=price.competitor_id)
+
+    def candidate(alert_type: AlertType, details: Mapping[str, Any]) -> AlertCandidate:
+        return AlertCandidate(alert_type, price.sku, price.marketplace, price.brand_id, price.competitor_id, details)
+
     if price.in_stock and price.price is not None:
         old = price.previous_price
         if old and old > 0 and (old - price.price) * 100 >= DROP_PERCENT * old:
-            found.append(AlertCandidate(AlertType.PRICE_DROP, **base, details={
+            found.append(candidate(AlertType.PRICE_DROP, {
                 "old_price": str(old), "new_price": str(price.price), "drop_percent": _pct(old - price.price, old)}))
         ours = price.our_price
         if ours and ours > 0 and (ours - price.price) * 100 >= DUMPING_PERCENT * ours:
-            found.append(AlertCandidate(AlertType.DUMPING, **base, details={
+            found.append(candidate(AlertType.DUMPING, {
                 "our_price": str(ours), "new_price": str(price.price),
                 "below_percent": _pct(ours - price.price, ours)}))
     if not price.in_stock and price.previous_in_stock:
-        found.append(AlertCandidate(AlertType.OUT_OF_STOCK, **base, details={
+        found.append(candidate(AlertType.OUT_OF_STOCK, {
             "last_price": str(price.previous_price) if price.previous_price is not None else None}))
     return found
 

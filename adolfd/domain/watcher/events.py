@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv6Address
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -76,10 +76,10 @@ class Panic(_Event):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-AgentEvent = Annotated[Union[Heartbeat, TaskStarted, PriceResult, TaskFailed, CookiesInvalid, Panic],
+AgentEvent = Annotated[Heartbeat | TaskStarted | PriceResult | TaskFailed | CookiesInvalid | Panic,
                        Field(discriminator="type")]
 EVENT_TYPES = ("heartbeat", "task_started", "price_result", "task_failed", "cookies_invalid", "panic")
-_ADAPTER: TypeAdapter[Any] = TypeAdapter(AgentEvent)
+_ADAPTER: TypeAdapter[AgentEvent] = TypeAdapter(AgentEvent)
 
 
 class BadEvent(ValueError):

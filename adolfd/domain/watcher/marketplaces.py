@@ -9,7 +9,7 @@ AgentMarketplace = Literal["wildberries", "ozon", "yandex_market"]
 
 MARKETPLACES: tuple[Marketplace, ...] = ("wb", "ozon", "ym")
 TO_AGENT: dict[str, AgentMarketplace] = {"wb": "wildberries", "ozon": "ozon", "ym": "yandex_market"}
-FROM_AGENT: dict[str, Marketplace] = {v: k for k, v in TO_AGENT.items()}
+FROM_AGENT: dict[str, Marketplace] = {"wildberries": "wb", "ozon": "ozon", "yandex_market": "ym"}
 
 
 def agent_name(marketplace: str) -> AgentMarketplace:

@@ -28,11 +28,12 @@ class PriorityInputs:
 
 def count_price_changes(prices: Sequence[Decimal]) -> int:
     """Changes between consecutive parsed prices, oldest first (seed `_count_price_changes`)."""
-    return sum(1 for before, after in zip(prices, prices[1:]) if after != before)
+    return sum(1 for before, after in zip(prices, prices[1:], strict=False) if after != before)
 
 
 def price_difference_pct(competitor: Decimal | None, ours: Decimal | None) -> Decimal | None:
-    """(theirs − ours) / ours × 100; unknown when either price is missing or ours is 0 (seed `_get_price_difference`)."""
+    """(theirs − ours) / ours × 100; unknown when either price is missing or ours is 0
+    (seed `_get_price_difference`)."""
     if not competitor or not ours:
         return None
     return (competitor - ours) / ours * 100

@@ -15,10 +15,9 @@ from typing import Any
 
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter, TelegramServerError
 
-from adolfd.engine.context import Ctx
 from adolfd.domain.carsbot.subscriptions import expiry_notice
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.carsbot.keys import MODULE
 from adolfd.workers.carsbot.resources import carsbot_bot
 
 FINISHED = ("published", "rejected", "duplicate", "skipped", "failed")

@@ -13,21 +13,26 @@ a doubling delay capped at `llm_retry_max_seconds`, for as long as it takes: no 
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from adolfd.clients.errors import ApiError
-from adolfd.errors import is_retryable
-from adolfd.engine.context import Ctx
 from adolfd.cron import CARSBOT_RETRY
 from adolfd.domain.carsbot.answers import (
-    CarAdFields, CarAdVerdict, CarPostText, classification_prompt, extraction_prompt, generation_prompt,
+    CarAdFields,
+    CarAdVerdict,
+    CarPostText,
+    classification_prompt,
+    extraction_prompt,
+    generation_prompt,
 )
 from adolfd.domain.carsbot.post_text import CAPTION_LIMIT, TEXT_LIMIT, fingerprint
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.carsbot.keys import MODULE, PROCESS_AGAIN_JOB, PROCESS_JOB, PUBLISH_JOB
+from adolfd.errors import is_retryable
+from adolfd.workers.carsbot.keys import PROCESS_AGAIN_JOB, PROCESS_JOB, PUBLISH_JOB
 from adolfd.workers.carsbot.resources import llm
 
 PROCESSABLE = ("new", "waiting_llm", "processing")
@@ -57,7 +62,7 @@ def post_of_message(message: dict[str, Any]) -> dict[str, Any]:
         "source_key": f"album:{group}" if group else f"msg:{message_id}",
         "text": str(message.get("text") or message.get("caption") or ""),
         "photos": [{"message_id": message_id, "file_id": largest["file_id"]}] if largest else [],
-        "posted_at": datetime.fromtimestamp(int(date), timezone.utc) if isinstance(date, (int, float)) else None,
+        "posted_at": datetime.fromtimestamp(int(date), UTC) if isinstance(date, (int, float)) else None,
     }
 
 

@@ -25,14 +25,18 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
-    TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError, TelegramRetryAfter, TelegramServerError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.types import InputMediaPhoto, Message
 
-from adolfd.engine.context import Ctx
 from adolfd.cron import CARSBOT_RETRY
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.carsbot.keys import MODULE, PUBLISH_AGAIN_JOB
+from adolfd.workers.carsbot.keys import PUBLISH_AGAIN_JOB
 from adolfd.workers.carsbot.resources import carsbot_bot
 
 ALBUM_MAX = 10

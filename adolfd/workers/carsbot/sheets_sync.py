@@ -15,10 +15,10 @@ from typing import Any
 
 from redis.asyncio.lock import Lock
 
-from adolfd.engine.context import Ctx
 from adolfd.domain.carsbot.sheets import ANALYTICS_HEADER, SheetIssue, SheetRead, parse_channels, parse_subscribers
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.carsbot.keys import MODULE, SYNC_LOCK
+from adolfd.workers.carsbot.keys import SYNC_LOCK
 from adolfd.workers.carsbot.resources import sheets
 
 _UPSERT_CHANNELS = """
@@ -56,7 +56,8 @@ _DEACTIVATE = {
     "carsbot_channels": "UPDATE carsbot_channels SET is_active = false, in_sheet = false, sheet_row = NULL, "
                         "deactivated_at = coalesce(deactivated_at, $2) "
                         "WHERE in_sheet AND NOT (channel_id = ANY($1::bigint[])) RETURNING channel_id",
-    "carsbot_subscribers": "UPDATE carsbot_subscribers SET is_active = false, in_sheet = false, sheet_row = NULL, synced_at = $2 "
+    "carsbot_subscribers": "UPDATE carsbot_subscribers SET is_active = false, in_sheet = false, sheet_row = NULL, "
+                           "synced_at = $2 "
                            "WHERE in_sheet AND NOT (telegram_id = ANY($1::bigint[])) RETURNING telegram_id",
 }
 

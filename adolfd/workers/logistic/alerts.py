@@ -10,7 +10,6 @@ from adolfd.admin.alerts import raise_alert, resolve_alerts
 from adolfd.domain.logistic.stock_monitor import ALL_BRANDS, STOCK_ALERTS, AlertKey, AlertType, LogisticAlert, OpenAlert
 from adolfd.workers.logistic.keys import MODULE
 
-
 # Alerts that stay open until resolved: raising one again while it is open does nothing.
 DEDUPED = STOCK_ALERTS | {AlertType.WAREHOUSE_LOW}
 

@@ -8,7 +8,6 @@ from pydantic import PositiveInt
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.workers.logistic.inputs import _rules
-from adolfd.workers.logistic.keys import MODULE
 
 
 @job(queue="logic", manual=True)

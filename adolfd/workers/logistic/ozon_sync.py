@@ -13,8 +13,7 @@ from adolfd.engine.arguments import BrandId
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.workers.logistic.inputs import _MARK_INPUT, _finite, _rules, _slot
-from adolfd.workers.logistic.keys import CACHE_KEY, MODULE
-
+from adolfd.workers.logistic.keys import CACHE_KEY
 
 _SAVE_PRODUCTS = """
 INSERT INTO logistic_products (brand_id, article, sku, product_id, name, synced_at)
@@ -172,5 +171,6 @@ async def sync_ozon_warehouses(ctx: Ctx) -> dict:
     async with ctx.db.acquire() as conn, conn.transaction():
         await conn.execute(_SAVE_CLUSTERS, rows, ctx.now())
         gone = await conn.fetch("UPDATE logistic_clusters SET is_active = false WHERE is_active "
-                                "AND NOT (cluster_id = ANY($1::bigint[])) RETURNING cluster_id", [c.id for c in clusters])
+                                "AND NOT (cluster_id = ANY($1::bigint[])) RETURNING cluster_id",
+                                [c.id for c in clusters])
     return {"status": "success", "results": {"clusters_synced": len(rows), "deactivated": len(gone)}}

@@ -6,15 +6,17 @@ from typing import Any
 import asyncpg
 
 from adolfd.domain.logistic.stock_monitor import (
-    STOCK_ALERTS, LogisticRules, StockPosition, evaluate_stock_alerts, ozon_marks_deficit,
+    STOCK_ALERTS,
+    LogisticRules,
+    StockPosition,
+    evaluate_stock_alerts,
+    ozon_marks_deficit,
 )
 from adolfd.engine.arguments import BrandId
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.workers.logistic.alerts import _open_alerts, _raise, _resolve
 from adolfd.workers.logistic.inputs import _finite, _rules
-from adolfd.workers.logistic.keys import MODULE
-
 
 _POSITIONS = """
 SELECT article, cluster_id, cluster_name, sku, fbo_stock, in_transit, ordered_units_28d, turnover_grade_cluster

@@ -11,7 +11,13 @@ import asyncpg
 from adolfd.domain.logistic.readiness import Decision, supply_readiness
 from adolfd.domain.logistic.stock_monitor import AlertType, LogisticRules
 from adolfd.domain.logistic.supply_engine import (
-    OPEN_TASK_STATUSES, SupplySummary, SupplyTask, TaskState, plan_auto_cancel, plan_supply, tasks_generated_alert,
+    OPEN_TASK_STATUSES,
+    SupplySummary,
+    SupplyTask,
+    TaskState,
+    plan_auto_cancel,
+    plan_supply,
+    tasks_generated_alert,
 )
 from adolfd.engine.arguments import BrandId
 from adolfd.engine.context import Ctx
@@ -21,7 +27,6 @@ from adolfd.workers.logistic.alerts import _open_alerts, _raise, _resolve
 from adolfd.workers.logistic.inputs import _finite, _input_runs, _rules
 from adolfd.workers.logistic.keys import MODULE
 from adolfd.workers.logistic.stock_alerts import _position_details, _positions
-
 
 SUPPLY_LOCK = "logistic.generate_supply_tasks"
 
@@ -158,7 +163,7 @@ async def auto_cancel_expired(ctx: Ctx, max_age_hours: float | None = None) -> d
             plan = plan_auto_cancel(tasks, now, rules)
             done = {r["task_number"] for r in await conn.fetch(
                 _CANCEL, list(plan.task_numbers), now, f"auto: not confirmed within {rules.auto_cancel_hours:g} h")}
-            for number, alert in zip(plan.task_numbers, plan.alerts):
+            for number, alert in zip(plan.task_numbers, plan.alerts, strict=True):
                 if number in done:
                     await _raise(conn, alert, task_number=number)
                     cancelled.append(number)

@@ -23,7 +23,16 @@ from adolfd.engine.module import ModuleSpec, Queue
 def _jobs():
     from adolfd.engine.jobs import job_functions
     from adolfd.workers.marketing import (
-        aggregation, alerts, analytics, bid_changes, bid_cycle, budgets, campaign_sync, health, reports, retention,
+        aggregation,
+        alerts,
+        analytics,
+        bid_changes,
+        bid_cycle,
+        budgets,
+        campaign_sync,
+        health,
+        reports,
+        retention,
         stats,
     )
 

@@ -12,7 +12,6 @@ from typing import Any, Protocol, TypeVar
 
 from adolfd.domain.marketing.ad_money import parse_roubles
 
-
 MARKETPLACES = ("wb", "ozon", "ym")
 T = TypeVar("T")
 

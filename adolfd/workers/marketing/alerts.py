@@ -18,7 +18,6 @@ from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
 from adolfd.workers.marketing.keys import MODULE
 
-
 log = structlog.get_logger(__name__)
 
 
@@ -106,7 +105,7 @@ async def record_alerts(ctx: Ctx, items: Sequence[PendingAlert]) -> AlertsRecord
                        i.campaign.marketplace if i.campaign else None, i.campaign.brand_id if i.campaign else None,
                        i.alert.alert_type.value, i.alert.severity.value, i.alert.title, i.alert.message,
                        json.dumps(dict(i.alert.details), ensure_ascii=False, default=str), i.alert.action_taken,
-                       i.dedup_key) for i in unique]))
+                       i.dedup_key) for i in unique], strict=False))
     async with ctx.db.acquire() as conn, conn.transaction():
         rows = {r["dedup_key"]: r for r in await conn.fetch(_ALERTS_INSERT, *[list(c) for c in cols])}
         users = [Recipient(r["id"], r["role"], r["brand_id"]) for r in
@@ -120,7 +119,7 @@ async def record_alerts(ctx: Ctx, items: Sequence[PendingAlert]) -> AlertsRecord
             await conn.execute(
                 "INSERT INTO marketing_notifications (alert_id, user_id, event_type, level) "
                 "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING",
-                *[list(c) for c in zip(*pairs)])
+                *[list(c) for c in zip(*pairs, strict=False)])
         if fresh:
             keys = [f"marketing_alert:{rows[i.dedup_key]['id']}" for i in fresh]
             await conn.execute(

@@ -13,7 +13,14 @@ from pydantic import BaseModel, Field
 from adolfd.clients.errors import ApiError
 from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
 from adolfd.domain.marketing.ad_analytics import (
-    CampaignProfile, DailyFigures, KeywordSummary, Priority, Recommendation, recommend, spend_anomaly, trend,
+    CampaignProfile,
+    DailyFigures,
+    KeywordSummary,
+    Priority,
+    Recommendation,
+    recommend,
+    spend_anomaly,
+    trend,
 )
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles
 from adolfd.engine.context import Ctx
@@ -58,7 +65,8 @@ async def calculate_analytics(ctx: Ctx) -> dict:
                 AlertType.SPEND_ANOMALY, Severity.WARNING, SafetyAction.ALERT, f"Аномалия расхода: {c.name}",
                 f"{yesterday:%d.%m}: расход {kopecks_to_roubles(anomaly.spent)}₽ — в {anomaly.ratio}× выше "
                 f"среднего за 7 дней ({kopecks_to_roubles(int(anomaly.baseline))}₽)",
-                {"day": yesterday.isoformat(), "ratio": str(anomaly.ratio)}), dedup_key=f"spend_anomaly:{c.id}:{yesterday}")
+                {"day": yesterday.isoformat(), "ratio": str(anomaly.ratio)}),
+                dedup_key=f"spend_anomaly:{c.id}:{yesterday}")
         campaign_trend = trend(days, yesterday, rules)
         profile = CampaignProfile(c.name, c.strategy, c.daily_limit, c.target_drr, c.target_cpo)
         offline = recommend(profile, campaign_trend, [anomaly] if anomaly else [], keywords.get(c.id, []),
@@ -66,7 +74,8 @@ async def calculate_analytics(ctx: Ctx) -> dict:
         recs, source = list(offline), "offline"
         if provider is not None:
             try:
-                advice = await provider.complete_json(_advice_prompt(c, campaign_trend, anomaly, offline), CampaignAdvice)
+                advice = await provider.complete_json(_advice_prompt(c, campaign_trend, anomaly, offline),
+                                                      CampaignAdvice)
                 recs = [Recommendation(a.kind, Priority(a.priority), a.text) for a in advice.recommendations]
                 source = provider.name
             except (ApiError, ValueError) as exc:

@@ -104,7 +104,7 @@ async def run_bid_cycle(ctx: Ctx, marketplace: MarketplaceOrAll = "all") -> dict
                                         return_exceptions=True)
         total = CycleStats()
         per_mp: dict[str, dict[str, int]] = {}
-        for (mp, brand), outcome in zip(pairs, outcomes):
+        for (mp, brand), outcome in zip(pairs, outcomes, strict=False):
             if isinstance(outcome, BaseException):
                 if not isinstance(outcome, Exception):
                     raise outcome
@@ -172,7 +172,8 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> C
             held.extend(orders)
         return stats
 
-    for campaign, outcome in zip(live, await asyncio.gather(*(flow(c) for c in live), return_exceptions=True)):
+    outcomes = await asyncio.gather(*(flow(c) for c in live), return_exceptions=True)
+    for campaign, outcome in zip(live, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             if not isinstance(outcome, Exception):
                 raise outcome
@@ -289,7 +290,7 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
     for batch in await acc.set_bids([o for o, _ in to_send]):
         ids = [keyword_of[(o.campaign_id, o.unit_id)] for o in batch.orders]
         if batch.error is None:
-            applied.extend((kid, o.bid) for kid, o in zip(ids, batch.orders))
+            applied.extend((kid, o.bid) for kid, o in zip(ids, batch.orders, strict=False))
         else:
             state = "unknown" if isinstance(batch.error, Unavailable) else "failed"
             failed.extend((kid, state, str(batch.error)[:500]) for kid in ids)

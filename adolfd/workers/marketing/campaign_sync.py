@@ -13,7 +13,6 @@ from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
 from adolfd.workers.marketing.campaigns import upsert_units
 
-
 _UPSERT_CAMPAIGN = """
 INSERT INTO marketing_campaigns AS c (brand_id, marketplace, external_id, name, status, mp_status, paused_by,
                                       max_bid, bid_type, payment_type, synced_at)
@@ -42,7 +41,7 @@ async def sync_campaigns(ctx: Ctx) -> dict:
     pairs = [(mp, brand) for mp in MARKETPLACES for brand in ctx.brands()]
     outcomes = await asyncio.gather(*(_sync_account(ctx, mp, brand) for mp, brand in pairs), return_exceptions=True)
     summary: dict[str, Any] = {"campaigns": 0, "keywords": 0, "errors": 0, "accounts": {}}
-    for (mp, brand), outcome in zip(pairs, outcomes):
+    for (mp, brand), outcome in zip(pairs, outcomes, strict=False):
         if isinstance(outcome, BaseException):
             if not isinstance(outcome, Exception):
                 raise outcome

@@ -121,8 +121,10 @@ async def upsert_units(conn: asyncpg.Pool | asyncpg.Connection, units: dict[int,
     return found
 
 
-async def _keywords(db: asyncpg.Pool | asyncpg.Connection, campaign_ids: Sequence[int]) -> dict[int, list[asyncpg.Record]]:
-    rows = await db.fetch("SELECT id, campaign_id, external_id, keyword, placement, status, current_bid, min_bid, price "
+async def _keywords(db: asyncpg.Pool | asyncpg.Connection,
+                    campaign_ids: Sequence[int]) -> dict[int, list[asyncpg.Record]]:
+    rows = await db.fetch("SELECT id, campaign_id, external_id, keyword, placement, status, current_bid, min_bid, "
+                          "price "
                           "FROM marketing_keywords WHERE campaign_id = ANY($1::bigint[])", list(campaign_ids))
     found: dict[int, list[asyncpg.Record]] = defaultdict(list)
     for r in rows:

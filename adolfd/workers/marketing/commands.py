@@ -4,20 +4,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from datetime import UTC
 
 from adolfd.admin.shell import EXIT_USAGE, fail, with_redis, with_resources
 from adolfd.engine.module import Command
 from adolfd.settings import Settings
 
+
 # -- marketing: the bid-cycle kill switch (DOMAIN.md "Marketing") -------------------------------------------
 def cmd_pause_bids(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from adolfd.workers.marketing.kill_switch import pause_bids
 
     async def go(redis) -> int:
-        state = await pause_bids(redis, by=f"cli:{getpass.getuser()}", now=datetime.now(timezone.utc),
+        state = await pause_bids(redis, by=f"cli:{getpass.getuser()}", now=datetime.now(UTC),
                                  reason=args.reason)
         print(json.dumps(state, ensure_ascii=False, default=str))
         return 0

@@ -16,7 +16,7 @@ from adolfd.workers.marketing.keys import API_ERRORS, API_STATUS, MODULE, WORKER
 async def check_api_health(ctx: Ctx) -> dict:
     """A cheap call per marketplace; `marketing:api_status:{mp}` = ok | slow | error with the response time and
     the errors of the last 24 hours (seed §7.4.3)."""
-    results = dict(zip(MARKETPLACES, await asyncio.gather(*(_check_one(ctx, mp) for mp in MARKETPLACES))))
+    results = dict(zip(MARKETPLACES, await asyncio.gather(*(_check_one(ctx, mp) for mp in MARKETPLACES)), strict=False))
     # `marketing:workers` (seed §7.4.3): whether a worker of each queue is alive (ARQ's health-check key)
     alive = {queue: int(bool(await ctx.redis.exists(f"adolfd:{MODULE}:{queue}:health-check")))
              for queue in ("high", "default", "low")}

@@ -10,7 +10,16 @@ from decimal import Decimal
 from adolfd.clients.ozon_performance import BIDS_PER_CALL, OzonPerformanceClient
 from adolfd.domain.marketing.ad_money import kopecks_to_ozon_micros, ozon_micros_to_kopecks, rouble
 from adolfd.workers.marketing.ad_account import (
-    BidBatch, BidOrder, Calls, MpCampaign, MpDay, MpUnit, T, _kopecks_of, gather_limited, run_batches,
+    BidBatch,
+    BidOrder,
+    Calls,
+    MpCampaign,
+    MpDay,
+    MpUnit,
+    T,
+    _kopecks_of,
+    gather_limited,
+    run_batches,
 )
 
 

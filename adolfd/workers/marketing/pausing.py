@@ -8,7 +8,6 @@ from adolfd.engine.context import Ctx
 from adolfd.workers.marketing.ad_account import AdAccount
 from adolfd.workers.marketing.campaigns import CampaignRow, _keywords, _order
 
-
 log = structlog.get_logger(__name__)
 
 

@@ -11,7 +11,6 @@ from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import BadArguments
 from adolfd.workers.marketing.alerts import marketing_job
 
-
 REPORT_COLUMNS = ("stat_date", "brand_id", "marketplace", "campaign_id", "campaign", "views", "clicks", "ctr",
                   "spent", "cpc", "orders", "revenue", "cpo", "drr")
 

@@ -14,7 +14,6 @@ from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
 from adolfd.workers.marketing.campaigns import CampaignRow, chunks, load_campaigns, pause_point
 
-
 _UPSERT_STATS = """
 INSERT INTO marketing_stats (campaign_id, keyword_id, marketplace, brand_id, stat_date, collected_at, views, clicks,
                              spent, orders, revenue, avg_position)
@@ -72,7 +71,8 @@ async def save_stats(ctx: Ctx, marketplace: str, brand: str, campaigns: Sequence
             missing[c.id].add(d.unit_id)
     for cid, unit_ids in missing.items():       # figures of units the hourly sync has not seen yet
         rows = await ctx.db.fetch(
-            "INSERT INTO marketing_keywords (campaign_id, external_id, keyword) SELECT $1, u, u FROM unnest($2::text[]) "
+            "INSERT INTO marketing_keywords (campaign_id, external_id, keyword) "
+            "SELECT $1, u, u FROM unnest($2::text[]) "
             "AS u ON CONFLICT (campaign_id, external_id) DO UPDATE SET updated_at = now() RETURNING id, external_id",
             cid, sorted(unit_ids))
         keyword_id.update({(cid, r["external_id"]): r["id"] for r in rows})

@@ -9,10 +9,26 @@ from datetime import date
 from decimal import Decimal
 
 from adolfd.clients.wb_advert import (
-    STATUS_ACTIVE, STATUS_PAUSED, WbAdvert, WbAdvertBids, WbAdvertClient, WbNmBid, bid_batches,
+    STATUS_ACTIVE,
+    STATUS_PAUSED,
+    WbAdvert,
+    WbAdvertBids,
+    WbAdvertClient,
+    WbNmBid,
+    bid_batches,
 )
 from adolfd.workers.marketing.ad_account import (
-    BidBatch, BidOrder, Calls, MpCampaign, MpDay, MpUnit, T, _kopecks_of, _raise_first, gather_limited, run_batches,
+    BidBatch,
+    BidOrder,
+    Calls,
+    MpCampaign,
+    MpDay,
+    MpUnit,
+    T,
+    _kopecks_of,
+    _raise_first,
+    gather_limited,
+    run_batches,
 )
 
 

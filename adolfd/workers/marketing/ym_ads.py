@@ -12,7 +12,16 @@ from decimal import Decimal
 from adolfd.clients.ym_bids import MAX_PUT_BIDS, YmBidsClient
 from adolfd.domain.marketing.ad_money import kopecks_to_ym_bid, rouble, ym_bid_to_kopecks
 from adolfd.workers.marketing.ad_account import (
-    BidBatch, BidOrder, Calls, MpCampaign, MpDay, MpUnit, T, _raise_first, gather_limited, run_batches,
+    BidBatch,
+    BidOrder,
+    Calls,
+    MpCampaign,
+    MpDay,
+    MpUnit,
+    T,
+    _raise_first,
+    gather_limited,
+    run_batches,
 )
 
 

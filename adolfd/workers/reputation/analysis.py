@@ -8,9 +8,7 @@ from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
 from adolfd.workers.reputation.approval import approve
 from adolfd.workers.reputation.items import _item, feedback_item
-from adolfd.workers.reputation.keys import MODULE
 from adolfd.workers.reputation.resources import provider
-
 
 AI_RETRY = RetryPolicy(tries=3, delay=60)        # seed §7.3: max_retries=3, countdown=60
 
@@ -57,7 +55,8 @@ async def _generate(ctx: Ctx, item_id: int, instructions: str | None) -> dict:
                            item_id, now)
     result = {"status": "generated", "item_id": item_id, "generation": generation}
     if instructions is None and should_auto_approve(item, analysis, ctx.settings.reputation.auto_approve):
-        result["auto_approved"] = (await approve(ctx.db, ctx.redis, item_id, by="auto", now=now))["status"] == "approved"
+        approval = await approve(ctx.db, ctx.redis, item_id, by="auto", now=now)
+        result["auto_approved"] = approval["status"] == "approved"
     return result
 
 

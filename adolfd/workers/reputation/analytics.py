@@ -5,8 +5,6 @@ from datetime import timedelta
 
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.reputation.keys import MODULE
-
 
 ANALYTICS = """
 INSERT INTO reputation_analytics (date, platform, brand_id, total_items, reviews_count, questions_count,

@@ -3,7 +3,7 @@ the `adolfd approve|skip|regenerate` commands and the bot, and the operator's re
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -17,11 +17,12 @@ from adolfd.workers.reputation.items import _item
 async def approve(db: asyncpg.Pool, redis: ArqRedis, item_id: int, *, by: str, text: str | None = None,
                   now: datetime | None = None) -> dict[str, Any]:
     """Approve a pending reply (optionally with the operator's own text) and enqueue its one send_response."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     final = fit_reply(text, 3000) if text is not None else None
     async with db.acquire() as conn, conn.transaction():
         row = await conn.fetchrow("SELECT i.status, r.generation FROM reputation_items i "
-                                  "LEFT JOIN reputation_responses r ON r.item_id = i.id WHERE i.id = $1 FOR UPDATE OF i",
+                                  "LEFT JOIN reputation_responses r ON r.item_id = i.id "
+                                  "WHERE i.id = $1 FOR UPDATE OF i",
                                   item_id)
         if row is None:
             raise LookupError(f"no reputation item {item_id}")
@@ -39,7 +40,7 @@ async def approve(db: asyncpg.Pool, redis: ArqRedis, item_id: int, *, by: str, t
 
 async def skip(db: asyncpg.Pool, item_id: int, *, by: str, now: datetime | None = None) -> dict[str, Any]:
     """Leave an item unanswered on purpose (seed's `skipped`); it is archived with the published ones."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     status = await db.fetchval(
         "UPDATE reputation_items SET status = 'skipped', updated_at = $3 WHERE id = $1 AND status = ANY($2::text[]) "
         "RETURNING status", item_id, [s.value for s in SKIPPABLE], now)

@@ -5,8 +5,6 @@ from datetime import timedelta
 
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.reputation.keys import MODULE
-
 
 ARCHIVE_BATCH = 5000
 

@@ -18,7 +18,8 @@ from adolfd.workers.reputation.resources import PLATFORMS
 
 def breaker_policy(settings: Settings) -> BreakerPolicy:
     rep = settings.reputation
-    return BreakerPolicy(failure_threshold=rep.breaker_failures, cooldown=timedelta(seconds=rep.breaker_cooldown_seconds),
+    return BreakerPolicy(failure_threshold=rep.breaker_failures,
+                         cooldown=timedelta(seconds=rep.breaker_cooldown_seconds),
                          probe_timeout=timedelta(seconds=rep.breaker_probe_timeout_seconds))
 
 

@@ -10,7 +10,6 @@ from adolfd.engine.module import Command
 from adolfd.settings import Settings
 
 
-
 def _approve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("item_id", type=int)
     p.add_argument("--text", help="publish this text instead of the draft")

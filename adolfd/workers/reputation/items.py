@@ -5,7 +5,6 @@ import asyncpg
 
 from adolfd.domain.reputation.review_analysis import FeedbackItem
 
-
 ITEM = """
 SELECT i.*, r.draft_text, r.final_text, r.generation, r.publish_retry_count, r.publish_attempt,
        r.publish_started_at

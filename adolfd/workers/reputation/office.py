@@ -10,8 +10,6 @@ from adolfd.admin.office import OfficeAgent, OfficeReporter
 from adolfd.domain.reputation.replies import WAITING
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.reputation.keys import MODULE
-
 
 # seed 003 Appendix B.1
 AGENTS = {
@@ -29,7 +27,8 @@ async def office_metrics(db: asyncpg.Pool, platform: str, now: datetime, tz: str
     """Appendix B.6: reviews stored today, average minutes from the customer's post to our reply (published
     today), items waiting in the queue. `now` is in the configured timezone (`ctx.now()`)."""
     row = await db.fetchrow("""
-        SELECT count(*) FILTER (WHERE item_type = 'review' AND (created_at AT TIME ZONE $3)::date = $2) AS reviews_today,
+        SELECT count(*) FILTER (WHERE item_type = 'review' AND (created_at AT TIME ZONE $3)::date = $2)
+                   AS reviews_today,
                avg(extract(epoch FROM published_at - coalesce(source_created_at, created_at)) / 60)
                    FILTER (WHERE status = 'published' AND (published_at AT TIME ZONE $3)::date = $2) AS avg_min,
                count(*) FILTER (WHERE status = ANY($4::text[])) AS queue_size

@@ -12,10 +12,8 @@ from adolfd.domain.reputation.review_analysis import ItemType
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.workers.reputation.breakers import breaker_name, breakers
-from adolfd.workers.reputation.keys import MODULE
 from adolfd.workers.reputation.office import office_metrics, reporter
 from adolfd.workers.reputation.resources import TITLES, source
-
 
 MAX_LOOKBACK = timedelta(days=30)       # YM answers questions of the last month only
 
@@ -81,7 +79,8 @@ async def _store(ctx: Ctx, platform: str, item_type: ItemType, brand: str, fetch
             await conn.execute(
                 "INSERT INTO reputation_poll_cursors (platform, item_type, brand_id, cursor, updated_at) "
                 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform, item_type, brand_id) DO UPDATE "
-                "SET cursor = GREATEST(reputation_poll_cursors.cursor, EXCLUDED.cursor), updated_at = EXCLUDED.updated_at",
+                "SET cursor = GREATEST(reputation_poll_cursors.cursor, EXCLUDED.cursor), "
+                "updated_at = EXCLUDED.updated_at",
                 platform, item_type.value, brand, newest, now)
     return new_ids, pending
 

@@ -22,9 +22,7 @@ from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
 from adolfd.workers.reputation.items import ITEM
-from adolfd.workers.reputation.keys import MODULE
 from adolfd.workers.reputation.resources import source
-
 
 PUBLISH_RETRY = RetryPolicy(tries=3, delay=300)  # seed §7.3 send_response: max_retries=3, countdown=300
 

@@ -6,7 +6,6 @@ from adolfd.clients.feedback import FeedbackSource
 from adolfd.clients.llm import LLMProvider, worker_provider
 from adolfd.engine.context import Ctx
 
-
 PLATFORMS = ("wb", "ozon", "ym")
 CLIENTS = {"wb": "wb_feedbacks", "ozon": "ozon_reviews", "ym": "ym_feedback"}
 TITLES = {"wb": "Wildberries", "ozon": "Ozon", "ym": "Яндекс.Маркет"}

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from adolfd.engine.context import Ctx
 from adolfd.domain.watcher.agents import AgentState, aggregate, gone_offline
 from adolfd.domain.watcher.recipients import admins
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
 from adolfd.workers.watcher.apply import enter_panic
 from adolfd.workers.watcher.consumer import Consumer, run_effects
 from adolfd.workers.watcher.handback import claimed_ids, hand_back
-from adolfd.workers.watcher.keys import AGENTS_STATS, AGENTS_STATS_TTL, CLAIMED, MODULE, NIGHT_BATCH
+from adolfd.workers.watcher.keys import AGENTS_STATS, AGENTS_STATS_TTL, CLAIMED, NIGHT_BATCH
 from adolfd.workers.watcher.notify import active_users, tell
 from adolfd.workers.watcher.office import reporter
 from adolfd.workers.watcher.queues import flush_requeues, queue_lengths
@@ -33,13 +33,13 @@ async def _night_batch(ctx: Ctx, results: int) -> None:
     if now.hour not in NIGHT_HOURS:
         return
     if results:
-        await ctx.redis.hincrby(key, "products_scanned", results)
+        await ctx.redis.hincrby(key, "products_scanned", results)  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
         await ctx.redis.expire(key, 2 * 86400)
         await office.report_working("Ночное сканирование цен")
     elif sum((await queue_lengths(ctx.redis)).values()) == 0 and await ctx.redis.exists(key):
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         changes = await ctx.db.fetchval("SELECT count(*) FROM watcher_alerts WHERE created_at >= $1", midnight)
-        scanned = int(await ctx.redis.hget(key, "products_scanned") or 0)
+        scanned = int(await ctx.redis.hget(key, "products_scanned") or 0)  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
         await office.report_idle(metrics={"products_scanned": scanned, "price_changes_found": changes})
 
 
@@ -77,7 +77,7 @@ async def sync_agent_status(ctx: Ctx) -> dict:
 
 
 async def _redistribute(ctx: Ctx, agent_id: int, name: str, *, mark_offline: bool = False) -> int:
-    claimed = claimed_ids(await ctx.redis.lrange(CLAIMED.format(agent=name), 0, -1))
+    claimed = claimed_ids(await ctx.redis.lrange(CLAIMED.format(agent=name), 0, -1))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
     async with ctx.db.acquire() as conn, conn.transaction():
         if mark_offline:
             changed = await conn.fetchval(
@@ -130,7 +130,7 @@ async def handle_panic_mode(ctx: Ctx, agent_id: int, reason: str, details: dict 
     name = await ctx.db.fetchval("SELECT name FROM watcher_agents WHERE id = $1", agent_id)
     if name is None:
         return {"status": "agent_not_found"}
-    claimed = claimed_ids(await ctx.redis.lrange(CLAIMED.format(agent=name), 0, -1))
+    claimed = claimed_ids(await ctx.redis.lrange(CLAIMED.format(agent=name), 0, -1))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
     async with ctx.db.acquire() as conn, conn.transaction():
         effects = await enter_panic(conn, agent_id, name, reason=reason, ip=ip, message=reason, details=details,
                                     claimed=claimed, now=ctx.now(), key=f"job:{ctx.job_id}")

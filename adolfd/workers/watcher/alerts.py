@@ -9,12 +9,11 @@ between the commit and the enqueue loses no notification and none is sent twice.
 """
 from __future__ import annotations
 
-from adolfd.engine.context import Ctx
 from adolfd.domain.watcher.alert_rules import DEDUP_WINDOW, LOOKBACK, AlertType, ParsedPrice, new_alerts
 from adolfd.domain.watcher.recipients import recipients
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
-from adolfd.workers.watcher.keys import MODULE
 from adolfd.workers.watcher.notify import active_users, tell
 from adolfd.workers.watcher.office import reporter
 

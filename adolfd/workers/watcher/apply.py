@@ -15,7 +15,13 @@ from typing import Any
 import asyncpg
 
 from adolfd.domain.watcher.events import (
-    BadEvent, CookiesInvalid, Heartbeat, Panic, PriceResult, TaskFailed, TaskStarted,
+    BadEvent,
+    CookiesInvalid,
+    Heartbeat,
+    Panic,
+    PriceResult,
+    TaskFailed,
+    TaskStarted,
 )
 from adolfd.domain.watcher.marketplaces import from_agent
 from adolfd.domain.watcher.recipients import admins

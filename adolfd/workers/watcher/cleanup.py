@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.watcher.keys import AGENT_STATE_PATTERN, CLAIMED_PATTERN, MODULE, STATS_PATTERN
+from adolfd.workers.watcher.keys import AGENT_STATE_PATTERN, CLAIMED_PATTERN, STATS_PATTERN
 
 SCAN_COUNT = 500
 

@@ -77,7 +77,7 @@ async def run_effects(db: asyncpg.Pool, redis: Redis, effects: list[Effect], now
             if left > 0:
                 await redis.set(IP_BLOCKED.format(ip=effect["ip"]), effect["reason"], ex=left)
         elif op == "lrem":
-            await redis.lrem(effect["key"], 0, effect["value"])
+            await redis.lrem(effect["key"], 0, effect["value"])  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
         elif op == "del":
             await redis.delete(effect["key"])
         elif op == "flush":
@@ -115,7 +115,7 @@ class Consumer:
             if raw is None:
                 raise BadEvent("missing_event", "the stream entry has no `event` field")
             event = parse_event(raw)
-            claimed = (claimed_ids(await self.redis.lrange(CLAIMED.format(agent=event.agent), 0, -1))
+            claimed = (claimed_ids(await self.redis.lrange(CLAIMED.format(agent=event.agent), 0, -1))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
                        if isinstance(event, Panic) else [])
             now = self.now()
             async with self.db.acquire() as conn, conn.transaction():

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from adolfd.engine.context import Ctx
 from adolfd.domain.watcher.marketplaces import MARKETPLACES, agent_name
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.watcher.keys import GENERATION, GENERATION_TTL, MODULE
+from adolfd.workers.watcher.keys import GENERATION, GENERATION_TTL
 from adolfd.workers.watcher.office import reporter
 from adolfd.workers.watcher.queues import flush_requeues, push_night, write_payloads
 
@@ -70,7 +70,7 @@ async def generate_daily_tasks(ctx: Ctx, scheduled_date: date | None = None) -> 
     try:
         stats = await _generate(ctx, night)
     except Exception as exc:
-        await ctx.redis.hset(key, mapping={"status": "failed", "error": str(exc)[:500]})
+        await ctx.redis.hset(key, mapping={"status": "failed", "error": str(exc)[:500]})  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
         await ctx.redis.expire(key, GENERATION_TTL)
         await office.report_error(str(exc))
         raise

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.watcher.keys import MODULE
 from adolfd.workers.watcher.office import AGENTS, reporter
 from adolfd.workers.watcher.queues import queue_lengths
 

@@ -1,8 +1,8 @@
 """The watcher's three Office Dashboard agents (seed 001 Appendix B.1–B.2)."""
 from __future__ import annotations
 
-from adolfd.engine.context import Ctx
 from adolfd.admin.office import OfficeAgent, OfficeReporter
+from adolfd.engine.context import Ctx
 
 AGENTS = {
     "price_monitor": OfficeAgent("watcher_price_monitor", "watcher", "Мониторинг цен", 60000, 1.0),

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from adolfd.engine.context import Ctx
 from adolfd.domain.watcher.priorities import (
-    WINDOW_DAYS, PriorityInputs, competitor_priority, count_price_changes, price_difference_pct,
+    WINDOW_DAYS,
+    PriorityInputs,
+    competitor_priority,
+    count_price_changes,
+    price_difference_pct,
 )
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.watcher.keys import MODULE
 
 CHUNK = 500
 

@@ -17,7 +17,11 @@ from redis.asyncio import Redis
 from adolfd.domain.watcher.agents import HandedBack, head_pushes
 from adolfd.domain.watcher.marketplaces import MARKETPLACES, agent_name
 from adolfd.workers.watcher.keys import (
-    GENERATION_PUSHED, GENERATION_TTL, TASK_PAYLOAD, TASK_PAYLOAD_TTL, TASK_QUEUE,
+    GENERATION_PUSHED,
+    GENERATION_TTL,
+    TASK_PAYLOAD,
+    TASK_PAYLOAD_TTL,
+    TASK_QUEUE,
 )
 
 REQUEUE_LOCK = 0x4AD001   # advisory lock: one flush at a time, so an id is never pushed by two flushers
@@ -64,14 +68,14 @@ async def push_night(redis: Redis, night: str, marketplace: str, ids: Sequence[i
     """Append the night's ids in order; ids pushed for this night before are skipped."""
     if not ids:
         return 0
-    return int(await redis.eval(_PUSH_ONCE, 2, GENERATION_PUSHED.format(date=night), queue_key(marketplace),
+    return int(await redis.eval(_PUSH_ONCE, 2, GENERATION_PUSHED.format(date=night), queue_key(marketplace),  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
                                 GENERATION_TTL, *[str(i) for i in ids]))
 
 
 async def push_absent(redis: Redis, marketplace: str, where: str, ids: Sequence[int]) -> int:
     if not ids:
         return 0
-    return int(await redis.eval(_PUSH_ABSENT, 1, queue_key(marketplace), where, *[str(i) for i in ids]))
+    return int(await redis.eval(_PUSH_ABSENT, 1, queue_key(marketplace), where, *[str(i) for i in ids]))  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
 
 
 async def flush_requeues(db: asyncpg.Pool, redis: Redis) -> int:
@@ -101,4 +105,4 @@ async def queue_lengths(redis: Redis) -> dict[str, int]:
         for market in MARKETPLACES:
             pipe.llen(queue_key(market))
         lengths = await pipe.execute()
-    return {agent_name(m): int(n) for m, n in zip(MARKETPLACES, lengths)}
+    return {agent_name(m): int(n) for m, n in zip(MARKETPLACES, lengths, strict=True)}

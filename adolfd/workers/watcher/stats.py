@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from adolfd.engine.context import Ctx
 from adolfd.domain.watcher.recipients import admins
 from adolfd.domain.watcher.stats import DailyStats, render_weekly, weekly_report
+from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.watcher.keys import DAILY_STATS, DAILY_STATS_TTL, MODULE
+from adolfd.workers.watcher.keys import DAILY_STATS, DAILY_STATS_TTL
 from adolfd.workers.watcher.notify import active_users, tell
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from adolfd.domain.carsbot.classification import classify
 from adolfd.domain.carsbot.extraction import extract_ad, find_mileage, find_price, fold
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 from datetime import date
 
 from adolfd.domain.carsbot.answers import (
-    CarAdFields, classification_prompt, extraction_prompt, generation_prompt, offline_fields, offline_post,
-    offline_verdict, post_of,
+    CarAdFields,
+    classification_prompt,
+    extraction_prompt,
+    generation_prompt,
+    offline_fields,
+    offline_post,
+    offline_verdict,
+    post_of,
 )
 from adolfd.domain.carsbot.extraction import CarAd, extract_ad
 from adolfd.domain.carsbot.post_text import CAPTION_LIMIT, fingerprint, render_post

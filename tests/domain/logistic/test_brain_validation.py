@@ -1,10 +1,13 @@
 """Validation of 1C balances (seed 000 §8.4.4, DOMAIN.md sync_brain_stocks)."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
 from adolfd.domain.logistic.brain_validation import (
-    AnomalyReason, BalanceRow, is_stale, is_sudden_change, validate_balance_rows,
+    AnomalyReason,
+    BalanceRow,
+    is_stale,
+    is_sudden_change,
+    validate_balance_rows,
 )
 from adolfd.domain.logistic.stock_monitor import LogisticRules
 
@@ -96,7 +99,7 @@ def test_non_integer_quantity_is_a_clear_error():
         validate([BalanceRow("A", "W", 1.5)])
 
 
-NOW = datetime(2026, 2, 14, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 2, 14, 8, 0, tzinfo=UTC)
 
 
 def test_stale_strictly_after_26_hours():

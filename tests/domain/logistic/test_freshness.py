@@ -1,12 +1,11 @@
 """Freshness of brain_* tables (seed 000 §8.4.4a, DOMAIN.md check_brain_freshness)."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from adolfd.domain.logistic.freshness import BRAIN_TABLES, check_freshness
 from adolfd.domain.logistic.stock_monitor import AlertType, LogisticRules, Severity
 
-NOW = datetime(2026, 2, 14, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 2, 14, 8, 0, tzinfo=UTC)
 
 
 def loads(**ages_hours):

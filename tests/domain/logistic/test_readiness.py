@@ -1,9 +1,8 @@
 """Inputs before outputs for generate_supply_tasks (seed 000 §8.6, DOMAIN.md "Time and schedules")."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from adolfd.domain.logistic.readiness import Decision, InputRuns, missing_inputs, supply_readiness
 from adolfd.domain.logistic.stock_monitor import AlertType, LogisticRules, Severity
 
@@ -11,8 +10,12 @@ MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 2, 14, 7, 0, tzinfo=MSK)
 
 
-def runs(brain=NOW.replace(hour=6, minute=31), analytics=NOW.replace(hour=5, minute=2),
-         stocks=NOW.replace(hour=6, minute=30)) -> InputRuns:
+BRAIN_RUN = NOW.replace(hour=6, minute=31)
+ANALYTICS_RUN = NOW.replace(hour=5, minute=2)
+STOCKS_RUN = NOW.replace(hour=6, minute=30)
+
+
+def runs(brain=BRAIN_RUN, analytics=ANALYTICS_RUN, stocks=STOCKS_RUN) -> InputRuns:
     return InputRuns(brain, analytics, stocks)
 
 
@@ -23,7 +26,7 @@ def test_all_inputs_present_runs():
 
 def test_today_is_the_moscow_day():
     # 00:30 Moscow on the 14th is 21:30 UTC on the 13th: still today in Moscow
-    just_after_midnight = datetime(2026, 2, 13, 21, 30, tzinfo=timezone.utc)
+    just_after_midnight = datetime(2026, 2, 13, 21, 30, tzinfo=UTC)
     assert missing_inputs(runs(brain=just_after_midnight), NOW) == ()
     # 23:59 Moscow on the 13th is yesterday
     yesterday = datetime(2026, 2, 13, 23, 59, tzinfo=MSK)

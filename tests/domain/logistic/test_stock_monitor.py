@@ -3,10 +3,20 @@ import math
 from fractions import Fraction
 
 import pytest
-
 from adolfd.domain.logistic.stock_monitor import (
-    AlertType, LogisticAlert, LogisticRules, OpenAlert, Severity, StockPosition, avg_daily_sales, days_of_stock,
-    evaluate_stock_alerts, new_alerts, ozon_marks_deficit, split_units, stock_level,
+    AlertType,
+    LogisticAlert,
+    LogisticRules,
+    OpenAlert,
+    Severity,
+    StockPosition,
+    avg_daily_sales,
+    days_of_stock,
+    evaluate_stock_alerts,
+    new_alerts,
+    ozon_marks_deficit,
+    split_units,
+    stock_level,
 )
 
 RULES = LogisticRules()

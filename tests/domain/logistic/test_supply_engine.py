@@ -1,13 +1,20 @@
 """Supply task engine and auto-cancel (seed 000 §8.4.5, §8.4.6, DOMAIN.md "Logistic")."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
-
 from adolfd.domain.logistic.stock_monitor import AlertType, LogisticRules, OpenAlert, Severity, StockPosition
 from adolfd.domain.logistic.supply_engine import (
-    Coverage, Priority, SupplySummary, TaskState, is_expired, plan_auto_cancel, plan_supply, priority_for,
-    target_stock, task_number,
+    Coverage,
+    Priority,
+    SupplySummary,
+    TaskState,
+    is_expired,
+    plan_auto_cancel,
+    plan_supply,
+    priority_for,
+    target_stock,
+    task_number,
 )
 
 RULES = LogisticRules()
@@ -189,7 +196,7 @@ def test_summaries_add_up_across_brands():
 
 # -- auto-cancel ----------------------------------------------------------------------------------------
 
-NOW = datetime(2026, 2, 14, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 2, 14, 12, 0, tzinfo=UTC)
 
 
 def task(age: timedelta, status="new", number="SUP-20260212-0001") -> TaskState:

@@ -3,10 +3,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-
 from adolfd.domain.marketing.ad_analytics import (
-    AnalyticsRules, CampaignProfile, DailyFigures, Direction, KeywordSummary, Priority, recommend, spend_anomalies,
-    spend_anomaly, trend,
+    AnalyticsRules,
+    CampaignProfile,
+    DailyFigures,
+    Direction,
+    KeywordSummary,
+    Priority,
+    recommend,
+    spend_anomalies,
+    spend_anomaly,
+    trend,
 )
 
 D0 = date(2026, 3, 1)

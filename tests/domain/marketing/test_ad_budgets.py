@@ -2,7 +2,6 @@
 from decimal import Decimal
 
 import pytest
-
 from adolfd.domain.marketing.ad_alerts import AlertType, Severity
 from adolfd.domain.marketing.budgets import BudgetRules, BudgetState, check_budget
 

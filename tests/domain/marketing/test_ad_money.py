@@ -2,10 +2,14 @@
 from decimal import Decimal
 
 import pytest
-
 from adolfd.domain.marketing.ad_money import (
-    kopecks_to_ozon_micros, kopecks_to_roubles, kopecks_to_ym_bid, ozon_micros_to_kopecks, parse_roubles,
-    percent, ym_bid_to_kopecks,
+    kopecks_to_ozon_micros,
+    kopecks_to_roubles,
+    kopecks_to_ym_bid,
+    ozon_micros_to_kopecks,
+    parse_roubles,
+    percent,
+    ym_bid_to_kopecks,
 )
 
 

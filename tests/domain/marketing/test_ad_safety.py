@@ -2,7 +2,6 @@
 from decimal import Decimal
 
 import pytest
-
 from adolfd.domain.marketing.ad_alerts import AlertType, SafetyAction
 from adolfd.domain.marketing.ad_safety import CampaignToday, SafetyRules, check_campaign, check_keyword
 from adolfd.domain.marketing.bid_engine import UnitStats

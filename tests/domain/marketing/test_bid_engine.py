@@ -2,7 +2,6 @@
 from decimal import Decimal
 
 import pytest
-
 from adolfd.domain.marketing.ad_alerts import AlertType, SafetyAction, Severity
 from adolfd.domain.marketing.bid_engine import BidRules, BidUnit, CampaignTarget, Strategy, UnitStats, decide_bid
 
@@ -150,7 +149,8 @@ def test_cap_at_max_bid_with_warning():
     d = decide_bid(position(3, max_bid=10_200), at(5))          # wants 105 ₽, max 102 ₽
     assert d.new_bid == 10_200 and "max_bid" in d.limits
     (alert,) = d.alerts
-    assert (alert.alert_type, alert.severity, alert.action) == (AlertType.CAP_BID, Severity.WARNING, SafetyAction.CAP_BID)
+    assert (alert.alert_type, alert.severity, alert.action) == (
+        AlertType.CAP_BID, Severity.WARNING, SafetyAction.CAP_BID)
     assert alert.details["proposed_bid"] == 10_500
 
 

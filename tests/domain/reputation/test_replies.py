@@ -1,16 +1,15 @@
 """Offline reply drafts and the auto-approval rule (DOMAIN.md "Reputation")."""
 import pytest
-
 from adolfd.domain.reputation.replies import (
     MAX_DRAFT_CHARS,
     PublishAction,
     SellerAnswer,
     decide_publish,
-    same_text,
     draft_reply,
     fit_reply,
     greeting,
     quoted_additions,
+    same_text,
     should_auto_approve,
 )
 from adolfd.domain.reputation.review_analysis import Analysis, FeedbackItem, Sentiment, analyze_offline

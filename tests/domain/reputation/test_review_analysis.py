@@ -1,6 +1,5 @@
 """Offline analysis rules of DOMAIN.md "Reputation": sentiment, topics, escalation."""
 import pytest
-
 from adolfd.domain.reputation.review_analysis import (
     Analysis,
     FeedbackItem,

@@ -1,13 +1,12 @@
 """Offline rule, head-of-queue order, recipients by severity (seed 001 §7.4, §7.5)."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from adolfd.domain.watcher.agents import AgentState, HandedBack, aggregate, gone_offline, head_pushes
 from adolfd.domain.watcher.marketplaces import agent_name, from_agent
 from adolfd.domain.watcher.recipients import User, admins, recipients
 
-NOW = datetime(2026, 2, 16, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 2, 16, 2, 0, tzinfo=UTC)
 
 
 def test_offline_after_three_minutes_silence():

@@ -1,10 +1,10 @@
 """The three alert rules of seed 001 §7.4 and the 24-hour dedup across overlapping windows."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 from adolfd.domain.watcher.alert_rules import AlertType, ParsedPrice, evaluate, new_alerts
 
-T0 = datetime(2026, 2, 16, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 2, 16, 1, 0, tzinfo=UTC)
 
 
 def parse(price, *, prev=None, ours=None, in_stock=True, prev_stock=True, at=T0, competitor=7):

@@ -2,7 +2,6 @@
 import json
 
 import pytest
-
 from adolfd.domain.watcher.events import BadEvent, Panic, PriceResult, parse_event
 
 BASE = {"event_id": "wb-1:000001", "agent": "wb-1", "ts": "2026-02-16T01:00:00+03:00"}

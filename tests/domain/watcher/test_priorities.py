@@ -2,9 +2,11 @@
 from decimal import Decimal as D
 
 import pytest
-
 from adolfd.domain.watcher.priorities import (
-    PriorityInputs, competitor_priority, count_price_changes, price_difference_pct,
+    PriorityInputs,
+    competitor_priority,
+    count_price_changes,
+    price_difference_pct,
 )
 
 

@@ -1,10 +1,9 @@
 """Carsbot job fixtures: the operator's sheet in the sandbox, channel posts as Telegram sends them."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from adolfd.engine.context import Ctx
 from adolfd.sandbox.google_sheets import SPREADSHEET_ID, set_tab
 
@@ -36,7 +35,7 @@ def channels(res, sheet, run_job):
 def message(text: str = AD, *, channel: int = CHANNEL, message_id: int = 1, photo: str | None = None,
             group: str | None = None) -> dict:
     body = {"message_id": message_id, "chat": {"id": channel, "type": "channel", "title": "c"},
-            "date": int(datetime(2026, 3, 1, 9, tzinfo=timezone.utc).timestamp())}
+            "date": int(datetime(2026, 3, 1, 9, tzinfo=UTC).timestamp())}
     if photo:
         body["photo"] = [{"file_id": photo + "-small", "file_unique_id": "s", "width": 90, "height": 60},
                          {"file_id": photo, "file_unique_id": "b", "width": 1280, "height": 960}]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from adolfd.admin.cli import all_commands, build_parser
 from adolfd.workers.carsbot import operator
@@ -39,7 +39,7 @@ async def test_reprocess_skip_publish_now(res, channels, ctx, run_job):
 
 
 async def test_expiring_this_week(res, sheet, clock, run_job, ctx):
-    clock.set(datetime(2026, 3, 2, 12, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 3, 2, 12, tzinfo=UTC))
     sheet("Подписчики", [["telegram_id", "plan", "expires_at"], ["700000001", "pro", "2026-03-05"],
                          ["700000002", "pro", "2026-03-20"], ["700000003", "pro", "2026-03-08"]])
     await run_job("carsbot.sync_subscribers_task")

@@ -70,8 +70,8 @@ async def test_sheets_5xx_then_success_and_429_fails_the_try(res, sandbox, sheet
 
 
 async def test_overlapping_syncs_run_once(res, sheet, ctx):
-    from adolfd.engine.jobs import resolve
     from adolfd.engine.context import Ctx
+    from adolfd.engine.jobs import resolve
 
     sheet("Каналы", CHANNELS)
     spec = resolve("carsbot.sync_channels_task")
@@ -84,6 +84,7 @@ async def test_overlapping_syncs_run_once(res, sheet, ctx):
 
 async def test_analytics_per_channel_and_day_written_to_the_sheet(res, sandbox, channels, run_job, ctx):
     from adolfd.workers.carsbot.pipeline import store_post
+
     from .conftest import message
 
     await channels()

@@ -2,12 +2,12 @@
 retention."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from adolfd.sandbox.environment import CARSBOT_PRIVATE_CHANNEL
 from adolfd.sandbox.telegram import telegram_fake
 
-MIDNIGHT = datetime(2026, 3, 2, 0, 0, tzinfo=timezone.utc)
+MIDNIGHT = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 SUBSCRIBERS = [["telegram_id", "username", "plan", "expires_at"],
                ["700000001", "ivan", "pro", "2026-03-01"],        # expired yesterday
                ["700000002", "olga", "basic", "2026-03-02"],      # last day today
@@ -43,6 +43,7 @@ async def test_expired_subscriptions_are_closed_and_told_once(res, sandbox, shee
 
 async def test_stats_and_retention(res, clock, channels, ctx, run_job):
     from adolfd.workers.carsbot.pipeline import store_post
+
     from .conftest import message
 
     await channels()
@@ -50,7 +51,8 @@ async def test_stats_and_retention(res, clock, channels, ctx, run_job):
     stats = await run_job("carsbot.collect_stats_task")
     assert stats["result"]["posts"] == {"new": 1} and stats["result"]["queues"]["ai"] == 1
     assert await res.db.fetchval("SELECT count(*) FROM carsbot_stats") == 1
-    await res.db.execute("UPDATE carsbot_posts SET status = 'published', received_at = $1", clock.now() - timedelta(days=91))
+    await res.db.execute("UPDATE carsbot_posts SET status = 'published', received_at = $1",
+                         clock.now() - timedelta(days=91))
     await res.db.execute("UPDATE carsbot_stats SET slot = $1", clock.now() - timedelta(days=31))
     out = await run_job("carsbot.cleanup_old_results_task")
     assert out["result"] == {"status": "success", "posts_deleted": 1, "stats_deleted": 1}

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-
 MSK = ZoneInfo("Europe/Moscow")
 # A Monday, 07:00 Moscow: generate_supply_tasks' fire time; the 1C extract of 06:00 is an hour old.
 MOMENT = datetime(2026, 2, 16, 7, 0, tzinfo=MSK)

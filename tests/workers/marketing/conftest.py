@@ -5,7 +5,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from adolfd.engine.jobs import resolve
 from adolfd.engine.retry import RetryPolicy
 
@@ -20,7 +19,8 @@ def configure(res):
         rows = await res.db.fetch(
             f"UPDATE marketing_campaigns SET {sets} WHERE marketplace = $1 AND ($2::text IS NULL OR brand_id = $2) "
             f"AND ($3::text IS NULL OR external_id = $3) RETURNING id",
-            marketplace, brand, external_id, *[Decimal(str(v)) if isinstance(v, float) else v for v in columns.values()])
+            marketplace, brand, external_id,
+            *[Decimal(str(v)) if isinstance(v, float) else v for v in columns.values()])
         return [r["id"] for r in rows]
 
     return run

@@ -7,8 +7,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from redis.exceptions import LockError, LockNotOwnedError
-
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import resolve
 from adolfd.sandbox import ads
@@ -16,6 +14,7 @@ from adolfd.workers.marketing import bid_cycle
 from adolfd.workers.marketing.bid_changes import request_bid_change
 from adolfd.workers.marketing.keys import LAST_CYCLE, LOCK_KEY
 from adolfd.workers.marketing.kill_switch import pause_bids, resume_bids
+from redis.exceptions import LockError, LockNotOwnedError
 
 
 def total(sandbox, kind: str, prefix: str = "") -> int:

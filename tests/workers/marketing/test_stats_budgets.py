@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import csv
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
-
 from adolfd.errors import BadArguments
 from adolfd.settings import RateLimit
-
 from adolfd.workers.marketing.keys import API_STATUS
+from pydantic import SecretStr
 
 
 @pytest.fixture
@@ -32,7 +30,7 @@ async def test_stats_collection_is_idempotent(res, sandbox, run_job, synced, clo
     # WB allows 3 fullstats calls a minute; this test is about what is stored, so lift that limit on both sides
     sandbox.sandbox.set_limit("wb-advert", "fullstats", 20, 5)
     monkeypatch.setitem(res.settings.rate_limits, "wb_advert:fullstats", RateLimit(rate=20, burst=4))
-    moment = datetime(2026, 3, 10, 9, 30, tzinfo=timezone.utc)          # 12:30 in Moscow; the sandbox clock runs
+    moment = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)          # 12:30 in Moscow; the sandbox clock runs
     sandbox.sandbox.set_now(moment)                                     # on (its rate gates need time to pass)
     clock.set(moment)
     first = await run_job("marketing.collect_stats", marketplace=marketplace)
@@ -89,7 +87,8 @@ async def test_daily_and_monthly_aggregation_on_known_data(res, run_job, synced)
                                 "AND stat_date = $2", a, d1)
     assert (row["ctr"], row["cpc"], row["cpo"], row["drr"]) == (Decimal("5.00"), Decimal("5.00"), Decimal("50.00"),
                                                                  Decimal("5.00"))
-    kw_row = await res.db.fetchrow("SELECT ctr, cpo, drr, avg_position FROM marketing_stats_daily WHERE keyword_id = $1",
+    kw_row = await res.db.fetchrow("SELECT ctr, cpo, drr, avg_position FROM marketing_stats_daily "
+                                   "WHERE keyword_id = $1",
                                    kw)
     assert (kw_row["ctr"], kw_row["cpo"], kw_row["drr"], kw_row["avg_position"]) == (
         Decimal("5.00"), Decimal("0"), Decimal("0"), Decimal("7.50"))
@@ -194,7 +193,8 @@ async def test_failed_job_is_dead_lettered_with_a_system_alert(res, run_job, syn
     assert (failed["module"], failed["job_name"]) == ("marketing", "collect_stats") and "401" in failed["error"]
     system = await res.db.fetchrow("SELECT alert_type, severity, campaign_id FROM marketing_alerts")
     assert tuple(system) == ("system_error", "critical", None)
-    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE severity = 'critical' AND module = 'marketing'") == 2
+    critical = "SELECT count(*) FROM alerts WHERE severity = 'critical' AND module = 'marketing'"
+    assert await res.db.fetchval(critical) == 2
 
 
 async def test_api_health_keys(res, sandbox, run_job):
@@ -226,7 +226,8 @@ async def test_generate_report_writes_csv(res, run_job, synced):
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     assert result["result"]["rows"] == len(rows) == 2
     assert rows[0]["stat_date"] == "2026-01-05" and rows[0]["spent"] == "50.00" and rows[0]["drr"] == "10.00"
-    bad = await run_job("marketing.generate_report", date_from="2026-01-31", date_to="2026-01-01", brand_id="ohana_market")
+    bad = await run_job("marketing.generate_report", date_from="2026-01-31", date_to="2026-01-01",
+                        brand_id="ohana_market")
     assert not bad["success"]
 
 

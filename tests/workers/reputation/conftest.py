@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from adolfd.engine.jobs import resolve
 from adolfd.engine.retry import RetryPolicy
 from adolfd.sandbox import feedback_feed

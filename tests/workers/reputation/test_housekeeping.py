@@ -17,7 +17,8 @@ async def _item(db, n: int, *, platform="wb", kind="review", brand="ohana_market
         platform, kind, f"x{n}", brand, rating, status, {"sentiment": sentiment, "topics": [], "escalate": False,
                                                           "reasons": [], "provider": "offline"}, created)
     if with_reply:
-        await db.execute("INSERT INTO reputation_responses (item_id, draft_text, generated_by) VALUES ($1, $2, 'offline')",
+        await db.execute("INSERT INTO reputation_responses (item_id, draft_text, generated_by) "
+                         "VALUES ($1, $2, 'offline')",
                          item_id, f"Спасибо {n}")
     return item_id
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import pytest
 
-from adolfd.sandbox import feedback_feed
+import pytest
 from adolfd.admin.status import system_status
-from adolfd.workers.reputation.breakers import BREAKER_NAMES, breaker_name, breakers
 from adolfd.engine.serialization import arq_job
+from adolfd.sandbox import feedback_feed
+from adolfd.workers.reputation.breakers import BREAKER_NAMES, breaker_name, breakers
 
 PLATFORM_KINDS = [("wb", "review"), ("wb", "question"), ("ozon", "review"), ("ozon", "question"),
                   ("ym", "review"), ("ym", "question")]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from adolfd.engine.enqueue import enqueue
 from adolfd.sandbox import feedback_feed
 from adolfd.sandbox.llm import script_answers

@@ -7,14 +7,13 @@ import json
 import os
 import signal
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from arq.constants import in_progress_key_prefix
-
+from adolfd.engine.serialization import arq_job
 from adolfd.sandbox.environment import sandbox_env
 from adolfd.workers.reputation.approval import approve
-from adolfd.engine.serialization import arq_job
+from arq.constants import in_progress_key_prefix
 
 JOB_ID = "reputation:send:{item_id}:g1"
 
@@ -74,7 +73,7 @@ async def _recover(res, sandbox, clock, run_queue, item) -> dict:
     sandbox.sandbox.clear_faults()
     job_id = JOB_ID.format(item_id=item["id"])
     assert await res.redis.delete(in_progress_key_prefix + job_id) == 1
-    clock.set(datetime.now(timezone.utc) + timedelta(seconds=res.settings.reputation.publish_lease_seconds + 1))
+    clock.set(datetime.now(UTC) + timedelta(seconds=res.settings.reputation.publish_lease_seconds + 1))
     await run_queue("reputation", "default")
     info = await arq_job(res.redis, job_id).result_info()
     assert info is not None and info.success and info.job_try == 2

@@ -5,7 +5,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from adolfd.sandbox.watcher_agents import Fleet, PriceScript
 from adolfd.workers.watcher.consumer import Consumer
 

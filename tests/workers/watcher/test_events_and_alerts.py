@@ -4,7 +4,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-
 from adolfd.workers.watcher import consumer as consumer_mod
 from adolfd.workers.watcher.consumer import Consumer
 from adolfd.workers.watcher.keys import DEAD_LETTER, EVENTS
@@ -30,13 +29,15 @@ async def test_every_bad_event_is_refused_with_its_reason_and_changes_nothing(re
     before = await snapshot(res)
     await res.redis.xadd(EVENTS, {"event": b"{broken"})
     await res.redis.xadd(EVENTS, {"other": b"x"})
-    await res.redis.xadd(EVENTS, {"event": b'{"type":"teleport","event_id":"x1","agent":"ozon-1","ts":"2026-02-16T21:00:00+03:00"}'})
+    await res.redis.xadd(EVENTS, {"event": b'{"type":"teleport","event_id":"x1","agent":"ozon-1",'
+                                           b'"ts":"2026-02-16T21:00:00+03:00"}'})
     await agent.send("task_started", task_id=987654321)                    # unknown task
     await agent.send("task_started", task_id=task)                         # already completed
     await fleet.agent("ozon-2").send("price_result", task_id=task, in_stock=True, price=10)  # not its task
-    await fleet.agent("wildberries-1").send("task_started", task_id=(await res.redis.lrange(
-        "watcher:task_queue:ozon", 0, 0))[0].decode() and int((await res.redis.lrange("watcher:task_queue:ozon", 0, 0))[0]))
-    await res.redis.xadd(EVENTS, {"event": b'{"type":"heartbeat","event_id":"x2","agent":"ghost","ts":"2026-02-16T21:00:00","marketplace":"ozon"}'})
+    queued_ozon_task = int((await res.redis.lrange("watcher:task_queue:ozon", 0, 0))[0])
+    await fleet.agent("wildberries-1").send("task_started", task_id=queued_ozon_task)
+    await res.redis.xadd(EVENTS, {"event": b'{"type":"heartbeat","event_id":"x2","agent":"ghost",'
+                                           b'"ts":"2026-02-16T21:00:00","marketplace":"ozon"}'})
     report = await consume()
     assert report.applied == 0 and report.dead == 8
     assert report.reasons == {"malformed_json": 1, "missing_event": 1, "unknown_type": 1, "unknown_task": 1,

@@ -31,8 +31,8 @@ async def test_generation_twice_creates_nothing_new(res, at, catalogue, run_job)
 
 
 async def test_missed_2030_run_is_caught_up_once(res, at, clock, catalogue):
-    from adolfd.engine.jobs import resolve
     from adolfd.engine.execution import arq_function
+    from adolfd.engine.jobs import resolve
 
     entry = next(e for e in TABLE if e.module == "watcher" and e.name == "generate_daily_tasks")
     spec = resolve("watcher.generate_daily_tasks")
