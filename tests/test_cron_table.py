@@ -171,3 +171,17 @@ def test_marketing_collect_stats_per_marketplace() -> None:
 def test_timezones() -> None:
     for entry in TABLE:
         assert entry.tz is (UTC if entry.module == "carsbot" else MSK), f"{entry.module}/{entry.name}"
+
+
+def test_a_job_scheduled_by_one_module_has_a_name_no_other_module_uses() -> None:
+    """`adolfd run JOB` finds a scheduled job by its name through its cron row, loading that module alone."""
+    from adolfd.engine.jobs import catalog
+
+    owners: dict[str, set[str]] = {}
+    for spec in catalog().all_jobs():
+        owners.setdefault(spec.name, set()).add(spec.module)
+    scheduled: dict[str, set[str]] = {}
+    for entry in TABLE:
+        scheduled.setdefault(entry.job_name, set()).add(entry.module)
+    shared = {name: modules for name, modules in scheduled.items() if len(modules) == 1 and len(owners[name]) > 1}
+    assert shared == {}
