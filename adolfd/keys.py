@@ -10,6 +10,7 @@ WAKE_CHANNEL = PREFIX + "wake"                            # pub/sub: the queue t
 RUNS = PREFIX + "runs"                                    # hash module.job -> JSON of its last run (run book)
 RUNS_OK = PREFIX + "runs:ok"                              # hash module.job -> ISO time of its last success
 FAILED_SPOOL = PREFIX + "failed_jobs:spool"               # list: dead letters held while PostgreSQL is down
+FAILED_SPOOL_UNWRITABLE = PREFIX + "failed_jobs:unwritable"  # list: spooled dead letters PostgreSQL refused
 CRON_CLAIM = PREFIX + "cron:claim:{module}:{name}:{epoch}"  # a fire time claimed while PostgreSQL is down
 RATELIMIT = PREFIX + "ratelimit:"                         # + api:account:endpoint class: GCRA state
 BREAKER = PREFIX + "breaker:"                             # + platform:item type: circuit breaker state

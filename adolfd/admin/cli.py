@@ -319,17 +319,20 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("failed", "jobs that exhausted their tries", lambda p: p.add_argument("--all", action="store_true"))
 def cmd_failed(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.engine.failures import flush_spool, list_failed
+    from adolfd.engine.failures import failed_overview
+    from adolfd.outside_text import printable
 
     async def go(res) -> int:
-        await flush_spool(res.db, res.redis)
-        rows = await list_failed(res.db, include_retried=args.all)
+        rows, notes = await failed_overview(res.db, res.redis, include_retried=args.all)
+        for note in notes:
+            print(f"warning: {note}", file=sys.stderr)
         if not rows:
             print("no failed jobs")
         for r in rows:
             retried = f" retried as {r['retry_job_id']}" if r["retried_at"] else ""
-            print(f"#{r['id']} {r['failed_at']:%Y-%m-%d %H:%M:%S} {r['module']}.{r['job_name']} "
-                  f"tries={r['tries']} args={json.dumps(r['args'], ensure_ascii=False)}{retried}\n    {r['error']}")
+            print(printable(f"#{r['id']} {r['failed_at']:%Y-%m-%d %H:%M:%S} {r['module']}.{r['job_name']} "
+                            f"tries={r['tries']} args={json.dumps(r['args'], ensure_ascii=False)}{retried}")
+                  + "\n    " + printable(r["error"]))
         return 0
 
     return asyncio.run(with_resources(settings, go))

@@ -121,6 +121,22 @@ async def test_failed_lists_and_retry_requeues_once(ops, bot, say, replies):
     assert "No failed jobs waiting" in empty.text
 
 
+async def test_failed_keeps_working_over_a_poisoned_spool(ops, bot, say, replies):
+    from adolfd.keys import FAILED_SPOOL
+
+    poisoned = {"job_id": "j-nul", "module": "logistic", "job_name": "sync_ozon_stocks",
+                "queue": "adolfd:logistic:sync", "args": {}, "error": "Unavailable: 502 \x00<html>", "traceback": "",
+                "tries": 4, "failed_at": datetime(2026, 3, 1, tzinfo=UTC).isoformat()}
+    await ops.redis.rpush(FAILED_SPOOL, json.dumps(poisoned), b"not a dead letter")
+    await say("/failed")
+    [listing] = await replies(ADMIN, 1)
+    assert "logistic.sync_ozon_stocks" in listing.text and "Unavailable: 502 &lt;html&gt;" in listing.text
+    assert "1 failed job(s) PostgreSQL refused" in listing.text
+    await say("/failed")
+    [_, again] = await replies(ADMIN, 2)
+    assert "logistic.sync_ozon_stocks" in again.text
+
+
 async def test_pause_and_resume_bids(ops, bot, say, replies):
     await say("/pause_bids wb budget audit")
     [paused] = await replies(ADMIN, 1)

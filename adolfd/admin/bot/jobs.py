@@ -11,7 +11,7 @@ from adolfd.admin.bot.replies import answer, esc, render_failed, render_job, sho
 from adolfd.admin.shell import parse_assignments
 from adolfd.engine.context import Resources
 from adolfd.engine.enqueue import prepare, submit
-from adolfd.engine.failures import flush_spool, list_failed, retry_failed
+from adolfd.engine.failures import failed_overview, retry_failed
 from adolfd.engine.jobinfo import job_info
 from adolfd.errors import BadArguments, NotAllowed, UnknownJob
 
@@ -50,9 +50,8 @@ async def job(message: Message, command: CommandObject, res: Resources) -> None:
 
 
 async def failed(message: Message, res: Resources) -> None:
-    await flush_spool(res.db, res.redis)
-    rows = await list_failed(res.db, limit=FAILED_SHOWN)
-    await answer(message, render_failed(rows, res.settings.tz))
+    rows, notes = await failed_overview(res.db, res.redis, limit=FAILED_SHOWN)
+    await answer(message, "\n".join([*(f"⚠️ {esc(n)}" for n in notes), render_failed(rows, res.settings.tz)]))
 
 
 async def retry(message: Message, command: CommandObject, res: Resources) -> None:
