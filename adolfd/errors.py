@@ -4,6 +4,7 @@ The seeds give each job a retry policy (`max_retries`, `default_retry_delay`); a
 cause can go away by itself. This tree says which causes can:
 
     AdolfdError
+     ├── BadConfiguration   a setting is malformed: the process refuses to start (exit 2), naming the variable
      ├── BadArguments       the arguments do not fit the job (unknown brand, marketplace, severity, a number
      │                       out of range, not JSON): refused at enqueue; never retried
      ├── UnknownJob         no job by that name: refused at enqueue
@@ -30,6 +31,11 @@ from __future__ import annotations
 
 class AdolfdError(Exception):
     """Base of every error adolfd raises on purpose."""
+
+
+class BadConfiguration(AdolfdError, ValueError):
+    """A setting (environment, env file, systemd credential) is missing or malformed; the message names the
+    variable, never its value."""
 
 
 class BadArguments(AdolfdError, ValueError):

@@ -21,6 +21,7 @@ from adolfd.admin.shell import (
     with_resources,
 )
 from adolfd.engine.module import Command
+from adolfd.errors import BadConfiguration
 from adolfd.settings import Settings, load_settings
 
 DEFAULT_WAIT_SECONDS = 300.0
@@ -360,7 +361,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.process.db import migrate
 
     async def go() -> int:
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await asyncpg.connect(settings.database_url.get_secret_value())
         try:
             await migrate(conn)
         except FileNotFoundError as exc:     # not a service that is down: an incomplete installation
@@ -401,7 +402,7 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.sandbox import serve
 
     if not args.no_seed_db:
-        print(json.dumps({"brain_rows": asyncio.run(seed_brain(settings.database_url, args.seed))}))
+        print(json.dumps({"brain_rows": asyncio.run(seed_brain(settings.database_url.get_secret_value(), args.seed))}))
     serve(args.host, args.port, args.seed)
     return 0
 
@@ -469,8 +470,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         env_file = Path(args.env_file)
         env_file.parent.mkdir(parents=True, exist_ok=True)
         env_file.write_text("".join(f"{k}={v}\n" for k, v in sandbox_env(running.url).items()))
-        brain = await seed_brain(demo.database_url, args.seed)
-        extractor = asyncio.create_task(run_extractor(running.sandbox, demo.database_url))  # 1C at 06:00 daily
+        brain = await seed_brain(demo.database_url.get_secret_value(), args.seed)
+        database_url = demo.database_url.get_secret_value()
+        extractor = asyncio.create_task(run_extractor(running.sandbox, database_url))  # 1C at 06:00 daily
         res = await build_resources(demo)
         warming: asyncio.Task[None] | None = None
         try:
@@ -525,7 +527,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except Exception as exc:  # noqa: BLE001 — a bad setting is a clear message, not a traceback
-        return fail(f"bad configuration: {exc}", EXIT_USAGE)
+        # BadConfiguration names the variable only; any other error's text could quote a value: not shown
+        detail = str(exc) if isinstance(exc, BadConfiguration) else f"{type(exc).__name__} while reading settings"
+        return fail(f"bad configuration: {detail}", EXIT_USAGE)
     long_running = ("worker", "bot", "sandbox", "demo")
     configure(settings.log_level, stream=sys.stderr if args.command not in long_running else None)
     try:

@@ -16,7 +16,9 @@ from adolfd.settings import Settings
 def redis_settings(settings: Settings) -> RedisSettings:
     """After a Redis restart every pooled connection is dead; a command that meets one reconnects and is sent
     again (twice at most) instead of failing, so a short restart is invisible to jobs."""
-    redis = RedisSettings.from_dsn(settings.redis_url)
+    url = settings.redis_url
+    redis = RedisSettings.from_dsn(url.get_secret_value())
+    redis.username, redis.password = url.username, url.password   # arq leaves them percent-encoded
     redis.retry_on_error = [redis_errors.ConnectionError, redis_errors.TimeoutError]
     redis.retry = Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=2)
     return redis
@@ -30,7 +32,7 @@ async def connect_redis(settings: Settings) -> ArqRedis:
 async def build_resources(settings: Settings, clock: Clock | None = None) -> Resources:
     redis = await connect_redis(settings)
     try:
-        pool = await db.create_pool(settings.database_url, settings.db_pool_size)
+        pool = await db.create_pool(settings.database_url.get_secret_value(), settings.db_pool_size)
     except BaseException:
         await redis.aclose(close_connection_pool=True)
         raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from adolfd.testing import RedisServer
+from adolfd.testing import RedisServer, service_env
 
 
 @pytest.fixture
@@ -19,5 +19,5 @@ async def redis_server(tmp_path):
 
 @pytest.fixture
 def worker_env(settings, redis_server):
-    return {"ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": f"{redis_server.url}/0",
+    return {**service_env(settings), "ADOLFD_REDIS_URL": f"{redis_server.url}/0",
             "ADOLFD_METRICS_PORT": "0"}
