@@ -9,6 +9,7 @@ cause can go away by itself. This tree says which causes can:
      │                       out of range, not JSON): refused at enqueue; never retried
      ├── UnknownJob         no job by that name: refused at enqueue
      ├── NotAllowed         not on the manual-run allow-list (seed 000 §8.9): refused at enqueue
+     │    └── NotConfirmed      a manual run that deletes or cancels, without `--yes`
      ├── Permanent          no retry can fix it: fails at once into `failed_jobs`
      │    ├── UnknownBrand        a brand that is not configured
      │    ├── LegacyPickledJob    a job pickled by an earlier adolfd; re-enqueue it as JSON
@@ -48,6 +49,10 @@ class UnknownJob(AdolfdError, LookupError):
 
 class NotAllowed(AdolfdError, PermissionError):
     """The job is not on the manual-run allow-list (seed 000 §8.9)."""
+
+
+class NotConfirmed(NotAllowed):
+    """A manual run of a job that deletes or cancels, without the operator's confirmation (`--yes`)."""
 
 
 class Permanent(AdolfdError):
@@ -114,6 +119,6 @@ def is_retryable(exc: BaseException) -> bool:
     return not isinstance(exc, AdolfdError)
 
 
-__all__ = ["AdolfdError", "ApiError", "AuthError", "BadArguments", "BadResponse", "LegacyPickledJob",
-           "NotAllowed", "Permanent", "RateLimited", "Rejected", "Transient", "Unavailable", "UnknownBrand",
-           "UnknownJob", "is_retryable"]
+__all__ = ["AdolfdError", "ApiError", "AuthError", "BadArguments", "BadConfiguration", "BadResponse",
+           "LegacyPickledJob", "NotAllowed", "NotConfirmed", "Permanent", "RateLimited", "Rejected", "Transient",
+           "Unavailable", "UnknownBrand", "UnknownJob", "is_retryable"]

@@ -138,6 +138,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("job")
     p.add_argument("assignments", nargs="*", metavar="key=value")
     p.add_argument("--job-id", help="explicit job id (a second run with the same id is refused)")
+    p.add_argument("--yes", action="store_true", help="confirm a job that deletes or cancels (marked in `adolfd jobs`)")
     later = p.add_mutually_exclusive_group()
     later.add_argument("--at", metavar="ISO-TIME",
                        help="run at this time (Celery's eta); without an offset it is read in ADOLFD_TZ")
@@ -154,7 +155,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.errors import BadArguments, NotAllowed, UnknownJob
 
     try:   # validated once, before connecting: a bad argument names the allowed values and exits 2
-        spec, wire = prepare(args.job, parse_assignments(args.assignments), manual=True, brands=settings.brands)
+        spec, wire = prepare(args.job, parse_assignments(args.assignments), manual=True, confirmed=args.yes,
+                             brands=settings.brands)
         defer = defer_options(args.at, args.in_seconds, now=datetime.now(UTC), tz=settings.tz)
         if args.wait is not None and not args.wait >= 0:
             raise ValueError(f"--wait takes zero or more seconds, not {args.wait:g}")
@@ -228,8 +230,8 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     if args.queued:
         return asyncio.run(with_redis(settings, print_queued))
     for spec in sorted(catalog().all_jobs(), key=lambda s: s.key):
-        flag = "manual" if spec.manual else ""
-        print(f"{spec.key:<40} {spec.queue_name:<28} {flag:<6} {spec.describe_args()}")
+        flag = ("manual" + ("+yes" if spec.destructive else "")) if spec.manual else ""
+        print(f"{spec.key:<40} {spec.queue_name:<28} {flag:<10} {spec.describe_args()}")
     return 0
 
 

@@ -79,12 +79,25 @@ async def test_run_enqueues_a_validated_job_and_job_reports_it(ops, bot, say, re
     assert "✅ <b>probe</b> · complete" in info.text and "elapsed_ms" in info.text
 
 
+async def test_a_destructive_run_is_queued_once_confirmed(ops, bot, say, replies):
+    await say("/run cleanup_old_data retention_days=120 --yes")
+    [queued] = await replies(ADMIN, 1)
+    assert "queued <b>logistic.cleanup_old_data</b>" in queued.text, queued.text
+    job_id = queued.text.split("<code>")[1].split("</code>")[0]
+    assert (await arq_job(ops.redis, job_id, "adolfd:logistic:logic").info()).kwargs == {"retention_days": 120}
+
+
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
         ("/run no_such_job", "unknown job"),
         ("/run probe sleep_ms=soon", "sleep_ms"),
         ("/run probe sleep_ms", "expected key=value"),
+        ("/run cleanup_old_data retention_days=1 --yes", "allowed: 90 to 3650 days, not 1"),
+        ("/run cleanup_old_data", "deletes logistic history older than retention_days (default 90); run it again "
+                                  "with --yes"),
+        ("/run marketing.send_alert campaign_id=0 alert_type=system_error severity=critical title=t message=m",
+         "not in the manual-run allow-list"),
         ("/run", "Usage: /run JOB"),
         ("/job", "Usage: /job ID"),
         ("/job nothing-like-this", "No job <code>nothing-like-this</code>"),

@@ -25,11 +25,12 @@ async def run(message: Message, command: CommandObject, res: Resources) -> None:
         await message.answer(f"Cannot read the arguments: {esc(exc)}")
         return
     if not words:
-        await message.answer("Usage: /run JOB [key=value …], e.g. /run sync_ozon_stocks brand_id=ohana_market")
+        await message.answer("Usage: /run JOB [key=value …] [--yes], e.g. /run sync_ozon_stocks brand_id=ohana_market")
         return
-    name, pairs = words[0], words[1:]
+    name, pairs = words[0], [w for w in words[1:] if w != "--yes"]
     try:
-        spec, wire = prepare(name, parse_assignments(pairs), manual=True, brands=res.settings.brands)
+        spec, wire = prepare(name, parse_assignments(pairs), manual=True, confirmed="--yes" in words[1:],
+                             brands=res.settings.brands)
         queued = await submit(res.redis, spec, wire)
     except (UnknownJob, BadArguments, NotAllowed, ValueError) as exc:
         await message.answer(f"❌ {esc(exc.args[0] if exc.args else str(exc))}")

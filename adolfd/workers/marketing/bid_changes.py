@@ -8,6 +8,7 @@ import asyncpg
 
 from adolfd.clients.errors import Unavailable
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
+from adolfd.engine.arguments import Id
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import BadArguments
 from adolfd.engine.retry import RetryPolicy
@@ -38,7 +39,7 @@ async def request_bid_change(db: asyncpg.Pool, keyword_id: int, new_bid_rub: Dec
 
 
 @marketing_job(queue="high", retry=RetryPolicy(tries=3, delay=30, backoff=2.0), timeout=120)
-async def apply_bid_change(ctx: Ctx, change_id: int) -> dict:
+async def apply_bid_change(ctx: Ctx, change_id: Id) -> dict:
     """Apply one recorded bid change exactly once (seed §7.1). On a retry, or after an answer that never came,
     the bid is read back first: if the marketplace already has it, it is recorded, not sent again."""
     row = await ctx.db.fetchrow(

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import csv
 import os
-from datetime import date
 from pathlib import Path
 
-from adolfd.engine.arguments import BrandId
+from adolfd.engine.arguments import BrandId, Id, JobDate
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import BadArguments
 from adolfd.workers.marketing.alerts import marketing_job
@@ -16,7 +15,7 @@ REPORT_COLUMNS = ("stat_date", "brand_id", "marketplace", "campaign_id", "campai
 
 
 @marketing_job(queue="low", timeout=600)
-async def generate_report(ctx: Ctx, date_from: date, date_to: date, campaign_id: int | None = None,
+async def generate_report(ctx: Ctx, date_from: JobDate, date_to: JobDate, campaign_id: Id | None = None,
                           brand_id: BrandId | None = None) -> dict:
     """A CSV of daily campaign figures for one campaign or one brand over a period; the path is in the result.
     The same request writes the same file (replaced atomically)."""
