@@ -385,14 +385,17 @@ def _sandbox_args(p: argparse.ArgumentParser) -> None:
 
 
 async def seed_brain(database_url: str, seed: int) -> dict[str, int]:
-    """Write today's 1C extract into brain_* as the extractor would (the sandbox has no 1C)."""
+    """Write today's 1C extract into brain_* as the extractor would (the sandbox has no 1C), in a database
+    marked as a sandbox one (adolfd.sandbox.database)."""
     import asyncpg
 
     from adolfd.process.db import migrate
     from adolfd.sandbox.brain import seed_brain_tables
+    from adolfd.sandbox.database import claim_sandbox_database
 
     conn = await asyncpg.connect(database_url)
     try:
+        await claim_sandbox_database(conn)     # never the real 1C rows: NotASandboxDatabase, nothing written
         await migrate(conn)
         return await seed_brain_tables(conn, seed=seed, now=datetime.now(UTC))
     finally:
@@ -402,9 +405,14 @@ async def seed_brain(database_url: str, seed: int) -> dict[str, int]:
 @command("sandbox", "serve the local fake of every external API", _sandbox_args)
 def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.sandbox import serve
+    from adolfd.sandbox.database import NotASandboxDatabase
 
     if not args.no_seed_db:
-        print(json.dumps({"brain_rows": asyncio.run(seed_brain(settings.database_url.get_secret_value(), args.seed))}))
+        try:
+            rows = asyncio.run(seed_brain(settings.database_url.get_secret_value(), args.seed))
+        except NotASandboxDatabase as exc:
+            return fail(f"{exc}; or start with --no-seed-db to write no database", EXIT_USAGE)
+        print(json.dumps({"brain_rows": rows}))
     serve(args.host, args.port, args.seed)
     return 0
 
@@ -464,7 +472,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.process.resources import build_resources, close_resources
     from adolfd.sandbox import start_sandbox
     from adolfd.sandbox.brain import run_extractor
+    from adolfd.sandbox.database import NotASandboxDatabase, claim_database_url
     from adolfd.sandbox.environment import sandbox_env
+
+    try:   # the demo's workers and fake 1C write this database: a sandbox one only, checked before anything starts
+        asyncio.run(claim_database_url(settings.database_url.get_secret_value()))
+    except NotASandboxDatabase as exc:
+        return fail(str(exc), EXIT_USAGE)
 
     async def main() -> int:
         running = await start_sandbox(port=args.port, seed=args.seed)

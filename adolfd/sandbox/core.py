@@ -755,6 +755,10 @@ def serve(host: str = "127.0.0.1", port: int = 8900, seed: int = 42, *, database
 
 
 async def _serve(host: str, port: int, seed: int, database_url: str | None) -> None:
+    if database_url:
+        from adolfd.sandbox.database import claim_database_url
+
+        await claim_database_url(database_url)     # a sandbox database only (adolfd.sandbox.database)
     running = await start_sandbox(host, port, seed)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
