@@ -45,6 +45,22 @@ async def test_stranger_gets_one_polite_refusal_and_every_attempt_is_logged(bot,
     assert all(e["user_id"] == STRANGER and e["username"] == "curious" for e in denied)
 
 
+async def test_commands_in_a_group_are_never_answered_there(ops, bot, say, replies, fake):
+    from .conftest import ADMIN_CHAT
+
+    with capture_logs() as logs:
+        await say("/status", user_id=ADMIN, chat_id=ADMIN_CHAT)
+        [note] = await replies(ADMIN, 1)                     # the admin is told privately
+        await say("/pause_bids", user_id=STRANGER, username="curious", chat_id=ADMIN_CHAT)
+        await say("/help", user_id=ADMIN)                  # handled after the group messages
+        await replies(ADMIN, 2)
+    assert "private chat" in note.text and "failed jobs" not in note.text
+    assert fake.messages(ADMIN_CHAT) == [] and fake.messages(STRANGER) == []
+    assert await bids_paused(ops.redis) is None
+    ignored = [e for e in logs if e["event"] == "bot_group_message_ignored"]
+    assert [(e["user_id"], e["text"]) for e in ignored] == [(ADMIN, "/status"), (STRANGER, "/pause_bids")]
+
+
 async def test_stranger_cannot_pause_bids(ops, bot, say, replies):
     await say("/pause_bids", user_id=STRANGER)
     await replies(STRANGER, 1)
