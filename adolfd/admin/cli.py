@@ -308,13 +308,14 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     from adolfd.admin.bot.replies import render_status
     from adolfd.admin.status import system_status
+    from adolfd.outside_text import printable
 
     async def go(res) -> int:
         status = await system_status(res.redis, res.db)
         if args.json:
             print(json.dumps(status, default=str, indent=1))
-        else:   # the bot's phone-sized summary, without its HTML markup
-            print(html.unescape(re.sub(r"</?[a-z][^>]*>", "", render_status(status, settings.tz))))
+        else:   # the bot's phone-sized summary, without its HTML markup or outside text's terminal escapes
+            print(printable(html.unescape(re.sub(r"</?[a-z][^>]*>", "", render_status(status, settings.tz)))))
         return 0
 
     return asyncio.run(with_resources(settings, go))

@@ -7,6 +7,7 @@ import json
 
 from adolfd.admin.shell import EXIT_USAGE, fail, with_resources
 from adolfd.engine.module import Command
+from adolfd.outside_text import printable
 from adolfd.settings import Settings
 
 
@@ -69,8 +70,19 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reviews_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--status", default="pending_review", help="item status (default pending_review)")
-    p.add_argument("--limit", type=int, default=20)
+    from adolfd.domain.reputation.replies import ItemStatus
+
+    # an unknown status exits 2 naming the allowed ones (argparse's choices), not a traceback
+    p.add_argument("--status", default="pending_review", choices=[s.value for s in ItemStatus],
+                   help="item status (default pending_review)")
+    p.add_argument("--limit", type=_limit, default=20, help="at most this many items, 1 to 500 (default 20)")
+
+
+def _limit(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 500:
+        raise argparse.ArgumentTypeError(f"allowed: 1 to 500, not {value}")
+    return value
 
 
 def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,9 +92,11 @@ def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
         rows = await reputation.list_items(res.db, args.status, args.limit)
         for r in rows:
             stars = f" {r['rating']}★" if r["rating"] else ""
-            print(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}] {r['text'][:120]!r}")
+            # outside text (a customer's review, a draft built from it) never reaches the terminal as escapes
+            print(printable(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}] "
+                            f"{r['text'][:120]!r}"))
             if r["draft"]:
-                print(f"    → {r['draft']}")
+                print(f"    → {printable(r['draft'])}")
         if not rows:
             print(f"no items in status {args.status}")
         return 0

@@ -43,3 +43,20 @@ async def test_operator_commands(res, settings, sandbox, feed, poll, items, run_
 
     code, out, _ = await adolfd(settings, sandbox, "status", "--json")
     assert code == 0 and {b["breaker"] for b in json.loads(out)["breakers"]} >= {"reputation:wb:question"}
+
+
+async def test_reviews_refuses_an_unknown_status_and_strips_terminal_escapes(res, settings, sandbox, feed, poll,
+                                                                               items):
+    code, out, err = await adolfd(settings, sandbox, "reviews", "--status", "x")
+    assert code == 2 and "invalid choice: 'x'" in err and "pending_review" in err and "Traceback" not in err
+    code, _, err = await adolfd(settings, sandbox, "reviews", "--limit", "0")
+    assert code == 2 and "allowed: 1 to 500" in err
+
+    feed("wb", backlog=1)
+    await poll("wb", "question")
+    item = (await items(platform="wb", item_type="question"))[0]
+    await res.db.execute("UPDATE reputation_items SET text = $2 WHERE id = $1", item["id"], "hi\x1b]0;owned\x07")
+    await res.db.execute("UPDATE reputation_responses SET draft_text = $2, final_text = NULL WHERE item_id = $1",
+                         item["id"], "Спасибо\x1b[2J\x1b[31m!")
+    code, out, _ = await adolfd(settings, sandbox, "reviews")
+    assert code == 0 and "→ Спасибо!" in out and "\x1b" not in out and "\x07" not in out
