@@ -89,6 +89,7 @@ class HttpSettings(BaseModel):
     attempts: int = 4              # tries per call for 429/420 and (idempotent) 5xx/timeouts
     backoff: float = 0.5           # seconds, doubled each try
     max_retry_after: float = 120.0 # a longer server-requested wait fails the call instead
+    max_body_bytes: int = 32 * 1024 * 1024  # a larger reply body is a BadResponse (the largest real page is ~10 MB)
 
 
 class LogisticSettings(BaseModel):

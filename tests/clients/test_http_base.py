@@ -110,3 +110,32 @@ async def test_rate_limit_is_shared_and_exact(res):
     await asyncio.gather(*[c.request("GET", "/x") for c in (client_a, client_b) for _ in range(20)])
     elapsed = time.monotonic() - started
     assert 0.37 <= elapsed < 0.8
+
+
+async def test_a_reply_body_larger_than_the_cap_is_a_bad_response_and_not_read_whole(res):
+    """A declared or a streamed (chunked, no Content-Length) body over `http.max_body_bytes` fails the call."""
+    sent: list[int] = []
+
+    class Endless(httpx.AsyncByteStream):
+        async def __aiter__(self):
+            for _ in range(10_000):                       # 640 MB if read whole
+                sent.append(1)
+                yield b"x" * 65536
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/declared":
+            return httpx.Response(200, headers={"Content-Length": str(10**9)}, stream=Endless())
+        if request.url.path == "/chunked":
+            return httpx.Response(200, stream=Endless())
+        return httpx.Response(200, json={"items": list(range(1000))})
+
+    http = httpx.AsyncClient(base_url="http://api.test", transport=httpx.MockTransport(handler))
+    client = Probe(http, RateLimiter(res.redis), account="acc", limits=lambda ec: RateLimit(rate=1000, burst=10),
+                   settings=HttpSettings(max_body_bytes=1_000_000))
+    with pytest.raises(BadResponse, match="declares 1000000000 bytes; the cap is 1000000 bytes"):
+        await client.request_json("GET", "/declared")
+    assert sent == []
+    with pytest.raises(BadResponse, match="went past 1000000 bytes"):
+        await client.request_json("GET", "/chunked")
+    assert len(sent) <= 17                                   # stopped at the cap: 16 chunks of 64 KiB and one more
+    assert client.parse(Reply, await client.request_json("GET", "/page")).items[-1] == 999
