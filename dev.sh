@@ -137,8 +137,12 @@ PY
     exec "$VENV/bin/python" -m pytest "$@" ;;
   adolfd)
     [ -f "$VAR/demo.env" ] || services
+    # ADOLFD_REDIS_URL / ADOLFD_DATABASE_URL set by the caller win over the demo's files (README)
+    given_redis=${ADOLFD_REDIS_URL-} given_database=${ADOLFD_DATABASE_URL-}
     set -a; . "$VAR/demo.env"; set +a
     if [ -f "$VAR/demo.sandbox.env" ]; then set -a; . "$VAR/demo.sandbox.env"; set +a; fi
+    [ -n "$given_redis" ] && export ADOLFD_REDIS_URL=$given_redis
+    [ -n "$given_database" ] && export ADOLFD_DATABASE_URL=$given_database
     shift; exec "$VENV/bin/adolfd" "$@" ;;
   stop)
     [ -f "$VAR/redis/redis.pid" ] && kill "$(cat "$VAR/redis/redis.pid")" 2>/dev/null || true
