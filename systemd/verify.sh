@@ -47,6 +47,11 @@ for group in "${groups[@]}"; do
     ln -s 'adolfd-worker@.service' "$units/adolfd-worker@$group.service"
 done
 
+# Every service is bounded in memory (MemoryMax=): a leak or a huge reply ends in a restart, not a starved host.
+for unit in "$here"/adolfd-*.service; do
+    grep -qE '^MemoryMax=[0-9]+[KMG]$' "$unit" || fail "$(basename "$unit"): no MemoryMax="
+done
+
 # Secrets: the production units load them, the sandbox unit (drop-ins included) never does.
 for unit in adolfd-worker@.service adolfd-bot.service adolfd-migrate.service; do
     grep -qx 'LoadCredential=ADOLFD:/etc/adolfd/credentials' "$here/$unit" || fail "$unit: does not load /etc/adolfd/credentials"

@@ -52,3 +52,12 @@ def test_verify_fails_when_a_drop_in_hands_the_sandbox_a_secret(tmp_path):
                          env={"PATH": f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
                               "ADOLFD_PYTHON": "/nonexistent"})
     assert out.returncode == 1 and "adolfd-sandbox.service would receive credentials" in out.stderr
+
+
+def test_every_service_is_bounded_in_memory_and_hardened_beyond_the_basics():
+    for unit in ("adolfd-worker@.service", "adolfd-bot.service", "adolfd-migrate.service", "adolfd-sandbox.service"):
+        [high] = _effective(unit, "MemoryHigh")
+        [limit] = _effective(unit, "MemoryMax")
+        assert int(high[:-1]) < int(limit[:-1]) and limit.endswith("M")
+        assert _effective(unit, "PrivateMounts") == ["yes"]
+        assert "~@resources" in _effective(unit, "SystemCallFilter")
