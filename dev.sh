@@ -27,11 +27,11 @@ ensure_python() {
     command -v python3 >/dev/null || apt_install python3
     python3 -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$VENV"; }
   fi
-  local stamp="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+  local stamp="$VENV/.installed-$(cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)"
   if [ ! -f "$stamp" ]; then
-    say "installing Python packages"
+    say "installing Python packages (versions from requirements.lock)"
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-    "$VENV/bin/pip" install -q -e ".[test,fast]"
+    "$VENV/bin/pip" install -q -c requirements.lock -e ".[test,fast]"
     touch "$stamp"
   fi
 }
