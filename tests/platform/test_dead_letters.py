@@ -89,3 +89,12 @@ async def test_adolfd_status_strips_terminal_escapes_from_outside_text(adolfd, r
     out = adolfd("status")
     assert out.returncode == 0, out.stderr
     assert "audit now" in out.stdout and "\x1b" not in out.stdout and "\x07" not in out.stdout
+
+
+async def test_status_counts_failed_jobs_still_in_redis(adolfd, res):
+    await res.redis.rpush(FAILED_SPOOL, json.dumps(dead_letter("j5")))
+    await res.redis.rpush(FAILED_SPOOL_UNWRITABLE, b"garbage", b"more garbage")
+    data = json.loads(adolfd("status", "--json").stdout)
+    assert data["failed_jobs"] == {"spooled": 1, "unwritable": 2, "open": 0, "newest": None}
+    text = adolfd("status").stdout
+    assert "failed jobs still in Redis: 1 spooled, 2 refused by PostgreSQL" in text

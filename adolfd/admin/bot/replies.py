@@ -156,10 +156,13 @@ def render_status(status: dict[str, Any], tz: tzinfo) -> str:
 
     failed = status.get("failed_jobs")
     if failed is not None:
-        if failed["open"]:
+        if failed.get("open"):
             lines.append(f"❌ failed jobs: {failed['open']} (newest {clock(failed['newest'], tz)}) → /failed")
-        else:
+        elif "open" in failed:
             lines.append("✅ failed jobs: none")
+        if failed.get("spooled") or failed.get("unwritable"):
+            lines.append(f"⚠️ failed jobs still in Redis: {failed.get('spooled', 0)} spooled, "
+                         f"{failed.get('unwritable', 0)} refused by PostgreSQL → /failed")
 
     alerts = status.get("alerts")
     if alerts is not None:
