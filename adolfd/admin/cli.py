@@ -523,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except Exception as exc:  # noqa: BLE001 — a bad setting is a clear message, not a traceback
         return fail(f"bad configuration: {exc}", EXIT_USAGE)
-    long_running = ("worker", "bot", "sandbox", "demo")
+    long_running = ("worker", "bot", "carsbot-bot", "sandbox", "demo")
     configure(settings.log_level, stream=sys.stderr if args.command not in long_running else None)
     try:
         return commands[args.command].run(args, settings)
