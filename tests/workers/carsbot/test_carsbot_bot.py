@@ -165,3 +165,46 @@ async def _photos(res, post_id: int, n: int) -> bool:
 
 async def _sent(fake, chat_id: int, n: int) -> bool:
     return len(fake.messages(chat_id)) >= n
+
+
+async def test_a_post_the_store_cannot_take_is_logged_whole_and_ingests_later(res, channels, ctx, monkeypatch,
+                                                                             tmp_path):
+    """Database down past the handler's retries: the post is logged as `carsbot_post_lost` with a Message JSON
+    that `adolfd carsbot ingest` takes back (Telegram would not send the update again)."""
+    import dataclasses
+    import json
+
+    from adolfd.process import db
+    from adolfd.workers.carsbot import channel_bot, operator
+    from aiogram.types import Message
+
+    await channels()
+    monkeypatch.setattr(channel_bot, "STORE_PAUSES", (0.01, 0.01))
+    dead_pool = await db.create_pool(res.settings.database_url, 1)
+    await dead_pool.close()
+    down = dataclasses.replace(res, db=dead_pool)
+    update = telegram_fake_update(res, photo=True)
+    message = Message.model_validate(update)
+    with capture_logs() as logs:
+        await channel_bot.on_channel_post(message, down)
+    retries = [e for e in logs if e["event"] == "carsbot_post_store_retry"]
+    [lost] = [e for e in logs if e["event"] == "carsbot_post_lost"]
+    assert len(retries) == 2 and lost["message"]["caption"] == AD
+    assert await res.db.fetchval("SELECT count(*) FROM carsbot_posts") == 0
+    path = tmp_path / "lost.jsonl"
+    path.write_text(json.dumps(lost["message"], ensure_ascii=False) + "\n", encoding="utf-8")
+    assert (await operator.ingest_file(ctx, path))["stored"] == 1
+    row = await res.db.fetchrow("SELECT * FROM carsbot_posts")
+    assert (row["channel_id"], row["message_id"], row["text"]) == (CHANNEL, 77, AD)
+    assert [p["file_id"] for p in row["photos"]] == ["big"] and row["posted_at"] is not None
+
+
+def telegram_fake_update(res, *, photo: bool) -> dict[str, Any]:
+    chat = {"id": CHANNEL, "type": "channel", "title": "Авто Москва"}
+    body: dict[str, Any] = {"message_id": 77, "sender_chat": chat, "chat": chat, "date": 1772355600}
+    if photo:
+        body |= {"caption": AD, "photo": [{"file_id": "small", "file_unique_id": "s", "width": 90, "height": 68},
+                                          {"file_id": "big", "file_unique_id": "b", "width": 1280, "height": 960}]}
+    else:
+        body["text"] = AD
+    return body
