@@ -1,5 +1,5 @@
 """The carsbot bot in subscribers' private chats: `/start` greets (and tells a stranger how to subscribe),
-`/status` shows the plan and expiry date, and the pending invite link of a renewal if any.
+`/status` shows the plan and expiry date, and the invite link of a renewal if any (which then counts as sent).
 
 Writing to the bot proves the subscriber no longer blocks it, so `/start` and `/status` lift `blocked_at`
 (set when Telegram answered 403): messages to them resume with the next notice.
@@ -31,9 +31,13 @@ async def _status(message: Message, res: Resources, *, greet: bool) -> None:
     if row is not None or not greet:
         parts.append(status_text(row["plan"] if row else None, row["expires_on"] if row else None, today,
                                  bool(row and row["is_active"])))
-    if row is not None and row["is_active"] and row["invite_link"]:
-        parts.append(f"Ссылка в закрытый канал: {row['invite_link']}")
+    link = row["invite_link"] if row is not None and row["is_active"] else None
+    if link:
+        parts.append(f"Ссылка в закрытый канал: {link}")
     await message.answer(escape("\n\n".join(parts)))
+    if link:      # delivered in this reply: the renewal sync does not send it again
+        await res.db.execute("UPDATE carsbot_subscribers SET invited_at = coalesce(invited_at, $2) "
+                             "WHERE telegram_id = $1 AND invite_link = $3", user_id, Ctx(res).now(), link)
 
 
 async def start(message: Message, res: Resources) -> None:

@@ -141,6 +141,12 @@ async def test_start_and_status_in_private_chat(res, sheet, clock, carsbot, fake
     start, status = sorted((m.text for m in fake.messages(SUBSCRIBER)), key=lambda t: "Здравствуйте" not in t)
     assert "Здравствуйте" in start and "pro" in start and "31.03.2026" in status and "осталось дней: 30" in status
     assert "https://t.me/+renewal1" in status
+
+    async def invited() -> bool:          # the link reached them here: the renewal sync will not send it again
+        return await res.db.fetchval("SELECT invited_at IS NOT NULL FROM carsbot_subscribers WHERE telegram_id = $1",
+                                     SUBSCRIBER)
+
+    await eventually(invited)
     stranger = fake.messages(555)[0].text
     assert "555" in stranger and "администратору" in stranger
     # writing to the bot lifts the 403 mark
