@@ -773,7 +773,9 @@ CREATE TABLE IF NOT EXISTS carsbot_channels (
 
 -- Subscribers of the private channel, mirrored from the subscribers sheet (sync_subscribers_task).
 -- closed_at / notified_at make check_subscriptions_task close and tell each expired subscription once;
--- blocked_at is set when Telegram answers 403 (the subscriber blocked the bot): nobody writes to them again.
+-- blocked_at is set when Telegram answers 403 (the subscriber blocked the bot): nobody writes to them again
+-- until they write to the bot (/start). A renewal after access_removed_at gets one invite link (invite_link),
+-- sent once (invited_at); the closing of the next expiry clears both.
 CREATE TABLE IF NOT EXISTS carsbot_subscribers (
     telegram_id     bigint      PRIMARY KEY,
     username        text,
@@ -787,8 +789,12 @@ CREATE TABLE IF NOT EXISTS carsbot_subscribers (
     closed_for      date,                   -- the expiry date the closing was for (a renewal reopens)
     notified_at     timestamptz,
     access_removed_at timestamptz,
-    blocked_at      timestamptz
+    blocked_at      timestamptz,
+    invite_link     text,                   -- a renewal's one-person link back into the private channel
+    invited_at      timestamptz             -- when that link was sent (claimed before the send)
 );
+ALTER TABLE carsbot_subscribers ADD COLUMN IF NOT EXISTS invite_link text;
+ALTER TABLE carsbot_subscribers ADD COLUMN IF NOT EXISTS invited_at timestamptz;
 
 -- Posts of monitored channels, one per (channel, source_key): `msg:<message id>`, or `album:<media group id>`
 -- for the several updates of one album. status: new → processing → rejected | duplicate | ready →

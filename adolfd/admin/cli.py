@@ -459,6 +459,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.sandbox import start_sandbox
     from adolfd.sandbox.brain import run_extractor
     from adolfd.sandbox.environment import sandbox_env
+    from adolfd.workers.carsbot.channel_bot import serve_carsbot_bot
 
     async def main() -> int:
         running = await start_sandbox(port=args.port, seed=args.seed)
@@ -470,18 +471,23 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         extractor = asyncio.create_task(run_extractor(running.sandbox, demo.database_url))  # 1C at 06:00 daily
         res = await build_resources(demo)
         warming: asyncio.Task[None] | None = None
+        carsbot_bot: asyncio.Task[None] | None = None
         try:
             workers = asyncio.create_task(serve_group("all", res, metrics_port=demo.metrics_port))
+            carsbot_bot = asyncio.create_task(serve_carsbot_bot(demo, res))   # on the sandbox's Bot API
             await asyncio.sleep(0)   # serve_group takes over SIGTERM/SIGINT before its first await
             print(json.dumps({"sandbox": running.url, "brain_rows": brain, "metrics": demo.metrics_port,
-                              "try": ["./dev.sh adolfd status", "./dev.sh adolfd run generate_supply_tasks"]}),
+                              "try": ["./dev.sh adolfd status", "./dev.sh adolfd run generate_supply_tasks",
+                                      f"curl -d '{{\"chat_id\": -1001000000001, \"text\": \"Продам Toyota Camry "
+                                      f"2018, 1.9 млн, Москва, +79161234567\"}}' {running.url}/telegram/_sandbox/"
+                                      "channel_posts"]}),
                   flush=True)
             # The warm-up waits for job results only the workers produce: once they have drained it must not
             # wait on (it did, up to three minutes per job), so it runs beside them and stops with them.
             warming = asyncio.create_task(warm_up(res, stamp=f"{datetime.now():%Y%m%d%H}"))
             await workers
         finally:
-            await cancel_tasks(warming, extractor)
+            await cancel_tasks(warming, extractor, carsbot_bot)
             await close_resources(res)
             await running.close()
         return 0
@@ -523,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except Exception as exc:  # noqa: BLE001 — a bad setting is a clear message, not a traceback
         return fail(f"bad configuration: {exc}", EXIT_USAGE)
-    long_running = ("worker", "bot", "sandbox", "demo")
+    long_running = ("worker", "bot", "carsbot-bot", "sandbox", "demo")
     configure(settings.log_level, stream=sys.stderr if args.command not in long_running else None)
     try:
         return commands[args.command].run(args, settings)

@@ -1,5 +1,6 @@
-"""What an operator does with carsbot (CLI `adolfd carsbot …`): list posts, re-process or skip one, publish now,
-sync now, subscriptions ending this week, hand in posts from a file. Plain async functions over `Ctx`."""
+"""What an operator does with carsbot (CLI `adolfd carsbot …`, admin bot `/cars_…`): list posts, re-process or
+skip one, publish now, sync now, subscriptions ending this week, hand in posts from a file. Plain async functions
+over `Ctx`."""
 from __future__ import annotations
 
 import json
@@ -13,8 +14,13 @@ from adolfd.engine.context import Ctx
 from adolfd.workers.carsbot.keys import PROCESS_AGAIN_JOB, PUBLISH_AGAIN_JOB
 from adolfd.workers.carsbot.pipeline import BadPost, store_post
 
+STATUSES = ("new", "processing", "waiting_llm", "rejected", "duplicate", "ready", "publishing", "published",
+            "publish_unknown", "failed", "skipped")
+
 
 async def posts_by_status(ctx: Ctx, status: str | None = None, limit: int = 20) -> dict[str, Any]:
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"unknown post status {status!r}; statuses: {', '.join(STATUSES)}")
     counts = {r["status"]: r["n"] for r in await ctx.db.fetch(
         "SELECT status, count(*) AS n FROM carsbot_posts GROUP BY status ORDER BY status")}
     rows = await ctx.db.fetch(
