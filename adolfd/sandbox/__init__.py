@@ -6,7 +6,9 @@ ModuleSpec's `sandbox`), so a new module brings its fakes with it.
 """
 from __future__ import annotations
 
+import asyncio
 from types import ModuleType
+from typing import Any
 
 from aiohttp import web
 
@@ -32,4 +34,17 @@ def build_app(sandbox: Sandbox) -> web.Application:
     return build_root_app(sandbox, fakes())
 
 
-__all__ = ["RunningSandbox", "Sandbox", "build_app", "fakes", "serve", "start_sandbox"]
+async def run_companions(sandbox: Sandbox, settings: Any) -> None:
+    """What runs beside the fakes until cancelled: each fake's `run_alongside(sandbox, settings)` (the
+    watcher's simulated agents, which speak Redis rather than HTTP)."""
+    tasks = [asyncio.create_task(fake.run_alongside(sandbox, settings)) for fake in fakes()
+             if hasattr(fake, "run_alongside")]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+__all__ = ["RunningSandbox", "Sandbox", "build_app", "fakes", "run_companions", "serve", "start_sandbox"]

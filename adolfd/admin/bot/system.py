@@ -25,6 +25,7 @@ COMMANDS = [
     ("resume_bids", "", "let the bid cycle run again"),
     ("breakers", "", "review polling circuit breakers"),
     ("approve", "ITEM", "approve a review reply for publishing"),
+    ("watcher", "VERB …", "competitor prices: products, agents, alerts, queues"),
     ("help", "", "this list"),
 ]
 
