@@ -28,12 +28,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import structlog
 from aiohttp import web
 from redis.asyncio import Redis
 
 from adolfd.workers.watcher.keys import CLAIMED, EVENTS, IP_BLOCKED, TASK_PAYLOAD, TASK_QUEUE
 
 MARKETS = ("wildberries", "ozon", "yandex_market")
+log = structlog.get_logger("adolfd.sandbox")
 
 
 def base_price(sku: str) -> Decimal:
@@ -318,6 +320,8 @@ async def run_alongside(sandbox: Any, settings: Any) -> None:
     fleet = Fleet(redis, per_market, script=demo_script())
     holder = _HOLDERS[sandbox]
     holder.fleet = fleet
+    log.info("watcher_fleet_started", agents=[a.name for a in fleet.agents], redis_db=redis.connection_pool
+             .connection_kwargs.get("db", 0))
     try:
         await run_fleet(fleet, heartbeat_every=settings.watcher.sandbox_heartbeat_seconds)
     finally:
