@@ -1,5 +1,5 @@
 """Bad events change nothing; an event is applied once when the consumer dies mid-event; alert dedup across
-overlapping windows and recipients by severity; clean-ups; the Redis clean-up never issues KEYS."""
+overlapping windows and recipients by severity; clean-ups (the Redis one: test_priorities_and_redis.py)."""
 from datetime import timedelta
 from decimal import Decimal
 
@@ -153,22 +153,3 @@ async def test_cleanups_delete_exactly_what_is_past_retention(res, at, clock, ca
     assert (await run_job("watcher.cleanup_resolved_alerts"))["result"]["deleted_count"] == 1
     assert await res.db.fetchval("SELECT count(*) FROM watcher_tasks") == 2
     assert (await run_job("watcher.cleanup_old_tasks"))["result"]["deleted_count"] == 0
-
-
-async def test_redis_cleanup_uses_scan_never_keys(res, at, run_job):
-    await res.db.execute("INSERT INTO watcher_agents (name, marketplace) VALUES ('ozon-1', 'ozon')")
-    await res.redis.set("watcher:stats:old", "1")
-    await res.redis.set("watcher:stats:fresh", "1", ex=600)
-    await res.redis.set("watcher:agent:ozon-1:state", "1")
-    await res.redis.set("watcher:agent:gone:state", "1")
-    await res.redis.rpush("watcher:claimed:gone", "5")
-
-    async def keys_calls() -> int:
-        stats = await res.redis.info("commandstats")
-        return int(stats.get("cmdstat_keys", {}).get("calls", 0))
-
-    before = await keys_calls()
-    result = await run_job("watcher.cleanup_redis_keys")
-    assert result["result"]["deleted_count"] == 3
-    assert await keys_calls() == before
-    assert await res.redis.exists("watcher:stats:fresh", "watcher:agent:ozon-1:state") == 2
