@@ -54,11 +54,15 @@ class PriceScript:
     parses: dict[str, int] = field(default_factory=dict)
     changes_from: int = 2         # the parse from which a drop or a stock-out shows (1: at once, demo)
 
+    def regular_price(self, sku: str) -> Decimal:
+        """The price before any scripted change: the SKU's own, or 20 % under ours for a dumping competitor."""
+        if sku in self.dumping:
+            return (self.dumping[sku] * Decimal("0.80")).quantize(Decimal("0.01"))
+        return base_price(sku)
+
     def quote(self, sku: str) -> dict[str, Any]:
         n = self.parses[sku] = self.parses.get(sku, 0) + 1
-        price = base_price(sku)
-        if sku in self.dumping:
-            price = (self.dumping[sku] * Decimal("0.80")).quantize(Decimal("0.01"))
+        price = self.regular_price(sku)
         if sku in self.drop and n >= self.changes_from:
             price = (price * Decimal("0.80")).quantize(Decimal("0.01"))
         if sku in self.out_of_stock and n >= self.changes_from:
@@ -220,6 +224,7 @@ def demo_script() -> PriceScript:
 async def seed_demo_catalogue(conn: Any, now: datetime) -> dict[str, int]:
     """The demo's products and competitors, and a price from the day before for each competitor that has none
     (what the agents would have parsed then). Safe to run at every demo start: existing rows are kept."""
+    script = demo_script()
     products = await conn.fetch(
         "INSERT INTO watcher_products (sku, marketplace, brand_id, name) SELECT sku, mp, $3, 'demo' "
         "FROM unnest($1::text[], $2::text[]) AS d(sku, mp) ON CONFLICT (sku, marketplace) DO NOTHING RETURNING id",
@@ -234,7 +239,8 @@ async def seed_demo_catalogue(conn: Any, now: datetime) -> dict[str, int]:
         "SELECT c.our_sku, c.marketplace, c.id, d.price, true, $3 FROM watcher_competitors c "
         "JOIN unnest($1::text[], $2::numeric[]) AS d(sku, price) ON d.sku = c.competitor_sku "
         "WHERE NOT EXISTS (SELECT 1 FROM watcher_price_history h WHERE h.competitor_id = c.id) RETURNING id",
-        [c[2] for c in DEMO_COMPETITORS], [base_price(c[2]) for c in DEMO_COMPETITORS], now - timedelta(days=1))
+        [c[2] for c in DEMO_COMPETITORS], [script.regular_price(c[2]) for c in DEMO_COMPETITORS],
+        now - timedelta(days=1))
     return {"products": len(products), "competitors": len(competitors), "prices": len(history)}
 
 

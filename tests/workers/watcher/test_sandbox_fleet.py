@@ -96,3 +96,22 @@ async def test_fleet_switches_are_checked_and_reset(res, settings, sandbox, at, 
         await asyncio.gather(fleet, return_exceptions=True)
     async with httpx.AsyncClient(base_url=sandbox.url, timeout=5) as http:
         assert (await http.get("/_sandbox/watcher-agents")).json()["agents"] == []     # stopped with its task
+
+
+async def test_demo_catalogue_gives_each_scripted_alert_once(res, at, clock, run_job, consume):
+    from adolfd.sandbox.watcher_agents import Fleet, demo_script, seed_demo_catalogue
+
+    first = await seed_demo_catalogue(res.db, clock.now())
+    assert first == {"products": 3, "competitors": 6, "prices": 6}
+    assert await seed_demo_catalogue(res.db, clock.now()) == {"products": 0, "competitors": 0, "prices": 0}
+    fleet = Fleet(res.redis, per_market=1, script=demo_script(), now=clock.now)
+    assert (await run_job("watcher.generate_daily_tasks"))["result"]["created"] == 9
+    await fleet.heartbeat()
+    assert await fleet.work_all() == 9
+    await consume()
+    result = await run_job("watcher.check_alerts")
+    assert result["result"]["by_type"] == {"dumping_detected": 1, "out_of_stock": 1, "price_drop": 1}
+    alerted = {r["alert_type"]: r["competitor_sku"] for r in await res.db.fetch(
+        "SELECT a.alert_type, c.competitor_sku FROM watcher_alerts a JOIN watcher_competitors c "
+        "ON c.id = a.competitor_id")}
+    assert alerted == {"price_drop": "DEMO-C-DROP", "dumping_detected": "DEMO-C-DUMP", "out_of_stock": "DEMO-C-OOS"}
