@@ -31,6 +31,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from adolfd.workers.watcher.keys import CLAIMED, EVENTS, IP_BLOCKED, TASK_PAYLOAD, TASK_QUEUE
 
@@ -186,11 +187,15 @@ async def agent_loop(agent: SimAgent, *, heartbeat_every: float = 30.0, idle_wai
             next_beat = 0.0
             await asyncio.sleep(idle_wait)
             continue
-        if loop.time() >= next_beat:
-            await agent.heartbeat()
-            next_beat = loop.time() + heartbeat_every
-        if await agent.redis.exists(IP_BLOCKED.format(ip=agent.ip)) or await agent.work_one() is None:
-            await asyncio.sleep(idle_wait)
+        try:
+            if loop.time() >= next_beat:
+                await agent.heartbeat()
+                next_beat = loop.time() + heartbeat_every
+            if await agent.redis.exists(IP_BLOCKED.format(ip=agent.ip)) or await agent.work_one() is None:
+                await asyncio.sleep(idle_wait)
+        except (RedisConnectionError, OSError) as exc:       # Redis restarting: wait, as a real agent would
+            log.warning("watcher_sim_agent_redis_error", agent=agent.name, error=f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(max(idle_wait, 1.0) * 5)
 
 
 async def run_fleet(fleet: Fleet, *, heartbeat_every: float = 30.0, idle_wait: float = 1.0) -> None:
