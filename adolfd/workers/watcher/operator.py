@@ -8,6 +8,7 @@ allowed) before anything is written; every change is logged as `watcher_operator
 from __future__ import annotations
 
 import csv
+import io
 import ipaddress
 from dataclasses import dataclass
 from datetime import date
@@ -229,38 +230,42 @@ async def import_csv(ctx: Ctx, path: Path, *, by: str) -> dict[str, Any]:
     competitors = dict(counts)
     errors: list[dict[str, Any]] = []
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
+        text = path.read_text(encoding="utf-8-sig")       # all of it first: a bad file is refused before a write
     except OSError as exc:
         raise Refused(f"cannot read {path}: {exc.strerror or exc}") from None
-    with handle:
-        reader = csv.DictReader(handle)
+    except UnicodeDecodeError as exc:
+        raise Refused(f"{path} is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         header = [h.strip() for h in reader.fieldnames or []]
-        unknown = [h for h in header if h not in CSV_COLUMNS]
-        missing = [h for h in CSV_REQUIRED if h not in header]
-        if unknown or missing:
-            raise Refused(f"{path}: the header must name the columns {', '.join(CSV_COLUMNS)} (marketplace and "
-                          f"our_sku required); " + "; ".join(
-                              ([f"unknown: {', '.join(unknown)}"] if unknown else [])
-                              + ([f"missing: {', '.join(missing)}"] if missing else [])))
-        reader.fieldnames = header
-        for number, raw in enumerate(reader, start=2):
-            if None in raw:
-                errors.append({"row": number, "error": "more values than header columns"})
-                continue
-            if not any((v or "").strip() for v in raw.values()):
-                continue
-            try:
-                product, competitor = _csv_row(ctx, raw)
-                async with ctx.db.acquire() as conn, conn.transaction():
-                    p = await _put_product(conn, product)
-                    c = await _put_competitor(conn, competitor) if competitor else None
-            except Refused as exc:
-                errors.append({"row": number, "error": str(exc)})
-                continue
-            if product.brand is not None:
-                products[p] += 1
-            if c is not None:
-                competitors[c] += 1
+        rows = list(reader)
+    except csv.Error as exc:
+        raise Refused(f"{path} is not a readable CSV file: {exc}") from None
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    missing = [h for h in CSV_REQUIRED if h not in header]
+    if unknown or missing:
+        raise Refused(f"{path}: the header must name the columns {', '.join(CSV_COLUMNS)} (marketplace and "
+                      f"our_sku required); " + "; ".join(([f"unknown: {', '.join(unknown)}"] if unknown else [])
+                                                   + ([f"missing: {', '.join(missing)}"] if missing else [])))
+    for number, raw in enumerate(rows, start=2):
+        if None in raw:
+            errors.append({"row": number, "error": "more values than header columns"})
+            continue
+        values = {key.strip(): value for key, value in raw.items()}
+        if not any((v or "").strip() for v in values.values()):
+            continue
+        try:
+            product, competitor = _csv_row(ctx, values)
+            async with ctx.db.acquire() as conn, conn.transaction():
+                p = await _put_product(conn, product)
+                c = await _put_competitor(conn, competitor) if competitor else None
+        except Refused as exc:
+            errors.append({"row": number, "error": str(exc)})
+            continue
+        if product.brand is not None:
+            products[p] += 1
+        if c is not None:
+            competitors[c] += 1
     _action("import_csv", by, file=str(path), products=products, competitors=competitors, errors=len(errors))
     return {"products": products, "competitors": competitors, "errors": errors}
 

@@ -121,6 +121,16 @@ async def test_csv_with_unknown_columns_is_refused_whole(res, ctx, tmp_path):
     assert await res.db.fetchval("SELECT count(*) FROM watcher_products") == 0
 
 
+async def test_csv_that_is_not_utf8_is_refused_before_any_row(res, ctx, tmp_path):
+    path = tmp_path / "cp1251.csv"
+    path.write_bytes("marketplace,our_sku,brand,product_name\nozon,A,ohana_market,Плед\n".encode("cp1251"))
+    with pytest.raises(op.Refused, match="is not UTF-8 text"):
+        await op.import_csv(ctx, path, by="t")
+    with pytest.raises(op.Refused, match="cannot read"):
+        await op.import_csv(ctx, tmp_path / "missing.csv", by="t")
+    assert await res.db.fetchval("SELECT count(*) FROM watcher_products") == 0
+
+
 async def test_agents_panic_cleared_ip_unblocked(res, ctx, at, catalogue, run_job, fleet, consume):
     await run_job("watcher.generate_daily_tasks")
     await fleet.heartbeat()
