@@ -323,9 +323,16 @@ def control_routes(sandbox: Any) -> web.RouteTableDef:
 
 
 async def run_alongside(sandbox: Any, settings: Any) -> None:
-    """`adolfd sandbox` / `adolfd demo`: the fleet on adolfd's Redis until cancelled."""
+    """`adolfd sandbox` / `adolfd demo`: the fleet on adolfd's Redis until cancelled. Not on a production
+    Redis unless asked for by name: simulated prices there would reach the real price history and alerts."""
     per_market = settings.watcher.sandbox_agents_per_marketplace
     if per_market <= 0:
+        return
+    if settings.environment == "production" and "sandbox_agents_per_marketplace" not in \
+            settings.watcher.model_fields_set:
+        log.warning("watcher_fleet_not_started", reason="ADOLFD_ENVIRONMENT is production: simulated agents "
+                    "would parse into the real price history",
+                    hint="set ADOLFD_ENVIRONMENT=demo, or ADOLFD_WATCHER__SANDBOX_AGENTS_PER_MARKETPLACE")
         return
     redis = Redis.from_url(settings.redis_url)
     fleet = Fleet(redis, per_market, script=demo_script())

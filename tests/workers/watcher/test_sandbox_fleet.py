@@ -11,6 +11,7 @@ from adolfd.sandbox import run_companions
 from adolfd.settings import WatcherSettings
 from adolfd.testing import AdolfdProcess
 from adolfd.workers.watcher.keys import IP_BLOCKED
+from structlog.testing import capture_logs
 
 
 def free_port() -> int:
@@ -38,7 +39,7 @@ async def consume_until(res, consume, done_sql: str, expected, timeout: float = 
 async def test_adolfd_sandbox_starts_agents_that_complete_pushed_tasks(res, settings, database_url, at, catalogue,
                                                                       run_job, consume):
     port = free_port()
-    env = {"ADOLFD_REDIS_URL": settings.redis_url, "ADOLFD_DATABASE_URL": database_url,
+    env = {"ADOLFD_REDIS_URL": settings.redis_url, "ADOLFD_DATABASE_URL": database_url, "ADOLFD_ENVIRONMENT": "demo",
            "ADOLFD_WATCHER__SANDBOX_HEARTBEAT_SECONDS": "1", "ADOLFD_LOG_LEVEL": "info"}
     proc = await AdolfdProcess.start("sandbox", "--port", str(port), "--no-seed-db", env=env,
                                      ready="watcher_fleet_started", timeout=60)
@@ -115,3 +116,21 @@ async def test_demo_catalogue_gives_each_scripted_alert_once(res, at, clock, run
         "SELECT a.alert_type, c.competitor_sku FROM watcher_alerts a JOIN watcher_competitors c "
         "ON c.id = a.competitor_id")}
     assert alerted == {"price_drop": "DEMO-C-DROP", "dumping_detected": "DEMO-C-DUMP", "out_of_stock": "DEMO-C-OOS"}
+
+
+async def test_no_fleet_on_a_production_redis_unless_asked_by_name(res, settings, sandbox):
+    production = settings.model_copy(update={"environment": "production", "watcher": WatcherSettings()})
+    with capture_logs() as logs:
+        await asyncio.wait_for(run_companions(sandbox.sandbox, production), 5)     # returns: nothing to run
+    assert [e["event"] for e in logs] == ["watcher_fleet_not_started"]
+    asked = settings.model_copy(update={"environment": "production",
+                                        "watcher": WatcherSettings(sandbox_agents_per_marketplace=1)})
+    fleet = asyncio.create_task(run_companions(sandbox.sandbox, asked))
+    try:
+        async with httpx.AsyncClient(base_url=sandbox.url, timeout=5) as http:
+            async with asyncio.timeout(10):
+                while len((await http.get("/_sandbox/watcher-agents")).json()["agents"]) != 3:
+                    await asyncio.sleep(0.05)
+    finally:
+        fleet.cancel()
+        await asyncio.gather(fleet, return_exceptions=True)
