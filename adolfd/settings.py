@@ -170,6 +170,8 @@ class WatcherSettings(BaseModel):
     offline_after_seconds: int = 180           # no heartbeat this long → offline, tasks handed back
     reclaim_idle_ms: int = 60_000              # a stream entry unacknowledged this long belonged to a dead consumer
     office_ttl_seconds: int = 180
+    sandbox_agents_per_marketplace: int = 2    # the simulated fleet `adolfd sandbox` runs (0: none)
+    sandbox_heartbeat_seconds: float = 30.0
 
 
 class LLMSettings(BaseModel):

@@ -696,11 +696,15 @@ def build_root_app(sandbox: Sandbox, modules: Iterable[Any]) -> web.Application:
     """Install every API module into `sandbox` and mount their sub-applications under one root app."""
     if sandbox.built:
         raise RuntimeError("this Sandbox already has an app; create a new Sandbox")
+    modules = list(modules)
     for module in modules:
         module.install(sandbox)
     sandbox.built = True
     app = web.Application()
     app.add_routes(_control_routes(sandbox))
+    for module in modules:       # a fake without an HTTP API (e.g. the watcher's agents) adds controls only
+        if hasattr(module, "control_routes"):
+            app.add_routes(module.control_routes(sandbox))
     for api in sandbox.apis:
         app.add_subapp(f"/{api}", sandbox._subapps[api])
     app[SANDBOX_KEY] = sandbox
@@ -745,17 +749,22 @@ async def start_sandbox(host: str = "127.0.0.1", port: int = 0, seed: int = 42) 
     return RunningSandbox(url=f"http://{url_host}:{bound_port}", sandbox=sandbox, runner=runner)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8900, seed: int = 42, *, database_url: str | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8900, seed: int = 42, *, database_url: str | None = None,
+          settings: Any = None) -> None:
     """`adolfd sandbox`: serve until SIGINT/SIGTERM.
 
     With `database_url`, it also stands in for the 1C extractor: writes the `brain_*` extract at start and
-    again each day at 06:00 Moscow time by the sandbox clock (seed 000 §8.5).
+    again each day at 06:00 Moscow time by the sandbox clock (seed 000 §8.5). With adolfd's `settings`, what
+    runs beside the fakes runs too (`adolfd.sandbox.run_companions`: the watcher's agent fleet on its Redis).
     """
-    asyncio.run(_serve(host, port, seed, database_url))
+    asyncio.run(_serve(host, port, seed, database_url, settings))
 
 
-async def _serve(host: str, port: int, seed: int, database_url: str | None) -> None:
+async def _serve(host: str, port: int, seed: int, database_url: str | None, settings: Any = None) -> None:
+    from adolfd.sandbox import run_companions
+
     running = await start_sandbox(host, port, seed)
+    companions = asyncio.create_task(run_companions(running.sandbox, settings)) if settings is not None else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -770,9 +779,10 @@ async def _serve(host: str, port: int, seed: int, database_url: str | None) -> N
     try:
         await stop.wait()
     finally:
-        if extractor is not None:
-            extractor.cancel()
-            await asyncio.gather(extractor, return_exceptions=True)
+        for task in (extractor, companions):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await running.close()
         log.info("sandbox_stopped", url=running.url)
 

@@ -31,6 +31,7 @@ COMMANDS = [
     ("cars_publish", "POST", "publish a carsbot post now"),
     ("cars_sync", "", "sync carsbot channels and subscribers from the sheet now"),
     ("cars_expiring", "", "carsbot subscriptions ending within 7 days"),
+    ("watcher", "VERB …", "competitor prices: products, agents, alerts, queues"),
     ("help", "", "this list"),
 ]
 

@@ -14,12 +14,33 @@ def _jobs():
     return job_functions(generation, alerts, agents, cleanup, priorities, stats, health)
 
 
+def _commands():
+    from adolfd.workers.watcher.commands import COMMANDS
+
+    return COMMANDS
+
+
+def _bot_router():
+    from adolfd.workers.watcher.bot import router
+
+    return router()
+
+
+def _sandbox():
+    from adolfd.sandbox import watcher_agents
+
+    return (watcher_agents,)
+
+
 MODULE = ModuleSpec(
     name="watcher",
     summary="competitor prices from a fleet of parsing agents: nightly tasks, price alerts, agent health",
     # seed 001 App. A: one Celery worker per queue, -c 2 / -c 1 / -c 1
     queues=(Queue("default", 2), Queue("critical", 1), Queue("heavy", 1)),
     jobs=_jobs,
+    commands=_commands,
+    bot_router=_bot_router,
+    sandbox=_sandbox,
 )
 
 # `arq adolfd.workers.watcher.<Queue>Settings` runs one queue with the plain ARQ CLI.
