@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from adolfd.keys import QUEUE
+
 if TYPE_CHECKING:
     import asyncpg
     from aiogram import Router
@@ -91,5 +93,5 @@ class ModuleSpec:
 
 
 def queue_name(module: str, queue: str) -> str:
-    return f"adolfd:{module}:{queue}"
+    return QUEUE.format(module=module, queue=queue)
 

@@ -24,7 +24,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from adolfd.workers.watcher.keys import CLAIMED, EVENTS, TASK_PAYLOAD, TASK_QUEUE
+from adolfd.keys import WATCHER_CLAIMED as CLAIMED
+from adolfd.keys import WATCHER_EVENTS as EVENTS
+from adolfd.keys import WATCHER_TASK_PAYLOAD as TASK_PAYLOAD
+from adolfd.keys import WATCHER_TASK_QUEUE as TASK_QUEUE
 
 MARKETS = ("wildberries", "ozon", "yandex_market")
 

@@ -36,7 +36,7 @@ from aiogram.types import InputMediaPhoto, Message
 from adolfd.cron import CARSBOT_RETRY
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.carsbot.keys import PUBLISH_AGAIN_JOB
+from adolfd.keys import CARSBOT_PUBLISH_AGAIN_JOB as PUBLISH_AGAIN_JOB
 from adolfd.workers.carsbot.resources import carsbot_bot
 
 ALBUM_MAX = 10

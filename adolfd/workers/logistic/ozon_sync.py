@@ -12,8 +12,9 @@ from adolfd.domain.logistic.stock_monitor import LogisticRules, avg_daily_sales,
 from adolfd.engine.arguments import BrandId
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
+from adolfd.keys import LOGISTIC_ALERTS_AFTER_JOB
+from adolfd.keys import LOGISTIC_STOCKS_CACHE as CACHE_KEY
 from adolfd.workers.logistic.inputs import _MARK_INPUT, _finite, _rules, _slot
-from adolfd.workers.logistic.keys import CACHE_KEY
 
 _SAVE_PRODUCTS = """
 INSERT INTO logistic_products (brand_id, article, sku, product_id, name, synced_at)
@@ -109,7 +110,8 @@ async def sync_ozon_stocks(ctx: Ctx, brand_id: BrandId = "all") -> dict:
         results[brand] = {"snapshots_saved": len(rows), "clusters": len({r["cluster_id"] for r in rows}),
                           "articles": len({r["article"] for r in rows})}
     # the seed's chain sync_ozon_stocks → generate_alerts; the job id makes a retry enqueue nothing new
-    await ctx.enqueue("logistic.generate_alerts", _job_id=f"logistic:alerts-after:{ctx.job_id}", brand_id=brand_id)
+    await ctx.enqueue("logistic.generate_alerts", _job_id=LOGISTIC_ALERTS_AFTER_JOB.format(job_id=ctx.job_id),
+                      brand_id=brand_id)
     return {"status": "success", "results": results}
 
 

@@ -5,6 +5,7 @@ from adolfd.clients.errors import ApiError
 from adolfd.domain.marketing.ad_alerts import AdAlert
 from adolfd.domain.marketing.budgets import BudgetState, check_budget
 from adolfd.engine.context import Ctx
+from adolfd.keys import MARKETING_ALERT_JOB
 from adolfd.workers.marketing.ad_account import AdAccount
 from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
@@ -68,7 +69,7 @@ async def check_budgets(ctx: Ctx) -> dict:
 async def _enqueue_alert(ctx: Ctx, campaign: CampaignRow, alert: AdAlert | None, key: str) -> None:
     """The seed's `send_alert.delay(...)`, once per key (job id and row dedup)."""
     assert alert is not None
-    await ctx.enqueue("marketing.send_alert", _job_id=f"marketing:alert:{key}", campaign_id=campaign.id,
+    await ctx.enqueue("marketing.send_alert", _job_id=MARKETING_ALERT_JOB.format(key=key), campaign_id=campaign.id,
                       alert_type=alert.alert_type.value, severity=alert.severity.value, title=alert.title,
                       message=alert.message, action_taken=alert.action_taken, details=dict(alert.details),
                       dedup_key=key)

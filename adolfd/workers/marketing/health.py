@@ -6,10 +6,14 @@ import time
 from typing import Any
 
 from adolfd.engine.context import Ctx
+from adolfd.keys import MARKETING_API_ERRORS as API_ERRORS
+from adolfd.keys import MARKETING_API_STATUS as API_STATUS
+from adolfd.keys import MARKETING_WORKERS as WORKERS
+from adolfd.keys import QUEUE_HEALTH_CHECK
+from adolfd.workers.marketing import MODULE_NAME
 from adolfd.workers.marketing.ad_account import MARKETPLACES
 from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
-from adolfd.workers.marketing.keys import API_ERRORS, API_STATUS, MODULE, WORKERS
 
 
 @marketing_job(queue="high")
@@ -18,7 +22,7 @@ async def check_api_health(ctx: Ctx) -> dict:
     the errors of the last 24 hours (seed §7.4.3)."""
     results = dict(zip(MARKETPLACES, await asyncio.gather(*(_check_one(ctx, mp) for mp in MARKETPLACES)), strict=False))
     # `marketing:workers` (seed §7.4.3): whether a worker of each queue is alive (ARQ's health-check key)
-    alive = {queue: int(bool(await ctx.redis.exists(f"adolfd:{MODULE}:{queue}:health-check")))
+    alive = {queue: int(bool(await ctx.redis.exists(QUEUE_HEALTH_CHECK.format(module=MODULE_NAME, queue=queue))))
              for queue in ("high", "default", "low")}
     await ctx.redis.hset(WORKERS, mapping=alive)
     return {**results, "workers": alive}
