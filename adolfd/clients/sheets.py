@@ -61,6 +61,8 @@ def _retry_after(response: requests.Response) -> float | None:
 class SheetsManager(gspread_asyncio.AsyncioGspreadClientManager):
     """gspread-asyncio's manager with the shared limiter, a bounded retry and adolfd's errors (module doc)."""
 
+    auth_time: float | None          # set by the base class's __init__ (gspread_asyncio ships no type information)
+
     def __init__(self, credentials_fn: Callable[[], Credentials], *, base_url: str, limiter: RateLimiter,
                  limits: Callable[[str], RateLimit], http: HttpSettings, account: str,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from aiogram import Router
     from arq.connections import ArqRedis
 
+    from adolfd.clients.http import ApiClient
     from adolfd.settings import Settings
 
 T = TypeVar("T")
@@ -71,7 +72,7 @@ class ModuleSpec:
     commands: Loader[Sequence[Command]] = _nothing
     bot_router: Loader[Router] | None = None
     status: Loader[Mapping[str, StatusSection]] = _no_mapping
-    clients: Loader[Mapping[str, type]] = _no_mapping        # API name -> client class (`for_brand(res, brand)`)
+    clients: Loader[Mapping[str, type[ApiClient]]] = _no_mapping   # API name -> client class (`for_brand(res, brand)`)
     sandbox: Loader[Sequence[ModuleType]] = _nothing          # fakes: modules with `install(sandbox)`
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
