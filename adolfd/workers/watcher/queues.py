@@ -67,7 +67,7 @@ async def push_night(redis: Redis, night: str, marketplace: str, ids: Sequence[i
     if not ids:
         return 0
     return int(await redis.eval(_PUSH_ONCE, 2, GENERATION_PUSHED.format(date=night), queue_key(marketplace),  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
-                                GENERATION_TTL, *[str(i) for i in ids]))
+                                str(GENERATION_TTL), *[str(i) for i in ids]))
 
 
 async def push_absent(redis: Redis, marketplace: str, where: str, ids: Sequence[int]) -> int:
