@@ -45,6 +45,7 @@ class RebasedSession(AuthorizedSession):
         super().__init__(credentials)
         self._base = base_url.rstrip("/")
 
+    # google-auth's unannotated AuthorizedSession.request already differs from the requests stubs' Session.request
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if url.startswith(GOOGLE_SHEETS):
             url = self._base + url[len(GOOGLE_SHEETS):]
