@@ -73,6 +73,7 @@ WATCHER_NIGHT_BATCH = "watcher:night:{date}"              # hash: the night agen
 WATCHER_WEEKLY_SENT = "watcher:weekly_report:{date}"      # string: the week's report was sent (once per Monday)
 WATCHER_NOTIFY_JOB = "watcher:notify:{alert_id}"          # job id: one notification per alert
 WATCHER_DUMPING_JOB = "watcher:dumping:{alert_id}"        # job id: one dumping check per alert
+WATCHER_REGENERATE_JOB = "watcher:regenerate:{date}:{stamp}"  # job id: an operator's regeneration of a night
 
 # patterns the Redis clean-up scans (seed §7.6 cleanup_redis_keys); `*` stands for the agent's name
 WATCHER_STATS_PATTERN = "watcher:stats:*"
