@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 from adolfd.admin.alerts import raise_alert
@@ -68,7 +69,7 @@ async def list_failed(db: asyncpg.Pool, *, include_retried: bool = False, limit:
     )
 
 
-async def retry_failed(db: asyncpg.Pool, redis: Redis, failed_id: int) -> str:
+async def retry_failed(db: asyncpg.Pool, redis: ArqRedis, failed_id: int) -> str:
     """Re-enqueue a failed job with its arguments; the new job id is derived from the record, so retrying the
     same record twice enqueues it once."""
     from adolfd.engine.enqueue import enqueue

@@ -33,7 +33,11 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from adolfd.workers.watcher.keys import CLAIMED, EVENTS, IP_BLOCKED, TASK_PAYLOAD, TASK_QUEUE
+from adolfd.keys import WATCHER_CLAIMED as CLAIMED
+from adolfd.keys import WATCHER_EVENTS as EVENTS
+from adolfd.keys import WATCHER_IP_BLOCKED as IP_BLOCKED
+from adolfd.keys import WATCHER_TASK_PAYLOAD as TASK_PAYLOAD
+from adolfd.keys import WATCHER_TASK_QUEUE as TASK_QUEUE
 
 MARKETS = ("wildberries", "ozon", "yandex_market")
 log = structlog.get_logger("adolfd.sandbox")

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from adolfd.admin.shell import EXIT_USAGE, fail, with_resources
 from adolfd.engine.module import Command
@@ -32,6 +33,7 @@ def cmd_carsbot(args: argparse.Namespace, settings: Settings) -> int:
 
     async def go(res) -> int:
         ctx = Ctx(res)
+        result: dict[str, Any] | list[dict[str, Any]]
         try:
             if args.action == "ingest":
                 result = await operator.ingest_file(ctx, args.file)

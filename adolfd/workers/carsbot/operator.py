@@ -11,7 +11,9 @@ from typing import Any
 import asyncpg
 
 from adolfd.engine.context import Ctx
-from adolfd.workers.carsbot.keys import PROCESS_AGAIN_JOB, PUBLISH_AGAIN_JOB
+from adolfd.keys import CARSBOT_PROCESS_AGAIN_JOB as PROCESS_AGAIN_JOB
+from adolfd.keys import CARSBOT_PUBLISH_AGAIN_JOB as PUBLISH_AGAIN_JOB
+from adolfd.keys import CARSBOT_RUN_NOW_JOB
 from adolfd.workers.carsbot.pipeline import BadPost, store_post
 
 STATUSES = ("new", "processing", "waiting_llm", "rejected", "duplicate", "ready", "publishing", "published",
@@ -68,7 +70,7 @@ async def publish_now(ctx: Ctx, post_id: int) -> dict[str, Any]:
 
 async def sync_now(ctx: Ctx) -> dict[str, Any]:
     stamp = int(ctx.now().timestamp())
-    return {job: await ctx.enqueue(f"carsbot.{job}", _job_id=f"carsbot:{job}:now:{stamp}")
+    return {job: await ctx.enqueue(f"carsbot.{job}", _job_id=CARSBOT_RUN_NOW_JOB.format(job=job, stamp=stamp))
             for job in ("sync_channels_task", "sync_subscribers_task")}
 
 

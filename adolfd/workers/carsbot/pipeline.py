@@ -32,7 +32,9 @@ from adolfd.domain.carsbot.post_text import CAPTION_LIMIT, TEXT_LIMIT, fingerpri
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.errors import is_retryable
-from adolfd.workers.carsbot.keys import PROCESS_AGAIN_JOB, PROCESS_JOB, PUBLISH_JOB
+from adolfd.keys import CARSBOT_PROCESS_AGAIN_JOB as PROCESS_AGAIN_JOB
+from adolfd.keys import CARSBOT_PROCESS_JOB as PROCESS_JOB
+from adolfd.keys import CARSBOT_PUBLISH_JOB as PUBLISH_JOB
 from adolfd.workers.carsbot.resources import llm
 
 PROCESSABLE = ("new", "waiting_llm", "processing")

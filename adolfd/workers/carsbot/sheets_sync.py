@@ -18,7 +18,7 @@ from redis.asyncio.lock import Lock
 from adolfd.domain.carsbot.sheets import ANALYTICS_HEADER, SheetIssue, SheetRead, parse_channels, parse_subscribers
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.carsbot.keys import SYNC_LOCK
+from adolfd.keys import CARSBOT_SYNC_LOCK as SYNC_LOCK
 from adolfd.workers.carsbot.reinvite import reinvite_renewed
 from adolfd.workers.carsbot.resources import sheets
 

@@ -6,6 +6,7 @@ from adolfd.domain.reputation.review_analysis import Analysis
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
+from adolfd.keys import REPUTATION_GENERATE_JOB
 from adolfd.workers.reputation.approval import approve
 from adolfd.workers.reputation.items import _item, feedback_item
 from adolfd.workers.reputation.resources import provider
@@ -25,7 +26,7 @@ async def analyze_item(ctx: Ctx, item_id: int) -> dict:
         "UPDATE reputation_items SET ai_analysis = $2, analyzed_at = $3, status = 'analyzed', updated_at = $3 "
         "WHERE id = $1 AND status = 'new'", item_id, analysis.as_json(), ctx.now())
     if updated == "UPDATE 1":
-        await ctx.enqueue("reputation.generate_response", _job_id=f"reputation:generate:{item_id}",
+        await ctx.enqueue("reputation.generate_response", _job_id=REPUTATION_GENERATE_JOB.format(item_id=item_id),
                           item_id=item_id)
     return {"status": "analyzed", "item_id": item_id, "sentiment": analysis.sentiment.value,
             "escalate": analysis.escalate}

@@ -11,6 +11,7 @@ from arq.connections import ArqRedis
 
 from adolfd.domain.reputation.replies import APPROVABLE, REGENERATABLE, SKIPPABLE, ItemStatus, fit_reply
 from adolfd.engine.enqueue import enqueue
+from adolfd.keys import REPUTATION_REGENERATE_JOB, REPUTATION_SEND_APPROVED_JOB
 from adolfd.workers.reputation.items import _item
 
 
@@ -34,7 +35,7 @@ async def approve(db: asyncpg.Pool, redis: ArqRedis, item_id: int, *, by: str, t
         await conn.execute("UPDATE reputation_items SET status = 'approved', updated_at = $2 WHERE id = $1",
                            item_id, now)
     await enqueue(redis, "reputation.send_response", {"item_id": item_id},
-                  job_id=f"reputation:send:{item_id}:g{row['generation']}")
+                  job_id=REPUTATION_SEND_APPROVED_JOB.format(item_id=item_id, generation=row["generation"]))
     return {"status": "approved", "item_id": item_id, "by": by}
 
 
@@ -62,7 +63,8 @@ async def request_regeneration(db: asyncpg.Pool, redis: ArqRedis, item_id: int, 
     if row["status"] not in REGENERATABLE:
         raise ValueError(f"item {item_id} is {row['status']}; only analysed, pending or failed items can be redrafted")
     queued = await enqueue(redis, "reputation.regenerate_response", {"item_id": item_id, "instructions": instructions},
-                           job_id=f"reputation:regenerate:{item_id}:g{row['generation'] or 0}:{uuid.uuid4().hex[:8]}")
+                           job_id=REPUTATION_REGENERATE_JOB.format(
+                               item_id=item_id, generation=row["generation"] or 0, nonce=uuid.uuid4().hex[:8]))
     return {"status": "queued", "item_id": item_id, "job_id": queued.job_id if queued else None}
 
 

@@ -11,6 +11,7 @@ from adolfd.clients.feedback import FetchResult
 from adolfd.domain.reputation.review_analysis import ItemType
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
+from adolfd.keys import REPUTATION_ANALYZE_JOB
 from adolfd.workers.reputation.breakers import breaker_name, breakers
 from adolfd.workers.reputation.office import office_metrics, reporter
 from adolfd.workers.reputation.resources import TITLES, source
@@ -118,7 +119,8 @@ async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str,
             continue
         new_ids, pending = await _store(ctx, platform, item_type, brand, fetched, now)
         for item_id in pending:
-            await ctx.enqueue("reputation.analyze_item", _job_id=f"reputation:analyze:{item_id}", item_id=item_id)
+            await ctx.enqueue("reputation.analyze_item", _job_id=REPUTATION_ANALYZE_JOB.format(item_id=item_id),
+                              item_id=item_id)
         for bad in fetched.invalid:
             ctx.log.warning("poll_invalid_entry", platform=platform, item_type=item_type.value, brand=brand,
                             external_id=bad.external_id, error=bad.error)

@@ -21,6 +21,7 @@ from adolfd.domain.reputation.review_analysis import ItemType
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
+from adolfd.keys import REPUTATION_SEND_RETRY_JOB
 from adolfd.workers.reputation.items import ITEM
 from adolfd.workers.reputation.resources import source
 
@@ -141,7 +142,8 @@ async def retry_failed_publish(ctx: Ctx) -> dict:
                             f"reply to {r['platform']} item {r['id']} failed {r['tries']} times: {r['publish_error']}",
                             brand_id=r["brand_id"], dedup_key=f"publish-failed:{r['id']}", item_id=r["id"])
             continue
-        await ctx.enqueue("reputation.send_response", _job_id=f"reputation:send:{r['id']}:t{r['tries']}",
+        await ctx.enqueue("reputation.send_response",
+                          _job_id=REPUTATION_SEND_RETRY_JOB.format(item_id=r["id"], tries=r["tries"]),
                           item_id=r["id"])
         retried.append(r["id"])
     return {"status": "ok", "retried": len(retried), "gave_up": len(gave_up), "item_ids": retried}

@@ -20,7 +20,10 @@ import structlog
 
 from adolfd.domain.watcher.marketplaces import FROM_AGENT, MARKETPLACES, Marketplace, from_agent
 from adolfd.engine.context import Ctx
-from adolfd.workers.watcher.keys import CLAIMED, GENERATION, IP_BLOCKED
+from adolfd.keys import WATCHER_CLAIMED as CLAIMED
+from adolfd.keys import WATCHER_GENERATION as GENERATION
+from adolfd.keys import WATCHER_IP_BLOCKED as IP_BLOCKED
+from adolfd.keys import WATCHER_REGENERATE_JOB
 from adolfd.workers.watcher.queues import queue_lengths
 
 log = structlog.get_logger("adolfd.watcher")
@@ -356,7 +359,7 @@ async def queues(ctx: Ctx) -> dict[str, int]:
 async def regenerate(ctx: Ctx, night: date | None = None, *, by: str) -> dict[str, Any]:
     """Enqueue regenerate_failed_tasks for a night (default: today's); the job itself is safe to run twice."""
     day = night or ctx.now().date()
-    job_id = f"watcher:regenerate:{day.isoformat()}:{int(ctx.now().timestamp())}"
+    job_id = WATCHER_REGENERATE_JOB.format(date=day.isoformat(), stamp=int(ctx.now().timestamp()))
     queued = await ctx.enqueue("watcher.regenerate_failed_tasks", _job_id=job_id, scheduled_date=day)
     _action("regenerate_failed_tasks", by, date=day.isoformat(), job_id=queued)
     return {"status": "enqueued" if queued else "already_enqueued", "date": day.isoformat(), "job_id": job_id}

@@ -8,8 +8,8 @@ import signal
 import sys
 
 import pytest
+from adolfd.keys import WATCHER_EVENTS as EVENTS
 from adolfd.workers.watcher.consumer import Consumer
-from adolfd.workers.watcher.keys import EVENTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
 

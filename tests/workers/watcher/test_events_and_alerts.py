@@ -5,9 +5,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from adolfd.keys import WATCHER_DEAD_LETTER as DEAD_LETTER
+from adolfd.keys import WATCHER_EVENTS as EVENTS
 from adolfd.workers.watcher import consumer as consumer_mod
 from adolfd.workers.watcher.consumer import Consumer
-from adolfd.workers.watcher.keys import DEAD_LETTER, EVENTS
 
 TABLES = ("watcher_tasks", "watcher_agents", "watcher_price_history", "watcher_applied_events", "watcher_agent_logs")
 

@@ -3,7 +3,8 @@ from datetime import timedelta
 
 from adolfd.cron import TABLE
 from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron
-from adolfd.workers.watcher.keys import GENERATION, IP_BLOCKED
+from adolfd.keys import WATCHER_GENERATION as GENERATION
+from adolfd.keys import WATCHER_IP_BLOCKED as IP_BLOCKED
 
 Q_OZON = "watcher:task_queue:ozon"
 

@@ -11,8 +11,8 @@ import pytest
 from adolfd.admin.cli import all_commands, build_parser
 from adolfd.engine.context import Ctx
 from adolfd.engine.serialization import arq_job
+from adolfd.keys import WATCHER_IP_BLOCKED as IP_BLOCKED
 from adolfd.workers.watcher import operator as op
-from adolfd.workers.watcher.keys import IP_BLOCKED
 from arq.jobs import JobStatus
 from structlog.testing import capture_logs
 

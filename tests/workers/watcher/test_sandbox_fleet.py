@@ -7,10 +7,10 @@ import socket
 
 import httpx
 import pytest
+from adolfd.keys import WATCHER_IP_BLOCKED as IP_BLOCKED
 from adolfd.sandbox import run_companions
 from adolfd.settings import WatcherSettings
 from adolfd.testing import AdolfdProcess
-from adolfd.workers.watcher.keys import IP_BLOCKED
 from structlog.testing import capture_logs
 
 
