@@ -576,6 +576,11 @@ CREATE TABLE IF NOT EXISTS reputation_responses (
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now()
 );
+-- Why the content guard (adolfd/domain/reputation/reply_guard.py) holds the reply for review; NULL when it passes.
+ALTER TABLE reputation_responses ADD COLUMN IF NOT EXISTS guard_reason text;
+-- Publish attempts whose outcome is unknown (a timeout, a 5xx, a killed worker, an unreadable answer): only while
+-- one is open may a seller answer found later be recorded as ours (replies.decide_publish).
+ALTER TABLE reputation_responses ADD COLUMN IF NOT EXISTS doubtful_attempts integer NOT NULL DEFAULT 0;
 
 -- Where the next poll of (platform, item type, brand) starts: the newest item time seen, read back with an overlap.
 CREATE TABLE IF NOT EXISTS reputation_poll_cursors (

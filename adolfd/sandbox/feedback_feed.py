@@ -10,11 +10,14 @@ Answers live in the API's sandbox state; every published reply is counted under
 `replies_published` as `{api}:{kind}:{external_id}`, which is what tests use to prove "exactly once".
 
 Switches for tests (in the API's state, set with `configure`): `every_seconds`, `backlog`, `broken` (external
-ids rendered without a required field, as a malformed entry). The core's faults (5xx, timeouts — with
+ids rendered without a required field, as a malformed entry), `written` (`{"<brand>:<kind>:<index>": {"text": …,
+"author": …}}`: what a particular customer wrote instead of the seeded text — hostile text, NUL characters, lone
+surrogates, a link as the author name). The core's faults (5xx, timeouts — with
 `process=True` the reply is stored and only the answer is late —, malformed bodies) apply to these APIs too.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 import uuid
@@ -27,7 +30,8 @@ from adolfd.sandbox.accounts import BRANDS
 from adolfd.sandbox.core import Sandbox
 
 KINDS = ("review", "question")
-DEFAULTS: dict[str, Any] = {"every_seconds": 900.0, "backlog": 5, "broken": []}
+DEFAULTS: dict[str, Any] = {"every_seconds": 900.0, "backlog": 5, "broken": [], "written": {}}
+WRITABLE = ("text", "pros", "cons", "author", "rating")
 
 REVIEW_TEXTS: dict[int, tuple[tuple[str, str, str], ...]] = {
     5: (("Отличное качество, всё понравилось!", "Мягкая ткань", ""),
@@ -113,8 +117,16 @@ def entry(sandbox: Sandbox, api: str, platform: str, brand: str, kind: str, inde
     if kind == "review":
         rating = rng.choices([r for r, _ in RATING_WEIGHTS], [w for _, w in RATING_WEIGHTS])[0]
         text, pros, cons = rng.choice(REVIEW_TEXTS[rating])
-        return Entry(platform, kind, brand, index, created, rating, text, pros, cons, author, article)
-    return Entry(platform, kind, brand, index, created, None, rng.choice(QUESTIONS), "", "", author, article)
+        made = Entry(platform, kind, brand, index, created, rating, text, pros, cons, author, article)
+    else:
+        made = Entry(platform, kind, brand, index, created, None, rng.choice(QUESTIONS), "", "", author, article)
+    written = settings_of(sandbox, api)["written"].get(f"{brand}:{kind}:{index}")
+    if written:
+        unknown = set(written) - set(WRITABLE)
+        if unknown:
+            raise ValueError(f"unknown written fields: {', '.join(sorted(unknown))}; expected {', '.join(WRITABLE)}")
+        made = dataclasses.replace(made, **written)
+    return made
 
 
 def arrived(sandbox: Sandbox, api: str, platform: str, brand: str, kind: str) -> list[Entry]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from adolfd.domain.reputation.replies import REGENERATABLE, ItemStatus, should_auto_approve
+from adolfd.domain.reputation.reply_guard import check_reply
 from adolfd.domain.reputation.review_analysis import Analysis
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
@@ -38,23 +39,30 @@ async def _generate(ctx: Ctx, item_id: int, instructions: str | None) -> dict:
     item, analysis = feedback_item(row), Analysis.from_json(row["ai_analysis"])
     llm = provider(ctx)
     text = await llm.draft_reply(item, analysis, instructions)
+    verdict = check_reply(text, item.platform, item.item_type, item.author)
     now = ctx.now()
     async with ctx.db.acquire() as conn, conn.transaction():
         current = await conn.fetchval("SELECT status FROM reputation_items WHERE id = $1 FOR UPDATE", item_id)
         if current not in REGENERATABLE:
             return {"status": "skipped", "item_id": item_id, "reason": f"item became {current}"}
         generation = await conn.fetchval("""
-            INSERT INTO reputation_responses (item_id, draft_text, instructions, generated_by, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $5)
+            INSERT INTO reputation_responses (item_id, draft_text, instructions, generated_by, guard_reason,
+                                              created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $6, $5, $5)
             ON CONFLICT (item_id) DO UPDATE SET draft_text = EXCLUDED.draft_text, final_text = NULL,
                 instructions = EXCLUDED.instructions, generated_by = EXCLUDED.generated_by,
                 generation = reputation_responses.generation + 1, approved_by = NULL, approved_at = NULL,
-                auto_approved = false, publish_error = NULL, updated_at = EXCLUDED.updated_at
-            RETURNING generation""", item_id, text, instructions, llm.name, now)
+                auto_approved = false, publish_error = NULL, guard_reason = EXCLUDED.guard_reason,
+                updated_at = EXCLUDED.updated_at
+            RETURNING generation""", item_id, text, instructions, llm.name, now, verdict.reason or None)
         await conn.execute("UPDATE reputation_items SET status = 'pending_review', updated_at = $2 WHERE id = $1",
                            item_id, now)
-    result = {"status": "generated", "item_id": item_id, "generation": generation}
-    if instructions is None and should_auto_approve(item, analysis, ctx.settings.reputation.auto_approve):
+    result: dict = {"status": "generated", "item_id": item_id, "generation": generation}
+    if not verdict.ok:
+        # the draft waits for a person with the reason; auto-approval never sees it
+        ctx.log.warning("reply_held_by_guard", item_id=item_id, reason=verdict.reason)
+        result["held"] = verdict.reason
+    elif instructions is None and should_auto_approve(item, analysis, ctx.settings.reputation.auto_approve):
         approval = await approve(ctx.db, ctx.redis, item_id, by="auto", now=now)
         result["auto_approved"] = approval["status"] == "approved"
     return result
@@ -62,7 +70,8 @@ async def _generate(ctx: Ctx, item_id: int, instructions: str | None) -> dict:
 
 @job(queue="default", retry=AI_RETRY, timeout=300)
 async def generate_response(ctx: Ctx, item_id: int, instructions: str | None = None) -> dict:
-    """Генерация ответа (seed 003 §7.3): the draft waits in pending_review, or is auto-approved (DOMAIN.md)."""
+    """Генерация ответа (seed 003 §7.3): the draft waits in pending_review, or is auto-approved (DOMAIN.md) when
+    the content guard passes it."""
     return await _generate(ctx, item_id, instructions)
 
 

@@ -83,6 +83,8 @@ def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
             print(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}] {r['text'][:120]!r}")
             if r["draft"]:
                 print(f"    → {r['draft']}")
+            if r["guard_reason"]:
+                print(f"    ⚠ held by the content guard: {r['guard_reason']}")
         if not rows:
             print(f"no items in status {args.status}")
         return 0

@@ -202,3 +202,23 @@ async def test_malformed_llm_answer_is_a_clear_error_and_loses_no_item(res, fast
         await enqueue(res.redis, "reputation.analyze_item", {"item_id": r["id"]}, job_id=f"again:{r['id']}")
     await run_queue("reputation", "default")
     assert all(r["status"] == "pending_review" for r in await items(platform="wb", item_type="question"))
+
+
+async def test_managers_answer_after_a_refused_attempt_is_not_recorded_as_ours(res, fast, sandbox, pending, run_queue,
+                                                                              run_job, items, replies):
+    """A definitive 4xx means nothing of ours is on the marketplace: an answer found later is someone else's."""
+    item = (await pending("ym", "review"))[0]
+    sandbox.sandbox.add_fault("ym", "4xx", count=1, path="goods-feedback/comments/update")
+    await approve(res.db, res.redis, item["id"], by="anna")
+    await run_queue("reputation", "default")
+    [refused] = await items(id=item["id"])
+    assert refused["status"] == "failed" and "400" in refused["publish_error"]
+    assert replies("ym", "review", item["external_id"]) == 0
+    feedback_feed.add_answer(sandbox.sandbox, "ym-feedback", "review", item["external_id"], "Ответ менеджера", "78")
+    await res.db.execute("UPDATE reputation_responses SET approved_at = approved_at - interval '2 hours' "
+                         "WHERE item_id = $1", item["id"])
+    await run_job("reputation.retry_failed_publish")
+    await run_queue("reputation", "default")
+    [done] = await items(id=item["id"])
+    assert done["status"] == "skipped" and "outside adolfd" in done["publish_error"]
+    assert replies("ym", "review", item["external_id"]) == 1                 # the manager's, nothing of ours
