@@ -582,6 +582,20 @@ ALTER TABLE reputation_responses ADD COLUMN IF NOT EXISTS guard_reason text;
 -- one is open may a seller answer found later be recorded as ours (replies.decide_publish).
 ALTER TABLE reputation_responses ADD COLUMN IF NOT EXISTS doubtful_attempts integer NOT NULL DEFAULT 0;
 
+-- Items a poll could not store even after cleaning (polling._store): kept here with the database's refusal and an
+-- ASCII-escaped copy of what the marketplace sent, so the poll stores the rest of the page and moves on.
+CREATE TABLE IF NOT EXISTS reputation_quarantine (
+    platform     text        NOT NULL,
+    item_type    text        NOT NULL,
+    external_id  text        NOT NULL,
+    brand_id     text        NOT NULL,
+    error        text        NOT NULL,
+    payload      text        NOT NULL,
+    first_seen   timestamptz NOT NULL DEFAULT now(),
+    last_seen    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (platform, item_type, external_id)
+);
+
 -- Where the next poll of (platform, item type, brand) starts: the newest item time seen, read back with an overlap.
 CREATE TABLE IF NOT EXISTS reputation_poll_cursors (
     platform   text        NOT NULL,

@@ -2,12 +2,15 @@
 behind the breakers, every brand's unanswered items, stored once, one analyze_item each."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
+
 from adolfd.clients.errors import ApiError
-from adolfd.clients.feedback import FetchResult
+from adolfd.clients.feedback import FetchedItem, FetchResult
 from adolfd.domain.reputation.review_analysis import ItemType
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
@@ -27,6 +30,8 @@ class PollSummary:
     fetched: int = 0
     new: int = 0
     invalid: int = 0
+    cleaned: int = 0
+    quarantined: int = 0
     pages: int = 0
     brands: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -60,29 +65,71 @@ async def _since(ctx: Ctx, platform: str, item_type: ItemType, brand: str, now: 
     return max(cursor - timedelta(minutes=rep.cursor_overlap_minutes), now - MAX_LOOKBACK)
 
 
+# what PostgreSQL or asyncpg answer when a value cannot be stored (a NUL in text, a character UTF-8 cannot encode)
+STORE_REFUSALS = (asyncpg.DataError, asyncpg.PostgresError, UnicodeError)
+
+
+async def _insert(conn: asyncpg.Connection, platform: str, item_type: ItemType, brand: str, rows: list[FetchedItem],
+                  now: datetime) -> list[int]:
+    return [r["id"] for r in await conn.fetch(
+        INSERT_ITEMS, platform, item_type.value, brand, now,
+        [r.item.external_id for r in rows], [r.sku for r in rows], [r.item.product_name for r in rows],
+        [r.item.author for r in rows], [r.item.rating for r in rows], [r.item.text for r in rows],
+        [r.item.pros for r in rows], [r.item.cons for r in rows], [r.created_at for r in rows],
+        [r.raw for r in rows])]
+
+
+async def _insert_one_by_one(ctx: Ctx, platform: str, item_type: ItemType, brand: str, rows: list[FetchedItem],
+                             now: datetime) -> tuple[list[int], list[FetchedItem]]:
+    """After the page was refused: each item on its own; those still refused go to `reputation_quarantine`."""
+    new_ids: list[int] = []
+    quarantined: list[FetchedItem] = []
+    for row in rows:
+        try:
+            async with ctx.db.acquire() as conn, conn.transaction():
+                new_ids += await _insert(conn, platform, item_type, brand, [row], now)
+        except STORE_REFUSALS as exc:
+            error = ascii(str(exc))[1:-1][:500]
+            ctx.log.warning("poll_item_quarantined", platform=platform, item_type=item_type.value, brand=brand,
+                            external_id=ascii(row.item.external_id)[1:-1], error=error)
+            await ctx.db.execute(
+                "INSERT INTO reputation_quarantine (platform, item_type, external_id, brand_id, error, payload, "
+                "first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) "
+                "ON CONFLICT (platform, item_type, external_id) DO UPDATE SET error = EXCLUDED.error, "
+                "payload = EXCLUDED.payload, last_seen = EXCLUDED.last_seen",
+                platform, item_type.value, ascii(row.item.external_id)[1:-1], brand, error,
+                ascii(json.dumps(row.raw, ensure_ascii=True, default=str)), now)
+            quarantined.append(row)
+    return new_ids, quarantined
+
+
 async def _store(ctx: Ctx, platform: str, item_type: ItemType, brand: str, fetched: FetchResult,
-                 now: datetime) -> tuple[list[int], list[int]]:
-    """Insert what is new (once per (platform, type, external id)); return (new ids, ids still awaiting analysis)."""
+                 now: datetime) -> tuple[list[int], list[int], list[FetchedItem]]:
+    """Insert what is new (once per (platform, type, external id)); return (new ids, ids still awaiting analysis,
+    items quarantined). A page the database refuses is stored item by item, so one poisoned item stops nothing."""
     rows = fetched.items
+    quarantined: list[FetchedItem] = []
+    try:
+        async with ctx.db.acquire() as conn, conn.transaction():
+            new_ids = await _insert(conn, platform, item_type, brand, rows, now)
+    except STORE_REFUSALS as exc:
+        ctx.log.warning("poll_page_refused", platform=platform, item_type=item_type.value, brand=brand,
+                        items=len(rows), error=ascii(str(exc))[1:-1][:300])
+        new_ids, quarantined = await _insert_one_by_one(ctx, platform, item_type, brand, rows, now)
     async with ctx.db.acquire() as conn, conn.transaction():
-        new_ids = [r["id"] for r in await conn.fetch(
-            INSERT_ITEMS, platform, item_type.value, brand, now,
-            [r.item.external_id for r in rows], [r.sku for r in rows], [r.item.product_name for r in rows],
-            [r.item.author for r in rows], [r.item.rating for r in rows], [r.item.text for r in rows],
-            [r.item.pros for r in rows], [r.item.cons for r in rows], [r.created_at for r in rows],
-            [r.raw for r in rows])]
-        pending = [r["id"] for r in await conn.fetch(STILL_NEW, platform, item_type.value,
-                                                     [r.item.external_id for r in rows])]
+        stored = [r.item.external_id for r in rows if r not in quarantined]
+        pending = [r["id"] for r in await conn.fetch(STILL_NEW, platform, item_type.value, stored)]
         newest = max((r.created_at for r in rows if r.created_at is not None), default=None)
         if newest is not None and not fetched.invalid:
-            # an entry we could not read keeps the cursor where it was, so it is read again next time
+            # an entry we could not read keeps the cursor where it was, so it is read again next time;
+            # a quarantined one is kept in reputation_quarantine, so the cursor moves past it
             await conn.execute(
                 "INSERT INTO reputation_poll_cursors (platform, item_type, brand_id, cursor, updated_at) "
                 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform, item_type, brand_id) DO UPDATE "
                 "SET cursor = GREATEST(reputation_poll_cursors.cursor, EXCLUDED.cursor), "
                 "updated_at = EXCLUDED.updated_at",
                 platform, item_type.value, brand, newest, now)
-    return new_ids, pending
+    return new_ids, pending, quarantined
 
 
 async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str, Any]:
@@ -116,7 +163,15 @@ async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str,
             if admission.probe:
                 break               # a half-open breaker lets one call through, not one per brand
             continue
-        new_ids, pending = await _store(ctx, platform, item_type, brand, fetched, now)
+        for cleaned in fetched.cleaned:
+            ctx.log.warning("poll_entry_cleaned", platform=platform, item_type=item_type.value, brand=brand,
+                            external_id=cleaned.external_id, fields=list(cleaned.fields))
+        new_ids, pending, quarantined = await _store(ctx, platform, item_type, brand, fetched, now)
+        if quarantined:
+            await ctx.alert("REPUTATION_QUARANTINED", "warning",
+                            f"{TITLES[platform]} {item_type.value}s of {brand}: {len(quarantined)} item(s) could "
+                            "not be stored and wait in reputation_quarantine", brand_id=brand,
+                            dedup_key=f"quarantine:{platform}:{item_type.value}:{brand}", platform=platform)
         for item_id in pending:
             await ctx.enqueue("reputation.analyze_item", _job_id=f"reputation:analyze:{item_id}", item_id=item_id)
         for bad in fetched.invalid:
@@ -129,9 +184,12 @@ async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str,
         summary.fetched += len(fetched.items)
         summary.new += len(new_ids)
         summary.invalid += len(fetched.invalid)
+        summary.cleaned += len(fetched.cleaned)
+        summary.quarantined += len(quarantined)
         summary.pages += fetched.pages
         summary.brands[brand] = {"status": "success", "fetched": len(fetched.items), "new": len(new_ids),
-                                 "invalid": len(fetched.invalid)}
+                                 "invalid": len(fetched.invalid), "cleaned": len(fetched.cleaned),
+                                 "quarantined": len(quarantined)}
 
     if summary.errors:
         error = "; ".join(summary.errors)
@@ -141,7 +199,8 @@ async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str,
     await br.success(name, ctx.now())
     await office.report_idle(metrics=await office_metrics(ctx.db, platform, ctx.now(), ctx.settings.timezone))
     return {"status": "success", "platform": platform, "item_type": item_type.value, "fetched": summary.fetched,
-            "new": summary.new, "duplicates": summary.fetched - summary.new, "invalid": summary.invalid,
+            "new": summary.new, "duplicates": summary.fetched - summary.new - summary.quarantined,
+            "invalid": summary.invalid, "cleaned": summary.cleaned, "quarantined": summary.quarantined,
             "pages": summary.pages, "brands": summary.brands}
 
 

@@ -208,3 +208,44 @@ async def test_polls_report_to_the_office_dashboard(res, fast, sandbox, feed, po
     assert (await res.redis.hget("office:agent:reputation_wb", "status")) == b"error"   # heartbeat keeps status
     assert (await res.redis.hget("office:agent:reputation_ym", "status")) == b"idle"    # a new card starts idle
     assert await res.redis.hget("office:agent:reputation_ozon", "fte_coefficient") == b"1.0"
+
+
+# -- poisoned items: characters PostgreSQL and JSON refuse ---------------------------------------------------
+
+POISON = {"ohana_kids:review:0": {"text": "Хорошо\x00 но\ud800 странно", "author": "Анна\x00"},
+          "ohana_kids:review:1": {"pros": "\x1b[2Jочистка экрана"}}
+
+
+async def test_poisoned_reviews_are_cleaned_and_the_page_is_stored(res, fast, feed, poll, items, run_queue):
+    feed("wb", backlog=3, written=POISON)
+    out = await poll("wb", "review")
+    assert out["success"] and out["result"]["cleaned"] == 2 and out["result"]["quarantined"] == 0, out
+    rows = await items(platform="wb", item_type="review", brand_id="ohana_kids")
+    assert len(rows) >= 3
+    first = rows[0]
+    assert first["text"] == "Хорошо но\ufffd странно" and first["author"] == "Анна"
+    assert "\x1b" not in rows[1]["pros"] and rows[1]["pros"].endswith("очистка экрана")
+    assert all(r["status"] == "pending_review" for r in rows)                      # analysed and drafted
+    assert await res.db.fetchval("SELECT cursor FROM reputation_poll_cursors WHERE platform = 'wb' "
+                                 "AND brand_id = 'ohana_kids'") is not None
+    assert await res.db.fetchval("SELECT count(*) FROM failed_jobs") == 0
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE severity = 'critical'") == 0
+
+
+async def test_an_item_the_database_still_refuses_is_quarantined_alone(res, fast, feed, poll, items, monkeypatch):
+    """Cleaning off (something new PostgreSQL refuses): the poll stores the rest, keeps the item aside, moves on."""
+    monkeypatch.setattr("adolfd.clients.feedback.clean_json", lambda value: (value, []))
+    feed("wb", backlog=3, written={"ohana_kids:review:0": {"text": "Хорошо\x00"}})
+    for _ in range(2):                                                            # every 5 minutes: one alert
+        out = await poll("wb", "review")
+        assert out["success"] and out["result"]["brands"]["ohana_kids"]["quarantined"] == 1, out
+    kept = await items(platform="wb", item_type="review", brand_id="ohana_kids")
+    assert len(kept) >= 2 and all("\x00" not in r["text"] for r in kept)
+    assert len(await items(platform="wb", item_type="review", brand_id="ohana_market")) >= 3
+    [q] = await res.db.fetch("SELECT * FROM reputation_quarantine")
+    assert "\\\\x00" in q["payload"] or "\\\\u0000" in q["payload"], q["payload"]
+    assert q["brand_id"] == "ohana_kids" and q["error"]
+    assert await res.db.fetchval("SELECT cursor FROM reputation_poll_cursors WHERE platform = 'wb' "
+                                 "AND brand_id = 'ohana_kids'") is not None
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE alert_type = 'REPUTATION_QUARANTINED'") == 1
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE severity = 'critical'") == 0
