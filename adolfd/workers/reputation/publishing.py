@@ -6,9 +6,11 @@ every publishing call it asks the marketplace for seller answers (`decide_publis
 ours whose outcome is unknown (timeout, 5xx, an unreadable answer, a worker killed mid-call) any seller answer is
 taken as ours and nothing is sent again; after attempts the marketplace refused outright (a 4xx), an answer found
 later was written by someone else and the item is skipped. Right before the claim the content guard reads the reply
-once more (`reply_guard`): a held reply goes back to review, never out. A claim whose worker died is taken over only
-after `publish_lease_seconds`, by the job's own ARQ re-run or by the hourly `retry_failed_publish`; only the holder
-of the attempt id may finish it."""
+once more (`reply_guard`): a held reply goes back to review, never out. After the publishing call the answer's body
+is checked by the client and the reply is read back (`seller_answers`): an unreadable answer or a reply that is not
+there fails the attempt with its outcome unknown, so the next attempt looks before it sends. A claim whose worker
+died is taken over only after `publish_lease_seconds`, by the job's own ARQ re-run or by the hourly
+`retry_failed_publish`; only the holder of the attempt id may finish it."""
 from __future__ import annotations
 
 import uuid
@@ -17,7 +19,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from adolfd.clients.errors import ApiError, AuthError, RateLimited, Rejected
+from adolfd.clients.errors import ApiError, AuthError, BadResponse, RateLimited, Rejected
 from adolfd.domain.reputation.replies import ItemStatus, PublishAction, decide_publish
 from adolfd.domain.reputation.reply_guard import check_reply
 from adolfd.domain.reputation.review_analysis import ItemType
@@ -146,6 +148,9 @@ async def send_response(ctx: Ctx, item_id: int) -> dict:
                 return {"status": "claim_lost", "item_id": item_id}
             sent = True
             answer_id = await client.publish(item_type, row["external_id"], row["sku"], claim.text)
+            if not await client.seller_answers(item_type, row["external_id"], row["sku"]):
+                raise BadResponse(f"the reply to {row['platform']} {item_type} {row['external_id']} was accepted "
+                                  "but is not there when read back", api=row["platform"])
     except (ApiError, LookupError) as exc:
         known = not sent or isinstance(exc, REFUSED)
         await _finish(ctx.db, claim, ItemStatus.FAILED, ctx.now(), error=str(exc)[:1000], known=known)

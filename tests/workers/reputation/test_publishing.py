@@ -215,10 +215,35 @@ async def test_managers_answer_after_a_refused_attempt_is_not_recorded_as_ours(r
     assert refused["status"] == "failed" and "400" in refused["publish_error"]
     assert replies("ym", "review", item["external_id"]) == 0
     feedback_feed.add_answer(sandbox.sandbox, "ym-feedback", "review", item["external_id"], "Ответ менеджера", "78")
-    await res.db.execute("UPDATE reputation_responses SET approved_at = approved_at - interval '2 hours' "
-                         "WHERE item_id = $1", item["id"])
     await run_job("reputation.retry_failed_publish")
     await run_queue("reputation", "default")
     [done] = await items(id=item["id"])
     assert done["status"] == "skipped" and "outside adolfd" in done["publish_error"]
     assert replies("ym", "review", item["external_id"]) == 1                 # the manager's, nothing of ours
+
+
+PUBLISH_PATHS = {("wb", "review"): ("wb-feedbacks", "/api/v1/feedbacks/answer"),
+                 ("wb", "question"): ("wb-feedbacks", "/api/v1/questions"),
+                 ("ozon", "review"): ("ozon-seller", "/v1/review/comment/create"),
+                 ("ozon", "question"): ("ozon-seller", "/v1/question/answer/create"),
+                 ("ym", "review"): ("ym", "goods-feedback/comments/update"),
+                 ("ym", "question"): ("ym", "goods-questions/update")}
+
+
+@pytest.mark.parametrize("platform, kind", PLATFORM_KINDS)
+async def test_200_with_a_bad_body_is_not_published(res, fast, sandbox, pending, run_queue, run_job, items, replies,
+                                                    platform, kind):
+    """The marketplace answers 200 with a body no client accepts and keeps nothing: not `published`."""
+    item = (await pending(platform, kind))[0]
+    api, path = PUBLISH_PATHS[(platform, kind)]
+    sandbox.sandbox.add_fault(api, "wrong_shape", count=1, path=path)
+    await approve(res.db, res.redis, item["id"], by="anna")
+    await run_queue("reputation", "default")
+    [failed] = await items(id=item["id"])
+    assert failed["status"] == "failed" and failed["published_at"] is None, failed
+    assert "shape" in failed["publish_error"] or "envelope" in failed["publish_error"], failed["publish_error"]
+    assert replies(platform, kind, item["external_id"]) == 0
+    await run_job("reputation.retry_failed_publish")               # the hourly sweep: looks, then sends once
+    await run_queue("reputation", "default")
+    assert (await items(id=item["id"]))[0]["status"] == "published"
+    assert replies(platform, kind, item["external_id"]) == 1
