@@ -627,6 +627,10 @@ CREATE TABLE IF NOT EXISTS reputation_items_archive (LIKE reputation_items);
 ALTER TABLE reputation_items_archive ADD COLUMN IF NOT EXISTS response jsonb;
 ALTER TABLE reputation_items_archive ADD COLUMN IF NOT EXISTS archived_at timestamptz NOT NULL DEFAULT now();
 CREATE UNIQUE INDEX IF NOT EXISTS reputation_items_archive_id ON reputation_items_archive (id);
+-- LLM calls the item waited out (analysis.py): a failed analyze_item/generate_response leaves the item where it was
+-- and counts here, so the next poll queues it again under a fresh job id (`…:r<n>`). Added after the archive
+-- table is made LIKE reputation_items, which keeps the archive's columns those the archive job writes.
+ALTER TABLE reputation_items ADD COLUMN IF NOT EXISTS llm_deferrals integer NOT NULL DEFAULT 0;
 
 
 -- == operations: alert delivery ====================================================================

@@ -1,6 +1,17 @@
-"""AI analysis of an item and drafting its reply (seed 003 §7.3 AI Tasks); auto-approval follows DOMAIN.md."""
+"""AI analysis of an item and drafting its reply (seed 003 §7.3 AI Tasks); auto-approval follows DOMAIN.md.
+
+An LLM outage must neither strand items nor page once per item. A call that still fails on the job's last try does
+not fail the job: the item stays where it was (`new`, or `analyzed` without a draft), its `llm_deferrals` grows, one
+`REPUTATION_LLM_OUTAGE` alert per stage (analysis, drafting) is open for the whole outage, and the job returns
+`deferred`. Its result then holds the job id it ran under, so the next poll queues the item again under `<job
+id>:r<deferrals>` (`queue_stalled`); the first success closes the alert."""
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from adolfd.admin.alerts import resolve_alerts
+from adolfd.clients.errors import ApiError
 from adolfd.domain.reputation.replies import REGENERATABLE, ItemStatus, should_auto_approve
 from adolfd.domain.reputation.reply_guard import check_reply
 from adolfd.domain.reputation.review_analysis import Analysis
@@ -12,16 +23,66 @@ from adolfd.workers.reputation.items import _item, feedback_item
 from adolfd.workers.reputation.resources import provider
 
 AI_RETRY = RetryPolicy(tries=3, delay=60)        # seed §7.3: max_retries=3, countdown=60
+OUTAGE_KEY = "llm-outage:{stage}"                 # one open alert per LLM outage and stage (analyze, generate)
+T = TypeVar("T")
+
+
+def job_id_for(kind: str, item_id: int, deferrals: int) -> str:
+    """`reputation:analyze:42` the first time; `reputation:analyze:42:r2` after two deferrals (a fresh id)."""
+    base = f"reputation:{kind}:{item_id}"
+    return base if deferrals == 0 else f"{base}:r{deferrals}"
+
+
+async def _llm(ctx: Ctx, item_id: int, stage: str, call: Awaitable[T]) -> T | None:
+    """The LLM's answer; None when it failed on the job's last try and the item was deferred (module docstring)."""
+    try:
+        answer = await call
+    except ApiError as exc:
+        tries = ctx.spec.retry.tries if ctx.spec else AI_RETRY.tries
+        if ctx.job_try < tries:
+            raise
+        deferrals = await ctx.db.fetchval("UPDATE reputation_items SET llm_deferrals = llm_deferrals + 1 "
+                                          "WHERE id = $1 RETURNING llm_deferrals", item_id)
+        ctx.log.warning("llm_deferred", item_id=item_id, stage=stage, deferrals=deferrals, error=str(exc)[:300])
+        waiting = await ctx.db.fetchval("SELECT count(*) FROM reputation_items WHERE llm_deferrals > 0 "
+                                        "AND (status = 'new' OR status = 'analyzed')")
+        await ctx.alert("REPUTATION_LLM_OUTAGE", "high",
+                        f"the LLM fails ({str(exc)[:200]}); reviews wait and resume by themselves when it is back",
+                        dedup_key=OUTAGE_KEY.format(stage=stage), stage=stage, first_item_id=item_id,
+                        waiting=waiting)
+        return None
+    await resolve_alerts(ctx.db, module="reputation", dedup_keys=[OUTAGE_KEY.format(stage=stage)])
+    return answer
+
+
+async def queue_stalled(ctx: Ctx, platform: str, item_type: str, brand: str, limit: int = 1000) -> int:
+    """Queue analysis of `new` items and drafting of `analyzed` ones without a draft; a job already queued, running
+    or finished under the same id is not queued twice (ARQ), so this is safe on every poll."""
+    rows = await ctx.db.fetch("""
+        SELECT i.id, i.status, i.llm_deferrals FROM reputation_items i
+        LEFT JOIN reputation_responses r ON r.item_id = i.id
+        WHERE i.platform = $1 AND i.item_type = $2 AND i.brand_id = $3
+          AND (i.status = 'new' OR (i.status = 'analyzed' AND r.item_id IS NULL))
+        ORDER BY i.id LIMIT $4""", platform, item_type, brand, limit)
+    queued = 0
+    for r in rows:
+        job, kind = (("reputation.analyze_item", "analyze") if r["status"] == ItemStatus.NEW
+                     else ("reputation.generate_response", "generate"))
+        queued += await ctx.enqueue(job, _job_id=job_id_for(kind, r["id"], r["llm_deferrals"]),
+                                    item_id=r["id"]) is not None
+    return queued
 
 
 @job(queue="default", retry=AI_RETRY, timeout=300)
 async def analyze_item(ctx: Ctx, item_id: int) -> dict:
     """AI-анализ отзыва/вопроса (seed 003 §7.3), then one generate_response. Safe to repeat: only a `new` item
-    is analysed; an LLM failure leaves it `new` and the job retries."""
+    is analysed; an LLM failure leaves it `new`: the job retries, then defers (module docstring)."""
     row = await _item(ctx.db, item_id)
     if row["status"] != ItemStatus.NEW:
         return {"status": "skipped", "item_id": item_id, "reason": f"item is {row['status']}"}
-    analysis = await provider(ctx).analyze(feedback_item(row))
+    analysis = await _llm(ctx, item_id, "analyze", provider(ctx).analyze(feedback_item(row)))
+    if analysis is None:
+        return {"status": "deferred", "item_id": item_id, "reason": "LLM unavailable"}
     updated = await ctx.db.execute(
         "UPDATE reputation_items SET ai_analysis = $2, analyzed_at = $3, status = 'analyzed', updated_at = $3 "
         "WHERE id = $1 AND status = 'new'", item_id, analysis.as_json(), ctx.now())
@@ -38,7 +99,9 @@ async def _generate(ctx: Ctx, item_id: int, instructions: str | None) -> dict:
         return {"status": "skipped", "item_id": item_id, "reason": f"item is {row['status']}"}
     item, analysis = feedback_item(row), Analysis.from_json(row["ai_analysis"])
     llm = provider(ctx)
-    text = await llm.draft_reply(item, analysis, instructions)
+    text = await _llm(ctx, item_id, "generate", llm.draft_reply(item, analysis, instructions))
+    if text is None:
+        return {"status": "deferred", "item_id": item_id, "reason": "LLM unavailable"}
     verdict = check_reply(text, item.platform, item.item_type, item.author)
     now = ctx.now()
     async with ctx.db.acquire() as conn, conn.transaction():

@@ -14,6 +14,7 @@ from adolfd.clients.feedback import FetchedItem, FetchResult
 from adolfd.domain.reputation.review_analysis import ItemType
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
+from adolfd.workers.reputation.analysis import queue_stalled
 from adolfd.workers.reputation.breakers import breaker_name, breakers
 from adolfd.workers.reputation.office import office_metrics, reporter
 from adolfd.workers.reputation.resources import TITLES, source
@@ -47,11 +48,6 @@ FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::smallint[], $10:
      AS u(external_id, sku, product_name, author, rating, text, pros, cons, created, raw)
 ON CONFLICT (platform, item_type, external_id) DO NOTHING
 RETURNING id
-"""
-
-STILL_NEW = """
-SELECT id FROM reputation_items
-WHERE platform = $1 AND item_type = $2 AND external_id = ANY($3::text[]) AND status = 'new'
 """
 
 
@@ -104,9 +100,9 @@ async def _insert_one_by_one(ctx: Ctx, platform: str, item_type: ItemType, brand
 
 
 async def _store(ctx: Ctx, platform: str, item_type: ItemType, brand: str, fetched: FetchResult,
-                 now: datetime) -> tuple[list[int], list[int], list[FetchedItem]]:
-    """Insert what is new (once per (platform, type, external id)); return (new ids, ids still awaiting analysis,
-    items quarantined). A page the database refuses is stored item by item, so one poisoned item stops nothing."""
+                 now: datetime) -> tuple[list[int], list[FetchedItem]]:
+    """Insert what is new (once per (platform, type, external id)); return (new ids, items quarantined). A page
+    the database refuses is stored item by item, so one poisoned item stops nothing."""
     rows = fetched.items
     quarantined: list[FetchedItem] = []
     try:
@@ -117,8 +113,6 @@ async def _store(ctx: Ctx, platform: str, item_type: ItemType, brand: str, fetch
                         items=len(rows), error=ascii(str(exc))[1:-1][:300])
         new_ids, quarantined = await _insert_one_by_one(ctx, platform, item_type, brand, rows, now)
     async with ctx.db.acquire() as conn, conn.transaction():
-        stored = [r.item.external_id for r in rows if r not in quarantined]
-        pending = [r["id"] for r in await conn.fetch(STILL_NEW, platform, item_type.value, stored)]
         newest = max((r.created_at for r in rows if r.created_at is not None), default=None)
         if newest is not None and not fetched.invalid:
             # an entry we could not read keeps the cursor where it was, so it is read again next time;
@@ -129,7 +123,7 @@ async def _store(ctx: Ctx, platform: str, item_type: ItemType, brand: str, fetch
                 "SET cursor = GREATEST(reputation_poll_cursors.cursor, EXCLUDED.cursor), "
                 "updated_at = EXCLUDED.updated_at",
                 platform, item_type.value, brand, newest, now)
-    return new_ids, pending, quarantined
+    return new_ids, quarantined
 
 
 async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str, Any]:
@@ -166,14 +160,13 @@ async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str,
         for cleaned in fetched.cleaned:
             ctx.log.warning("poll_entry_cleaned", platform=platform, item_type=item_type.value, brand=brand,
                             external_id=cleaned.external_id, fields=list(cleaned.fields))
-        new_ids, pending, quarantined = await _store(ctx, platform, item_type, brand, fetched, now)
+        new_ids, quarantined = await _store(ctx, platform, item_type, brand, fetched, now)
         if quarantined:
             await ctx.alert("REPUTATION_QUARANTINED", "warning",
                             f"{TITLES[platform]} {item_type.value}s of {brand}: {len(quarantined)} item(s) could "
                             "not be stored and wait in reputation_quarantine", brand_id=brand,
                             dedup_key=f"quarantine:{platform}:{item_type.value}:{brand}", platform=platform)
-        for item_id in pending:
-            await ctx.enqueue("reputation.analyze_item", _job_id=f"reputation:analyze:{item_id}", item_id=item_id)
+        await queue_stalled(ctx, platform, item_type.value, brand)     # new ones, and those an LLM outage held
         for bad in fetched.invalid:
             ctx.log.warning("poll_invalid_entry", platform=platform, item_type=item_type.value, brand=brand,
                             external_id=bad.external_id, error=bad.error)
