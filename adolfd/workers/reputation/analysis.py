@@ -8,7 +8,7 @@ id>:r<deferrals>` (`queue_stalled`); the first success closes the alert."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from adolfd.admin.alerts import resolve_alerts
 from adolfd.clients.errors import ApiError
@@ -18,9 +18,9 @@ from adolfd.domain.reputation.review_analysis import Analysis
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
-from adolfd.workers.reputation.approval import approve
+from adolfd.workers.reputation.approval import approve, escalation_key
 from adolfd.workers.reputation.items import _item, feedback_item
-from adolfd.workers.reputation.resources import provider
+from adolfd.workers.reputation.resources import TITLES, provider
 
 AI_RETRY = RetryPolicy(tries=3, delay=60)        # seed §7.3: max_retries=3, countdown=60
 OUTAGE_KEY = "llm-outage:{stage}"                 # one open alert per LLM outage and stage (analyze, generate)
@@ -73,6 +73,18 @@ async def queue_stalled(ctx: Ctx, platform: str, item_type: str, brand: str, lim
     return queued
 
 
+async def _escalate(ctx: Ctx, row: Any, analysis: Analysis) -> None:
+    """DOMAIN.md: an escalated item needs a person now — an alert (high for safety), and it leads the review queue
+    (`approval.list_items`). Approving or skipping the item closes the alert."""
+    stars = f" {row['rating']}★" if row["rating"] is not None else ""
+    excerpt = " ".join(feedback_item(row).full_text.split())[:160]
+    await ctx.alert("REPUTATION_ESCALATION", "high" if "safety" in analysis.reasons else "warning",
+                    f"{TITLES[row['platform']]} {row['item_type']} #{row['id']}{stars} needs a person "
+                    f"({', '.join(analysis.reasons) or 'model'}): «{excerpt}»",
+                    brand_id=row["brand_id"], dedup_key=escalation_key(row["id"]), item_id=row["id"],
+                    reasons=list(analysis.reasons))
+
+
 @job(queue="default", retry=AI_RETRY, timeout=300)
 async def analyze_item(ctx: Ctx, item_id: int) -> dict:
     """AI-анализ отзыва/вопроса (seed 003 §7.3), then one generate_response. Safe to repeat: only a `new` item
@@ -87,6 +99,8 @@ async def analyze_item(ctx: Ctx, item_id: int) -> dict:
         "UPDATE reputation_items SET ai_analysis = $2, analyzed_at = $3, status = 'analyzed', updated_at = $3 "
         "WHERE id = $1 AND status = 'new'", item_id, analysis.as_json(), ctx.now())
     if updated == "UPDATE 1":
+        if analysis.escalate:
+            await _escalate(ctx, row, analysis)
         await ctx.enqueue("reputation.generate_response", _job_id=f"reputation:generate:{item_id}",
                           item_id=item_id)
     return {"status": "analyzed", "item_id": item_id, "sentiment": analysis.sentiment.value,

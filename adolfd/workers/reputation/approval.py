@@ -9,10 +9,15 @@ from typing import Any
 import asyncpg
 from arq.connections import ArqRedis
 
+from adolfd.admin.alerts import resolve_alerts
 from adolfd.domain.reputation.replies import APPROVABLE, REGENERATABLE, SKIPPABLE, ItemStatus, fit_reply
 from adolfd.domain.reputation.reply_guard import check_reply
 from adolfd.engine.enqueue import enqueue
 from adolfd.workers.reputation.items import _item
+
+
+def escalation_key(item_id: int) -> str:
+    return f"escalation:{item_id}"
 
 
 class ReplyHeld(ValueError):
@@ -53,6 +58,7 @@ async def approve(db: asyncpg.Pool, redis: ArqRedis, item_id: int, *, by: str, t
                         "Approve it with your own text or regenerate it.")
     await enqueue(redis, "reputation.send_response", {"item_id": item_id},
                   job_id=f"reputation:send:{item_id}:g{row['generation']}")
+    await resolve_alerts(db, module="reputation", dedup_keys=[escalation_key(item_id)])
     return {"status": "approved", "item_id": item_id, "by": by}
 
 
@@ -69,6 +75,7 @@ async def skip(db: asyncpg.Pool, item_id: int, *, by: str, now: datetime | None 
         raise ValueError(f"item {item_id} is {current}; it cannot be skipped now")
     await db.execute("UPDATE reputation_responses SET publish_error = $2, updated_at = $3 WHERE item_id = $1",
                      item_id, f"skipped by {by}", now)
+    await resolve_alerts(db, module="reputation", dedup_keys=[escalation_key(item_id)])
     return {"status": "skipped", "item_id": item_id, "by": by}
 
 
@@ -85,11 +92,16 @@ async def request_regeneration(db: asyncpg.Pool, redis: ArqRedis, item_id: int, 
 
 
 async def list_items(db: asyncpg.Pool, status: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Items in one status with the reply to publish, oldest first (the operator's review queue)."""
-    ItemStatus(status)  # an unknown status is a clear ValueError
+    """Items in one status with the reply to publish: escalated ones first (safety before the rest), then oldest
+    first (the operator's review queue)."""
+    if status not in set(ItemStatus):
+        raise ValueError(f"unknown status {status!r}; expected one of {', '.join(s.value for s in ItemStatus)}")
     rows = await db.fetch(
         "SELECT i.id, i.platform, i.item_type, i.brand_id, i.rating, i.text, i.ai_analysis, "
+        "coalesce((i.ai_analysis->>'escalate')::boolean, false) AS escalate, "
         "coalesce(r.final_text, r.draft_text) AS draft, r.guard_reason FROM reputation_items i "
-        "LEFT JOIN reputation_responses r ON r.item_id = i.id WHERE i.status = $1 ORDER BY i.id LIMIT $2",
+        "LEFT JOIN reputation_responses r ON r.item_id = i.id WHERE i.status = $1 "
+        "ORDER BY coalesce((i.ai_analysis->>'escalate')::boolean, false) DESC, "
+        "coalesce(i.ai_analysis->'reasons' ? 'safety', false) DESC, i.id LIMIT $2",
         status, limit)
     return [dict(r) for r in rows]

@@ -69,7 +69,8 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reviews_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--status", default="pending_review", help="item status (default pending_review)")
+    p.add_argument("--status", default="pending_review",
+                   help="item status (default pending_review); escalated items are listed first")
     p.add_argument("--limit", type=int, default=20)
 
 
@@ -77,10 +78,16 @@ def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.workers.reputation import approval as reputation
 
     async def go(res) -> int:
-        rows = await reputation.list_items(res.db, args.status, args.limit)
+        try:
+            rows = await reputation.list_items(res.db, args.status, args.limit)
+        except ValueError as exc:
+            return fail(str(exc), EXIT_USAGE)
         for r in rows:
             stars = f" {r['rating']}★" if r["rating"] else ""
-            print(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}] {r['text'][:120]!r}")
+            flag = ""
+            if r["escalate"]:
+                flag = f" ⚠ ESCALATED ({', '.join((r['ai_analysis'] or {}).get('reasons') or ['model'])})"
+            print(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}]{flag} {r['text'][:120]!r}")
             if r["draft"]:
                 print(f"    → {r['draft']}")
             if r["guard_reason"]:

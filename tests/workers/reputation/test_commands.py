@@ -29,6 +29,9 @@ async def test_operator_commands(res, settings, sandbox, feed, poll, items, run_
 
     code, out, _ = await adolfd(settings, sandbox, "reviews")
     assert code == 0 and f"#{first['id']} wb question" in out and "→ Здравствуйте" in out
+    code, out, err = await adolfd(settings, sandbox, "reviews", "--status", "x")
+    assert code == 2 and "unknown status 'x'; expected one of new, analyzed, pending_review" in err, err
+    assert "Traceback" not in err
 
     code, out, _ = await adolfd(settings, sandbox, "approve", str(first["id"]), "--by", "olga")
     assert code == 0 and json.loads(out) == {"status": "approved", "item_id": first["id"], "by": "olga"}
