@@ -605,6 +605,8 @@ CREATE TABLE IF NOT EXISTS reputation_poll_cursors (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (platform, item_type, brand_id)
 );
+-- When a poll last read the whole lookback (polling._since): items a marketplace shows late are read by sweeps.
+ALTER TABLE reputation_poll_cursors ADD COLUMN IF NOT EXISTS swept_at timestamptz;
 
 -- Daily figures per platform and brand (seed 003 §7.3 calculate_daily_analytics), upserted.
 CREATE TABLE IF NOT EXISTS reputation_analytics (

@@ -9,11 +9,13 @@ product from `catalog`) depends only on the seed and the item's index.
 Answers live in the API's sandbox state; every published reply is counted under
 `replies_published` as `{api}:{kind}:{external_id}`, which is what tests use to prove "exactly once".
 
-Switches for tests (in the API's state, set with `configure`): `every_seconds`, `backlog`, `broken` (external
-ids rendered without a required field, as a malformed entry), `written` (`{"<brand>:<kind>:<index>": {"text": …,
+Switches for tests (in the API's state, set with `configure`): `every_seconds`, `backlog`, `broken` (external ids
+rendered without a required field, as a malformed entry), `written` (`{"<brand>:<kind>:<index>": {"text": …,
 "author": …}}`: what a particular customer wrote instead of the seeded text — hostile text, NUL characters, lone
-surrogates, a link as the author name). The core's faults (5xx, timeouts — with
-`process=True` the reply is stored and only the answer is late —, malformed bodies) apply to these APIs too.
+surrogates, a link as the author name), `late` (`{"<brand>:<kind>:<index>": seconds}`: the marketplace shows the
+item only this long after its creation time, as WB does after a slow moderation, keeping the original date). The
+core's faults (5xx, timeouts — with `process=True` the reply is stored and only the answer is late —, malformed
+bodies) apply to these APIs too.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from adolfd.sandbox.accounts import BRANDS
 from adolfd.sandbox.core import Sandbox
 
 KINDS = ("review", "question")
-DEFAULTS: dict[str, Any] = {"every_seconds": 900.0, "backlog": 5, "broken": [], "written": {}}
+DEFAULTS: dict[str, Any] = {"every_seconds": 900.0, "backlog": 5, "broken": [], "written": {}, "late": {}}
 WRITABLE = ("text", "pros", "cons", "author", "rating")
 
 REVIEW_TEXTS: dict[int, tuple[tuple[str, str, str], ...]] = {
@@ -133,11 +135,12 @@ def arrived(sandbox: Sandbox, api: str, platform: str, brand: str, kind: str) ->
     """Every item of the stream written by now (sandbox time), oldest first."""
     if brand not in BRANDS:
         return []
-    every = settings_of(sandbox, api)["every_seconds"]
+    options = settings_of(sandbox, api)
+    every, late = options["every_seconds"], options["late"]
     now = sandbox.now()
     count = int((now - origin(sandbox, api)).total_seconds() // every) + 1
     return [e for e in (entry(sandbox, api, platform, brand, kind, i) for i in range(max(count, 0)))
-            if e.created_at <= now]
+            if e.created_at + timedelta(seconds=late.get(f"{brand}:{kind}:{e.index}", 0)) <= now]
 
 
 def is_broken(sandbox: Sandbox, api: str, external_id: str) -> bool:

@@ -2,6 +2,7 @@
 behind the breakers, every brand's unanswered items, stored once, one analyze_item each."""
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from adolfd.workers.reputation.office import office_metrics, reporter
 from adolfd.workers.reputation.resources import TITLES, source
 
 MAX_LOOKBACK = timedelta(days=30)       # YM answers questions of the last month only
+POLL_TIME_MARGIN = 15                   # seconds before the job's hard limit at which a slow poll gives up
 
 
 class PollFailed(Exception):
@@ -33,6 +35,7 @@ class PollSummary:
     invalid: int = 0
     cleaned: int = 0
     quarantined: int = 0
+    sweeps: int = 0
     pages: int = 0
     brands: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -51,14 +54,20 @@ RETURNING id
 """
 
 
-async def _since(ctx: Ctx, platform: str, item_type: ItemType, brand: str, now: datetime) -> datetime:
-    cursor = await ctx.db.fetchval(
-        "SELECT cursor FROM reputation_poll_cursors WHERE platform = $1 AND item_type = $2 AND brand_id = $3",
-        platform, item_type.value, brand)
+async def _since(ctx: Ctx, platform: str, item_type: ItemType, brand: str, now: datetime) -> tuple[datetime, bool]:
+    """Where this poll starts reading, and whether it is a sweep. Normally the cursor minus an overlap; once per
+    `sweep_interval_minutes` the whole lookback (`sweep_lookback_days`, at most a month): an item the marketplace
+    shows late — WB publishes a review after moderation, which can take hours, with its original createdDate —
+    falls behind the overlap, and only a sweep reads it."""
+    row = await ctx.db.fetchrow(
+        "SELECT cursor, swept_at FROM reputation_poll_cursors WHERE platform = $1 AND item_type = $2 "
+        "AND brand_id = $3", platform, item_type.value, brand)
     rep = ctx.settings.reputation
-    if cursor is None:
-        return now - timedelta(days=rep.initial_lookback_days)
-    return max(cursor - timedelta(minutes=rep.cursor_overlap_minutes), now - MAX_LOOKBACK)
+    if row is None:
+        return now - timedelta(days=rep.initial_lookback_days), True
+    if row["swept_at"] is None or row["swept_at"] <= now - timedelta(minutes=rep.sweep_interval_minutes):
+        return now - min(timedelta(days=rep.sweep_lookback_days), MAX_LOOKBACK), True
+    return max(row["cursor"] - timedelta(minutes=rep.cursor_overlap_minutes), now - MAX_LOOKBACK), False
 
 
 # what PostgreSQL or asyncpg answer when a value cannot be stored (a NUL in text, a character UTF-8 cannot encode)
@@ -100,7 +109,7 @@ async def _insert_one_by_one(ctx: Ctx, platform: str, item_type: ItemType, brand
 
 
 async def _store(ctx: Ctx, platform: str, item_type: ItemType, brand: str, fetched: FetchResult,
-                 now: datetime) -> tuple[list[int], list[FetchedItem]]:
+                 now: datetime, sweep: bool = False) -> tuple[list[int], list[FetchedItem]]:
     """Insert what is new (once per (platform, type, external id)); return (new ids, items quarantined). A page
     the database refuses is stored item by item, so one poisoned item stops nothing."""
     rows = fetched.items
@@ -123,11 +132,17 @@ async def _store(ctx: Ctx, platform: str, item_type: ItemType, brand: str, fetch
                 "SET cursor = GREATEST(reputation_poll_cursors.cursor, EXCLUDED.cursor), "
                 "updated_at = EXCLUDED.updated_at",
                 platform, item_type.value, brand, newest, now)
+        if sweep:
+            # a sweep counts once read, whatever it found; until the first cursor there is nothing to record
+            await conn.execute("UPDATE reputation_poll_cursors SET swept_at = $4 WHERE platform = $1 "
+                               "AND item_type = $2 AND brand_id = $3", platform, item_type.value, brand, now)
     return new_ids, quarantined
 
 
 async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str, Any]:
-    """Seed §7.3 `_poll_items`: breaker, every brand's unanswered items, store once, one analyze_item each."""
+    """Seed §7.3 `_poll_items`: breaker, every brand's unanswered items, store once, one analyze_item each. As in
+    the seed, any failure counts against the breaker: an API error, the database, or running out of time (the poll
+    stops `POLL_TIME_MARGIN` before the job's hard limit to count it)."""
     name = breaker_name(platform, item_type)
     br = breakers(ctx.redis, ctx.settings)
     admission = await br.admit(name, ctx.now())
@@ -138,8 +153,32 @@ async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str,
                 "retry_at": retry_at.isoformat() if retry_at else None}
 
     office = reporter(ctx, platform)
-    await office.report_working(f"Polling {'отзывов' if item_type is ItemType.REVIEW else 'вопросов'} "
-                                f"{TITLES[platform]}")
+    budget = max((ctx.spec.timeout if ctx.spec else 600) - POLL_TIME_MARGIN, 1)
+    try:
+        await office.report_working(f"Polling {'отзывов' if item_type is ItemType.REVIEW else 'вопросов'} "
+                                    f"{TITLES[platform]}")
+        async with asyncio.timeout(budget):
+            summary = await _poll_brands(ctx, platform, item_type, probe=admission.probe)
+    except Exception as exc:  # noqa: BLE001 — counted like the seed's, then raised for the job's policy
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__}: over {budget:g}s"
+        await br.failure(name, ctx.now(), error[:500])
+        await office.report_error(f"{TITLES[platform]}: {error}"[:500])
+        raise PollFailed(f"{platform} {item_type.value} poll failed: {error}") from exc
+
+    if summary.errors:
+        error = "; ".join(summary.errors)
+        await br.failure(name, ctx.now(), error)
+        await office.report_error(f"{TITLES[platform]} API: {error}"[:500])
+        raise PollFailed(f"{platform} {item_type.value} poll failed: {error}")
+    await br.success(name, ctx.now())
+    await office.report_idle(metrics=await office_metrics(ctx.db, platform, ctx.now(), ctx.settings.timezone))
+    return {"status": "success", "platform": platform, "item_type": item_type.value, "fetched": summary.fetched,
+            "new": summary.new, "duplicates": summary.fetched - summary.new - summary.quarantined,
+            "invalid": summary.invalid, "cleaned": summary.cleaned, "quarantined": summary.quarantined,
+            "sweeps": summary.sweeps, "pages": summary.pages, "brands": summary.brands}
+
+
+async def _poll_brands(ctx: Ctx, platform: str, item_type: ItemType, *, probe: bool) -> PollSummary:
     summary = PollSummary()
     for brand in ctx.brands():
         try:
@@ -149,18 +188,19 @@ async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str,
             summary.brands[brand] = {"status": "not_configured"}
             continue
         now = ctx.now()
+        since, sweep = await _since(ctx, platform, item_type, brand, now)
         try:
-            fetched = await client.unanswered(item_type, await _since(ctx, platform, item_type, brand, now))
+            fetched = await client.unanswered(item_type, since)
         except ApiError as exc:
             summary.errors.append(f"{brand}: {exc}")
             summary.brands[brand] = {"status": "error", "error": str(exc)[:300]}
-            if admission.probe:
+            if probe:
                 break               # a half-open breaker lets one call through, not one per brand
             continue
         for cleaned in fetched.cleaned:
             ctx.log.warning("poll_entry_cleaned", platform=platform, item_type=item_type.value, brand=brand,
                             external_id=cleaned.external_id, fields=list(cleaned.fields))
-        new_ids, quarantined = await _store(ctx, platform, item_type, brand, fetched, now)
+        new_ids, quarantined = await _store(ctx, platform, item_type, brand, fetched, now, sweep)
         if quarantined:
             await ctx.alert("REPUTATION_QUARANTINED", "warning",
                             f"{TITLES[platform]} {item_type.value}s of {brand}: {len(quarantined)} item(s) could "
@@ -179,22 +219,12 @@ async def _poll_items(ctx: Ctx, platform: str, item_type: ItemType) -> dict[str,
         summary.invalid += len(fetched.invalid)
         summary.cleaned += len(fetched.cleaned)
         summary.quarantined += len(quarantined)
+        summary.sweeps += sweep
         summary.pages += fetched.pages
         summary.brands[brand] = {"status": "success", "fetched": len(fetched.items), "new": len(new_ids),
                                  "invalid": len(fetched.invalid), "cleaned": len(fetched.cleaned),
-                                 "quarantined": len(quarantined)}
-
-    if summary.errors:
-        error = "; ".join(summary.errors)
-        await br.failure(name, ctx.now(), error)
-        await office.report_error(f"{TITLES[platform]} API: {error}"[:500])
-        raise PollFailed(f"{platform} {item_type.value} poll failed: {error}")
-    await br.success(name, ctx.now())
-    await office.report_idle(metrics=await office_metrics(ctx.db, platform, ctx.now(), ctx.settings.timezone))
-    return {"status": "success", "platform": platform, "item_type": item_type.value, "fetched": summary.fetched,
-            "new": summary.new, "duplicates": summary.fetched - summary.new - summary.quarantined,
-            "invalid": summary.invalid, "cleaned": summary.cleaned, "quarantined": summary.quarantined,
-            "pages": summary.pages, "brands": summary.brands}
+                                 "quarantined": len(quarantined), "sweep": sweep}
+    return summary
 
 
 @job(queue="default")

@@ -249,3 +249,59 @@ async def test_an_item_the_database_still_refuses_is_quarantined_alone(res, fast
                                  "AND brand_id = 'ohana_kids'") is not None
     assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE alert_type = 'REPUTATION_QUARANTINED'") == 1
     assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE severity = 'critical'") == 0
+
+
+# -- items shown late: the sweep ------------------------------------------------------------------------------
+
+async def test_review_moderated_hours_late_is_read_by_the_sweep(res, sandbox, clock, feed, poll, items):
+    """WB shows a review after moderation with its original createdDate, hours behind the poll's cursor."""
+    late_one = feedback_feed.wb_id(sandbox.sandbox.seed, "ohana_kids", "review", 0)
+    feed("wb", backlog=3, every_seconds=3600, late={"ohana_kids:review:0": 4 * 3600})
+    await poll("wb", "review")
+    stored = {r["external_id"] for r in await items(platform="wb", brand_id="ohana_kids")}
+    assert late_one not in stored and len(stored) >= 2                # still in moderation
+
+    sandbox.sandbox.advance(90 * 60)                                   # moderation done: WB lists it now
+    clock.advance(minutes=10)
+    out = await poll("wb", "review")                                   # an ordinary poll: cursor − 60 min
+    assert out["result"].get("sweeps", 0) == 0
+    assert late_one not in {r["external_id"] for r in await items(platform="wb")}
+
+    clock.advance(minutes=55)                                          # an hour since the last sweep
+    out = await poll("wb", "review")
+    assert late_one in {r["external_id"] for r in await items(platform="wb")}
+    assert out["result"]["sweeps"] == 2 and out["result"]["new"] >= 1, out
+
+
+# -- every failure counts against the breaker, as in the seed -------------------------------------------------
+
+async def test_database_failure_during_a_poll_counts_against_the_breaker(res, fast, feed, poll, monkeypatch):
+    import asyncpg
+    from adolfd.workers.reputation import polling
+
+    async def refuse(*args, **kwargs):
+        raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+
+    feed("wb", backlog=1)
+    monkeypatch.setattr(polling, "_store", refuse)
+    out = await poll("wb", "review")
+    assert not out["success"]
+    state = await breakers(res.redis, res.settings).read(breaker_name("wb", "review"))
+    assert state.failures >= 1 and "CannotConnectNowError" in state.last_error, state
+
+
+async def test_a_poll_that_runs_out_of_time_counts_against_the_breaker(res, fast, feed, poll, monkeypatch):
+    import asyncio
+
+    from adolfd.workers.reputation import polling
+
+    async def hang(*args, **kwargs):
+        await asyncio.sleep(30)
+
+    feed("ozon", backlog=1)
+    monkeypatch.setattr(polling, "POLL_TIME_MARGIN", 599.8)            # a 0.2 s budget under the 600 s limit
+    monkeypatch.setattr(polling, "_store", hang)
+    out = await asyncio.wait_for(poll("ozon", "question"), 20)
+    assert not out["success"]
+    state = await breakers(res.redis, res.settings).read(breaker_name("ozon", "question"))
+    assert state.failures >= 1 and "TimeoutError" in state.last_error, state
