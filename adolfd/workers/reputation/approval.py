@@ -56,8 +56,11 @@ async def approve(db: asyncpg.Pool, redis: ArqRedis, item_id: int, *, by: str, t
         whose = "your text" if final is not None else "the drafted reply"
         raise ReplyHeld(f"item {item_id}: {whose} cannot be published: {verdict.reason}. "
                         "Approve it with your own text or regenerate it.")
-    await enqueue(redis, "reputation.send_response", {"item_id": item_id},
-                  job_id=f"reputation:send:{item_id}:g{row['generation']}")
+    job_id = f"reputation:send:{item_id}:g{row['generation']}"
+    if await enqueue(redis, "reputation.send_response", {"item_id": item_id}, job_id=job_id) is None:
+        # approved again after the guard sent it back at publish time: that job's kept result holds the id
+        await enqueue(redis, "reputation.send_response", {"item_id": item_id},
+                      job_id=f"{job_id}:{uuid.uuid4().hex[:8]}")
     await resolve_alerts(db, module="reputation", dedup_keys=[escalation_key(item_id)])
     return {"status": "approved", "item_id": item_id, "by": by}
 

@@ -75,6 +75,7 @@ def _reviews_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.domain.reputation.outside_text import clean_text
     from adolfd.workers.reputation import approval as reputation
 
     async def go(res) -> int:
@@ -88,10 +89,10 @@ def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
             if r["escalate"]:
                 flag = f" ⚠ ESCALATED ({', '.join((r['ai_analysis'] or {}).get('reasons') or ['model'])})"
             print(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}]{flag} {r['text'][:120]!r}")
-            if r["draft"]:
-                print(f"    → {r['draft']}")
+            if r["draft"]:                       # outside text: no control character reaches the terminal
+                print(f"    → {clean_text(r['draft'])}")
             if r["guard_reason"]:
-                print(f"    ⚠ held by the content guard: {r['guard_reason']}")
+                print(f"    ⚠ held by the content guard: {clean_text(r['guard_reason'])}")
         if not rows:
             print(f"no items in status {args.status}")
         return 0

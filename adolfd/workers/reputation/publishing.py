@@ -144,6 +144,9 @@ async def send_response(ctx: Ctx, item_id: int) -> dict:
         answer_id = existing[0].answer_id if existing else ""
         if action is PublishAction.PUBLISH:
             if not await _renew(ctx.db, claim, ctx.now()):
+                # our attempt sent nothing: it must not make a later answer look like ours
+                await ctx.db.execute("UPDATE reputation_responses SET doubtful_attempts = "
+                                     "GREATEST(doubtful_attempts - 1, 0) WHERE item_id = $1", item_id)
                 ctx.log.warning("publish_claim_lost", item_id=item_id, attempt=str(claim.attempt))
                 return {"status": "claim_lost", "item_id": item_id}
             sent = True

@@ -99,3 +99,8 @@ async def test_guard_runs_again_at_publish_time(res, feed, poll, run_queue, item
     await enqueue(res.redis, "reputation.send_response", {"item_id": item["id"]}, job_id="dup")
     await run_queue("reputation", "default")
     assert replies("ozon", "question", item["external_id"]) == 0
+    # the operator approves a clean text: published at once, not at the hourly sweep
+    await approve(res.db, res.redis, item["id"], by="anna", text="Здравствуйте! Да, можно стирать при 30 °C.")
+    await run_queue("reputation", "default")
+    assert (await items(id=item["id"]))[0]["status"] == "published"
+    assert replies("ozon", "question", item["external_id"]) == 1
