@@ -40,7 +40,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?:\+\s?)?\d(?:[\s\-().]{0,3}\d){6,}")
 _MARKUP = re.compile(
     r"</?[a-zA-Z][^<>]*>|<!--|&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});"   # HTML tags, comments, entities
-    r"|\*\*|__|~~|`|\[[^\]]*\]\([^)]*\)|^\s{0,3}#{1,6}\s|^\s*[-*+]\s\S.*$",        # Markdown
+    r"|\*\*|__|~~|`|\[[^\]]*\]\([^)]*\)|^\s{0,3}#{1,6}\s",                       # Markdown
     re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _MONEY = re.compile(

@@ -91,3 +91,15 @@ def test_every_offline_template_passes_the_guard():
         for brief in (None, "короче"):
             text = draft_reply(it, Analysis(sentiment, topics=topics), brief)
             assert check_reply(text, platform, kind, it.author).ok, (text, reasons(text, platform, kind))
+
+
+@pytest.mark.parametrize("text", [
+    "Спасибо! Размер 42-44 подойдёт на рост 110-116 см.",
+    "Мы работаем с 10:00 до 18:00, т.е. ответим сегодня.",
+    "Да, можно стирать при 30 °C. Цены и акции смотрите в карточке товара.",
+    "Спасибо за отзыв!\n- размер подошёл\n- ткань мягкая",
+    "Оформить возврат можно в личном кабинете маркетплейса, в разделе покупок.",
+    "Thank you. To choose the size, see the size chart.",
+])
+def test_ordinary_replies_pass(text):
+    assert check_reply(text, "wb", "review").ok, reasons(text)
