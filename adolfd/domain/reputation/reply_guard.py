@@ -78,6 +78,21 @@ def looks_like_name(author: str) -> bool:
     return not (_LINK.search(name) or _INTERNAL.search(name) or _MONEY.search(name))
 
 
+_HANDLE_LIKE = re.compile(r"[\w.@/-]*[\d_.@/][\w.@/-]*")
+
+
+def _quotes_author(text: str, author: str) -> bool:
+    """The reply repeats an author name that is not a name: the whole of it, or a handle-like part of it
+    (`cheap_copies_shop` out of `t.me/cheap_copies_shop`)."""
+    name = " ".join(author.split())
+    if not name or name.casefold() in GENERIC_AUTHORS or looks_like_name(name):
+        return False
+    reply = " ".join(text.split()).casefold()
+    parts = [name] + [p.strip("./@-") for p in _HANDLE_LIKE.findall(name)]
+    parts += [piece for p in parts for piece in re.split(r"[./@]", p) if len(piece) >= 4]
+    return any(len(p) >= 4 and p.casefold() in reply for p in parts)
+
+
 @dataclass(frozen=True)
 class GuardVerdict:
     """The guard's answer: empty `problems` means the reply may go out."""
@@ -129,8 +144,6 @@ def check_reply(text: str, platform: str, item_type: str, author: str = "") -> G
     internal = _INTERNAL.search(text)
     if internal:
         problems.append(f"internal word ({_shown(internal)})")
-    name = " ".join(author.split())
-    if name and name.casefold() not in GENERIC_AUTHORS and not looks_like_name(name) \
-            and name.casefold() in " ".join(text.split()).casefold():
+    if _quotes_author(text, author):
         problems.append("quotes the customer's author name, which is not a name")
     return GuardVerdict(tuple(problems))

@@ -103,3 +103,14 @@ def test_every_offline_template_passes_the_guard():
 ])
 def test_ordinary_replies_pass(text):
     assert check_reply(text, "wb", "review").ok, reasons(text)
+
+
+@pytest.mark.parametrize("reply", ["Здравствуйте, cheap_copies_shop! Спасибо.", "Спасибо, Cheap_Copies_Shop!",
+                                   "Здравствуйте, t.me/cheap_copies_shop!"])
+def test_reply_repeating_part_of_a_handle_author_trips_the_guard(reply):
+    assert "author name" in reasons(reply, author="t.me/cheap_copies_shop")
+
+
+def test_a_real_name_or_ordinary_words_are_not_taken_for_the_author():
+    assert check_reply("Здравствуйте, Анна! Спасибо.", "wb", "review", "Анна").ok
+    assert check_reply("Спасибо за отзыв о товаре!", "wb", "review", "Товар 2024").ok
