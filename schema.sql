@@ -580,7 +580,11 @@ CREATE TABLE IF NOT EXISTS reputation_responses (
 ALTER TABLE reputation_responses ADD COLUMN IF NOT EXISTS guard_reason text;
 -- Publish attempts whose outcome is unknown (a timeout, a 5xx, a killed worker, an unreadable answer): only while
 -- one is open may a seller answer found later be recorded as ours (replies.decide_publish).
-ALTER TABLE reputation_responses ADD COLUMN IF NOT EXISTS doubtful_attempts integer NOT NULL DEFAULT 0;
+-- Rows from before the column keep the old rule (every earlier attempt counted as possibly ours).
+ALTER TABLE reputation_responses ADD COLUMN IF NOT EXISTS doubtful_attempts integer;
+UPDATE reputation_responses SET doubtful_attempts = publish_retry_count WHERE doubtful_attempts IS NULL;
+ALTER TABLE reputation_responses ALTER COLUMN doubtful_attempts SET DEFAULT 0;
+ALTER TABLE reputation_responses ALTER COLUMN doubtful_attempts SET NOT NULL;
 
 -- Items a poll could not store even after cleaning (polling._store): kept here with the database's refusal and an
 -- ASCII-escaped copy of what the marketplace sent, so the poll stores the rest of the page and moves on.
