@@ -70,8 +70,10 @@ async def _since(ctx: Ctx, platform: str, item_type: ItemType, brand: str, now: 
     return max(row["cursor"] - timedelta(minutes=rep.cursor_overlap_minutes), now - MAX_LOOKBACK), False
 
 
-# what PostgreSQL or asyncpg answer when a value cannot be stored (a NUL in text, a character UTF-8 cannot encode)
-STORE_REFUSALS = (asyncpg.DataError, asyncpg.PostgresError, UnicodeError)
+# What says "this value cannot be stored", as opposed to "the database is not there": PostgreSQL's data exceptions
+# (SQLSTATE class 22: a NUL in text, \u0000 in jsonb) and asyncpg's refusal to encode an argument (a ValueError: a
+# character UTF-8 cannot encode). An outage is none of these: the poll fails and its breaker counts it.
+STORE_REFUSALS = (asyncpg.exceptions.DataError, ValueError)
 
 
 async def _insert(conn: asyncpg.Connection, platform: str, item_type: ItemType, brand: str, rows: list[FetchedItem],

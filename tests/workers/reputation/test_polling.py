@@ -305,3 +305,21 @@ async def test_a_poll_that_runs_out_of_time_counts_against_the_breaker(res, fast
     assert not out["success"]
     state = await breakers(res.redis, res.settings).read(breaker_name("ozon", "question"))
     assert state.failures >= 1 and "TimeoutError" in state.last_error, state
+
+
+async def test_a_database_outage_while_storing_quarantines_nothing(res, fast, feed, poll, items, monkeypatch):
+    import asyncpg
+    from adolfd.workers.reputation import polling
+
+    async def gone(*args, **kwargs):
+        raise asyncpg.exceptions.CannotConnectNowError("the database system is shutting down")
+
+    feed("ym", backlog=2)
+    monkeypatch.setattr(polling, "_insert", gone)
+    out = await poll("ym", "review")
+    assert not out["success"]
+    assert await res.db.fetchval("SELECT count(*) FROM reputation_quarantine") == 0   # read again next time
+    assert await res.db.fetchval("SELECT count(*) FROM reputation_poll_cursors") == 0
+    assert (await breakers(res.redis, res.settings).read(breaker_name("ym", "review"))).failures >= 1
+    monkeypatch.undo()
+    assert (await poll("ym", "review"))["result"]["new"] == len(await items(platform="ym")) >= 4
