@@ -105,7 +105,7 @@ async def _insert_one_by_one(ctx: Ctx, platform: str, item_type: ItemType, brand
                 "ON CONFLICT (platform, item_type, external_id) DO UPDATE SET error = EXCLUDED.error, "
                 "payload = EXCLUDED.payload, last_seen = EXCLUDED.last_seen",
                 platform, item_type.value, ascii(row.item.external_id)[1:-1], brand, error,
-                ascii(json.dumps(row.raw, ensure_ascii=True, default=str)), now)
+                json.dumps(row.raw, ensure_ascii=True, default=str), now)          # ASCII: NUL as \u0000
             quarantined.append(row)
     return new_ids, quarantined
 
