@@ -71,6 +71,8 @@ def looks_like_name(author: str) -> bool:
     words = name.split(" ")
     if len(words) > 3 or not all(_NAME_WORD.fullmatch(w) for w in words):
         return False
+    if any(w.casefold() in GENERIC_AUTHORS for w in words):
+        return False                                      # "Покупатель Ozon", "Пользователь скрыл данные"
     if any(len(w.rstrip(".")) > 20 for w in words):
         return False
     if any(w.rstrip(".").isupper() and len(w.rstrip(".")) > 1 for w in words):

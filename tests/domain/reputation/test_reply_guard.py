@@ -65,7 +65,7 @@ def test_real_names(author):
 
 @pytest.mark.parametrize("author", ["t.me/cheap_copies_shop", "cheap-copies.ru", "@shop_bot", "Покупатель",
                                     "СКИДКИ ТУТ", "Звоните 89991234567", "a b c d", "Бесплатно", "<b>Анна</b>",
-                                    "x" * 41, "Анна1"])
+                                    "x" * 41, "Анна1", "Пользователь скрыл данные", "Покупатель Ozon"])
 def test_not_names(author):
     assert not looks_like_name(author)
     assert greeting(author) == "Здравствуйте!"
