@@ -114,6 +114,15 @@ class YmAnswer(BaseModel):
     status: str | None = None
 
 
+class YmEntity(BaseModel):
+    id: int
+    type: str | None = None
+
+
+class YmCreated(BaseModel):
+    entity: YmEntity
+
+
 class YmAnswerList(BaseModel):
     answers: list[YmAnswer] = []
     paging: YmPaging | None = None
@@ -225,13 +234,13 @@ class YmFeedbackClient(ApiClient):
             token = next_token
 
     async def publish(self, item_type: ItemType, external_id: str, sku: str, text: str) -> str:
+        """The new comment's or answer's id; a reply without one is a `BadResponse` (outcome unknown)."""
         if item_type is ItemType.REVIEW:
             result = await self._call("goods-feedback/comments/update", {
                 "feedbackId": int(external_id), "comment": {"text": text}}, "goods_feedback_reply",
                 idempotent=False, what="goods-feedback reply")
-            return str(result.get("id", "")) if isinstance(result, dict) else ""
+            return str(self.parse(YmComment, result, what="goods-feedback reply").id)
         result = await self._call("goods-questions/update", {
             "operationType": "CREATE", "parentEntityId": {"id": int(external_id), "type": "QUESTION"}, "text": text},
             "goods_question_answer", idempotent=False, what="goods-questions answer")
-        entity = result.get("entity") if isinstance(result, dict) else None
-        return str(entity.get("id", "")) if isinstance(entity, dict) else ""
+        return str(self.parse(YmCreated, result, what="goods-questions answer").entity.id)

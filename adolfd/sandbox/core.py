@@ -2,7 +2,7 @@
 
 Each API lives in its own sub-application mounted at `/{api}` (`/ozon-seller`, ...), so pointing adolfd
 at the sandbox is only a matter of base URLs. The core owns what every fake shares: a settable clock,
-fault injection (5xx, timeouts, malformed bodies), per-(api, account, endpoint class) token buckets with
+fault injection (5xx, 4xx refusals, timeouts, malformed bodies), per-(api, account, endpoint class) token buckets with
 the real limits, counters of requests, responses and side effects (so a test can prove nothing happened
 twice), and the `/_sandbox/*` control endpoints used by tests and the demo.
 
@@ -33,7 +33,7 @@ log = structlog.get_logger(__name__)
 
 MSK = ZoneInfo("Europe/Moscow")
 
-FAULT_MODES = ("5xx", "timeout", "malformed_json", "wrong_shape")
+FAULT_MODES = ("5xx", "timeout", "malformed_json", "wrong_shape", "4xx")
 DEFAULT_TIMEOUT_HOLD = 30.0           # seconds a `timeout` fault holds a request: longer than any client timeout
 
 
@@ -161,7 +161,7 @@ class Fault:
 
     id: int
     api: str                       # an API name, or "*" for all
-    mode: str                      # 5xx | timeout | malformed_json | wrong_shape
+    mode: str                      # 5xx | timeout | malformed_json | wrong_shape | 4xx (a definitive 400)
     remaining: int | None = None
     path: str | None = None
     seconds: float = DEFAULT_TIMEOUT_HOLD
@@ -530,6 +530,9 @@ async def _faulted(sandbox: Sandbox, api: str, fault: Fault, request: web.Reques
     sandbox.count("faults", f"{api}:{fault.mode}")
     if fault.mode == "5xx":
         return sandbox.error_response(api, 503, "Internal error")
+    if fault.mode == "4xx":
+        # the marketplace refuses the request outright and does nothing with it
+        return sandbox.error_response(api, 400, "Bad Request: refused by the sandbox")
     if fault.mode == "timeout":
         if fault.process:
             # the marketplace acts at once; only the answer is late, after the client has given up

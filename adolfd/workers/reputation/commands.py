@@ -69,20 +69,30 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reviews_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--status", default="pending_review", help="item status (default pending_review)")
+    p.add_argument("--status", default="pending_review",
+                   help="item status (default pending_review); escalated items are listed first")
     p.add_argument("--limit", type=int, default=20)
 
 
 def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.domain.reputation.outside_text import clean_text
     from adolfd.workers.reputation import approval as reputation
 
     async def go(res) -> int:
-        rows = await reputation.list_items(res.db, args.status, args.limit)
+        try:
+            rows = await reputation.list_items(res.db, args.status, args.limit)
+        except ValueError as exc:
+            return fail(str(exc), EXIT_USAGE)
         for r in rows:
             stars = f" {r['rating']}★" if r["rating"] else ""
-            print(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}] {r['text'][:120]!r}")
-            if r["draft"]:
-                print(f"    → {r['draft']}")
+            flag = ""
+            if r["escalate"]:
+                flag = f" ⚠ ESCALATED ({', '.join((r['ai_analysis'] or {}).get('reasons') or ['model'])})"
+            print(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}]{flag} {r['text'][:120]!r}")
+            if r["draft"]:                       # outside text: no control character reaches the terminal
+                print(f"    → {clean_text(r['draft'])}")
+            if r["guard_reason"]:
+                print(f"    ⚠ held by the content guard: {clean_text(r['guard_reason'])}")
         if not rows:
             print(f"no items in status {args.status}")
         return 0
