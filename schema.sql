@@ -576,6 +576,29 @@ CREATE TABLE IF NOT EXISTS reputation_responses (
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now()
 );
+-- Why the content guard (adolfd/domain/reputation/reply_guard.py) holds the reply for review; NULL when it passes.
+ALTER TABLE reputation_responses ADD COLUMN IF NOT EXISTS guard_reason text;
+-- Publish attempts whose outcome is unknown (a timeout, a 5xx, a killed worker, an unreadable answer): only while
+-- one is open may a seller answer found later be recorded as ours (replies.decide_publish).
+-- Rows from before the column keep the old rule (every earlier attempt counted as possibly ours).
+ALTER TABLE reputation_responses ADD COLUMN IF NOT EXISTS doubtful_attempts integer;
+UPDATE reputation_responses SET doubtful_attempts = publish_retry_count WHERE doubtful_attempts IS NULL;
+ALTER TABLE reputation_responses ALTER COLUMN doubtful_attempts SET DEFAULT 0;
+ALTER TABLE reputation_responses ALTER COLUMN doubtful_attempts SET NOT NULL;
+
+-- Items a poll could not store even after cleaning (polling._store): kept here with the database's refusal and an
+-- ASCII-escaped copy of what the marketplace sent, so the poll stores the rest of the page and moves on.
+CREATE TABLE IF NOT EXISTS reputation_quarantine (
+    platform     text        NOT NULL,
+    item_type    text        NOT NULL,
+    external_id  text        NOT NULL,
+    brand_id     text        NOT NULL,
+    error        text        NOT NULL,
+    payload      text        NOT NULL,
+    first_seen   timestamptz NOT NULL DEFAULT now(),
+    last_seen    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (platform, item_type, external_id)
+);
 
 -- Where the next poll of (platform, item type, brand) starts: the newest item time seen, read back with an overlap.
 CREATE TABLE IF NOT EXISTS reputation_poll_cursors (
@@ -586,6 +609,8 @@ CREATE TABLE IF NOT EXISTS reputation_poll_cursors (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (platform, item_type, brand_id)
 );
+-- When a poll last read the whole lookback (polling._since): items a marketplace shows late are read by sweeps.
+ALTER TABLE reputation_poll_cursors ADD COLUMN IF NOT EXISTS swept_at timestamptz;
 
 -- Daily figures per platform and brand (seed 003 §7.3 calculate_daily_analytics), upserted.
 CREATE TABLE IF NOT EXISTS reputation_analytics (
@@ -608,6 +633,10 @@ CREATE TABLE IF NOT EXISTS reputation_items_archive (LIKE reputation_items);
 ALTER TABLE reputation_items_archive ADD COLUMN IF NOT EXISTS response jsonb;
 ALTER TABLE reputation_items_archive ADD COLUMN IF NOT EXISTS archived_at timestamptz NOT NULL DEFAULT now();
 CREATE UNIQUE INDEX IF NOT EXISTS reputation_items_archive_id ON reputation_items_archive (id);
+-- LLM calls the item waited out (analysis.py): a failed analyze_item/generate_response leaves the item where it was
+-- and counts here, so the next poll queues it again under a fresh job id (`…:r<n>`). Added after the archive
+-- table is made LIKE reputation_items, which keeps the archive's columns those the archive job writes.
+ALTER TABLE reputation_items ADD COLUMN IF NOT EXISTS llm_deferrals integer NOT NULL DEFAULT 0;
 
 
 -- == operations: alert delivery ====================================================================
@@ -773,7 +802,9 @@ CREATE TABLE IF NOT EXISTS carsbot_channels (
 
 -- Subscribers of the private channel, mirrored from the subscribers sheet (sync_subscribers_task).
 -- closed_at / notified_at make check_subscriptions_task close and tell each expired subscription once;
--- blocked_at is set when Telegram answers 403 (the subscriber blocked the bot): nobody writes to them again.
+-- blocked_at is set when Telegram answers 403 (the subscriber blocked the bot): nobody writes to them again
+-- until they write to the bot (/start). A renewal after access_removed_at gets one invite link (invite_link),
+-- sent once (invited_at); the closing of the next expiry clears both.
 CREATE TABLE IF NOT EXISTS carsbot_subscribers (
     telegram_id     bigint      PRIMARY KEY,
     username        text,
@@ -787,8 +818,12 @@ CREATE TABLE IF NOT EXISTS carsbot_subscribers (
     closed_for      date,                   -- the expiry date the closing was for (a renewal reopens)
     notified_at     timestamptz,
     access_removed_at timestamptz,
-    blocked_at      timestamptz
+    blocked_at      timestamptz,
+    invite_link     text,                   -- a renewal's one-person link back into the private channel
+    invited_at      timestamptz             -- when that link was sent (claimed before the send)
 );
+ALTER TABLE carsbot_subscribers ADD COLUMN IF NOT EXISTS invite_link text;
+ALTER TABLE carsbot_subscribers ADD COLUMN IF NOT EXISTS invited_at timestamptz;
 
 -- Posts of monitored channels, one per (channel, source_key): `msg:<message id>`, or `album:<media group id>`
 -- for the several updates of one album. status: new → processing → rejected | duplicate | ready →

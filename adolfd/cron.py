@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from adolfd.engine.retry import NO_RETRY, RetryPolicy
+from adolfd.keys import QUEUE
 
 MSK = ZoneInfo("Europe/Moscow")
 UTC = ZoneInfo("UTC")
@@ -38,7 +39,7 @@ class CronEntry:
 
     @property
     def queue_name(self) -> str:
-        return f"adolfd:{self.module}:{self.queue}"
+        return QUEUE.format(module=self.module, queue=self.queue)
 
 
 # Seed 004 only says "automatic retry with exponential backoff" for every task: Celery's retry_backoff=True

@@ -3,8 +3,13 @@
 read this list. Importing it imports only those declarations, not the modules' jobs."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from adolfd.engine.module import ModuleSpec
 from adolfd.workers import carsbot, logistic, marketing, operations, reputation, watcher
+
+if TYPE_CHECKING:
+    from adolfd.clients.http import ApiClient
 
 MODULES: tuple[ModuleSpec, ...] = (
     logistic.MODULE,
@@ -32,7 +37,7 @@ def queue_names(modules: tuple[ModuleSpec, ...] = MODULES) -> list[str]:
     return [m.queue_name(q.name) for m in modules for q in m.queues]
 
 
-def client_class(api: str) -> type:
+def client_class(api: str) -> type[ApiClient]:
     """The client class of an external API, from the module that declares it."""
     for spec in MODULES:
         clients = spec.loaded("clients")

@@ -163,6 +163,8 @@ class ReputationSettings(BaseModel):
     archive_after_days: int = 365
     initial_lookback_days: int = 14            # first poll of a platform reaches back this far
     cursor_overlap_minutes: int = 60           # each poll re-reads this much before its cursor (late indexing)
+    sweep_interval_minutes: int = 60           # this often a poll reads the whole lookback (items shown late)
+    sweep_lookback_days: int = 30              # how far a sweep reads back (at most 30: YM's question window)
     page_size: int = 100                       # items per list request (capped by each API's maximum)
     office_ttl_seconds: int = 180              # Office Dashboard: an agent key expires after 3 missed heartbeats
 
@@ -173,6 +175,8 @@ class WatcherSettings(BaseModel):
     offline_after_seconds: int = 180           # no heartbeat this long → offline, tasks handed back
     reclaim_idle_ms: int = 60_000              # a stream entry unacknowledged this long belonged to a dead consumer
     office_ttl_seconds: int = 180
+    sandbox_agents_per_marketplace: int = 2    # the simulated fleet `adolfd sandbox` runs (0: none)
+    sandbox_heartbeat_seconds: float = 30.0
 
 
 class LLMSettings(BaseModel):

@@ -36,10 +36,12 @@ class RedisServer:
     """A redis-server on loopback with append-only persistence (fsync every second, as docs/operations.md
     recommends), so a restart keeps what was written more than a second before it."""
 
-    def __init__(self, directory: Path, port: int | None = None, *, persistent: bool = True) -> None:
+    def __init__(self, directory: Path, port: int | None = None, *, persistent: bool = True,
+                 options: tuple[str, ...] = ()) -> None:
         self.directory = directory
         self.port = port or free_port()
         self.persistent = persistent
+        self.options = options        # more redis-server arguments, e.g. ("--rename-command", "KEYS", "")
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,7 +54,8 @@ class RedisServer:
             ["--appendonly", "no"]
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir",
-             str(self.directory), *persistence], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             str(self.directory), *persistence, *self.options], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
         await self.wait_ready()
 
     async def wait_ready(self, timeout: float = 10) -> None:

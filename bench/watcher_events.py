@@ -16,10 +16,11 @@ import time
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
+from adolfd.keys import WATCHER_CLAIMED as CLAIMED
+from adolfd.keys import WATCHER_TASK_QUEUE as TASK_QUEUE
 from adolfd.process.db import create_pool
 from adolfd.sandbox.watcher_agents import Fleet
 from adolfd.workers.watcher.consumer import Consumer, ensure_group
-from adolfd.workers.watcher.keys import CLAIMED, TASK_QUEUE
 from adolfd.workers.watcher.queues import push_night, write_payloads
 
 from bench.common import private_redis, scratch

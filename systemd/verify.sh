@@ -53,7 +53,7 @@ for unit in "$here"/adolfd-*.service; do
 done
 
 # Secrets: the production units load them, the sandbox unit (drop-ins included) never does.
-for unit in adolfd-worker@.service adolfd-bot.service adolfd-migrate.service; do
+for unit in adolfd-worker@.service adolfd-bot.service adolfd-carsbot-bot.service adolfd-migrate.service; do
     grep -qx 'LoadCredential=ADOLFD:/etc/adolfd/credentials' "$here/$unit" || fail "$unit: does not load /etc/adolfd/credentials"
     grep -qx 'EnvironmentFile=-/etc/adolfd/adolfd.env' "$here/$unit" || fail "$unit: does not read /etc/adolfd/adolfd.env"
 done
@@ -78,7 +78,8 @@ for wanted in $(sed -n 's/^Wants=//p' "$here/adolfd.target"); do
     esac
 done
 
-check_units=(adolfd.target adolfd-migrate.service adolfd-bot.service adolfd-sandbox.service)
+check_units=(adolfd.target adolfd-migrate.service adolfd-bot.service adolfd-carsbot-bot.service
+             adolfd-sandbox.service)
 for group in "${groups[@]}"; do check_units+=("adolfd-worker@$group.service"); done
 
 cd "$units"
@@ -94,7 +95,8 @@ for unit in "${check_units[@]}"; do
     fi
 done
 
-for unit in adolfd-migrate.service adolfd-bot.service adolfd-sandbox.service adolfd-worker@marketing.service; do
+for unit in adolfd-migrate.service adolfd-bot.service adolfd-carsbot-bot.service adolfd-sandbox.service \
+            adolfd-worker@marketing.service; do
     if ! output="$(SYSTEMD_UNIT_PATH="$units:" systemd-analyze security --offline=yes --no-pager \
             --threshold="$(awk "BEGIN{print int($MAX_EXPOSURE * 10)}")" "$unit" 2>&1)"; then
         echo "$output" | grep -E '^✗' | head -20 >&2 || true

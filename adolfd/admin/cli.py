@@ -414,13 +414,15 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
         except NotASandboxDatabase as exc:
             return fail(f"{exc}; or start with --no-seed-db to write no database", EXIT_USAGE)
         print(json.dumps({"brain_rows": rows}))
-    serve(args.host, args.port, args.seed)
+    serve(args.host, args.port, args.seed, settings=settings)
     return 0
 
 
 # Jobs the demo runs once at start so every module has data at once, not only after the nightly schedule.
 DEMO_WARMUP = ("logistic.sync_ozon_warehouses", "logistic.sync_ozon_analytics", "logistic.sync_ozon_stocks",
-               "logistic.sync_brain_stocks", "marketing.sync_campaigns")
+               "logistic.sync_brain_stocks", "marketing.sync_campaigns", "watcher.generate_daily_tasks")
+# ... and these once the warm-up is done, after a delay (s): the watcher's alerts over what the fleet parsed
+DEMO_DEFERRED = (("watcher.check_alerts", 120.0),)
 
 
 async def warm_up(res, stamp: str) -> None:
@@ -436,6 +438,9 @@ async def warm_up(res, stamp: str) -> None:
         if queued is not None:
             with contextlib.suppress(Exception):   # a failure shows in the logs and in `adolfd failed`
                 await queued.result(timeout=180, poll_delay=0.2)
+    for name, delay in DEMO_DEFERRED:
+        with contextlib.suppress(UnknownJob):
+            await enqueue(res.redis, name, {}, job_id=f"demo-warmup:{name}:{stamp}", defer_by=delay)
 
 
 async def cancel_tasks(*tasks: asyncio.Task[Any] | None) -> None:
@@ -471,10 +476,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     from adolfd.engine.runtime import serve_group
     from adolfd.process.resources import build_resources, close_resources
-    from adolfd.sandbox import start_sandbox
+    from adolfd.sandbox import run_companions, start_sandbox
     from adolfd.sandbox.brain import run_extractor
     from adolfd.sandbox.database import NotASandboxDatabase, claim_database_url
     from adolfd.sandbox.environment import sandbox_env
+    from adolfd.sandbox.watcher_agents import seed_demo_catalogue
+    from adolfd.workers.carsbot.channel_bot import serve_carsbot_bot
 
     try:   # the demo's workers and fake 1C write this database: a sandbox one only, checked before anything starts
         asyncio.run(claim_database_url(settings.database_url.get_secret_value()))
@@ -491,19 +498,28 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         database_url = demo.database_url.get_secret_value()
         extractor = asyncio.create_task(run_extractor(running.sandbox, database_url))  # 1C at 06:00 daily
         res = await build_resources(demo)
+        watched = await seed_demo_catalogue(res.db, datetime.now(UTC))
+        companions = asyncio.create_task(run_companions(running.sandbox, demo))   # the watcher's agent fleet
         warming: asyncio.Task[None] | None = None
+        carsbot_bot: asyncio.Task[None] | None = None
         try:
             workers = asyncio.create_task(serve_group("all", res, metrics_port=demo.metrics_port))
+            carsbot_bot = asyncio.create_task(serve_carsbot_bot(demo, res))   # on the sandbox's Bot API
             await asyncio.sleep(0)   # serve_group takes over SIGTERM/SIGINT before its first await
-            print(json.dumps({"sandbox": running.url, "brain_rows": brain, "metrics": demo.metrics_port,
-                              "try": ["./dev.sh adolfd status", "./dev.sh adolfd run generate_supply_tasks"]}),
+            print(json.dumps({"sandbox": running.url, "brain_rows": brain, "watcher_seeded": watched,
+                              "metrics": demo.metrics_port,
+                              "try": ["./dev.sh adolfd status", "./dev.sh adolfd run generate_supply_tasks",
+                                      "./dev.sh adolfd watcher agents", "./dev.sh adolfd watcher alerts",
+                                      f"curl -d '{{\"chat_id\": -1001000000001, \"text\": \"Продам Toyota Camry "
+                                      f"2018, 1.9 млн, Москва, +79161234567\"}}' {running.url}/telegram/_sandbox/"
+                                      "channel_posts"]}),
                   flush=True)
             # The warm-up waits for job results only the workers produce: once they have drained it must not
             # wait on (it did, up to three minutes per job), so it runs beside them and stops with them.
             warming = asyncio.create_task(warm_up(res, stamp=f"{datetime.now():%Y%m%d%H}"))
             await workers
         finally:
-            await cancel_tasks(warming, extractor)
+            await cancel_tasks(warming, extractor, companions, carsbot_bot)
             await close_resources(res)
             await running.close()
         return 0
@@ -547,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
         # BadConfiguration names the variable only; any other error's text could quote a value: not shown
         detail = str(exc) if isinstance(exc, BadConfiguration) else f"{type(exc).__name__} while reading settings"
         return fail(f"bad configuration: {detail}", EXIT_USAGE)
-    long_running = ("worker", "bot", "sandbox", "demo")
+    long_running = ("worker", "bot", "carsbot-bot", "sandbox", "demo")
     configure(settings.log_level, stream=sys.stderr if args.command not in long_running else None)
     try:
         return commands[args.command].run(args, settings)

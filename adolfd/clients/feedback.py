@@ -10,7 +10,9 @@ Each marketplace client (`wb_feedbacks`, `ozon_reviews`, `ym_feedback`) offers t
 A list page whose envelope is wrong fails the whole call with `BadResponse`; one entry that does not match
 the model is set aside in `FetchResult.invalid` with the reason, and the other entries are kept. The
 marketplace still lists the bad entry as unanswered, so nothing is lost: the poll reports it and does not
-move its cursor past it.
+move its cursor past it. Every entry is cleaned of characters PostgreSQL or JSON refuse (NUL, lone surrogates,
+control characters; `adolfd.domain.reputation.outside_text`) before it is read; `FetchResult.cleaned` names the
+entries and fields that were changed.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from adolfd.domain.reputation.outside_text import clean_json
 from adolfd.domain.reputation.replies import SellerAnswer
 from adolfd.domain.reputation.review_analysis import FeedbackItem, ItemType
 
@@ -42,10 +45,17 @@ class InvalidEntry:
     created_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class CleanedEntry:
+    external_id: str
+    fields: tuple[str, ...]
+
+
 @dataclass
 class FetchResult:
     items: list[FetchedItem] = field(default_factory=list)
     invalid: list[InvalidEntry] = field(default_factory=list)
+    cleaned: list[CleanedEntry] = field(default_factory=list)
     pages: int = 0
 
 
@@ -69,11 +79,14 @@ def collect_entries(
     id_field: str,
     time_field: str,
 ) -> None:
-    """Validate each entry on its own; a bad one becomes an `InvalidEntry` naming its id and the field."""
-    for raw in entries:
-        if not isinstance(raw, dict):
-            result.invalid.append(InvalidEntry("?", f"entry is {type(raw).__name__}, not an object"))
+    """Clean and validate each entry on its own; a bad one becomes an `InvalidEntry` naming its id and the field."""
+    for entry in entries:
+        if not isinstance(entry, dict):
+            result.invalid.append(InvalidEntry("?", f"entry is {type(entry).__name__}, not an object"))
             continue
+        raw, changed = clean_json(entry)
+        if changed:
+            result.cleaned.append(CleanedEntry(str(raw.get(id_field) or "?"), tuple(changed)))
         try:
             fetched = to_item(model.model_validate(raw), raw)
         except (ValidationError, ValueError) as exc:

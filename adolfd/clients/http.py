@@ -11,16 +11,19 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
 
 from adolfd.clients.errors import ApiError, AuthError, BadResponse, RateLimited, Rejected, Unavailable
-from adolfd.clients.ratelimit import RateLimiter
+from adolfd.clients.ratelimit import Limiter
 from adolfd.process import metrics
 from adolfd.settings import HttpSettings, RateLimit
+
+if TYPE_CHECKING:
+    from adolfd.engine.context import Resources
 
 M = TypeVar("M", bound=BaseModel)
 log = structlog.get_logger(__name__)
@@ -56,7 +59,7 @@ class ApiClient:
     def __init__(
         self,
         http: httpx.AsyncClient,
-        limiter: RateLimiter,
+        limiter: Limiter,
         *,
         account: str,
         limits: Callable[[str], RateLimit],
@@ -71,6 +74,12 @@ class ApiClient:
         self._sleep = sleep
 
     # -- hooks for subclasses ---------------------------------------------------------------------------
+    @classmethod
+    def for_brand(cls, res: Resources, brand: str) -> Self:
+        """The client of one brand's account, credentials from settings (`ctx.client`); LookupError if the brand
+        has none. Each API's class says which credentials it needs."""
+        raise LookupError(f"{cls.__name__} is not built from a brand's credentials")
+
     async def auth_headers(self) -> dict[str, str]:
         return {}
 

@@ -30,6 +30,7 @@ from adolfd.clients.http import ApiClient
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.domain.carsbot.answers import OFFLINE_RULES as CARSBOT_RULES
 from adolfd.domain.reputation import replies
+from adolfd.domain.reputation.reply_guard import MIN_REPLY_CHARS, looks_like_name
 from adolfd.domain.reputation.review_analysis import (
     DEFAULT_LEXICON,
     Analysis,
@@ -119,7 +120,7 @@ class AnalysisAnswer(BaseModel):
 
 
 class ReplyAnswer(BaseModel):
-    reply: str = Field(min_length=replies.MIN_REPLY_CHARS, max_length=3000)
+    reply: str = Field(min_length=MIN_REPLY_CHARS, max_length=3000)
 
 
 ANALYSIS_SYSTEM = (
@@ -143,7 +144,7 @@ def describe_item(item: FeedbackItem) -> str:
         lines.append(f"Product: {item.product_name}")
     if item.rating is not None:
         lines.append(f"Rating: {item.rating}/5")
-    if item.author:
+    if looks_like_name(item.author):          # a link or an ad as the author name is not shown to the model
         lines.append(f"Author: {item.author}")
     for label, text in (("Text", item.text), ("Pros", item.pros), ("Cons", item.cons)):
         if text:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adolfd.clients.errors import BadResponse
 from adolfd.clients.http import ApiClient
+from adolfd.settings import ApiCredentials
 
 if TYPE_CHECKING:
     from adolfd.engine.context import Resources
@@ -133,15 +134,20 @@ def _batches(values: list[Any], size: int) -> Iterable[list[Any]]:
 class OzonSellerClient(ApiClient):
     api = "ozon_seller"
 
+    def __init__(self, *args: Any, creds: ApiCredentials, **kw: Any) -> None:
+        """`creds` is the account's (client_id, api_key): required here, so a client without them cannot exist."""
+        if not creds.client_id or not creds.api_key.get_secret_value():
+            raise LookupError(f"ozon_seller credentials need client_id and api_key (account {creds.client_id!r})")
+        super().__init__(*args, **kw)
+        self.creds = creds
+
     @classmethod
     def for_brand(cls, res: Resources, brand: str) -> OzonSellerClient:
         creds = res.settings.account("ozon_seller", brand)       # LookupError if not configured
         if not creds.client_id or not creds.api_key.get_secret_value():
             raise LookupError(f"ozon_seller credentials of brand {brand!r} need client_id and api_key")
-        client = cls(res.http_for(cls.api), res.limiter, account=creds.client_id,
-                     limits=lambda ec: res.settings.rate_limit(cls.api, ec), settings=res.settings.http)
-        client.creds = creds
-        return client
+        return cls(res.http_for(cls.api), res.limiter, account=creds.client_id, creds=creds,
+                   limits=lambda ec: res.settings.rate_limit(cls.api, ec), settings=res.settings.http)
 
     async def auth_headers(self) -> dict[str, str]:
         return {"Client-Id": self.creds.client_id, "Api-Key": self.creds.api_key.get_secret_value()}

@@ -163,27 +163,28 @@ class OzonPerformanceClient(ApiClient):
         """A valid bearer token: this process's copy, else the shared one in Redis, else a new one."""
         if self._token and time.monotonic() < self._token_until:
             return self._token
-        if await self._load_cached():
-            return self._token  # type: ignore[return-value]
+        if (cached := await self._load_cached()) is not None:
+            return cached
         async with self.redis.lock(self._token_key + ":lock", timeout=60, blocking_timeout=90):
-            if await self._load_cached():       # another process fetched it while we waited
-                return self._token  # type: ignore[return-value]
+            if (cached := await self._load_cached()) is not None:      # another process fetched it meanwhile
+                return cached
             fresh = await self._fetch_token()
             ttl = max(fresh.expires_in - TOKEN_REFRESH_MARGIN, 1)
             await self.redis.set(self._token_key, fresh.access_token, ex=ttl)
             self._token, self._token_until = fresh.access_token, time.monotonic() + ttl
             return fresh.access_token
 
-    async def _load_cached(self) -> bool:
+    async def _load_cached(self) -> str | None:
+        """The shared token from Redis, kept as this process's copy; None when there is none."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.get(self._token_key)
         pipe.ttl(self._token_key)
         value, ttl = await pipe.execute()
         if not value or ttl is None or ttl <= 0:
-            return False
-        self._token = value.decode() if isinstance(value, bytes) else value
-        self._token_until = time.monotonic() + ttl
-        return True
+            return None
+        token: str = value.decode() if isinstance(value, bytes) else value
+        self._token, self._token_until = token, time.monotonic() + ttl
+        return token
 
     async def _fetch_token(self) -> OzonToken:
         reset = _without_auth.set(True)

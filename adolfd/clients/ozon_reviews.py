@@ -84,6 +84,14 @@ class OzonAnswer(BaseModel):
     text: str = ""
 
 
+class OzonCommentCreated(BaseModel):
+    comment_id: str = Field(min_length=1)
+
+
+class OzonAnswerCreated(BaseModel):
+    answer_id: str = Field(min_length=1)
+
+
 class OzonAnswerPage(BaseModel):
     answers: list[OzonAnswer] = []
     last_id: str = ""
@@ -179,13 +187,14 @@ class OzonReviewsClient(ApiClient):
         return [SellerAnswer(text="", answer_id="")] if info.status == "PROCESSED" else []
 
     async def publish(self, item_type: ItemType, external_id: str, sku: str, text: str) -> str:
+        """The new comment's or answer's id; an answer without one is a `BadResponse` (outcome unknown)."""
         if item_type is ItemType.REVIEW:
             data = await self._post("/v1/review/comment/create", {
                 "review_id": external_id, "text": text, "mark_review_as_processed": True}, idempotent=False)
-            return str((data or {}).get("comment_id", "")) if isinstance(data, dict) else ""
+            return self.parse(OzonCommentCreated, data, what="review comment/create reply").comment_id
         data = await self._post("/v1/question/answer/create", {
             "question_id": external_id, "sku": int(sku), "text": text}, idempotent=False)
-        return str((data or {}).get("answer_id", "")) if isinstance(data, dict) else ""
+        return self.parse(OzonAnswerCreated, data, what="question answer/create reply").answer_id
 
 
 def _rfc3339(value: datetime) -> str:

@@ -6,6 +6,7 @@ queue up in order with one Redis round trip each and nobody polls. Keys are `api
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 from redis.asyncio import Redis
 
@@ -39,6 +40,14 @@ if tat < until_ms then
 end
 return 0
 """
+
+
+class Limiter(Protocol):
+    """What an API client needs of a limiter: the shared `RateLimiter`, or `PacedLimiter` (its pacing on top)."""
+
+    async def acquire(self, key: str, limit: RateLimit) -> float: ...
+
+    async def penalise(self, key: str, seconds: float) -> None: ...
 
 
 class RateLimiter:

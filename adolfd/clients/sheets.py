@@ -45,6 +45,7 @@ class RebasedSession(AuthorizedSession):
         super().__init__(credentials)
         self._base = base_url.rstrip("/")
 
+    # google-auth's unannotated AuthorizedSession.request already differs from the requests stubs' Session.request
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if url.startswith(GOOGLE_SHEETS):
             url = self._base + url[len(GOOGLE_SHEETS):]
@@ -60,6 +61,8 @@ def _retry_after(response: requests.Response) -> float | None:
 
 class SheetsManager(gspread_asyncio.AsyncioGspreadClientManager):
     """gspread-asyncio's manager with the shared limiter, a bounded retry and adolfd's errors (module doc)."""
+
+    auth_time: float | None          # set by the base class's __init__ (gspread_asyncio ships no type information)
 
     def __init__(self, credentials_fn: Callable[[], Credentials], *, base_url: str, limiter: RateLimiter,
                  limits: Callable[[str], RateLimit], http: HttpSettings, account: str,

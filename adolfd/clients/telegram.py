@@ -105,7 +105,7 @@ class HttpxSession(BaseSession):
             raise TelegramNetworkError(method=method, message=type(exc).__name__) from exc
         checked = self.check_response(bot=bot, method=method, status_code=response.status_code,
                                       content=response.text)
-        return checked.result  # type: ignore[return-value]
+        return checked.result  # type: ignore[return-value]  # aiogram: Response.result is Optional for error replies, which check_response raised for
 
     async def stream_content(self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
                              chunk_size: int = 65536, raise_for_status: bool = True

@@ -152,13 +152,21 @@ class WbFeedbacksClient(ApiClient):
         return []
 
     async def publish(self, item_type: ItemType, external_id: str, sku: str, text: str) -> str:
+        """A review answer is 204 without a body; a question answer is the envelope with `error: false`. Anything
+        else is a `BadResponse`: whether WB kept the answer is unknown (send_response reads it back)."""
+        what = f"answer to {item_type} {external_id}"
         if item_type is ItemType.REVIEW:
-            await self.request("POST", "/api/v1/feedbacks/answer", json_body={"id": external_id, "text": text},
-                               idempotent=False, ok=(200, 204))
-            return ""
-        body = await self.request_json("PATCH", "/api/v1/questions", idempotent=False, json_body={
-            "id": external_id, "answer": {"text": text}, "state": "wbRu"})
-        self._data(body, f"answer to question {external_id}")
+            response = await self.request("POST", "/api/v1/feedbacks/answer", idempotent=False, ok=(200, 204),
+                                          json_body={"id": external_id, "text": text})
+            if response.status_code == 204 or not response.content:
+                return ""
+            body = self.decode(response)
+        else:
+            body = await self.request_json("PATCH", "/api/v1/questions", idempotent=False, json_body={
+                "id": external_id, "answer": {"text": text}, "state": "wbRu"})
+        if not isinstance(body, dict) or "error" not in body:
+            raise self._shape_error(what, "the envelope {data, error, errorText} is missing")
+        self._data(body, what)
         return ""
 
     def _shape_error(self, what: str, detail: str) -> BadResponse:

@@ -130,6 +130,10 @@ class YmBidsClient(ApiClient):
     business_id: str = ""
     campaign_id: str = ""
 
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.parallel = asyncio.Semaphore(MAX_PARALLEL)      # every request goes through it (`request`)
+
     @classmethod
     def for_brand(cls, res: Resources, brand: str) -> YmBidsClient:
         creds = res.settings.account("ym", brand)
@@ -140,7 +144,6 @@ class YmBidsClient(ApiClient):
         client.api_key = creds.api_key.get_secret_value()
         client.business_id = creds.business_id
         client.campaign_id = creds.campaign_id
-        client.parallel = asyncio.Semaphore(MAX_PARALLEL)
         return client
 
     async def auth_headers(self) -> dict[str, str]:

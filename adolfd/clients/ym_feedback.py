@@ -114,6 +114,15 @@ class YmAnswer(BaseModel):
     status: str | None = None
 
 
+class YmEntity(BaseModel):
+    id: int
+    type: str | None = None
+
+
+class YmCreated(BaseModel):
+    entity: YmEntity
+
+
 class YmAnswerList(BaseModel):
     answers: list[YmAnswer] = []
     paging: YmPaging | None = None
@@ -159,21 +168,23 @@ class YmFeedbackClient(ApiClient):
             if token:
                 params["pageToken"] = token
             if item_type is ItemType.REVIEW:
-                page = self.parse(YmFeedbackList, await self._call(
+                reviews = self.parse(YmFeedbackList, await self._call(
                     "goods-feedback", {"reactionStatus": "NEED_REACTION", "dateTimeFrom": since.isoformat()},
                     "goods_feedback", params=params, what="goods-feedback list"), what="goods-feedback list")
-                collect_entries(result, page.feedbacks, YmFeedback, self._feedback, id_field="feedbackId",
+                collect_entries(result, reviews.feedbacks, YmFeedback, self._feedback, id_field="feedbackId",
                                 time_field="createdAt")
+                paging = reviews.paging
             else:
                 # the window may not exceed a month; the poll's lookback (14 days by default) keeps inside it
-                page = self.parse(YmQuestionList, await self._call(
+                questions = self.parse(YmQuestionList, await self._call(
                     "goods-questions", {"needAnswer": True, "dateFrom": since.date().isoformat(),
                                         "sort": "CREATED_AT_ASC"},
                     "goods_questions", params=params, what="goods-questions list"), what="goods-questions list")
-                collect_entries(result, page.questions, YmQuestion, self._question, id_field="id",
+                collect_entries(result, questions.questions, YmQuestion, self._question, id_field="id",
                                 time_field="createdAt")
+                paging = questions.paging
             result.pages += 1
-            next_token = page.paging.nextPageToken if page.paging else None
+            next_token = paging.nextPageToken if paging else None
             if not next_token or next_token == token:
                 return result
             token = next_token
@@ -204,30 +215,32 @@ class YmFeedbackClient(ApiClient):
             if token:
                 params["pageToken"] = token
             if item_type is ItemType.REVIEW:
-                page = self.parse(YmCommentList, await self._call(
+                comments = self.parse(YmCommentList, await self._call(
                     "goods-feedback/comments", {"feedbackId": int(external_id)}, "goods_feedback", params=params,
                     what="goods-feedback comments"), what="goods-feedback comments")
-                found += [SellerAnswer(c.text, str(c.id)) for c in page.comments
+                found += [SellerAnswer(c.text, str(c.id)) for c in comments.comments
                           if c.parentId is None and c.author and c.author.type in SELLER_AUTHORS]
+                paging = comments.paging
             else:
-                page = self.parse(YmAnswerList, await self._call(
+                answers = self.parse(YmAnswerList, await self._call(
                     "goods-questions/answers", {"questionId": int(external_id)}, "goods_questions", params=params,
                     what="goods-questions answers"), what="goods-questions answers")
-                found += [SellerAnswer(a.text, str(a.id)) for a in page.answers
+                found += [SellerAnswer(a.text, str(a.id)) for a in answers.answers
                           if a.author and a.author.type in SELLER_AUTHORS]
-            next_token = page.paging.nextPageToken if page.paging else None
+                paging = answers.paging
+            next_token = paging.nextPageToken if paging else None
             if not next_token or next_token == token:
                 return found
             token = next_token
 
     async def publish(self, item_type: ItemType, external_id: str, sku: str, text: str) -> str:
+        """The new comment's or answer's id; a reply without one is a `BadResponse` (outcome unknown)."""
         if item_type is ItemType.REVIEW:
             result = await self._call("goods-feedback/comments/update", {
                 "feedbackId": int(external_id), "comment": {"text": text}}, "goods_feedback_reply",
                 idempotent=False, what="goods-feedback reply")
-            return str(result.get("id", "")) if isinstance(result, dict) else ""
+            return str(self.parse(YmComment, result, what="goods-feedback reply").id)
         result = await self._call("goods-questions/update", {
             "operationType": "CREATE", "parentEntityId": {"id": int(external_id), "type": "QUESTION"}, "text": text},
             "goods_question_answer", idempotent=False, what="goods-questions answer")
-        entity = result.get("entity") if isinstance(result, dict) else None
-        return str(entity.get("id", "")) if isinstance(entity, dict) else ""
+        return str(self.parse(YmCreated, result, what="goods-questions answer").entity.id)

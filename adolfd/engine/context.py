@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import asyncpg
 import httpx
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from adolfd.clients.sheets import SheetsClient
     from adolfd.engine.jobs import JobSpec
 
+C = TypeVar("C", bound="ApiClient")
+
 @dataclass
 class Resources:
     settings: Settings
@@ -40,7 +42,7 @@ class Resources:
     llm: LLMProvider | None = None
     bots: dict[str, Bot] = field(default_factory=dict)          # "admin", "carsbot": each bot token's Bot
     sheets: SheetsClient | None = None
-    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _clients: dict[tuple[type[ApiClient], str], ApiClient] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.redis)
@@ -57,13 +59,23 @@ class Resources:
             )
         return self.http[api]
 
-    def client(self, api: str, brand: str) -> ApiClient:
-        """The client for one brand's account on one API; credentials from settings."""
-        key = (api, brand)
-        if key not in self._clients:
+    @overload
+    def client(self, api: type[C], brand: str) -> C: ...
+
+    @overload
+    def client(self, api: str, brand: str) -> ApiClient: ...
+
+    def client(self, api: type[ApiClient] | str, brand: str) -> ApiClient:
+        """The client for one brand's account on one API, built once; credentials from settings. Given the client
+        class (`ctx.client(OzonSellerClient, brand)`) it is typed as that class; given a name, the class is the
+        one a module's spec declares under it (`clients=lambda: {"ozon_seller": OzonSellerClient}`)."""
+        if isinstance(api, str):
             from adolfd.modules import client_class
 
-            self._clients[key] = client_class(api).for_brand(self, brand)
+            api = client_class(api)
+        key = (api, brand)
+        if key not in self._clients:
+            self._clients[key] = api.for_brand(self, brand)
         return self._clients[key]
 
     async def close(self) -> None:
@@ -124,7 +136,13 @@ class Ctx:
     def brands(self, brand_id: str = "all") -> list[str]:
         return self.settings.resolve_brands(brand_id)
 
-    def client(self, api: str, brand: str) -> ApiClient:
+    @overload
+    def client(self, api: type[C], brand: str) -> C: ...
+
+    @overload
+    def client(self, api: str, brand: str) -> ApiClient: ...
+
+    def client(self, api: type[ApiClient] | str, brand: str) -> ApiClient:
         return self.res.client(api, brand)
 
     async def enqueue(self, job: str, *, _job_id: str | None = None, _defer_by: float | None = None,

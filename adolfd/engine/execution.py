@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from arq import Retry
+from arq.typing import WorkerCoroutine
 
 from adolfd.engine.context import Ctx, Resources
 from adolfd.engine.failures import record_failure
 from adolfd.engine.jobs import JobSpec
 from adolfd.engine.runbook import record_run
-from adolfd.errors import is_retryable
+from adolfd.errors import BadArguments, is_retryable
 from adolfd.process import metrics
 
 log = structlog.get_logger("adolfd.job")
@@ -49,19 +49,20 @@ def summarise(result: Any, limit: int = 12) -> Any:
 
 
 def arq_function(spec: JobSpec, *, run_keys: tuple[str, ...] = (), bound: dict[str, Any] | None = None,
-                 ) -> Callable[..., Awaitable[Any]]:
+                 ) -> WorkerCoroutine:
     """The coroutine ARQ calls; `bound` arguments come from a cron row (`collect_stats_wb`)."""
     keys = run_keys or (spec.key,)
     fixed = dict(bound or {})
 
-    async def run(arq_ctx: dict[str, Any], **kwargs: Any) -> Any:
-        return await execute(arq_ctx, spec, {**kwargs, **fixed}, keys)
+    async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:      # ARQ's ctx dict
+        return await execute(ctx, spec, {**kwargs, **fixed}, keys, positional=args)
 
     run.__name__ = run.__qualname__ = spec.name
     return run
 
 
-async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any], run_keys: tuple[str, ...]) -> Any:
+async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any], run_keys: tuple[str, ...],
+                  positional: tuple[Any, ...] = ()) -> Any:
     res: Resources = arq_ctx["resources"]
     job_id: str = arq_ctx.get("job_id", "")
     job_try: int = arq_ctx.get("job_try", 1)
@@ -78,6 +79,8 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
         gauge = metrics.ACTIVE_JOBS.labels(spec.module, spec.name)
         gauge.inc()
         try:
+            if positional:          # adolfd enqueues keyword arguments only; a hand-made job may not
+                raise BadArguments(f"{spec.key} takes keyword arguments only, got {len(positional)} positional")
             args = spec.parse(kwargs, brands=res.settings.brands)
             soft = _soft_limit_timer(ctx, spec)
             try:

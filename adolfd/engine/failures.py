@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 from adolfd.admin.alerts import raise_alert
@@ -145,7 +146,7 @@ async def failed_overview(db: asyncpg.Pool, redis: Redis, *, include_retried: bo
     return await list_failed(db, include_retried=include_retried, limit=limit), notes
 
 
-async def retry_failed(db: asyncpg.Pool, redis: Redis, failed_id: int) -> str:
+async def retry_failed(db: asyncpg.Pool, redis: ArqRedis, failed_id: int) -> str:
     """Re-enqueue a failed job with its arguments; the new job id is derived from the record, so retrying the
     same record twice enqueues it once."""
     from adolfd.engine.enqueue import enqueue

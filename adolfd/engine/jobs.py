@@ -117,6 +117,9 @@ def _cron_row(module: str, name: str) -> CronEntry | None:
     return next((e for e in TABLE if e.module == module and e.job_name == name), None)
 
 
+OPTIONS = "job_options"          # the attribute `@job` sets on a job function
+
+
 @dataclass(frozen=True)
 class JobOptions:
     """What `@job` says about a function; the module that lists the function binds it into a JobSpec."""
@@ -146,7 +149,7 @@ def job(
     def mark(func: Callable[..., Any]) -> Callable[..., Any]:
         if not inspect.iscoroutinefunction(func):
             raise TypeError(f"job {func.__name__} must be async")
-        func.job_options = JobOptions(queue, retry, timeout, soft_timeout, manual, destructive)  # type: ignore[attr-defined]
+        vars(func)[OPTIONS] = JobOptions(queue, retry, timeout, soft_timeout, manual, destructive)
         return func
 
     return mark
@@ -155,12 +158,20 @@ def job(
 def job_functions(*modules: ModuleType) -> list[Callable[..., Any]]:
     """The jobs defined in these Python modules (imported ones excluded), in definition order."""
     return [value for module in modules for value in vars(module).values()
-            if callable(value) and hasattr(value, "job_options") and value.__module__ == module.__name__]
+            if callable(value) and hasattr(value, OPTIONS) and value.__module__ == module.__name__]
+
+
+def job_options(func: Callable[..., Any]) -> JobOptions:
+    """What `@job` put on the function; TypeError for a function it did not mark."""
+    options = getattr(func, OPTIONS, None)
+    if not isinstance(options, JobOptions):
+        raise TypeError(f"{getattr(func, '__name__', func)!r} is not marked with @job")
+    return options
 
 
 def bind(func: Callable[..., Any], module: ModuleSpec) -> JobSpec:
     """The JobSpec of one job function of `module`."""
-    options: JobOptions = func.job_options  # type: ignore[attr-defined]
+    options = job_options(func)
     module.queue(options.queue)           # an unknown queue is a programming error: fail at start-up
     row = _cron_row(module.name, func.__name__)
     return JobSpec(

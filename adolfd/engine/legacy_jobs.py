@@ -52,9 +52,9 @@ def read_literals(raw: bytes) -> Any:
                 marks.append(len(stack))
             elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
                 size = int(name[-1])
-                items = tuple(stack[-size:])
+                top = tuple(stack[-size:])
                 del stack[-size:]
-                stack.append(items)
+                stack.append(top)
             elif name in ("TUPLE", "LIST", "DICT", "SETITEMS", "APPENDS"):
                 start = marks.pop()
                 items = stack[start:]
@@ -75,10 +75,15 @@ def read_literals(raw: bytes) -> Any:
                 stack[-1][key] = value
             elif name == "APPEND":
                 stack[-2].append(stack.pop())
-            elif name in _MEMO_PUT:
-                memo[len(memo) if name == "MEMOIZE" else arg] = stack[-1]
-            elif name in _MEMO_GET:
-                stack.append(memo[arg])
+            elif name == "MEMOIZE":
+                memo[len(memo)] = stack[-1]
+            elif name in _MEMO_PUT or name in _MEMO_GET:
+                if not isinstance(arg, int):
+                    raise NotLiteral(f"pickle opcode {name} without a memo index")
+                if name in _MEMO_PUT:
+                    memo[arg] = stack[-1]
+                else:
+                    stack.append(memo[arg])
             else:
                 raise NotLiteral(f"pickle opcode {name} builds an object")
     except (ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:

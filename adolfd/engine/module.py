@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from adolfd.keys import QUEUE
+
 if TYPE_CHECKING:
     import asyncpg
     from aiogram import Router
     from arq.connections import ArqRedis
 
+    from adolfd.clients.http import ApiClient
     from adolfd.settings import Settings
 
 T = TypeVar("T")
@@ -69,7 +72,7 @@ class ModuleSpec:
     commands: Loader[Sequence[Command]] = _nothing
     bot_router: Loader[Router] | None = None
     status: Loader[Mapping[str, StatusSection]] = _no_mapping
-    clients: Loader[Mapping[str, type]] = _no_mapping        # API name -> client class (`for_brand(res, brand)`)
+    clients: Loader[Mapping[str, type[ApiClient]]] = _no_mapping   # API name -> client class (`for_brand(res, brand)`)
     sandbox: Loader[Sequence[ModuleType]] = _nothing          # fakes: modules with `install(sandbox)`
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -91,5 +94,5 @@ class ModuleSpec:
 
 
 def queue_name(module: str, queue: str) -> str:
-    return f"adolfd:{module}:{queue}"
+    return QUEUE.format(module=module, queue=queue)
 

@@ -318,24 +318,27 @@ class WorkerGroup:
         with contextlib.suppress(Exception):
             await flush_spool(self.res.db, self.res.redis)
         metrics.WORKER_UP.labels(self.group).set(1)
-        for worker in self.workers.values():
-            worker.main_task = asyncio.create_task(worker.main())
+        mains: list[asyncio.Task[Any]] = []
+        for name, worker in self.workers.items():
+            worker.main_task = asyncio.create_task(worker.main(), name=f"worker {name}")
+            mains.append(worker.main_task)
         scheduler = CronScheduler(self.res.redis, self.res.db, self.scheduled, self.wake,
                                   grace_hours=self.res.settings.missed_run_grace_hours)
-        self._tasks = [asyncio.create_task(scheduler.run()), asyncio.create_task(self._listen_for_wakeups()),
-                       asyncio.create_task(self._track_queue_depths())]
+        self._tasks = [asyncio.create_task(scheduler.run(), name="cron scheduler"),
+                       asyncio.create_task(self._listen_for_wakeups(), name="wake-up listener"),
+                       asyncio.create_task(self._track_queue_depths(), name="queue depths")]
         log.info("worker_group_started", group=self.group, queues=sorted(self.workers),
                  cron_jobs=len(self.scheduled))
         sdnotify.ready(f"{len(self.workers)} queues, {len(self.scheduled)} cron jobs")
         self._tasks.append(asyncio.create_task(sdnotify.watchdog_loop(self.healthy)))
-        watched = [*self._tasks[:2], *(w.main_task for w in self.workers.values())]
+        watched = [*self._tasks[:2], *mains]
         stop_wait = asyncio.create_task(self.stopping.wait())
         done, _ = await asyncio.wait([stop_wait, *watched], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is not stop_wait:
                 self.crashed = True
                 log.critical("worker_component_crashed", error=repr(task.exception()) if not task.cancelled()
-                             else "cancelled", component=task.get_coro().__qualname__)
+                             else "cancelled", component=task.get_name())
         await self.drain(self.res.settings.drain_seconds)
         metrics.WORKER_UP.labels(self.group).set(0)
 

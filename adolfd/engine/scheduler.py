@@ -16,11 +16,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypedDict
 
 import asyncpg
 import structlog
 from arq.connections import ArqRedis
 from arq.cron import CronJob, cron
+from arq.typing import WorkerCoroutine
 from croniter import croniter
 
 from adolfd.cron import TABLE, CronEntry
@@ -55,7 +57,16 @@ def _expand(field: str, low: int, high: int) -> set[int] | None:
     return values
 
 
-def cron_options(expr: str) -> dict[str, set[int] | None]:
+class CronFields(TypedDict):
+    """A crontab expression as ARQ's `cron()` takes it (None = every value)."""
+    minute: set[int] | None
+    hour: set[int] | None
+    day: set[int] | None
+    month: set[int] | None
+    weekday: set[int] | None
+
+
+def cron_options(expr: str) -> CronFields:
     """5-field crontab → arq.cron keyword sets. Cron weekdays count from Sunday=0, ARQ's from Monday=0."""
     fields = expr.split()
     if len(fields) != 5:
@@ -78,21 +89,32 @@ def schedule_name(entry: CronEntry) -> str:
     return f"cron:{entry.name}"
 
 
-def arq_cron(entry: CronEntry, coroutine: Callable) -> CronJob:
+def arq_cron(entry: CronEntry, coroutine: WorkerCoroutine) -> CronJob:
     return cron(coroutine, name=schedule_name(entry), second=entry.second, microsecond=0,
                 timeout=entry.timeout + 10, keep_result=86400, max_tries=entry.retry.tries + 4,
                 unique=True, **cron_options(entry.cron))
 
 
+async def _never_run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> None:
+    """The coroutine of a CronJob that only computes fire times (`next_fires`)."""
+
+
+def next_run(job: CronJob) -> datetime:
+    """ARQ's `next_run`, which every `calculate_next` sets (it is None only before the first)."""
+    if job.next_run is None:
+        raise RuntimeError(f"cron job {job.name!r} has no next run before calculate_next")
+    return job.next_run
+
+
 def next_fires(entry: CronEntry, after: datetime, count: int = 3) -> list[datetime]:
     """The next fire times, via ARQ's own next_cron, in the entry's timezone."""
-    job = CronJob(name=entry.name, coroutine=lambda: None, second=entry.second, microsecond=0,
+    job = CronJob(name=entry.name, coroutine=_never_run, second=entry.second, microsecond=0,
                   run_at_startup=False, unique=True, job_id=None, timeout_s=None, keep_result_s=None,
                   keep_result_forever=None, max_tries=None, **cron_options(entry.cron))
     out, current = [], after.astimezone(entry.tz)
     for _ in range(count):
         job.calculate_next(current)
-        current = job.next_run
+        current = next_run(job)
         out.append(current)
     return out
 
@@ -179,7 +201,7 @@ class CronScheduler:
         for item in self.items:
             item.job.calculate_next(now.astimezone(item.entry.tz))
         while True:
-            upcoming = min(item.job.next_run for item in self.items)
+            upcoming = min(next_run(item.job) for item in self.items)
             delay = upcoming.timestamp() - time.time()
             if delay > LEAD_SECONDS:
                 await asyncio.sleep(min(delay - LEAD_SECONDS, 60.0))
@@ -194,7 +216,7 @@ class CronScheduler:
                 continue
             fired = [item for item in due if await self.fire(item, upcoming)]
             for item in due:
-                item.job.calculate_next(item.job.next_run)
+                item.job.calculate_next(upcoming)
             await asyncio.sleep(max(upcoming.timestamp() - time.time(), 0))
             for queue in {item.entry.queue_name for item in fired}:
                 self._wake(queue)

@@ -15,6 +15,8 @@ from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.jobs import DeserializationError, deserialize_job
 
+from adolfd.keys import PREFIX
+
 log = structlog.get_logger(__name__)
 PURGE_BATCH = 500
 
@@ -59,7 +61,7 @@ def adolfd_queues() -> list[str]:
 def resolve_queue(name: str) -> str:
     """`adolfd:marketing:high` or `marketing:high` → the full queue name."""
     queues = adolfd_queues()
-    full = name if name.startswith("adolfd:") else f"adolfd:{name}"
+    full = name if name.startswith(PREFIX) else PREFIX + name
     if full not in queues:
         raise UnknownQueue(f"unknown queue {name!r}; one of: {', '.join(queues)}")
     return full

@@ -11,13 +11,14 @@ import sys
 from typing import Any
 
 import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 # RFC 5424 severities that sd-daemon(3) reads from a `<N>` line prefix.
 SYSLOG_PRIORITY = {"critical": 2, "error": 3, "exception": 3, "warning": 4, "warn": 4, "info": 6, "debug": 7}
 SECRET_NAMES = re.compile(r"password|secret|token|api_?key|authorization|credential", re.IGNORECASE)
 
 
-def mask_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def mask_secrets(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
     for key in [k for k in event if SECRET_NAMES.search(k)]:
         if event[key]:
             event[key] = "***"
@@ -30,15 +31,17 @@ class SyslogPrefixRenderer:
     def __init__(self) -> None:
         self._json = structlog.processors.JSONRenderer(default=str, ensure_ascii=False)
 
-    def __call__(self, logger: Any, name: str, event: dict[str, Any]) -> str:
+    def __call__(self, logger: WrappedLogger, name: str, event: EventDict) -> str:
         level = event.get("level", name)
-        return f"<{SYSLOG_PRIORITY.get(level, 6)}>{self._json(logger, name, event)}"
+        rendered = self._json(logger, name, event)       # str with json.dumps; bytes only with a bytes serializer
+        text = rendered.decode() if isinstance(rendered, bytes) else rendered
+        return f"<{SYSLOG_PRIORITY.get(level, 6)}>{text}"
 
 
 def configure(level: str = "info", stream: Any = None) -> None:
     """Idempotent; stdlib logging (arq, aiogram, asyncpg) goes through the same renderer."""
     stream = stream or sys.stdout
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

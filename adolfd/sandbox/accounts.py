@@ -100,6 +100,15 @@ TELEGRAM_BOT = TelegramBotAccount(
     username="adolfd_sandbox_bot",
 )
 
+# carsbot's own bot (seed 004): a separate token, so it polls its own updates beside the admin bot
+CARSBOT_BOT = TelegramBotAccount(
+    token="7000000002:sandbox-telegram-carsbot",
+    bot_id=7000000002,
+    username="adolfd_cars_sandbox_bot",
+)
+
+TELEGRAM_BOTS: dict[str, TelegramBotAccount] = {bot.token: bot for bot in (TELEGRAM_BOT, CARSBOT_BOT)}
+
 
 LLM = LlmAccount(api_key="sk-sandbox", organization="org-adolfd-sandbox")
 

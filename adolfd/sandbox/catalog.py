@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -400,8 +400,8 @@ def fbo_stocks(seed: int, brand: str, day: date) -> tuple[FboStock, ...]:
             plan = _stock_plan(seed, article, cluster_id)
             available_parts = _split(stock.available, plan.split)
             transit_parts = _split(stock.transit, plan.split)
-            common = dict(
-                article=article, cluster=cluster,
+            empty = FboStock(
+                article=article, cluster=cluster, warehouse=cluster.warehouses[0], available=0, transit=0,
                 ads=round(ads, 2), ads_cluster=round(ads_c, 2),
                 idc=round(total_available / ads, 1) if ads > 0 else 0.0,
                 idc_cluster=round(stock.available / ads_c, 1) if ads_c > 0 else 0.0,
@@ -413,10 +413,10 @@ def fbo_stocks(seed: int, brand: str, day: date) -> tuple[FboStock, ...]:
             emitted = False
             for warehouse, available, transit in zip(cluster.warehouses, available_parts, transit_parts, strict=True):
                 if available or transit:
-                    rows.append(FboStock(warehouse=warehouse, available=available, transit=transit, **common))
+                    rows.append(replace(empty, warehouse=warehouse, available=available, transit=transit))
                     emitted = True
             if not emitted:
-                rows.append(FboStock(warehouse=cluster.warehouses[0], available=0, transit=0, **common))
+                rows.append(empty)
     return tuple(rows)
 
 

@@ -2,7 +2,7 @@
 
 Each API lives in its own sub-application mounted at `/{api}` (`/ozon-seller`, ...), so pointing adolfd
 at the sandbox is only a matter of base URLs. The core owns what every fake shares: a settable clock,
-fault injection (5xx, timeouts, malformed bodies), per-(api, account, endpoint class) token buckets with
+fault injection (5xx, 4xx refusals, timeouts, malformed bodies), per-(api, account, endpoint class) token buckets with
 the real limits, counters of requests, responses and side effects (so a test can prove nothing happened
 twice), and the `/_sandbox/*` control endpoints used by tests and the demo.
 
@@ -33,7 +33,7 @@ log = structlog.get_logger(__name__)
 
 MSK = ZoneInfo("Europe/Moscow")
 
-FAULT_MODES = ("5xx", "timeout", "malformed_json", "wrong_shape")
+FAULT_MODES = ("5xx", "timeout", "malformed_json", "wrong_shape", "4xx")
 DEFAULT_TIMEOUT_HOLD = 30.0           # seconds a `timeout` fault holds a request: longer than any client timeout
 
 
@@ -161,7 +161,7 @@ class Fault:
 
     id: int
     api: str                       # an API name, or "*" for all
-    mode: str                      # 5xx | timeout | malformed_json | wrong_shape
+    mode: str                      # 5xx | timeout | malformed_json | wrong_shape | 4xx (a definitive 400)
     remaining: int | None = None
     path: str | None = None
     seconds: float = DEFAULT_TIMEOUT_HOLD
@@ -530,6 +530,9 @@ async def _faulted(sandbox: Sandbox, api: str, fault: Fault, request: web.Reques
     sandbox.count("faults", f"{api}:{fault.mode}")
     if fault.mode == "5xx":
         return sandbox.error_response(api, 503, "Internal error")
+    if fault.mode == "4xx":
+        # the marketplace refuses the request outright and does nothing with it
+        return sandbox.error_response(api, 400, "Bad Request: refused by the sandbox")
     if fault.mode == "timeout":
         if fault.process:
             # the marketplace acts at once; only the answer is late, after the client has given up
@@ -696,11 +699,15 @@ def build_root_app(sandbox: Sandbox, modules: Iterable[Any]) -> web.Application:
     """Install every API module into `sandbox` and mount their sub-applications under one root app."""
     if sandbox.built:
         raise RuntimeError("this Sandbox already has an app; create a new Sandbox")
+    modules = list(modules)
     for module in modules:
         module.install(sandbox)
     sandbox.built = True
     app = web.Application()
     app.add_routes(_control_routes(sandbox))
+    for module in modules:       # a fake without an HTTP API (e.g. the watcher's agents) adds controls only
+        if hasattr(module, "control_routes"):
+            app.add_routes(module.control_routes(sandbox))
     for api in sandbox.apis:
         app.add_subapp(f"/{api}", sandbox._subapps[api])
     app[SANDBOX_KEY] = sandbox
@@ -745,21 +752,26 @@ async def start_sandbox(host: str = "127.0.0.1", port: int = 0, seed: int = 42) 
     return RunningSandbox(url=f"http://{url_host}:{bound_port}", sandbox=sandbox, runner=runner)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8900, seed: int = 42, *, database_url: str | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8900, seed: int = 42, *, database_url: str | None = None,
+          settings: Any = None) -> None:
     """`adolfd sandbox`: serve until SIGINT/SIGTERM.
 
     With `database_url`, it also stands in for the 1C extractor: writes the `brain_*` extract at start and
-    again each day at 06:00 Moscow time by the sandbox clock (seed 000 §8.5).
+    again each day at 06:00 Moscow time by the sandbox clock (seed 000 §8.5). With adolfd's `settings`, what
+    runs beside the fakes runs too (`adolfd.sandbox.run_companions`: the watcher's agent fleet on its Redis).
     """
-    asyncio.run(_serve(host, port, seed, database_url))
+    asyncio.run(_serve(host, port, seed, database_url, settings))
 
 
-async def _serve(host: str, port: int, seed: int, database_url: str | None) -> None:
+async def _serve(host: str, port: int, seed: int, database_url: str | None, settings: Any = None) -> None:
+    from adolfd.sandbox import run_companions
+
     if database_url:
         from adolfd.sandbox.database import claim_database_url
 
         await claim_database_url(database_url)     # a sandbox database only (adolfd.sandbox.database)
     running = await start_sandbox(host, port, seed)
+    companions = asyncio.create_task(run_companions(running.sandbox, settings)) if settings is not None else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -774,9 +786,10 @@ async def _serve(host: str, port: int, seed: int, database_url: str | None) -> N
     try:
         await stop.wait()
     finally:
-        if extractor is not None:
-            extractor.cancel()
-            await asyncio.gather(extractor, return_exceptions=True)
+        for task in (extractor, companions):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await running.close()
         log.info("sandbox_stopped", url=running.url)
 

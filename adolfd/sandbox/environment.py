@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adolfd.sandbox.accounts import ACCOUNTS, LLM, TELEGRAM_BOT
+from adolfd.sandbox.accounts import ACCOUNTS, CARSBOT_BOT, LLM, TELEGRAM_BOT
 
 
 def sandbox_api_urls(base_url: str) -> dict[str, str]:
@@ -34,11 +34,11 @@ CARSBOT_PRIVATE_CHANNEL = -1001888888888
 
 
 def sandbox_carsbot(base_url: str) -> dict[str, Any]:
-    """Carsbot against the sandbox: its spreadsheet and service account; the sandbox serves one bot token."""
+    """Carsbot against the sandbox: its own bot, its spreadsheet and service account."""
     from adolfd.sandbox.google_sheets import API, SPREADSHEET_ID, service_account_info
 
     root = f"{base_url.rstrip('/')}/{API}"
-    return {"bot_token": TELEGRAM_BOT.token, "spreadsheet_id": SPREADSHEET_ID, "sheets_url": root,
+    return {"bot_token": CARSBOT_BOT.token, "spreadsheet_id": SPREADSHEET_ID, "sheets_url": root,
             "service_account_json": json.dumps(service_account_info(f"{root}/token")),
             "target_channel_id": CARSBOT_TARGET_CHANNEL, "private_channel_id": CARSBOT_PRIVATE_CHANNEL}
 

@@ -9,12 +9,17 @@ product from `catalog`) depends only on the seed and the item's index.
 Answers live in the API's sandbox state; every published reply is counted under
 `replies_published` as `{api}:{kind}:{external_id}`, which is what tests use to prove "exactly once".
 
-Switches for tests (in the API's state, set with `configure`): `every_seconds`, `backlog`, `broken` (external
-ids rendered without a required field, as a malformed entry). The core's faults (5xx, timeouts — with
-`process=True` the reply is stored and only the answer is late —, malformed bodies) apply to these APIs too.
+Switches for tests (in the API's state, set with `configure`): `every_seconds`, `backlog`, `broken` (external ids
+rendered without a required field, as a malformed entry), `written` (`{"<brand>:<kind>:<index>": {"text": …,
+"author": …}}`: what a particular customer wrote instead of the seeded text — hostile text, NUL characters, lone
+surrogates, a link as the author name), `late` (`{"<brand>:<kind>:<index>": seconds}`: the marketplace shows the
+item only this long after its creation time, as WB does after a slow moderation, keeping the original date). The
+core's faults (5xx, timeouts — with `process=True` the reply is stored and only the answer is late —, malformed
+bodies) apply to these APIs too.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 import uuid
@@ -27,7 +32,8 @@ from adolfd.sandbox.accounts import BRANDS
 from adolfd.sandbox.core import Sandbox
 
 KINDS = ("review", "question")
-DEFAULTS: dict[str, Any] = {"every_seconds": 900.0, "backlog": 5, "broken": []}
+DEFAULTS: dict[str, Any] = {"every_seconds": 900.0, "backlog": 5, "broken": [], "written": {}, "late": {}}
+WRITABLE = ("text", "pros", "cons", "author", "rating")
 
 REVIEW_TEXTS: dict[int, tuple[tuple[str, str, str], ...]] = {
     5: (("Отличное качество, всё понравилось!", "Мягкая ткань", ""),
@@ -113,19 +119,28 @@ def entry(sandbox: Sandbox, api: str, platform: str, brand: str, kind: str, inde
     if kind == "review":
         rating = rng.choices([r for r, _ in RATING_WEIGHTS], [w for _, w in RATING_WEIGHTS])[0]
         text, pros, cons = rng.choice(REVIEW_TEXTS[rating])
-        return Entry(platform, kind, brand, index, created, rating, text, pros, cons, author, article)
-    return Entry(platform, kind, brand, index, created, None, rng.choice(QUESTIONS), "", "", author, article)
+        made = Entry(platform, kind, brand, index, created, rating, text, pros, cons, author, article)
+    else:
+        made = Entry(platform, kind, brand, index, created, None, rng.choice(QUESTIONS), "", "", author, article)
+    written = settings_of(sandbox, api)["written"].get(f"{brand}:{kind}:{index}")
+    if written:
+        unknown = set(written) - set(WRITABLE)
+        if unknown:
+            raise ValueError(f"unknown written fields: {', '.join(sorted(unknown))}; expected {', '.join(WRITABLE)}")
+        made = dataclasses.replace(made, **written)
+    return made
 
 
 def arrived(sandbox: Sandbox, api: str, platform: str, brand: str, kind: str) -> list[Entry]:
     """Every item of the stream written by now (sandbox time), oldest first."""
     if brand not in BRANDS:
         return []
-    every = settings_of(sandbox, api)["every_seconds"]
+    options = settings_of(sandbox, api)
+    every, late = options["every_seconds"], options["late"]
     now = sandbox.now()
     count = int((now - origin(sandbox, api)).total_seconds() // every) + 1
     return [e for e in (entry(sandbox, api, platform, brand, kind, i) for i in range(max(count, 0)))
-            if e.created_at <= now]
+            if e.created_at + timedelta(seconds=late.get(f"{brand}:{kind}:{e.index}", 0)) <= now]
 
 
 def is_broken(sandbox: Sandbox, api: str, external_id: str) -> bool:

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from adolfd.domain.carsbot.answers import OFFLINE_RULES as CARSBOT_RULES
 from adolfd.domain.reputation.replies import draft_reply
-from adolfd.domain.reputation.review_analysis import Analysis, FeedbackItem, analyze_offline
+from adolfd.domain.reputation.review_analysis import Analysis, FeedbackItem, ItemType, analyze_offline
 from adolfd.sandbox.accounts import LLM
 from adolfd.sandbox.core import ApiError, Caller, Sandbox, bearer_token, endpoint
 
@@ -54,7 +54,7 @@ def _field(text: str, label: str) -> str:
 def _item(prompt: str) -> FeedbackItem:
     rating = _field(prompt, "Rating")
     return FeedbackItem(
-        platform=_field(prompt, "Marketplace") or "wb", item_type=_field(prompt, "Type") or "review",
+        platform=_field(prompt, "Marketplace") or "wb", item_type=ItemType(_field(prompt, "Type") or "review"),
         external_id="llm", text=_field(prompt, "Text"), pros=_field(prompt, "Pros"), cons=_field(prompt, "Cons"),
         author=_field(prompt, "Author"), product_name=_field(prompt, "Product"),
         rating=int(rating.split("/")[0]) if rating else None,

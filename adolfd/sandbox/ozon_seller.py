@@ -441,12 +441,13 @@ def analytics_data(sandbox: Sandbox, brand: str, body: dict[str, Any]) -> dict[s
             if units == 0:
                 continue
             values = {"ordered_units": float(units), "revenue": float(units * article.price)}
-            dims, key = [], []
+            dims: list[dict[str, str]] = []
+            key: list[int | date] = []
             for d in dimension:
                 if d == "sku":
                     dims.append({"id": str(article.sku), "name": article.name})
                     key.append(article.sku)
-                else:
+                elif day is not None:          # "day" is a dimension exactly when the groups are days (above)
                     dims.append({"id": day.isoformat(), "name": ""})
                     key.append(day)
             rows.append((tuple(key), dims, [values[m] for m in metrics]))
@@ -455,10 +456,10 @@ def analytics_data(sandbox: Sandbox, brand: str, body: dict[str, Any]) -> dict[s
         rows = _apply_filter(rows, flt, dimension, metrics)
     rows.sort(key=lambda r: r[0])
     for sort in reversed(body.get("sort") or []):
-        key = sort.get("key") if isinstance(sort, dict) else None
-        if key not in metrics:
-            raise _bad(f"sort.key must be one of the requested metrics, got {key!r}")
-        i = metrics.index(key)
+        sort_key = sort.get("key") if isinstance(sort, dict) else None
+        if sort_key not in metrics:
+            raise _bad(f"sort.key must be one of the requested metrics, got {sort_key!r}")
+        i = metrics.index(sort_key)
         rows.sort(key=lambda r: r[2][i], reverse=str(sort.get("order", "ASC")).upper() == "DESC")
 
     totals = [sum(r[2][i] for r in rows) for i in range(len(metrics))]

@@ -1,4 +1,5 @@
-"""Fake Telegram Bot API (`https://api.telegram.org`), the part adolfd's admin bot and alert delivery use.
+"""Fake Telegram Bot API (`https://api.telegram.org`), the part adolfd's admin bot, alert delivery and the
+carsbot bot use.
 
 Served under `/telegram` exactly as the real server shapes it (docs/external-apis.md "Telegram Bot API"):
 `POST|GET /telegram/bot<token>/<method>` with parameters as query string, urlencoded or multipart form
@@ -9,14 +10,19 @@ Served under `/telegram` exactly as the real server shapes it (docs/external-api
   first with 409 Conflict, as Telegram does), `deleteWebhook`, `getWebhookInfo`, `setMyCommands`,
   `getMyCommands`, `deleteMyCommands`, `sendMessage` (text ≤ 4096 characters after entity parsing; HTML parse
   mode checked for unsupported or unbalanced tags and bare `&`), `sendPhoto` and `sendMediaGroup` by file id
-  (captions ≤ 1024 characters, albums of 2–10 photos), `banChatMember` / `unbanChatMember`.
+  (captions ≤ 1024 characters, albums of 2–10 photos), `banChatMember` / `unbanChatMember`,
+  `createChatInviteLink` (a `ChatInviteLink`; `member_limit` 1–99999, not together with `creates_join_request`).
+- Two bots (`accounts.TELEGRAM_BOTS`: the admin bot and the carsbot bot), each with its own token, identity
+  (`getMe`) and update queue: each polls its own updates, as on Telegram. Sent messages are one log.
 - Limits from Telegram's Bot FAQ: about one message per second per chat (short bursts allowed), 20 messages
   per minute per group, about 30 messages per second overall; over a limit → 429 with
   `parameters.retry_after`.
 - Test side, under `/telegram/_sandbox/`: `POST updates` injects an update (`{"text", "user_id", "chat_id",
-  "username"}` or a whole `{"update": {…}}`) and wakes a waiting `getUpdates`; `GET messages?chat_id=` lists
-  what was sent; `POST chats` makes a chat `blocked` (403) or `missing` (400) or `ok` again.
-  In-process tests use `telegram_fake(sandbox)` for the same.
+  "username"}` or a whole `{"update": {…}}`; `"bot": "carsbot"` for the carsbot bot's queue) and wakes a
+  waiting `getUpdates`; `POST channel_posts` posts to a channel the carsbot bot administers
+  (`{"chat_id", "text", "photo", "media_group_id", "edit_of"}` → a `channel_post` / `edited_channel_post` update
+  with a real `Message`); `GET messages?chat_id=` lists what was sent; `POST chats` makes a chat `blocked` (403)
+  or `missing` (400) or `ok` again. In-process tests use `telegram_fake(sandbox)` for the same.
 
 Every sent message is counted as a side effect under `messages_sent` / `telegram:<chat_id>`.
 """
@@ -26,13 +32,14 @@ import asyncio
 import json
 import math
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
 
-from adolfd.sandbox.accounts import TELEGRAM_BOT
+from adolfd.sandbox.accounts import CARSBOT_BOT, TELEGRAM_BOT, TELEGRAM_BOTS, TelegramBotAccount
 from adolfd.sandbox.core import ApiError, Caller, Sandbox, endpoint
 
 API = "telegram"
@@ -51,11 +58,15 @@ DEFAULT_LIMITS = {
 HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji",
              "code", "pre", "blockquote"}
 _INT_FIELDS = {"chat_id", "offset", "limit", "timeout", "message_id", "message_thread_id", "user_id",
-               "from_chat_id", "reply_to_message_id"}
+               "from_chat_id", "reply_to_message_id", "member_limit", "expire_date"}
 _BOOL_FIELDS = {"only_if_banned", "drop_pending_updates", "disable_notification", "protect_content",
-                "allow_sending_without_reply", "disable_web_page_preview"}
+                "allow_sending_without_reply", "disable_web_page_preview", "creates_join_request"}
 _JSON_FIELDS = {"media", "allowed_updates", "reply_markup", "reply_parameters", "link_preview_options", "entities",
                 "commands", "scope"}
+
+
+_BOTS_BY_ID = {bot.bot_id: bot for bot in TELEGRAM_BOTS.values()}
+_CALLER: ContextVar[int] = ContextVar("telegram_fake_caller", default=TELEGRAM_BOT.bot_id)   # the calling bot
 
 
 def error_body(code: int, description: str) -> dict[str, Any]:
@@ -89,36 +100,55 @@ class SentMessage:
 
 
 @dataclass
+class _Feed:
+    """One bot's pending updates and its long poll (each token polls its own, as on Telegram)."""
+
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    poll_generation: int = 0
+
+
+@dataclass
 class TelegramFake:
     """State of the fake Bot API of one sandbox: pending updates, sent messages, chat states, commands."""
 
     sandbox: Sandbox
-    updates: list[dict[str, Any]] = field(default_factory=list)
+    feeds: dict[int, _Feed] = field(default_factory=dict)          # bot id -> its updates
     sent: list[SentMessage] = field(default_factory=list)
     chat_states: dict[int, str] = field(default_factory=dict)      # chat id -> blocked | missing
     banned: dict[int, set[int]] = field(default_factory=dict)      # chat id -> banned user ids
+    invite_links: list[dict[str, Any]] = field(default_factory=list)   # ChatInviteLink objects, with chat_id
     commands: list[dict[str, Any]] = field(default_factory=list)
     next_update_id: int = 1
     _message_ids: dict[int, int] = field(default_factory=dict)
-    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    _poll_generation: int = 0
     _reset_epoch: int = 0
 
+    def feed(self, bot_id: int | None = None) -> _Feed:
+        return self.feeds.setdefault(bot_id or _CALLER.get(), _Feed())
+
+    @property
+    def updates(self) -> list[dict[str, Any]]:
+        """The admin bot's pending updates."""
+        return self.feed(TELEGRAM_BOT.bot_id).updates
+
     def reset(self) -> None:
-        self.updates.clear()
+        for feed in self.feeds.values():
+            feed.updates.clear()
+            feed.arrived.set()
         self.sent.clear()
         self.chat_states.clear()
         self.banned.clear()
+        self.invite_links.clear()
         self.commands.clear()
         self.next_update_id = 1
         self._message_ids.clear()
         self._reset_epoch += 1              # a waiting poll returns empty, as after a quiet timeout
-        self._arrived.set()
 
     # -- test side ---------------------------------------------------------------------------------
     def inject(self, text: str | None = None, *, user_id: int = 1, chat_id: int | None = None,
-               username: str | None = None, update: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Queue one incoming update (a private-chat text message unless a whole `update` is given)."""
+               username: str | None = None, update: dict[str, Any] | None = None,
+               bot_id: int = TELEGRAM_BOT.bot_id) -> dict[str, Any]:
+        """Queue one incoming update for a bot (a private-chat text message unless a whole `update` is given)."""
         if update is None:
             if not isinstance(text, str) or not text:
                 raise ValueError("give text (non-empty) or a whole update")
@@ -136,10 +166,43 @@ class TelegramFake:
             update = {"message": message}
         update = {**update, "update_id": self.next_update_id}
         self.next_update_id += 1
-        self.updates.append(update)
+        feed = self.feed(bot_id)
+        feed.updates.append(update)
         self.sandbox.count("updates_injected", API)
-        self._arrived.set()
+        feed.arrived.set()
         return update
+
+    def channel_post(self, chat_id: int, text: str | None = None, *, photo: str | None = None,
+                     media_group_id: str | None = None, edit_of: int | None = None,
+                     bot_id: int = CARSBOT_BOT.bot_id) -> dict[str, Any]:
+        """A post in a channel the bot administers: a `channel_post` update (or `edited_channel_post` of message
+        `edit_of`) carrying a real `Message`: `sender_chat`, `chat` of type channel, `text`, or `caption` with
+        `photo` (PhotoSize sizes, smallest first, as Telegram sends them) and `media_group_id` for albums."""
+        if chat_id >= 0:
+            raise ValueError("a channel id is negative (-100…)")
+        if not text and not photo:
+            raise ValueError("a post needs text or a photo")
+        chat = {"id": chat_id, "type": "channel", "title": f"channel {chat_id}"}
+        message: dict[str, Any] = {
+            "message_id": edit_of if edit_of is not None else self._next_message_id(chat_id),
+            "sender_chat": chat, "chat": chat, "date": self._now(),
+        }
+        if photo:
+            message["photo"] = [
+                {"file_id": f"{photo}-s", "file_unique_id": f"{photo[-10:]}-s", "width": 90, "height": 68,
+                 "file_size": 1500},
+                {"file_id": photo, "file_unique_id": photo[-12:], "width": 1280, "height": 960, "file_size": 98000},
+            ]
+            if text:
+                message["caption"] = text
+        else:
+            message["text"] = text
+        if media_group_id:
+            message["media_group_id"] = media_group_id
+        if edit_of is not None:
+            message["edit_date"] = self._now()
+        return self.inject(update={"edited_channel_post" if edit_of is not None else "channel_post": message},
+                           bot_id=bot_id)
 
     def set_chat_state(self, chat_id: int, state: str) -> None:
         if state not in ("ok", "blocked", "missing"):
@@ -165,33 +228,34 @@ class TelegramFake:
         limit = min(max(int(params.get("limit") or 100), 1), 100)
         timeout = min(max(float(params.get("timeout") or 0), 0.0), MAX_POLL_TIMEOUT)
         allowed = params.get("allowed_updates") or None
+        feed = self.feed()
         if offset is not None:
             # confirming: everything below offset is gone for good (negative offsets count from the end)
             if offset < 0:
-                self.updates = self.updates[offset:]
+                feed.updates = feed.updates[offset:]
             else:
-                self.updates = [u for u in self.updates if u["update_id"] >= offset]
-        self._poll_generation += 1
-        generation, epoch = self._poll_generation, self._reset_epoch
-        self._arrived.set()                 # an older poll still waiting wakes and sees it lost
+                feed.updates = [u for u in feed.updates if u["update_id"] >= offset]
+        feed.poll_generation += 1
+        generation, epoch = feed.poll_generation, self._reset_epoch
+        feed.arrived.set()                  # an older poll still waiting wakes and sees it lost
         await asyncio.sleep(0)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            if generation != self._poll_generation:
+            if generation != feed.poll_generation:
                 raise TelegramError(409, "Conflict: terminated by other getUpdates request; "
                                          "make sure that only one bot instance is running")
             if epoch != self._reset_epoch:
                 return []
-            ready = [u for u in self.updates if allowed is None or any(k in u for k in allowed)]
+            ready = [u for u in feed.updates if allowed is None or any(k in u for k in allowed)]
             if ready:
                 return ready[:limit]
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return []
-            self._arrived.clear()
+            feed.arrived.clear()
             try:
-                await asyncio.wait_for(self._arrived.wait(), remaining)
+                await asyncio.wait_for(feed.arrived.wait(), remaining)
             except TimeoutError:
                 pass
 
@@ -291,11 +355,37 @@ class TelegramFake:
             banned.add(user_id)
             self.sandbox.count("members_banned", f"{API}:{chat_id}")
         elif user_id in banned or not params.get("only_if_banned"):
+            if user_id in banned:
+                self.sandbox.count("members_unbanned", f"{API}:{chat_id}")
             banned.discard(user_id)
         return True
 
+    def create_invite_link(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`createChatInviteLink`: a new `ChatInviteLink` (the bot must be an admin of the chat)."""
+        chat_id = self._check_chat(params)
+        limit = params.get("member_limit")
+        joins = params.get("creates_join_request")
+        if limit is not None and (not isinstance(limit, int) or not 1 <= limit <= 99999):
+            raise TelegramError(400, "Bad Request: invalid member limit specified")
+        if limit is not None and joins in (True, "true"):
+            raise TelegramError(400, "Bad Request: member limit can't be specified for links "
+                                     "requiring administrator approval")
+        link: dict[str, Any] = {
+            "invite_link": f"https://t.me/+sandbox{len(self.invite_links) + 1:06d}",
+            "creator": bot_user(_CALLER.get()), "creates_join_request": bool(joins in (True, "true")),
+            "is_primary": False, "is_revoked": False,
+        }
+        for name in ("name", "expire_date"):
+            if params.get(name) is not None:
+                link[name] = params[name]
+        if limit is not None:
+            link["member_limit"] = limit
+        self.invite_links.append({**link, "chat_id": chat_id})
+        self.sandbox.count("invite_links_created", f"{API}:{chat_id}")
+        return link
+
     def _gate(self, chat_id: int) -> None:
-        checks = [(str(TELEGRAM_BOT.bot_id), GLOBAL), (str(chat_id), GROUP if chat_id < 0 else CHAT)]
+        checks = [(str(_CALLER.get()), GLOBAL), (str(chat_id), GROUP if chat_id < 0 else CHAT)]
         for account, endpoint_class in checks:
             wait = self.sandbox.gate(API, account, endpoint_class)
             if wait is not None:
@@ -304,8 +394,9 @@ class TelegramFake:
                                     {"retry_after": retry_after})
 
 
-def bot_user() -> dict[str, Any]:
-    return {"id": TELEGRAM_BOT.bot_id, "is_bot": True, "first_name": "adolfd", "username": TELEGRAM_BOT.username,
+def bot_user(bot_id: int | None = None) -> dict[str, Any]:
+    bot: TelegramBotAccount = _BOTS_BY_ID.get(bot_id or _CALLER.get(), TELEGRAM_BOT)
+    return {"id": bot.bot_id, "is_bot": True, "first_name": "adolfd", "username": bot.username,
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
 
@@ -442,13 +533,13 @@ async def _get_updates(fake: TelegramFake, params: dict[str, Any]) -> Any:
 @method("deleteWebhook")
 async def _delete_webhook(fake: TelegramFake, params: dict[str, Any]) -> Any:
     if params.get("drop_pending_updates"):
-        fake.updates.clear()
+        fake.feed().updates.clear()
     return True
 
 
 @method("getWebhookInfo")
 async def _webhook_info(fake: TelegramFake, params: dict[str, Any]) -> Any:
-    return {"url": "", "has_custom_certificate": False, "pending_update_count": len(fake.updates)}
+    return {"url": "", "has_custom_certificate": False, "pending_update_count": len(fake.feed().updates)}
 
 
 @method("setMyCommands")
@@ -496,11 +587,17 @@ async def _unban(fake: TelegramFake, params: dict[str, Any]) -> Any:
     return fake.kick(params, ban=False)
 
 
+@method("createChatInviteLink")
+async def _create_invite_link(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    return fake.create_invite_link(params)
+
+
 async def bot_token(request: web.Request) -> Caller:
     """The token is part of the path (`/bot<token>/<method>`); the account is the bot's id."""
-    if request.match_info.get("token") != TELEGRAM_BOT.token:
+    bot = TELEGRAM_BOTS.get(request.match_info.get("token", ""))
+    if bot is None:
         raise TelegramError(401, "Unauthorized")
-    return Caller(account=str(TELEGRAM_BOT.bot_id))
+    return Caller(account=str(bot.bot_id))
 
 
 async def _bot_api(request: web.Request, caller: Caller) -> web.Response:
@@ -508,6 +605,7 @@ async def _bot_api(request: web.Request, caller: Caller) -> web.Response:
     impl = METHODS.get(request.match_info["method"].lower())
     if impl is None:
         raise TelegramError(404, "Not Found: method not found")
+    _CALLER.set(int(caller.account))
     result = await impl(request.app[_FAKE], await _params(request))
     return web.json_response({"ok": True, "result": result})
 
@@ -526,17 +624,41 @@ async def _control_json(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def _bot_of(body: dict[str, Any], default: TelegramBotAccount) -> int:
+    name = body.get("bot")
+    if name is None:
+        return default.bot_id
+    bots = {"admin": TELEGRAM_BOT.bot_id, "carsbot": CARSBOT_BOT.bot_id}
+    if name not in bots:
+        raise ValueError(f"bot must be one of {', '.join(bots)}")
+    return bots[name]
+
+
 async def _inject(request: web.Request) -> web.Response:
     body = await _control_json(request)
     try:
         update = request.app[_FAKE].inject(
             body.get("text"), user_id=int(body.get("user_id", 1)),
             chat_id=None if body.get("chat_id") is None else int(body["chat_id"]),
-            username=body.get("username"), update=body.get("update"),
+            username=body.get("username"), update=body.get("update"), bot_id=_bot_of(body, TELEGRAM_BOT),
         )
     except (TypeError, ValueError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     return web.json_response({"update_id": update["update_id"]})
+
+
+async def _channel_post(request: web.Request) -> web.Response:
+    body = await _control_json(request)
+    try:
+        update = request.app[_FAKE].channel_post(
+            int(body["chat_id"]), body.get("text"), photo=body.get("photo"),
+            media_group_id=body.get("media_group_id"),
+            edit_of=None if body.get("edit_of") is None else int(body["edit_of"]),
+            bot_id=_bot_of(body, CARSBOT_BOT))
+    except (KeyError, TypeError, ValueError) as exc:
+        return web.json_response({"error": f"give chat_id and text or photo: {exc}"}, status=400)
+    message = update.get("channel_post") or update["edited_channel_post"]
+    return web.json_response({"update_id": update["update_id"], "message_id": message["message_id"]})
 
 
 async def _list_messages(request: web.Request) -> web.Response:
@@ -565,6 +687,7 @@ def install(sandbox: Sandbox) -> None:
     for endpoint_class, (rate, burst) in DEFAULT_LIMITS.items():
         sandbox.define_limit(API, endpoint_class, rate, burst)
     app.router.add_post("/_sandbox/updates", _inject)
+    app.router.add_post("/_sandbox/channel_posts", _channel_post)
     app.router.add_get("/_sandbox/messages", _list_messages)
     app.router.add_post("/_sandbox/chats", _set_chat)
     bot_api = endpoint(sandbox, API, _bot_api, auth=bot_token)

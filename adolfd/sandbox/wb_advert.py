@@ -295,21 +295,22 @@ async def fullstats(sandbox: Sandbox, brand: str, request: web.Request) -> web.R
         if c.campaign_id not in ids:
             continue
         days, booster = [], []
-        total = {"views": 0, "clicks": 0, "sum": 0, "orders": 0, "sum_price": 0}
+        total: dict[str, float] = {"views": 0, "clicks": 0, "sum": 0, "orders": 0, "sum_price": 0}
         for day in ads.days(begin, min(end, sandbox.today())):
             fraction = ads.day_fraction(now, day)
             nms = []
-            for u in book.active_units(brand, c):
-                f = ads.figures(sandbox.seed, c, u, day, fraction)
+            figures = [(u, ads.figures(sandbox.seed, c, u, day, fraction)) for u in book.active_units(brand, c)]
+            for u, f in figures:
                 nms.append({"nmId": int(u.unit_id), "name": u.title, "views": f.views, "clicks": f.clicks,
                             "ctr": round(f.clicks * 100 / f.views, 2) if f.views else 0,
                             "cpc": _roubles(f.spent // f.clicks) if f.clicks else 0, "sum": _roubles(f.spent),
                             "atbs": f.orders * 2, "orders": f.orders, "cr": 0, "shks": f.orders,
                             "sum_price": _roubles(f.revenue), "canceled": 0})
                 booster.append({"date": day.isoformat(), "nm": int(u.unit_id), "avg_position": f.avg_position})
-            day_total = {k: sum(n[k] for n in nms) for k in ("views", "clicks", "orders")}
-            spent = sum(n["sum"] for n in nms)
-            revenue = sum(n["sum_price"] for n in nms)
+            day_total = {"views": sum(f.views for _, f in figures), "clicks": sum(f.clicks for _, f in figures),
+                         "orders": sum(f.orders for _, f in figures)}
+            spent = sum(_roubles(f.spent) for _, f in figures)
+            revenue = sum(_roubles(f.revenue) for _, f in figures)
             for k in ("views", "clicks", "orders"):
                 total[k] += day_total[k]
             total["sum"] += spent

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 from aiohttp import web
 
@@ -38,6 +38,15 @@ def wb_error_body(status: int, message: str) -> dict[str, Any]:
 
 class WbError(ApiError):
     """A refusal in the feedbacks API's envelope (`wb_error_body`)."""
+
+
+@overload
+def _int(query: Any, name: str, *, required: Literal[True], lo: int = 0, hi: int | None = None) -> int: ...
+
+
+@overload
+def _int(query: Any, name: str, *, required: Literal[False] = False, lo: int = 0, hi: int | None = None) -> int | None:
+    ...
 
 
 def _int(query: Any, name: str, *, required: bool = False, lo: int = 0, hi: int | None = None) -> int | None:

@@ -138,3 +138,24 @@ def test_ym_client_needs_a_business_id():
     with pytest.raises(LookupError, match="business_id"):
         YmFeedbackClient(httpx.AsyncClient(), None, account="x", brand="ohana_kids", api_key="k", business_id="",
                          limits=lambda _: RateLimit(rate=1))
+
+
+@pytest.mark.parametrize("cls, kw, kind, status, body", [
+    (WbFeedbacksClient, {"token": "t"}, ItemType.REVIEW, 200, {}),
+    (WbFeedbacksClient, {"token": "t"}, ItemType.REVIEW, 200, ["ok"]),
+    (WbFeedbacksClient, {"token": "t"}, ItemType.QUESTION, 200, {}),
+    (OzonReviewsClient, {"client_id": "1", "api_key": "k"}, ItemType.REVIEW, 200, {}),
+    (OzonReviewsClient, {"client_id": "1", "api_key": "k"}, ItemType.QUESTION, 200, {"answer_id": ""}),
+    (YmFeedbackClient, {"api_key": "k", "business_id": "5"}, ItemType.REVIEW, 200, {"status": "OK"}),
+    (YmFeedbackClient, {"api_key": "k", "business_id": "5"}, ItemType.QUESTION, 200, {"status": "OK", "result": {}}),
+])
+async def test_a_publish_answer_without_its_expected_body_is_a_bad_response(make, cls, kw, kind, status, body):
+    """A 200 that does not say what was created is no proof of publishing (the outcome is unknown)."""
+    client = make(cls, lambda request: httpx.Response(status, json=body), **kw)
+    with pytest.raises(BadResponse):
+        await client.publish(kind, "123", "456", "Спасибо за отзыв!")
+
+
+async def test_wb_review_answer_204_is_accepted(make):
+    client = make(WbFeedbacksClient, lambda request: httpx.Response(204), token="t")
+    assert await client.publish(ItemType.REVIEW, "fb1", "", "Спасибо за отзыв!") == ""

@@ -228,3 +228,12 @@ async def test_build_provider_from_settings(redis):
                                   RateLimiter(redis))
         assert isinstance(provider, HttpProvider) and provider.name == "http:m1"
         assert KEY not in repr(Settings(llm={"api_key": KEY}))
+
+
+def test_the_model_sees_the_author_only_when_it_is_a_name():
+    from adolfd.clients.llm import describe_item
+
+    named = FeedbackItem("wb", "review", "x1", text="Отлично", rating=5, author="Анна")
+    handle = FeedbackItem("wb", "review", "x1", text="Отлично", rating=5, author="t.me/cheap_copies_shop")
+    assert "Author: Анна" in describe_item(named)
+    assert "cheap_copies_shop" not in describe_item(handle) and "Author" not in describe_item(handle)

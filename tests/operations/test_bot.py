@@ -253,3 +253,24 @@ async def test_every_admin_command_is_audited(ops, bot, say, replies):
     audit = [e for e in logs if e["event"] == "bot_command"]
     assert audit and audit[0]["user_id"] == SECOND_ADMIN and audit[0]["text"] == "/queues"
     assert json.dumps(audit, default=str).count("sandbox-telegram") == 0     # the token never reaches a log
+
+
+async def test_approve_lists_escalated_first_and_every_reply_whole(ops, bot, say, replies, sandbox, run_job):
+    from adolfd.workers.reputation.approval import list_items
+    from adolfd.workers.reputation.bot import render_pending
+
+    feedback_feed.configure(sandbox.sandbox, "wb-feedbacks", backlog=2, written={
+        "ohana_kids:review:1": {"rating": 1, "text": "У ребёнка появилась сыпь"}})
+    assert (await run_job("reputation.poll_wb_reviews"))["success"]
+    long_reply = " ".join(["Спасибо && до встречи <3!"] * 130)                     # ~3300 characters
+    first = await ops.db.fetchval("SELECT min(id) FROM reputation_items")
+    await ops.db.execute("UPDATE reputation_responses SET draft_text = $2 WHERE item_id = $1", first, long_reply)
+    expected = render_pending(await list_items(ops.db, "pending_review", 10))
+    assert len(expected) >= 2
+
+    await say("/approve")
+    listing = await replies(ADMIN, len(expected))                 # the fake refuses broken HTML or > 4096
+    text = "\n".join(m.text for m in listing)
+    assert listing[0].text.startswith("<b>Waiting for review</b>")
+    assert text.index("escalated") < text.index(f"#{first} ")        # the rash before the thank-you
+    assert text.count("&amp;&amp;") == text.count("&lt;3!") == 130   # every word of the reply, escaped

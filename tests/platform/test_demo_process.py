@@ -28,6 +28,23 @@ async def _wait_for_event(log: Path, proc: asyncio.subprocess.Process, event: st
     raise AssertionError(f"no {event} within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
+async def _channel_post(log: Path, proc: asyncio.subprocess.Process) -> None:
+    """The demo's carsbot bot takes a post from the sandbox Bot API (stored, or ignored until the channels sheet
+    has synced: either way it went through the bot)."""
+    import httpx
+
+    ready = json.loads(next(line for line in log.read_text().splitlines() if line.startswith('{"sandbox"')))
+    async with httpx.AsyncClient(timeout=5) as client:
+        r = await client.post(f"{ready['sandbox']}/telegram/_sandbox/channel_posts",
+                              json={"chat_id": -1001000000001, "text": "Продам Lada Vesta 2020, 950 тыс, Самара"})
+    r.raise_for_status()
+    deadline = time.monotonic() + 30
+    while not any(f'"event": "{e}"' in log.read_text(errors="replace")
+                  for e in ("carsbot_post_received", "carsbot_post_ignored")):
+        assert proc.returncode is None and time.monotonic() < deadline, log.read_text()[-3000:]
+        await asyncio.sleep(0.2)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_demo_exits_within_the_drain_time(res, settings, empty_database, tmp_path, sig):
@@ -41,6 +58,8 @@ async def test_demo_exits_within_the_drain_time(res, settings, empty_database, t
     try:
         await _wait_for_event(log, proc, "worker_group_started")
         await _wait_for_event(log, proc, "job_started")   # a warm-up sync is running and being waited for
+        await _wait_for_event(log, proc, "carsbot_bot_started")
+        await _channel_post(log, proc)
         proc.send_signal(sig)
         started = time.monotonic()
         code = await asyncio.wait_for(proc.wait(), DRAIN_SECONDS + MARGIN_SECONDS)

@@ -6,7 +6,7 @@ import json
 import httpx
 import pytest
 from adolfd.engine.failures import list_failed
-from adolfd.engine.jobs import job
+from adolfd.engine.jobs import job, resolve
 from adolfd.engine.retry import RetryPolicy
 from adolfd.errors import (
     AuthError,
@@ -71,6 +71,19 @@ async def test_an_error_no_retry_can_fix_fails_at_once(res, run_job, kind):
     assert not out["success"] and out["tries"] == 1 and CALLS[kind] == 1
     failed = await list_failed(res.db)
     assert len(failed) == 1 and failed[0]["tries"] == 1 and failed[0]["args"] == {"kind": kind}
+
+
+async def test_a_hand_made_job_with_positional_arguments_fails_at_once_as_bad_arguments(res, run_queue):
+    """adolfd enqueues keyword arguments only; a job someone put into Redis with positional ones is dead-lettered
+    by the wrapper (failed_jobs, one try) instead of failing inside ARQ where no operator sees it."""
+    CALLS.pop("auth", None)
+    spec = resolve("raising_for_tests")
+    await res.redis.enqueue_job(spec.arq_name, "auth", _queue_name=spec.queue_name, _job_id="positional-1")
+    await run_queue(spec.module, spec.queue)
+    failed = await list_failed(res.db)
+    assert len(failed) == 1 and failed[0]["tries"] == 1 and failed[0]["job_id"] == "positional-1"
+    assert "keyword arguments only" in failed[0]["error"] and "BadArguments" in failed[0]["error"]
+    assert "auth" not in CALLS
 
 
 async def test_a_transient_error_is_retried_by_the_policy(res, run_job):

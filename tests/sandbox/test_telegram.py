@@ -192,3 +192,58 @@ async def test_commands_and_webhook(bot: Bot) -> None:
 async def test_injection_needs_text(control: httpx.AsyncClient) -> None:
     r = await control.post("/telegram/_sandbox/updates", json={"user_id": ADMIN})
     assert r.status_code == 400 and "text" in r.json()["error"]
+
+
+async def test_two_bots_poll_their_own_updates(running: RunningSandbox, control: httpx.AsyncClient) -> None:
+    from adolfd.sandbox.accounts import CARSBOT_BOT
+
+    admin, cars = make_bot(running), make_bot(running, CARSBOT_BOT.token)
+    try:
+        assert (await cars.get_me()).username == CARSBOT_BOT.username
+        waiting = asyncio.create_task(admin.get_updates(timeout=1))      # no conflict between two tokens
+        r = await control.post("/telegram/_sandbox/updates", json={"text": "/status", "user_id": ADMIN,
+                                                                 "bot": "carsbot"})
+        [update] = await cars.get_updates(timeout=2)
+        assert update.update_id == r.json()["update_id"] and update.message.text == "/status"
+        assert await waiting == []
+        r = await control.post("/telegram/_sandbox/updates", json={"text": "/x", "bot": "nobody"})
+        assert r.status_code == 400 and "admin, carsbot" in r.json()["error"]
+    finally:
+        await admin.session.close()
+        await cars.session.close()
+
+
+async def test_channel_posts_arrive_as_real_updates(running: RunningSandbox, control: httpx.AsyncClient) -> None:
+    from adolfd.sandbox.accounts import CARSBOT_BOT
+
+    cars = make_bot(running, CARSBOT_BOT.token)
+    try:
+        first = await control.post("/telegram/_sandbox/channel_posts",
+                                   json={"chat_id": GROUP, "text": "Продам", "photo": "ph-1", "media_group_id": "g1"})
+        await control.post("/telegram/_sandbox/channel_posts",
+                           json={"chat_id": GROUP, "text": "Продано", "edit_of": first.json()["message_id"]})
+        assert (await control.post("/telegram/_sandbox/channel_posts", json={"chat_id": ADMIN, "text": "x"})
+                ).status_code == 400                                        # a channel id is negative
+        post, edit = await cars.get_updates(allowed_updates=["channel_post", "edited_channel_post"], timeout=1)
+        assert post.channel_post is not None and edit.edited_channel_post is not None
+        message = post.channel_post
+        assert message.chat.type == "channel" and message.sender_chat.id == GROUP and message.caption == "Продам"
+        assert message.media_group_id == "g1" and [p.file_id for p in message.photo] == ["ph-1-s", "ph-1"]
+        assert edit.edited_channel_post.message_id == message.message_id and edit.edited_channel_post.edit_date
+    finally:
+        await cars.session.close()
+
+
+async def test_create_invite_link_and_unban(bot: Bot, running: RunningSandbox) -> None:
+    link = await bot.create_chat_invite_link(GROUP, name="renewal 42", member_limit=1)
+    assert link.invite_link.startswith("https://t.me/+") and link.member_limit == 1 and not link.is_revoked
+    assert link.creator.id == TELEGRAM_BOT.bot_id
+    with pytest.raises(TelegramBadRequest, match="member limit"):
+        await bot.create_chat_invite_link(GROUP, member_limit=1, creates_join_request=True)
+    with pytest.raises(TelegramBadRequest, match="invalid member limit"):
+        await bot.create_chat_invite_link(GROUP, member_limit=100000)
+    await bot.ban_chat_member(GROUP, 42)
+    await bot.unban_chat_member(GROUP, 42, only_if_banned=True)
+    await bot.unban_chat_member(GROUP, 42, only_if_banned=True)            # not banned any more: nothing
+    assert running.sandbox.counter("members_unbanned", f"telegram:{GROUP}") == 1
+    assert running.sandbox.counter("invite_links_created", f"telegram:{GROUP}") == 1

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from adolfd.keys import PREFIX
+
 MAX_REPLY = 4000          # under Telegram's 4096, with room for the markup
 
 
@@ -41,7 +43,7 @@ def clock(moment: datetime | str | None, tz: tzinfo) -> str:
 
 def short_queue(name: str) -> str:
     """`adolfd:logistic:sync` → `logistic:sync`."""
-    return name.removeprefix("adolfd:")
+    return name.removeprefix(PREFIX)
 
 
 def compact(value: Any, limit: int = 300) -> str:

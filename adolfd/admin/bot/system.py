@@ -25,6 +25,13 @@ COMMANDS = [
     ("resume_bids", "", "let the bid cycle run again"),
     ("breakers", "", "review polling circuit breakers"),
     ("approve", "ITEM", "approve a review reply for publishing"),
+    ("cars_posts", "[status]", "carsbot posts by status"),
+    ("cars_reprocess", "POST", "run the carsbot pipeline on a post again"),
+    ("cars_skip", "POST", "never publish a carsbot post"),
+    ("cars_publish", "POST", "publish a carsbot post now"),
+    ("cars_sync", "", "sync carsbot channels and subscribers from the sheet now"),
+    ("cars_expiring", "", "carsbot subscriptions ending within 7 days"),
+    ("watcher", "VERB …", "competitor prices: products, agents, alerts, queues"),
     ("help", "", "this list"),
 ]
 

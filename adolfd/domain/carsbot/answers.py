@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
@@ -104,4 +105,5 @@ def offline_post(prompt: str) -> CarPostText:
     return CarPostText(text=render_post(fields.to_ad(), post_of(prompt), limit=limit))
 
 
-OFFLINE_RULES = {CarAdVerdict: offline_verdict, CarAdFields: offline_fields, CarPostText: offline_post}
+OFFLINE_RULES: dict[type[BaseModel], Callable[[str], BaseModel]] = {
+    CarAdVerdict: offline_verdict, CarAdFields: offline_fields, CarPostText: offline_post}

@@ -33,3 +33,20 @@ def status_text(plan: str | None, expires_on: date | None, today: date, active: 
         return f"Тариф «{plan}»: подписка закончилась {expires_on:%d.%m.%Y}."
     return (f"Тариф «{plan}»: подписка действует до {expires_on:%d.%m.%Y} включительно "
             f"(осталось дней: {days_left(expires_on, today)}).")
+
+
+def greeting(telegram_id: int, known: bool) -> str:
+    """The subscriber bot's /start answer: a subscriber is greeted; anyone else learns how to subscribe (the
+    operator adds their Telegram id to the subscribers sheet)."""
+    hello = "Здравствуйте! Это бот подписки на закрытый канал с объявлениями об автомобилях."
+    if known:
+        return f"{hello} /status — ваша подписка."
+    return (f"{hello}\n"
+            f"Чтобы подписаться, напишите администратору и сообщите ваш Telegram ID: {telegram_id}.\n"
+            "После оплаты бот пришлёт ссылку в канал; /status — ваша подписка.")
+
+
+def invite_text(link: str, expires_on: date) -> str:
+    """The renewal message: a one-person link back into the private channel."""
+    return (f"Подписка продлена до {expires_on:%d.%m.%Y} включительно. Вход в закрытый канал по ссылке "
+            f"(она действует для одного человека): {link}")

@@ -49,6 +49,13 @@ class Readiness:
     defer_by: timedelta | None = None
     alert: LogisticAlert | None = None
 
+    @property
+    def defer_seconds(self) -> float:
+        """How long a DEFER waits before the next attempt; asking any other decision is a programming error."""
+        if self.defer_by is None:
+            raise ValueError(f"a {self.decision.value!r} readiness has no delay")
+        return self.defer_by.total_seconds()
+
 
 def missing_inputs(runs: InputRuns, now: datetime, rules: LogisticRules = LogisticRules()) -> tuple[str, ...]:
     """Names of the input jobs whose last success is not recent enough, in the seed's order."""

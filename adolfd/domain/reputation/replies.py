@@ -1,15 +1,16 @@
 """Reply rules: the offline provider's drafts and the auto-approval rule (seed 003 §7.3; DOMAIN.md "Reputation").
 
-Every analysed item gets a draft and waits in `pending_review`. The offline provider drafts from templates:
-a greeting (by name when the marketplace gives a real one), a core paragraph chosen by item type and
-sentiment, one sentence per topic the analysis found (negative and neutral reviews, questions), and a
-closing. It cannot follow free-form instructions, so on regeneration it honours two things an operator
-can write: a request to be brief ("кратко", "короче", "short") keeps only the greeting, the core sentence
-and the closing; text in quotes («…», "…", “…”) is included verbatim before the closing. Everything else
-in the instructions is ignored by the offline provider (an LLM provider follows it).
+Every analysed item gets a draft and waits in `pending_review`. The offline provider drafts from templates: a
+greeting (by name only when the author name looks like a person's, `reply_guard.looks_like_name`), a core paragraph
+chosen by item type and sentiment, one sentence per topic the analysis found (negative and neutral reviews,
+questions), and a closing. It cannot follow free-form instructions, so on regeneration it honours two things an
+operator can write: a request to be brief ("кратко", "короче", "short") keeps only the greeting, the core sentence
+and the closing; text in quotes («…», "…", “…”) is included verbatim before the closing. Everything else in the
+instructions is ignored by the offline provider (an LLM provider follows it).
 
-Auto-approval (setting, off by default): only a 5-star review whose analysis is positive and not escalated
-is approved and published without a person. Questions are never auto-approved.
+Auto-approval (setting, off by default): only a 5-star review whose analysis is positive and not escalated, and
+whose reply passes the content guard (`reply_guard`), is approved and published without a person. Questions are
+never auto-approved.
 
 Publishing once: `send_response` claims the item (status `publishing`, with an attempt id) before calling the
 marketplace, and before every call looks at the marketplace for a seller answer (`decide_publish`); a claim
@@ -21,12 +22,10 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from adolfd.domain.reputation.reply_guard import MIN_REPLY_CHARS, looks_like_name
 from adolfd.domain.reputation.review_analysis import Analysis, FeedbackItem, ItemType, Sentiment
 
 MAX_DRAFT_CHARS = 1000  # well inside every marketplace's limit (Ozon questions: 2..3000)
-MIN_REPLY_CHARS = 2     # Ozon rejects shorter answers
-
-GENERIC_AUTHORS = {"", "покупатель", "пользователь", "аноним", "анонимный", "anonymous", "customer", "user"}
 
 CORE = {
     (ItemType.REVIEW, Sentiment.POSITIVE): (
@@ -79,10 +78,9 @@ _QUOTED = re.compile(r"«([^»]+)»|\"([^\"]+)\"|“([^”]+)”")
 
 
 def greeting(author: str) -> str:
-    name = author.strip()
-    if name.lower() in GENERIC_AUTHORS or len(name) > 40:
-        return "Здравствуйте!"
-    return f"Здравствуйте, {name}!"
+    """By name only when the author name looks like one: it is customer text and may be a link or an ad."""
+    name = " ".join(author.split())
+    return f"Здравствуйте, {name}!" if looks_like_name(name) else "Здравствуйте!"
 
 
 def quoted_additions(instructions: str | None) -> list[str]:
@@ -174,16 +172,17 @@ def same_text(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
-def decide_publish(existing: list[SellerAnswer], our_text: str, earlier_attempts: int) -> PublishAction:
+def decide_publish(existing: list[SellerAnswer], our_text: str, doubtful_attempts: int) -> PublishAction:
     """What send_response does after looking at the marketplace, before any publishing call.
 
-    Any seller answer after one of our own attempts is taken as ours (the attempt's outcome was unknown:
-    a timeout, a killed worker); publishing again would answer twice. Before any attempt of ours, an
-    answer with our exact text is ours too (a duplicate job got there first); any other answer was
-    written elsewhere, and the item is skipped rather than answered twice.
+    Any seller answer while an attempt of ours has an unknown outcome (a timeout, a 5xx, an unreadable answer,
+    a killed worker) is taken as ours; publishing again would answer twice. Otherwise — no attempt yet, or
+    every earlier attempt refused outright by a 4xx — only an answer with our exact text is ours (a duplicate
+    job got there first); any other answer was written elsewhere, and the item is skipped rather than answered
+    twice or another person's words recorded as ours.
     """
     if not existing:
         return PublishAction.PUBLISH
-    if earlier_attempts > 0 or any(same_text(a.text, our_text) for a in existing):
+    if doubtful_attempts > 0 or any(same_text(a.text, our_text) for a in existing):
         return PublishAction.CONFIRM
     return PublishAction.SKIP

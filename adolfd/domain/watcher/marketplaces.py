@@ -24,6 +24,7 @@ def from_agent(name: str) -> Marketplace:
     """`yandex_market` → `ym`; adolfd's own short names are accepted too."""
     if name in FROM_AGENT:
         return FROM_AGENT[name]
-    if name in TO_AGENT:
-        return name  # type: ignore[return-value]
+    for own in MARKETPLACES:
+        if own == name:
+            return own
     raise ValueError(f"unknown marketplace {name!r}; expected one of {', '.join(TO_AGENT.values())}")

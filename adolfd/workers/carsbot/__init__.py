@@ -24,6 +24,12 @@ def _commands():
     return COMMANDS
 
 
+def _bot_router():
+    from adolfd.workers.carsbot.bot import router
+
+    return router()
+
+
 def _sandbox():
     from adolfd.sandbox import google_sheets
 
@@ -36,6 +42,7 @@ MODULE = ModuleSpec(
     queues=tuple(Queue(name, CONCURRENCY) for name in ("default", "ai", "publishing", "sheets", "monitoring")),
     jobs=_jobs,
     commands=_commands,
+    bot_router=_bot_router,
     sandbox=_sandbox,
 )
 

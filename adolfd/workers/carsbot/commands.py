@@ -1,10 +1,12 @@
-"""`adolfd carsbot ACTION`: the operator's carsbot commands (adolfd.workers.carsbot.operator) from the shell."""
+"""`adolfd carsbot ACTION`: the operator's carsbot commands (adolfd.workers.carsbot.operator) from the shell;
+`adolfd carsbot-bot`: the carsbot bot process (adolfd.workers.carsbot.channel_bot)."""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from adolfd.admin.shell import EXIT_USAGE, fail, with_resources
 from adolfd.engine.module import Command
@@ -31,6 +33,7 @@ def cmd_carsbot(args: argparse.Namespace, settings: Settings) -> int:
 
     async def go(res) -> int:
         ctx = Ctx(res)
+        result: dict[str, Any] | list[dict[str, Any]]
         try:
             if args.action == "ingest":
                 result = await operator.ingest_file(ctx, args.file)
@@ -54,4 +57,19 @@ def cmd_carsbot(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(with_resources(settings, go))
 
 
-COMMANDS = (Command("carsbot", "carsbot posts, syncs and subscriptions (docs/carsbot.md)", cmd_carsbot, _args),)
+
+
+def cmd_carsbot_bot(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.workers.carsbot.channel_bot import run
+
+    try:
+        return asyncio.run(run(settings))
+    except LookupError as exc:            # no or malformed token: a configuration error, not a crash
+        return fail(str(exc), EXIT_USAGE)
+
+
+COMMANDS = (
+    Command("carsbot", "carsbot posts, syncs and subscriptions (docs/carsbot.md)", cmd_carsbot, _args),
+    Command("carsbot-bot", "run the carsbot bot: source-channel posts in, subscribers' /start and /status "
+                           "(long polling)", cmd_carsbot_bot),
+)

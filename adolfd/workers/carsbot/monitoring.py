@@ -23,7 +23,8 @@ from adolfd.workers.carsbot.resources import carsbot_bot
 FINISHED = ("published", "rejected", "duplicate", "skipped", "failed")
 
 _CLOSE = """
-UPDATE carsbot_subscribers SET is_active = false, closed_at = $2, closed_for = expires_on
+UPDATE carsbot_subscribers SET is_active = false, closed_at = $2, closed_for = expires_on, invite_link = NULL,
+       invited_at = NULL
 WHERE expires_on < $1 AND closed_at IS NULL
 RETURNING telegram_id
 """

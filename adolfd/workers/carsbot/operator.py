@@ -1,5 +1,6 @@
-"""What an operator does with carsbot (CLI `adolfd carsbot …`): list posts, re-process or skip one, publish now,
-sync now, subscriptions ending this week, hand in posts from a file. Plain async functions over `Ctx`."""
+"""What an operator does with carsbot (CLI `adolfd carsbot …`, admin bot `/cars_…`): list posts, re-process or
+skip one, publish now, sync now, subscriptions ending this week, hand in posts from a file. Plain async functions
+over `Ctx`."""
 from __future__ import annotations
 
 import json
@@ -10,11 +11,18 @@ from typing import Any
 import asyncpg
 
 from adolfd.engine.context import Ctx
-from adolfd.workers.carsbot.keys import PROCESS_AGAIN_JOB, PUBLISH_AGAIN_JOB
+from adolfd.keys import CARSBOT_PROCESS_AGAIN_JOB as PROCESS_AGAIN_JOB
+from adolfd.keys import CARSBOT_PUBLISH_AGAIN_JOB as PUBLISH_AGAIN_JOB
+from adolfd.keys import CARSBOT_RUN_NOW_JOB
 from adolfd.workers.carsbot.pipeline import BadPost, store_post
+
+STATUSES = ("new", "processing", "waiting_llm", "rejected", "duplicate", "ready", "publishing", "published",
+            "publish_unknown", "failed", "skipped")
 
 
 async def posts_by_status(ctx: Ctx, status: str | None = None, limit: int = 20) -> dict[str, Any]:
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"unknown post status {status!r}; statuses: {', '.join(STATUSES)}")
     counts = {r["status"]: r["n"] for r in await ctx.db.fetch(
         "SELECT status, count(*) AS n FROM carsbot_posts GROUP BY status ORDER BY status")}
     rows = await ctx.db.fetch(
@@ -62,7 +70,7 @@ async def publish_now(ctx: Ctx, post_id: int) -> dict[str, Any]:
 
 async def sync_now(ctx: Ctx) -> dict[str, Any]:
     stamp = int(ctx.now().timestamp())
-    return {job: await ctx.enqueue(f"carsbot.{job}", _job_id=f"carsbot:{job}:now:{stamp}")
+    return {job: await ctx.enqueue(f"carsbot.{job}", _job_id=CARSBOT_RUN_NOW_JOB.format(job=job, stamp=stamp))
             for job in ("sync_channels_task", "sync_subscribers_task")}
 
 

@@ -33,7 +33,9 @@ from adolfd.engine.arguments import Id
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.errors import is_retryable
-from adolfd.workers.carsbot.keys import PROCESS_AGAIN_JOB, PROCESS_JOB, PUBLISH_JOB
+from adolfd.keys import CARSBOT_PROCESS_AGAIN_JOB as PROCESS_AGAIN_JOB
+from adolfd.keys import CARSBOT_PROCESS_JOB as PROCESS_JOB
+from adolfd.keys import CARSBOT_PUBLISH_JOB as PUBLISH_JOB
 from adolfd.workers.carsbot.resources import llm
 
 PROCESSABLE = ("new", "waiting_llm", "processing")
@@ -67,19 +69,27 @@ def post_of_message(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# An album part merges into its post: photos added in message order, the caption taken if the post had none. A
+# caption arriving after the captionless parts were already rejected (a part later than album_wait_seconds)
+# makes the post `new` again (`revived`), to be processed with its text.
 _STORE = """
+WITH before AS (SELECT status FROM carsbot_posts WHERE channel_id = $1 AND source_key = $2),
+stored AS (
 INSERT INTO carsbot_posts (channel_id, source_key, message_id, media_group_id, text, photos, posted_at, received_at,
                            updated_at)
 SELECT $1, $2, $3, $4, $5, $6::jsonb, $7, $8, $8
 WHERE EXISTS (SELECT 1 FROM carsbot_channels WHERE channel_id = $1 AND is_active)
 ON CONFLICT (channel_id, source_key) DO UPDATE SET
     text = CASE WHEN carsbot_posts.text = '' THEN EXCLUDED.text ELSE carsbot_posts.text END,
+    status = CASE WHEN carsbot_posts.text = '' AND EXCLUDED.text <> '' AND carsbot_posts.status = 'rejected'
+                  THEN 'new' ELSE carsbot_posts.status END,
     photos = (SELECT coalesce(jsonb_agg(p ORDER BY (p->>'message_id')::bigint), '[]'::jsonb)
               FROM (SELECT DISTINCT ON (x->>'message_id') x AS p
                     FROM jsonb_array_elements(carsbot_posts.photos || EXCLUDED.photos) AS x) AS merged),
     message_id = least(carsbot_posts.message_id, EXCLUDED.message_id),
     updated_at = EXCLUDED.updated_at
-RETURNING id, (xmax = 0) AS inserted, status
+RETURNING id, (xmax = 0) AS inserted, status)
+SELECT stored.*, (SELECT status FROM before) = 'rejected' AND stored.status = 'new' AS revived FROM stored
 """
 
 _EDIT = """
@@ -107,6 +117,10 @@ async def store_post(ctx: Ctx, message: dict[str, Any], *, edited: bool = False)
                                 post["posted_at"], now)
     if row is None:
         return {"status": "ignored", "reason": f"channel {post['channel_id']} is not monitored"}
+    if row["revived"]:
+        await ctx.enqueue("carsbot.process_post_task", post_id=row["id"], _job_id=PROCESS_AGAIN_JOB.format(
+            post_id=row["id"], reason="caption", n=post["message_id"]))
+        return {"status": "merged", "post_id": row["id"], "reprocess": True}
     wait = ctx.settings.carsbot.album_wait_seconds if post["media_group_id"] else None
     await ctx.enqueue("carsbot.process_post_task", post_id=row["id"],
                       _job_id=PROCESS_JOB.format(post_id=row["id"]), _defer_by=wait)

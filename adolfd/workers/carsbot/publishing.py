@@ -31,13 +31,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InputMediaPhoto, Message
+from aiogram.types import InputMediaPhoto, MediaUnion, Message
 
 from adolfd.cron import CARSBOT_RETRY
 from adolfd.engine.arguments import Id
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.carsbot.keys import PUBLISH_AGAIN_JOB
+from adolfd.keys import CARSBOT_PUBLISH_AGAIN_JOB as PUBLISH_AGAIN_JOB
 from adolfd.workers.carsbot.resources import carsbot_bot
 
 ALBUM_MAX = 10
@@ -61,7 +61,7 @@ async def _send(bot: Bot, chat_id: int, text: str, photos: list[dict[str, Any]])
         return [await bot.send_message(chat_id, text, parse_mode="HTML")]
     if len(photos) == 1:
         return [await bot.send_photo(chat_id, photos[0]["file_id"], caption=text, parse_mode="HTML")]
-    media = [InputMediaPhoto(media=p["file_id"], caption=text if i == 0 else None,
+    media: list[MediaUnion] = [InputMediaPhoto(media=p["file_id"], caption=text if i == 0 else None,
                              parse_mode="HTML" if i == 0 else None) for i, p in enumerate(photos[:ALBUM_MAX])]
     return list(await bot.send_media_group(chat_id, media))
 

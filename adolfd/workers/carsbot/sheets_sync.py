@@ -18,7 +18,8 @@ from redis.asyncio.lock import Lock
 from adolfd.domain.carsbot.sheets import ANALYTICS_HEADER, SheetIssue, SheetRead, parse_channels, parse_subscribers
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.carsbot.keys import SYNC_LOCK
+from adolfd.keys import CARSBOT_SYNC_LOCK as SYNC_LOCK
+from adolfd.workers.carsbot.reinvite import reinvite_renewed
 from adolfd.workers.carsbot.resources import sheets
 
 _UPSERT_CHANNELS = """
@@ -117,14 +118,18 @@ async def sync_channels_task(ctx: Ctx) -> dict:
 @job(queue="sheets", manual=True)
 async def sync_subscribers_task(ctx: Ctx) -> dict:
     """Subscribers sheet → carsbot_subscribers (seed 004, every 5 minutes). Idempotent: upserts by Telegram id;
-    a closed subscription stays closed unless the sheet gives a later expiry."""
+    a closed subscription stays closed unless the sheet gives a later expiry, and a renewal after access was
+    removed gets its invite link once (adolfd.workers.carsbot.reinvite)."""
     async def run() -> dict[str, Any]:
         tab = ctx.settings.carsbot.subscribers_tab
         read = parse_subscribers(await sheets(ctx).read_tab(tab))
         rows = [{"telegram_id": r.telegram_id, "username": r.username, "plan": r.plan,
                  "expires_on": r.expires_on.isoformat(), "row": r.row} for r in read.rows]
-        return await _mirror(ctx, tab, read, _UPSERT_SUBSCRIBERS, "carsbot_subscribers", rows,
-                             ctx.now().date())
+        result = await _mirror(ctx, tab, read, _UPSERT_SUBSCRIBERS, "carsbot_subscribers", rows,
+                               ctx.now().date())
+        if result["status"] == "success":
+            result["reinvited"] = await reinvite_renewed(ctx)
+        return result
 
     return await _locked(ctx, run)
 

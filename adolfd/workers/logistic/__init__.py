@@ -2,7 +2,7 @@
 
 Each job reads through `ctx`, decides with `adolfd.domain.logistic` (stock_monitor, supply_engine,
 brain_validation, freshness, readiness) and writes set-based SQL in one transaction per brand, so a retry or a
-second run changes nothing that the first one already did. Every Redis key is in `keys.py`.
+second run changes nothing that the first one already did. Every Redis key is in its section of `adolfd/keys.py`.
 
 Where the seed's velocity meets its per-cluster planning: `sync_ozon_analytics` stores each SKU's ordered
 units over the last 28 full days; `sync_ozon_stocks` shares them among the SKU's clusters by Ozon's own
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from adolfd.engine.arq_settings import queue_settings
 from adolfd.engine.module import ModuleSpec, Queue
+
+MODULE_NAME = "logistic"          # the module's name (alerts.module, job names); `MODULE` below is its spec
 
 
 def _jobs():
@@ -40,7 +42,7 @@ def _sandbox():
 
 
 MODULE = ModuleSpec(
-    name="logistic",
+    name=MODULE_NAME,
     summary="Ozon FBO stocks per cluster, 1C warehouse stocks, daily supply tasks, stock alerts",
     queues=(Queue("sync"), Queue("brain"), Queue("logic")),
     jobs=_jobs,

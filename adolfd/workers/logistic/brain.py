@@ -11,9 +11,9 @@ from adolfd.domain.logistic.freshness import BRAIN_TABLES, check_freshness
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.process import metrics
+from adolfd.workers.logistic import MODULE_NAME
 from adolfd.workers.logistic.alerts import _raise
 from adolfd.workers.logistic.inputs import _MARK_INPUT, _rules
-from adolfd.workers.logistic.keys import MODULE
 
 
 class CatalogueMissing(RuntimeError):
@@ -151,7 +151,7 @@ async def check_brain_freshness(ctx: Ctx) -> dict:
     async with ctx.db.acquire() as conn, conn.transaction():
         await conn.execute(
             "UPDATE alerts SET resolved_at = now() WHERE module = $1 AND resolved_at IS NULL "
-            "AND dedup_key LIKE $2 AND dedup_key <> $3", MODULE, f"{_STALE_KEY}%",
+            "AND dedup_key LIKE $2 AND dedup_key <> $3", MODULE_NAME, f"{_STALE_KEY}%",
             today_key if report.alert else "")
         if report.alert:
             await _raise(conn, report.alert, dedup_key=today_key, stale=list(report.stale))

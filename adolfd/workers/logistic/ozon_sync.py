@@ -7,13 +7,14 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from adolfd.clients.ozon import ProductInfo, StockItem
+from adolfd.clients.ozon import OzonSellerClient, ProductInfo, StockItem
 from adolfd.domain.logistic.stock_monitor import LogisticRules, avg_daily_sales, days_of_stock, split_units
 from adolfd.engine.arguments import BrandId
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
+from adolfd.keys import LOGISTIC_ALERTS_AFTER_JOB
+from adolfd.keys import LOGISTIC_STOCKS_CACHE as CACHE_KEY
 from adolfd.workers.logistic.inputs import _MARK_INPUT, _finite, _rules, _slot
-from adolfd.workers.logistic.keys import CACHE_KEY
 
 _SAVE_PRODUCTS = """
 INSERT INTO logistic_products (brand_id, article, sku, product_id, name, synced_at)
@@ -91,7 +92,7 @@ async def sync_ozon_stocks(ctx: Ctx, brand_id: BrandId = "all") -> dict:
     results: dict[str, dict[str, int]] = {}
     for brand in ctx.brands(brand_id):
         rules = _rules(ctx, brand)
-        client = ctx.client("ozon_seller", brand)
+        client = ctx.client(OzonSellerClient, brand)
         products = await client.products()
         items = await client.stocks([p.sku for p in products]) if products else []
         now = ctx.now()
@@ -109,7 +110,8 @@ async def sync_ozon_stocks(ctx: Ctx, brand_id: BrandId = "all") -> dict:
         results[brand] = {"snapshots_saved": len(rows), "clusters": len({r["cluster_id"] for r in rows}),
                           "articles": len({r["article"] for r in rows})}
     # the seed's chain sync_ozon_stocks → generate_alerts; the job id makes a retry enqueue nothing new
-    await ctx.enqueue("logistic.generate_alerts", _job_id=f"logistic:alerts-after:{ctx.job_id}", brand_id=brand_id)
+    await ctx.enqueue("logistic.generate_alerts", _job_id=LOGISTIC_ALERTS_AFTER_JOB.format(job_id=ctx.job_id),
+                      brand_id=brand_id)
     return {"status": "success", "results": results}
 
 
@@ -128,7 +130,7 @@ async def sync_ozon_analytics(ctx: Ctx, brand_id: BrandId = "all") -> dict:
         rules = _rules(ctx, brand)
         today = ctx.now().date()
         date_from, date_to = today - timedelta(days=rules.velocity_window_days), today - timedelta(days=1)
-        units = await ctx.client("ozon_seller", brand).ordered_units(date_from, date_to)
+        units = await ctx.client(OzonSellerClient, brand).ordered_units(date_from, date_to)
         now = ctx.now()
         async with ctx.db.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM logistic_sales_analytics WHERE brand_id = $1 AND period_to = $2",
@@ -158,7 +160,7 @@ async def sync_ozon_warehouses(ctx: Ctx) -> dict:
     clusters = None
     for brand in ctx.brands():
         try:
-            client = ctx.client("ozon_seller", brand)
+            client = ctx.client(OzonSellerClient, brand)
         except LookupError:
             continue
         clusters = await client.clusters()

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 from adolfd.domain.logistic.supply_engine import OPEN_TASK_STATUSES
-from adolfd.workers.logistic.keys import MODULE
+from adolfd.workers.logistic import MODULE_NAME
 
 
 async def logistic_status(redis: Any, db: asyncpg.Pool | None) -> dict[str, Any]:
@@ -20,7 +20,7 @@ async def logistic_status(redis: Any, db: asyncpg.Pool | None) -> dict[str, Any]
     tasks = await db.fetch("SELECT brand_id, status, count(*) AS n FROM supply_tasks "
                            "WHERE status = ANY($1::text[]) GROUP BY 1, 2 ORDER BY 1, 2", sorted(OPEN_TASK_STATUSES))
     alerts = await db.fetch("SELECT alert_type, count(*) AS n FROM alerts WHERE module = $1 AND resolved_at IS NULL "
-                            "GROUP BY 1 ORDER BY 1", MODULE)
+                            "GROUP BY 1 ORDER BY 1", MODULE_NAME)
     open_tasks: dict[str, dict[str, int]] = defaultdict(dict)
     for r in tasks:
         open_tasks[r["brand_id"]][r["status"]] = r["n"]

@@ -1,12 +1,14 @@
 """Stock alerts from the latest FBO snapshot (seed 000 §8.4.7)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
 
 from adolfd.domain.logistic.stock_monitor import (
     STOCK_ALERTS,
+    LogisticAlert,
     LogisticRules,
     StockPosition,
     evaluate_stock_alerts,
@@ -34,6 +36,13 @@ async def _positions(conn: asyncpg.Connection, brand: str, rules: LogisticRules)
             for r in await conn.fetch(_POSITIONS, brand)]
 
 
+def _position_of(alert: LogisticAlert, positions: Mapping[tuple[str, str], StockPosition]) -> StockPosition | None:
+    """The stock position an alert is about; None for an alert about the whole brand."""
+    if alert.article is None or alert.cluster is None:
+        return None
+    return positions.get((alert.article, alert.cluster))
+
+
 def _position_details(p: StockPosition | None, rules: LogisticRules) -> dict[str, Any]:
     if p is None:
         return {}
@@ -54,7 +63,7 @@ async def generate_alerts(ctx: Ctx, brand_id: BrandId = "all") -> dict:
             plan = evaluate_stock_alerts(positions, await _open_alerts(conn, brand, set(STOCK_ALERTS)), rules)
             by_key = {(p.article, p.cluster): p for p in positions}
             for alert in plan.create:
-                if await _raise(conn, alert, **_position_details(by_key.get((alert.article, alert.cluster)), rules)):
+                if await _raise(conn, alert, **_position_details(_position_of(alert, by_key), rules)):
                     created += 1
             resolved += await _resolve(conn, plan.resolve)
     if created or resolved:

@@ -22,11 +22,12 @@ from adolfd.domain.logistic.supply_engine import (
 from adolfd.engine.arguments import BrandId, between
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
+from adolfd.keys import LOGISTIC_SUPPLY_DEFERRED_JOB
 from adolfd.process import metrics
+from adolfd.workers.logistic import MODULE_NAME
 from adolfd.workers.logistic.alerts import _open_alerts, _raise, _resolve
 from adolfd.workers.logistic.inputs import _finite, _input_runs, _rules
-from adolfd.workers.logistic.keys import MODULE
-from adolfd.workers.logistic.stock_alerts import _position_details, _positions
+from adolfd.workers.logistic.stock_alerts import _position_details, _position_of, _positions
 
 SUPPLY_LOCK = "logistic.generate_supply_tasks"
 
@@ -85,12 +86,12 @@ async def _plan_brand(ctx: Ctx, conn: asyncpg.Connection, brand: str, rules: Log
     for alert in plan.alerts:
         if alert.type == AlertType.TASKS_GENERATED:
             continue
-        await _raise(conn, alert, **_position_details(by_key.get((alert.article, alert.cluster)), rules))
+        await _raise(conn, alert, **_position_details(_position_of(alert, by_key), rules))
     # DOMAIN.md: a summary per brand each day, also when nothing was needed; a re-run that saves nothing new
     # adds no second summary.
     summarised = await conn.fetchval(
         "SELECT true FROM alerts WHERE module = $1 AND brand_id = $2 AND alert_type = 'TASKS_GENERATED' "
-        "AND details->>'plan_date' = $3 LIMIT 1", MODULE, brand, today.isoformat())
+        "AND details->>'plan_date' = $3 LIMIT 1", MODULE_NAME, brand, today.isoformat())
     if saved or not summarised:
         await _raise(conn, tasks_generated_alert(brand, saved), task_numbers=[t.task_number for t in saved],
                      plan_date=today.isoformat())
@@ -113,8 +114,9 @@ async def generate_supply_tasks(ctx: Ctx, brand_id: BrandId = "all", attempt: An
         rules = _rules(ctx, brand)
         ready = supply_readiness(await _input_runs(ctx.db, brand), now, attempt, rules)
         if ready.decision is Decision.DEFER:
-            await ctx.enqueue("logistic.generate_supply_tasks", _defer_by=ready.defer_by.total_seconds(),
-                              _job_id=f"logistic:supply-deferred:{today.isoformat()}:{brand}:{attempt + 1}",
+            await ctx.enqueue("logistic.generate_supply_tasks", _defer_by=ready.defer_seconds,
+                              _job_id=LOGISTIC_SUPPLY_DEFERRED_JOB.format(day=today.isoformat(), brand=brand,
+                                                                           attempt=attempt + 1),
                               brand_id=brand, attempt=attempt + 1)
             ctx.log.info("supply_tasks_deferred", brand=brand, missing=list(ready.missing), attempt=attempt + 1)
             deferred.append(brand)

@@ -3,7 +3,7 @@ aggregation, clean-up, and the event jobs `apply_bid_change`, `send_alert`, `gen
 
 Decisions come from `adolfd.domain` (bid_engine, ad_safety, budgets, ad_analytics); marketplaces are reached
 through `ad_marketplaces.py`. Money is kopecks in the code and roubles NUMERIC in the tables. Every Redis key is
-in `keys.py`.
+in its section of `adolfd/keys.py`.
 
 What keeps each job from doing anything twice:
 - the bid cycle runs under a Redis lock with an owner token and a TTL (a second cycle logs `lock_not_acquired`
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from adolfd.engine.arq_settings import queue_settings
 from adolfd.engine.module import ModuleSpec, Queue
+
+MODULE_NAME = "marketing"          # the module's name (alerts.module, job names); `MODULE` below is its spec
 
 
 def _jobs():
@@ -74,7 +76,7 @@ def _sandbox():
 
 
 MODULE = ModuleSpec(
-    name="marketing",
+    name=MODULE_NAME,
     summary="the 15-minute ad bid cycle under a Redis lock, stats, budgets, analytics, aggregation",
     queues=(Queue("high"), Queue("default"), Queue("low")),
     jobs=_jobs,

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from adolfd.clients.ozon_performance import OzonPerformanceClient
+from adolfd.clients.wb_advert import WbAdvertClient
+from adolfd.clients.ym_bids import YmBidsClient
 from adolfd.workers.marketing.ad_account import MARKETPLACES, AdAccount
 from adolfd.workers.marketing.ozon_ads import OzonAds
 from adolfd.workers.marketing.wb_ads import WbAds
@@ -25,9 +28,9 @@ def account(ctx: Ctx, marketplace: str, brand: str) -> AdAccount:
     """The adapter of `marketplace` for one brand (LookupError when its credentials are not configured)."""
     in_flight = ctx.settings.marketing.max_in_flight
     if marketplace == "wb":
-        return WbAds(ctx.client("wb_advert", brand), brand, in_flight)
+        return WbAds(ctx.client(WbAdvertClient, brand), brand, in_flight)
     if marketplace == "ozon":
-        return OzonAds(ctx.client("ozon_performance", brand), brand, in_flight)
+        return OzonAds(ctx.client(OzonPerformanceClient, brand), brand, in_flight)
     if marketplace == "ym":
-        return YmAds(ctx.client("ym_bids", brand), brand, in_flight)
+        return YmAds(ctx.client(YmBidsClient, brand), brand, in_flight)
     raise ValueError(f"unknown marketplace {marketplace!r}; expected one of {', '.join(MARKETPLACES)}")

@@ -71,12 +71,12 @@ ON CONFLICT (campaign_id, stat_year, stat_month) DO UPDATE SET
 async def aggregate_monthly_stats(ctx: Ctx, year: Year | None = None, month: Month | None = None) -> dict:
     """The previous month (or year/month) from the daily rows: the seed's SQL (§7.3.5), which on a rerun also
     refreshes the average CPC, CPO and DRR (the seed's update list left them stale)."""
-    if (year is None) != (month is None):
-        raise BadArguments("give both year and month, or neither")
-    if year is None:
+    if year is not None and month is not None:
+        first = date(year, month, 1)
+    elif year is None and month is None:
         first = (ctx.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
     else:
-        first = date(year, month, 1)
+        raise BadArguments("give both year and month, or neither")
     last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     status = await ctx.db.execute(_MONTHLY, first, last)
     rows = int(status.split()[-1])

@@ -16,7 +16,7 @@ from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, Recipient, Saf
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
-from adolfd.workers.marketing.keys import MODULE
+from adolfd.workers.marketing import MODULE_NAME
 
 log = structlog.get_logger(__name__)
 
@@ -124,7 +124,7 @@ async def record_alerts(ctx: Ctx, items: Sequence[PendingAlert]) -> AlertsRecord
         if fresh:
             keys = [f"marketing_alert:{rows[i.dedup_key]['id']}" for i in fresh]
             await conn.execute(
-                _PLATFORM_INSERT, MODULE, [i.alert.alert_type.value for i in fresh],
+                _PLATFORM_INSERT, MODULE_NAME, [i.alert.alert_type.value for i in fresh],
                 [i.alert.severity.value for i in fresh], [i.campaign.brand_id if i.campaign else None for i in fresh],
                 [f"{i.alert.title}. {i.alert.message}" for i in fresh],
                 [json.dumps({"marketing_alert_id": rows[i.dedup_key]["id"],
@@ -134,7 +134,7 @@ async def record_alerts(ctx: Ctx, items: Sequence[PendingAlert]) -> AlertsRecord
                             ensure_ascii=False) for i in fresh], keys)
             platform = {r["dedup_key"]: r["id"] for r in await conn.fetch(
                 "SELECT id, dedup_key FROM alerts WHERE module = $1 AND dedup_key = ANY($2::text[]) "
-                "AND resolved_at IS NULL", MODULE, keys)}
+                "AND resolved_at IS NULL", MODULE_NAME, keys)}
             await conn.execute(
                 "UPDATE marketing_alerts m SET recipients = u.recipients::bigint[], platform_alert_id = u.platform_id "
                 "FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, recipients, platform_id) "

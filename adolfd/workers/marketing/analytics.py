@@ -49,8 +49,7 @@ async def calculate_analytics(ctx: Ctx) -> dict:
     yesterday = started.date() - timedelta(days=1)
     rules = analytics_rules(ctx.settings.marketing)
     provider = _llm(ctx)
-    summary = {"started_at": started.isoformat(), "campaigns_analyzed": 0, "recommendations_generated": 0,
-               "anomalies_detected": 0, "errors": 0, "provider": provider.name if provider else "offline"}
+    counts = {"campaigns_analyzed": 0, "recommendations_generated": 0, "anomalies_detected": 0, "errors": 0}
     first = yesterday - timedelta(days=max(rules.trend_days, rules.anomaly_window_days + 1) - 1)
     campaigns = [c for c in await load_campaigns(ctx.db, started.date(), statuses=("active", "paused"))
                  if c.brand_id in ctx.brands()]
@@ -60,7 +59,7 @@ async def calculate_analytics(ctx: Ctx) -> dict:
         days = series.get(c.id, [])
         anomaly = spend_anomaly(days, yesterday, rules)
         if anomaly is not None:
-            summary["anomalies_detected"] += 1
+            counts["anomalies_detected"] += 1
             await record_alert(ctx, c.ref, None, AdAlert(
                 AlertType.SPEND_ANOMALY, Severity.WARNING, SafetyAction.ALERT, f"Аномалия расхода: {c.name}",
                 f"{yesterday:%d.%m}: расход {kopecks_to_roubles(anomaly.spent)}₽ — в {anomaly.ratio}× выше "
@@ -79,7 +78,7 @@ async def calculate_analytics(ctx: Ctx) -> dict:
                 recs = [Recommendation(a.kind, Priority(a.priority), a.text) for a in advice.recommendations]
                 source = provider.name
             except (ApiError, ValueError) as exc:
-                summary["errors"] += 1
+                counts["errors"] += 1
                 ctx.log.warning("llm_recommendations_failed", campaign=c.id, error=str(exc))
         await ctx.db.executemany(
             "INSERT INTO marketing_recommendations (campaign_id, rec_date, kind, priority, text, details, provider) "
@@ -87,11 +86,10 @@ async def calculate_analytics(ctx: Ctx) -> dict:
             "priority = EXCLUDED.priority, text = EXCLUDED.text, details = EXCLUDED.details, "
             "provider = EXCLUDED.provider, created_at = now()",
             [(c.id, yesterday, r.kind, r.priority.value, r.text, dict(r.details), source) for r in recs])
-        summary["campaigns_analyzed"] += 1
-        summary["recommendations_generated"] += len(recs)
-    summary["finished_at"] = ctx.now().isoformat()
-    summary["status"] = "completed"
-    return summary
+        counts["campaigns_analyzed"] += 1
+        counts["recommendations_generated"] += len(recs)
+    return {"started_at": started.isoformat(), **counts, "provider": provider.name if provider else "offline",
+            "finished_at": ctx.now().isoformat(), "status": "completed"}
 
 
 def _llm(ctx: Ctx) -> Any:

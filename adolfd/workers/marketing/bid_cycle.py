@@ -16,11 +16,12 @@ from adolfd.domain.marketing.ad_safety import CampaignToday, check_campaign, che
 from adolfd.domain.marketing.bid_engine import BidUnit, UnitStats, decide_bid
 from adolfd.engine.arguments import MarketplaceOrAll
 from adolfd.engine.context import Ctx
+from adolfd.keys import MARKETING_BID_CYCLE_LOCK as LOCK_KEY
+from adolfd.keys import MARKETING_LAST_CYCLE as LAST_CYCLE
 from adolfd.workers.marketing.ad_account import MARKETPLACES, AdAccount, BidOrder
 from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import PendingAlert, marketing_job, record_alerts
 from adolfd.workers.marketing.campaigns import CampaignRow, _k, chunks, load_campaigns, pause_point, upsert_units
-from adolfd.workers.marketing.keys import LAST_CYCLE, LOCK_KEY
 from adolfd.workers.marketing.kill_switch import bids_paused
 from adolfd.workers.marketing.pausing import pause_campaign
 from adolfd.workers.marketing.rules import bid_rules, safety_rules

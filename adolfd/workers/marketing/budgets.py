@@ -5,6 +5,7 @@ from adolfd.clients.errors import ApiError
 from adolfd.domain.marketing.ad_alerts import AdAlert
 from adolfd.domain.marketing.budgets import BudgetState, check_budget
 from adolfd.engine.context import Ctx
+from adolfd.keys import MARKETING_ALERT_JOB
 from adolfd.workers.marketing.ad_account import AdAccount
 from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
@@ -17,8 +18,8 @@ from adolfd.workers.marketing.rules import budget_rules
 async def check_budgets(ctx: Ctx) -> dict:
     """spent ≥ daily limit → pause + `budget_exceeded`; ≥ 80 % → one `budget_warning` a day (seed §7.3.3).
     Campaigns adolfd paused for their limit on an earlier day run again (setting `resume_budget_paused_next_day`)."""
-    summary = {"started_at": ctx.now().isoformat(), "campaigns_checked": 0, "campaigns_paused": 0,
-               "campaigns_resumed": 0, "alerts_sent": 0, "errors": 0}
+    started_at = ctx.now().isoformat()
+    counts = {"campaigns_checked": 0, "campaigns_paused": 0, "campaigns_resumed": 0, "alerts_sent": 0, "errors": 0}
     today = ctx.now().date()
     rules = budget_rules(ctx.settings.marketing)
     accounts: dict[tuple[str, str], AdAccount] = {}
@@ -35,19 +36,19 @@ async def check_budgets(ctx: Ctx) -> dict:
     for c in await load_campaigns(ctx.db, today, brand=None, statuses=("active",)):
         if c.brand_id not in ctx.brands():
             continue
-        summary["campaigns_checked"] += 1
+        counts["campaigns_checked"] += 1
         try:
             decision = check_budget(c.name, c.spent_today, c.daily_limit, warned_today=c.id in warned, rules=rules)
             if decision.state is BudgetState.EXCEEDED:
                 if await pause_campaign(ctx, acc_for(c), c, paused_by="budget"):
-                    summary["campaigns_paused"] += 1
+                    counts["campaigns_paused"] += 1
                 await _enqueue_alert(ctx, c, decision.alert, f"budget_exceeded:{c.id}:{today}")
-                summary["alerts_sent"] += 1
+                counts["alerts_sent"] += 1
             elif decision.state is BudgetState.WARNING:
                 await _enqueue_alert(ctx, c, decision.alert, f"budget_warning:{c.id}:{today}")
-                summary["alerts_sent"] += 1
+                counts["alerts_sent"] += 1
         except (ApiError, LookupError) as exc:
-            summary["errors"] += 1
+            counts["errors"] += 1
             ctx.log.error("budget_check_failed", campaign=c.id, error=str(exc))
     if ctx.settings.marketing.resume_budget_paused_next_day:
         for c in await load_campaigns(ctx.db, today, statuses=("paused",)):
@@ -57,18 +58,17 @@ async def check_budgets(ctx: Ctx) -> dict:
                 continue
             try:
                 if await resume_campaign(ctx, acc_for(c), c):
-                    summary["campaigns_resumed"] += 1
+                    counts["campaigns_resumed"] += 1
             except (ApiError, LookupError) as exc:
-                summary["errors"] += 1
+                counts["errors"] += 1
                 ctx.log.error("budget_resume_failed", campaign=c.id, error=str(exc))
-    summary["finished_at"] = ctx.now().isoformat()
-    return summary
+    return {"started_at": started_at, **counts, "finished_at": ctx.now().isoformat()}
 
 
 async def _enqueue_alert(ctx: Ctx, campaign: CampaignRow, alert: AdAlert | None, key: str) -> None:
     """The seed's `send_alert.delay(...)`, once per key (job id and row dedup)."""
     assert alert is not None
-    await ctx.enqueue("marketing.send_alert", _job_id=f"marketing:alert:{key}", campaign_id=campaign.id,
+    await ctx.enqueue("marketing.send_alert", _job_id=MARKETING_ALERT_JOB.format(key=key), campaign_id=campaign.id,
                       alert_type=alert.alert_type.value, severity=alert.severity.value, title=alert.title,
                       message=alert.message, action_taken=alert.action_taken, details=dict(alert.details),
                       dedup_key=key)

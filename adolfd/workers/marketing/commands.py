@@ -8,6 +8,7 @@ from datetime import UTC
 
 from adolfd.admin.shell import EXIT_USAGE, fail, with_redis, with_resources
 from adolfd.engine.module import Command
+from adolfd.keys import MARKETING_BID_CHANGE_JOB
 from adolfd.settings import Settings
 
 
@@ -57,7 +58,7 @@ def cmd_set_bid(args: argparse.Namespace, settings: Settings) -> int:
         except (LookupError, ValueError, ArithmeticError) as exc:
             return fail(str(exc).strip("'\""), EXIT_USAGE)
         queued = await enqueue(res.redis, "marketing.apply_bid_change", {"change_id": change},
-                               job_id=f"marketing:bid_change:{change}")
+                               job_id=MARKETING_BID_CHANGE_JOB.format(change=change))
         print(json.dumps({"change_id": change, "job_id": queued.job_id if queued else None,
                           "enqueued": queued is not None}, ensure_ascii=False))
         return 0

@@ -14,7 +14,7 @@ import asyncpg
 import structlog
 from redis.asyncio import Redis
 
-from adolfd.workers.marketing.keys import BIDS_PAUSED
+from adolfd.keys import MARKETING_BIDS_PAUSED as BIDS_PAUSED
 
 log = structlog.get_logger(__name__)
 

@@ -56,12 +56,13 @@ class OzonAds:
         totals: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
         for r in rows:
             day = date.fromisoformat(r.date[:10])
-            figures = [int(r.views), int(r.clicks), _kopecks_of(r.expense), int(r.orders), _kopecks_of(r.sales)]
+            figures = (int(r.views), int(r.clicks), _kopecks_of(r.expense), int(r.orders), _kopecks_of(r.sales))
             days.append(MpDay(r.campaignId, r.sku, day, *figures))
             acc = totals[(r.campaignId, day)]
             for i, v in enumerate(figures):
                 acc[i] += v
-        days.extend(MpDay(cid, None, day, *acc) for (cid, day), acc in totals.items())
+        days.extend(MpDay(cid, None, day, views, clicks, spent, orders, revenue)
+                    for (cid, day), (views, clicks, spent, orders, revenue) in totals.items())
         return days
 
     async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]:

@@ -33,8 +33,7 @@ async def collect_stats(ctx: Ctx, marketplace: Marketplace) -> dict:
     """Today's and yesterday's figures of every active or paused campaign and its units (seed §7.3.2).
     Safe to repeat: one row per (campaign, unit, day) holds the latest figures."""
     started = ctx.now()
-    summary = {"marketplace": marketplace, "started_at": started.isoformat(), "campaigns_fetched": 0,
-               "keywords_fetched": 0, "stats_saved": 0, "errors": 0}
+    counts = {"campaigns_fetched": 0, "keywords_fetched": 0, "stats_saved": 0, "errors": 0}
     today = started.date()
     for brand in ctx.brands():
         campaigns = await load_campaigns(ctx.db, today, marketplace=marketplace, brand=brand,
@@ -48,12 +47,11 @@ async def collect_stats(ctx: Ctx, marketplace: Marketplace) -> dict:
             continue
         days = await acc.stats([c.external_id for c in campaigns], today - timedelta(days=1), today)
         saved, units = await save_stats(ctx, marketplace, brand, campaigns, days)
-        summary["campaigns_fetched"] += len({d.campaign_id for d in days})
-        summary["keywords_fetched"] += units
-        summary["stats_saved"] += saved
-    summary["finished_at"] = ctx.now().isoformat()
-    summary["status"] = "completed"
-    return summary
+        counts["campaigns_fetched"] += len({d.campaign_id for d in days})
+        counts["keywords_fetched"] += units
+        counts["stats_saved"] += saved
+    return {"marketplace": marketplace, "started_at": started.isoformat(), **counts,
+            "finished_at": ctx.now().isoformat(), "status": "completed"}
 
 
 async def save_stats(ctx: Ctx, marketplace: str, brand: str, campaigns: Sequence[CampaignRow],

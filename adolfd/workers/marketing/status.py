@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from adolfd.keys import MARKETING_API_STATUS as API_STATUS
+from adolfd.keys import MARKETING_BID_CYCLE_LOCK as LOCK_KEY
+from adolfd.keys import MARKETING_LAST_CYCLE as LAST_CYCLE
 from adolfd.workers.marketing.ad_account import MARKETPLACES
-from adolfd.workers.marketing.keys import API_STATUS, LAST_CYCLE, LOCK_KEY
 from adolfd.workers.marketing.kill_switch import bids_paused
 
 

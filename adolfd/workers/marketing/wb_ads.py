@@ -78,7 +78,7 @@ class WbAds:
         days: list[MpDay] = []
         for item in items:
             cid = str(item.advertId)
-            positions: dict[tuple[str, str], int] = {(b.date[:10], str(b.nm)): b.avg_position
+            positions: dict[tuple[str, str], float] = {(b.date[:10], str(b.nm)): b.avg_position
                                                      for b in item.boosterStats or []}
             for d in item.days or []:
                 day = date.fromisoformat(d.date[:10])

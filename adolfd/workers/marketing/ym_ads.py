@@ -122,8 +122,8 @@ class YmAds:
             await _raise_first(await self.set_bids(orders))
 
     async def min_bids(self, campaign: MpCampaign, unit_ids: Sequence[str]) -> dict[str, int]:
-        units = {u.external_id: u for u in await self._load()}
-        return {u: ym_bid_to_kopecks(50, units[u].price) for u in unit_ids if u in units and units[u].price}
+        prices = {u.external_id: u.price for u in await self._load() if u.price}
+        return {u: ym_bid_to_kopecks(50, prices[u]) for u in unit_ids if u in prices}
 
     async def competitor_bids(self, campaign_id: str, unit_ids: Sequence[str]) -> dict[str, int]:
         return {}                      # YM recommends bids; it does not publish competitors' bids

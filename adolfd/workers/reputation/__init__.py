@@ -5,7 +5,7 @@ Item lifecycle (`adolfd.domain.reputation.replies.ItemStatus`): new → analyzed
 publishing → published; `failed` after a failed publish (retried hourly below 5 tries), `skipped` by an operator or
 when the marketplace already shows a seller answer written elsewhere. Publishing once is explained in
 `publishing.py`; approving (`approve`, `skip`, `request_regeneration`) in `approval.py`; every Redis key is in
-`keys.py`.
+its section of `adolfd/keys.py`.
 """
 from __future__ import annotations
 

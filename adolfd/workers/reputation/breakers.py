@@ -11,8 +11,8 @@ from arq.connections import ArqRedis
 from adolfd.clients.breaker import RedisBreakers
 from adolfd.domain.circuit_breaker import BreakerPolicy
 from adolfd.domain.reputation.review_analysis import ItemType
+from adolfd.keys import REPUTATION_BREAKER as BREAKER
 from adolfd.settings import Settings
-from adolfd.workers.reputation.keys import BREAKER
 from adolfd.workers.reputation.resources import PLATFORMS
 
 

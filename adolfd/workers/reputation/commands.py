@@ -74,7 +74,7 @@ def _reviews_args(p: argparse.ArgumentParser) -> None:
 
     # an unknown status exits 2 naming the allowed ones (argparse's choices), not a traceback
     p.add_argument("--status", default="pending_review", choices=[s.value for s in ItemStatus],
-                   help="item status (default pending_review)")
+                   help="item status (default pending_review); escalated items are listed first")
     p.add_argument("--limit", type=_limit, default=20, help="at most this many items, 1 to 500 (default 20)")
 
 
@@ -89,14 +89,22 @@ def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.workers.reputation import approval as reputation
 
     async def go(res) -> int:
-        rows = await reputation.list_items(res.db, args.status, args.limit)
+        try:
+            rows = await reputation.list_items(res.db, args.status, args.limit)
+        except ValueError as exc:
+            return fail(str(exc), EXIT_USAGE)
         for r in rows:
             stars = f" {r['rating']}★" if r["rating"] else ""
-            # outside text (a customer's review, a draft built from it) never reaches the terminal as escapes
-            print(printable(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}] "
+            flag = ""
+            if r["escalate"]:
+                flag = f" ⚠ ESCALATED ({', '.join((r['ai_analysis'] or {}).get('reasons') or ['model'])})"
+            # outside text (a customer's review, a draft built from it): no escape sequence reaches the terminal
+            print(printable(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}]{flag} "
                             f"{r['text'][:120]!r}"))
             if r["draft"]:
                 print(f"    → {printable(r['draft'])}")
+            if r["guard_reason"]:
+                print(f"    ⚠ held by the content guard: {printable(r['guard_reason'])}")
         if not rows:
             print(f"no items in status {args.status}")
         return 0

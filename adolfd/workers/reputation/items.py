@@ -7,7 +7,7 @@ from adolfd.domain.reputation.review_analysis import FeedbackItem
 
 ITEM = """
 SELECT i.*, r.draft_text, r.final_text, r.generation, r.publish_retry_count, r.publish_attempt,
-       r.publish_started_at
+       r.publish_started_at, r.doubtful_attempts, r.guard_reason
 FROM reputation_items i LEFT JOIN reputation_responses r ON r.item_id = i.id WHERE i.id = $1
 """
 

@@ -1,12 +1,16 @@
 """Publishing a reply (seed 003 §7.3 Publishing Tasks), exactly once.
 
 Publishing once (DOMAIN.md): `send_response` first claims the item in PostgreSQL — status `publishing`, a fresh
-attempt id, the start time, the try counter — in one transaction, so a duplicate job finds nothing to claim.
-Before every publishing call it asks the marketplace for seller answers (`decide_publish`): after an earlier
-attempt of ours whose outcome is unknown (timeout, 5xx, a worker killed mid-call) any seller answer is taken
-as ours and nothing is sent again. A claim whose worker died is taken over only after `publish_lease_seconds`,
-by the job's own ARQ re-run or by the hourly `retry_failed_publish`; only the holder of the attempt id may
-finish it."""
+attempt id, the start time, the try counter — in one transaction, so a duplicate job finds nothing to claim. Before
+every publishing call it asks the marketplace for seller answers (`decide_publish`): after an earlier attempt of
+ours whose outcome is unknown (timeout, 5xx, an unreadable answer, a worker killed mid-call) any seller answer is
+taken as ours and nothing is sent again; after attempts the marketplace refused outright (a 4xx), an answer found
+later was written by someone else and the item is skipped. Right before the claim the content guard reads the reply
+once more (`reply_guard`): a held reply goes back to review, never out. After the publishing call the answer's body
+is checked by the client and the reply is read back (`seller_answers`): an unreadable answer or a reply that is not
+there fails the attempt with its outcome unknown, so the next attempt looks before it sends. A claim whose worker
+died is taken over only after `publish_lease_seconds`, by the job's own ARQ re-run or by the hourly
+`retry_failed_publish`; only the holder of the attempt id may finish it."""
 from __future__ import annotations
 
 import uuid
@@ -15,16 +19,21 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from adolfd.clients.errors import ApiError
+from adolfd.clients.errors import ApiError, AuthError, BadResponse, RateLimited, Rejected
 from adolfd.domain.reputation.replies import ItemStatus, PublishAction, decide_publish
+from adolfd.domain.reputation.reply_guard import check_reply
 from adolfd.domain.reputation.review_analysis import ItemType
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
+from adolfd.keys import REPUTATION_SEND_RETRY_JOB
 from adolfd.workers.reputation.items import ITEM
 from adolfd.workers.reputation.resources import source
 
 PUBLISH_RETRY = RetryPolicy(tries=3, delay=300)  # seed §7.3 send_response: max_retries=3, countdown=300
+# Answers that say the marketplace did nothing with our reply (a 4xx refusal, bad credentials, a rate limit);
+# a timeout, a 5xx or an unreadable answer leave the outcome unknown.
+REFUSED = (Rejected, AuthError, RateLimited)
 
 
 @dataclass(frozen=True)
@@ -33,11 +42,22 @@ class Claim:
     attempt: uuid.UUID
     earlier_attempts: int
     text: str
+    doubtful_attempts: int = 0      # earlier attempts whose outcome is unknown
+
+
+@dataclass(frozen=True)
+class Held:
+    """The content guard stopped the reply at publish time; the item went back to review."""
+
+    reason: str
 
 
 async def claim_publish(db: asyncpg.Pool, item_id: int, now: datetime, lease: timedelta,
-                        max_tries: int) -> Claim | str:
-    """Take the item for one publish attempt, or say why not (its status, or `gave_up`)."""
+                        max_tries: int) -> Claim | Held | str:
+    """Take the item for one publish attempt, or say why not (its status, `gave_up`, or the guard's `Held`).
+
+    The new attempt counts as doubtful from here: if the worker dies mid-call nobody can tell whether the
+    marketplace got it. `_finish` clears that when the outcome is known."""
     async with db.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(ITEM + " FOR UPDATE OF i", item_id)
         if row is None:
@@ -49,24 +69,39 @@ async def claim_publish(db: asyncpg.Pool, item_id: int, now: datetime, lease: ti
             return status
         if status == ItemStatus.FAILED and row["publish_retry_count"] >= max_tries:
             return "gave_up"
+        text = row["final_text"] or row["draft_text"]
+        verdict = check_reply(text, row["platform"], row["item_type"], row["author"])
+        if not verdict.ok:
+            # defence in depth: whatever approved it, a reply the guard holds goes back to a person
+            await conn.execute("UPDATE reputation_responses SET guard_reason = $2, approved_by = NULL, "
+                               "approved_at = NULL, auto_approved = false, updated_at = $3 WHERE item_id = $1",
+                               item_id, verdict.reason, now)
+            await conn.execute("UPDATE reputation_items SET status = 'pending_review', updated_at = $2 "
+                               "WHERE id = $1", item_id, now)
+            return Held(verdict.reason)
         attempt = uuid.uuid4()
         await conn.execute("UPDATE reputation_responses SET publish_attempt = $2, publish_started_at = $3, "
-                           "publish_retry_count = publish_retry_count + 1, updated_at = $3 WHERE item_id = $1",
+                           "publish_retry_count = publish_retry_count + 1, doubtful_attempts = doubtful_attempts + 1, "
+                           "updated_at = $3 WHERE item_id = $1",
                            item_id, attempt, now)
         await conn.execute("UPDATE reputation_items SET status = 'publishing', updated_at = $2 WHERE id = $1",
                            item_id, now)
-    return Claim(row, attempt, row["publish_retry_count"], row["final_text"] or row["draft_text"])
+    return Claim(row, attempt, row["publish_retry_count"], text, row["doubtful_attempts"] or 0)
 
 
 async def _finish(db: asyncpg.Pool, claim: Claim, status: ItemStatus, now: datetime, *, answer_id: str = "",
-                  error: str | None = None) -> bool:
-    """Record the outcome, only if the claim is still ours."""
+                  error: str | None = None, known: bool = True) -> bool:
+    """Record the outcome, only if the claim is still ours. `known=False`: the marketplace may or may not have
+    our reply (timeout, 5xx, unreadable answer), so the attempt stays doubtful."""
     async with db.acquire() as conn, conn.transaction():
         ours = await conn.fetchval(
             "UPDATE reputation_responses SET publish_error = $3, external_answer_id = COALESCE(NULLIF($4, ''), "
-            "external_answer_id), published_at = CASE WHEN $5 THEN $6 ELSE published_at END, updated_at = $6 "
+            "external_answer_id), published_at = CASE WHEN $5 THEN $6 ELSE published_at END, updated_at = $6, "
+            "doubtful_attempts = CASE WHEN $7 = 'failed' THEN doubtful_attempts - CASE WHEN $8 THEN 1 ELSE 0 END "
+            "ELSE 0 END "
             "WHERE item_id = $1 AND publish_attempt = $2 RETURNING item_id",
-            claim.item["id"], claim.attempt, error, answer_id, status == ItemStatus.PUBLISHED, now)
+            claim.item["id"], claim.attempt, error, answer_id, status == ItemStatus.PUBLISHED, now, status.value,
+            known)
         if ours is None:
             return False
         await conn.execute("UPDATE reputation_items SET status = $2, updated_at = $3, "
@@ -88,6 +123,12 @@ async def send_response(ctx: Ctx, item_id: int) -> dict:
     rep = ctx.settings.reputation
     claim = await claim_publish(ctx.db, item_id, ctx.now(), timedelta(seconds=rep.publish_lease_seconds),
                                 rep.publish_max_tries)
+    if isinstance(claim, Held):
+        ctx.log.warning("reply_held_by_guard", item_id=item_id, reason=claim.reason)
+        await ctx.alert("REPUTATION_REPLY_HELD", "warning",
+                        f"reply to item {item_id} was approved but not published: {claim.reason}",
+                        dedup_key=f"reply-held:{item_id}", item_id=item_id, reason=claim.reason)
+        return {"status": "held_for_review", "item_id": item_id, "reason": claim.reason}
     if not isinstance(claim, Claim):
         ctx.log.info("publish_not_claimed", item_id=item_id, item_status=claim)
         return {"status": "already_published" if claim == ItemStatus.PUBLISHED else "not_claimed",
@@ -96,18 +137,27 @@ async def send_response(ctx: Ctx, item_id: int) -> dict:
     item_type = ItemType(row["item_type"])
     ctx.log.info("publish_claimed", item_id=item_id, platform=row["platform"], attempt=str(claim.attempt),
                  earlier_attempts=claim.earlier_attempts)
+    sent = False
     try:
         client = source(ctx, row["platform"], row["brand_id"])
         existing = await client.seller_answers(item_type, row["external_id"], row["sku"])
-        action = decide_publish(existing, claim.text, claim.earlier_attempts)
+        action = decide_publish(existing, claim.text, claim.doubtful_attempts)
         answer_id = existing[0].answer_id if existing else ""
         if action is PublishAction.PUBLISH:
             if not await _renew(ctx.db, claim, ctx.now()):
+                # our attempt sent nothing: it must not make a later answer look like ours
+                await ctx.db.execute("UPDATE reputation_responses SET doubtful_attempts = "
+                                     "GREATEST(doubtful_attempts - 1, 0) WHERE item_id = $1", item_id)
                 ctx.log.warning("publish_claim_lost", item_id=item_id, attempt=str(claim.attempt))
                 return {"status": "claim_lost", "item_id": item_id}
+            sent = True
             answer_id = await client.publish(item_type, row["external_id"], row["sku"], claim.text)
+            if not await client.seller_answers(item_type, row["external_id"], row["sku"]):
+                raise BadResponse(f"the reply to {row['platform']} {item_type} {row['external_id']} was accepted "
+                                  "but is not there when read back", api=row["platform"])
     except (ApiError, LookupError) as exc:
-        await _finish(ctx.db, claim, ItemStatus.FAILED, ctx.now(), error=str(exc)[:1000])
+        known = not sent or isinstance(exc, REFUSED)
+        await _finish(ctx.db, claim, ItemStatus.FAILED, ctx.now(), error=str(exc)[:1000], known=known)
         raise
     final = {PublishAction.PUBLISH: ItemStatus.PUBLISHED, PublishAction.CONFIRM: ItemStatus.PUBLISHED,
              PublishAction.SKIP: ItemStatus.SKIPPED}[action]
@@ -141,7 +191,8 @@ async def retry_failed_publish(ctx: Ctx) -> dict:
                             f"reply to {r['platform']} item {r['id']} failed {r['tries']} times: {r['publish_error']}",
                             brand_id=r["brand_id"], dedup_key=f"publish-failed:{r['id']}", item_id=r["id"])
             continue
-        await ctx.enqueue("reputation.send_response", _job_id=f"reputation:send:{r['id']}:t{r['tries']}",
+        await ctx.enqueue("reputation.send_response",
+                          _job_id=REPUTATION_SEND_RETRY_JOB.format(item_id=r["id"], tries=r["tries"]),
                           item_id=r["id"])
         retried.append(r["id"])
     return {"status": "ok", "retried": len(retried), "gave_up": len(gave_up), "item_ids": retried}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from adolfd.clients.feedback import FeedbackSource
 from adolfd.clients.llm import LLMProvider, worker_provider
+from adolfd.clients.ozon_reviews import OzonReviewsClient
+from adolfd.clients.wb_feedbacks import WbFeedbacksClient
+from adolfd.clients.ym_feedback import YmFeedbackClient
 from adolfd.engine.context import Ctx
 
 PLATFORMS = ("wb", "ozon", "ym")
-CLIENTS = {"wb": "wb_feedbacks", "ozon": "ozon_reviews", "ym": "ym_feedback"}
 TITLES = {"wb": "Wildberries", "ozon": "Ozon", "ym": "Яндекс.Маркет"}
 
 
@@ -17,4 +19,11 @@ def provider(ctx: Ctx) -> LLMProvider:
 
 
 def source(ctx: Ctx, platform: str, brand: str) -> FeedbackSource:
-    return ctx.client(CLIENTS[platform], brand)  # type: ignore[return-value]
+    """The brand's feedback client of one marketplace, typed as its own class (each is a FeedbackSource)."""
+    if platform == "wb":
+        return ctx.client(WbFeedbacksClient, brand)
+    if platform == "ozon":
+        return ctx.client(OzonReviewsClient, brand)
+    if platform == "ym":
+        return ctx.client(YmFeedbackClient, brand)
+    raise ValueError(f"unknown marketplace {platform!r}; expected one of {', '.join(PLATFORMS)}")

@@ -15,10 +15,13 @@ from adolfd.engine.arguments import Details, Id, Text, between
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
+from adolfd.keys import WATCHER_AGENTS_STATS as AGENTS_STATS
+from adolfd.keys import WATCHER_AGENTS_STATS_TTL as AGENTS_STATS_TTL
+from adolfd.keys import WATCHER_CLAIMED as CLAIMED
+from adolfd.keys import WATCHER_NIGHT_BATCH as NIGHT_BATCH
 from adolfd.workers.watcher.apply import enter_panic
 from adolfd.workers.watcher.consumer import Consumer, run_effects
 from adolfd.workers.watcher.handback import claimed_ids, hand_back
-from adolfd.workers.watcher.keys import AGENTS_STATS, AGENTS_STATS_TTL, CLAIMED, NIGHT_BATCH
 from adolfd.workers.watcher.notify import active_users, tell
 from adolfd.workers.watcher.office import reporter
 from adolfd.workers.watcher.queues import flush_requeues, queue_lengths

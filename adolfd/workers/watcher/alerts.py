@@ -14,6 +14,7 @@ from adolfd.domain.watcher.recipients import recipients
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
+from adolfd.keys import WATCHER_DUMPING_JOB, WATCHER_NOTIFY_JOB
 from adolfd.workers.watcher.notify import active_users, tell
 from adolfd.workers.watcher.office import reporter
 
@@ -70,10 +71,10 @@ async def check_alerts(ctx: Ctx) -> dict:
     unsent = await ctx.db.fetch("SELECT id, alert_type FROM watcher_alerts WHERE platform_alert_id IS NULL "
                                 "AND created_at > $1 ORDER BY id", now - DEDUP_WINDOW)
     for row in unsent:
-        await ctx.enqueue("watcher.send_alert_notification", _job_id=f"watcher:notify:{row['id']}",
+        await ctx.enqueue("watcher.send_alert_notification", _job_id=WATCHER_NOTIFY_JOB.format(alert_id=row["id"]),
                           alert_id=row["id"])
         if row["alert_type"] == AlertType.DUMPING:
-            await ctx.enqueue("watcher.process_dumping_alert", _job_id=f"watcher:dumping:{row['id']}",
+            await ctx.enqueue("watcher.process_dumping_alert", _job_id=WATCHER_DUMPING_JOB.format(alert_id=row["id"]),
                               alert_id=row["id"])
     await office.report_idle(metrics={"prices_checked": len(prices), "alerts_created": len(created)})
     return {"status": "success", "alerts_created": len(created), "prices_checked": len(prices),

@@ -25,8 +25,9 @@ from adolfd.domain.watcher.events import (
 )
 from adolfd.domain.watcher.marketplaces import from_agent
 from adolfd.domain.watcher.recipients import admins
+from adolfd.keys import WATCHER_CLAIMED as CLAIMED
+from adolfd.keys import WATCHER_IP_BLOCK_SECONDS as IP_BLOCK_SECONDS
 from adolfd.workers.watcher.handback import hand_back
-from adolfd.workers.watcher.keys import CLAIMED, IP_BLOCK_SECONDS
 from adolfd.workers.watcher.notify import active_users, tell
 
 MAX_TRIES = 3     # seed §7.3 regenerate_failed_tasks: a task has failed for good after 3 tries

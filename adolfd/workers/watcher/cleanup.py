@@ -10,7 +10,9 @@ from typing import Annotated
 from adolfd.engine.arguments import between
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.watcher.keys import AGENT_STATE_PATTERN, CLAIMED_PATTERN, STATS_PATTERN
+from adolfd.keys import WATCHER_AGENT_STATE_PATTERN as AGENT_STATE_PATTERN
+from adolfd.keys import WATCHER_CLAIMED_PATTERN as CLAIMED_PATTERN
+from adolfd.keys import WATCHER_STATS_PATTERN as STATS_PATTERN
 
 SCAN_COUNT = 500
 
@@ -57,8 +59,8 @@ async def cleanup_redis_keys(ctx: Ctx) -> dict:
         if await ctx.redis.ttl(key) == -1:
             deleted += await ctx.redis.delete(key)
     known = {r["name"] for r in await ctx.db.fetch("SELECT name FROM watcher_agents")}
-    for pattern, prefix, suffix in ((AGENT_STATE_PATTERN, "watcher:agent:", ":state"),
-                                    (CLAIMED_PATTERN, "watcher:claimed:", "")):
+    for pattern in (AGENT_STATE_PATTERN, CLAIMED_PATTERN):
+        prefix, suffix = pattern.split("*")
         async for key in ctx.redis.scan_iter(match=pattern, count=SCAN_COUNT):
             if _agent_of(key, prefix, suffix) not in known:
                 deleted += await ctx.redis.delete(key)

@@ -25,9 +25,13 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from adolfd.domain.watcher.events import BadEvent, Panic, parse_event
+from adolfd.keys import WATCHER_CLAIMED as CLAIMED
+from adolfd.keys import WATCHER_CONSUMER_GROUP as CONSUMER_GROUP
+from adolfd.keys import WATCHER_DEAD_LETTER as DEAD_LETTER
+from adolfd.keys import WATCHER_EVENTS as EVENTS
+from adolfd.keys import WATCHER_IP_BLOCKED as IP_BLOCKED
 from adolfd.workers.watcher.apply import Effect, apply_event
 from adolfd.workers.watcher.handback import claimed_ids
-from adolfd.workers.watcher.keys import CLAIMED, CONSUMER_GROUP, DEAD_LETTER, EVENTS, IP_BLOCKED
 from adolfd.workers.watcher.queues import flush_requeues
 
 log = structlog.get_logger("adolfd.watcher")

@@ -15,7 +15,8 @@ from adolfd.domain.watcher.marketplaces import MARKETPLACES, agent_name
 from adolfd.engine.arguments import JobDate
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.watcher.keys import GENERATION, GENERATION_TTL
+from adolfd.keys import WATCHER_GENERATION as GENERATION
+from adolfd.keys import WATCHER_GENERATION_TTL as GENERATION_TTL
 from adolfd.workers.watcher.office import reporter
 from adolfd.workers.watcher.queues import flush_requeues, push_night, write_payloads
 

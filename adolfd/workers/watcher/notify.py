@@ -13,7 +13,7 @@ import asyncpg
 
 from adolfd.admin.alerts import raise_alert
 from adolfd.domain.watcher.recipients import User
-from adolfd.workers.watcher.keys import MODULE
+from adolfd.workers.watcher import MODULE_NAME
 
 _USERS = "SELECT id, role, brand_id, telegram_chat_id FROM users WHERE is_active"
 _ROUTE = """
@@ -30,11 +30,11 @@ async def active_users(conn: asyncpg.Connection | asyncpg.Pool) -> list[User]:
 async def tell(conn: asyncpg.Connection, users: Sequence[User], *, alert_type: str, severity: str, message: str,
                dedup_key: str, now: datetime, brand_id: str | None = None, **details: Any) -> int | None:
     """One platform alert (once per dedup key) routed to these users' chats; returns the platform alert id."""
-    alert_id = await raise_alert(conn, module=MODULE, alert_type=alert_type, severity=severity, message=message,
+    alert_id = await raise_alert(conn, module=MODULE_NAME, alert_type=alert_type, severity=severity, message=message,
                                  brand_id=brand_id, details=details, dedup_key=dedup_key)
     if alert_id is None:
         alert_id = await conn.fetchval("SELECT id FROM alerts WHERE module = $1 AND dedup_key = $2 "
-                                       "ORDER BY id DESC LIMIT 1", MODULE, dedup_key)
+                                       "ORDER BY id DESC LIMIT 1", MODULE_NAME, dedup_key)
     chats = sorted({u.chat_id for u in users if u.chat_id is not None})
     if alert_id is not None and chats:
         await conn.execute(_ROUTE, alert_id, chats, now)

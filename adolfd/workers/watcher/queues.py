@@ -16,13 +16,11 @@ from redis.asyncio import Redis
 
 from adolfd.domain.watcher.agents import HandedBack, head_pushes
 from adolfd.domain.watcher.marketplaces import MARKETPLACES, agent_name
-from adolfd.workers.watcher.keys import (
-    GENERATION_PUSHED,
-    GENERATION_TTL,
-    TASK_PAYLOAD,
-    TASK_PAYLOAD_TTL,
-    TASK_QUEUE,
-)
+from adolfd.keys import WATCHER_GENERATION_PUSHED as GENERATION_PUSHED
+from adolfd.keys import WATCHER_GENERATION_TTL as GENERATION_TTL
+from adolfd.keys import WATCHER_TASK_PAYLOAD as TASK_PAYLOAD
+from adolfd.keys import WATCHER_TASK_PAYLOAD_TTL as TASK_PAYLOAD_TTL
+from adolfd.keys import WATCHER_TASK_QUEUE as TASK_QUEUE
 
 REQUEUE_LOCK = 0x4AD001   # advisory lock: one flush at a time, so an id is never pushed by two flushers
 
@@ -69,7 +67,7 @@ async def push_night(redis: Redis, night: str, marketplace: str, ids: Sequence[i
     if not ids:
         return 0
     return int(await redis.eval(_PUSH_ONCE, 2, GENERATION_PUSHED.format(date=night), queue_key(marketplace),  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
-                                GENERATION_TTL, *[str(i) for i in ids]))
+                                str(GENERATION_TTL), *[str(i) for i in ids]))
 
 
 async def push_absent(redis: Redis, marketplace: str, where: str, ids: Sequence[int]) -> int:

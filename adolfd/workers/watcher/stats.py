@@ -11,7 +11,8 @@ from adolfd.domain.watcher.stats import DailyStats, render_weekly, weekly_report
 from adolfd.engine.arguments import JobDate
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
-from adolfd.workers.watcher.keys import DAILY_STATS, DAILY_STATS_TTL
+from adolfd.keys import WATCHER_DAILY_STATS as DAILY_STATS
+from adolfd.keys import WATCHER_DAILY_STATS_TTL as DAILY_STATS_TTL
 from adolfd.workers.watcher.notify import active_users, tell
 
 

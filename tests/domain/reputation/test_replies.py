@@ -94,26 +94,32 @@ def test_auto_approval_rule(rating, sentiment, escalate, kind, enabled, expected
 
 
 def test_decide_publish_sends_when_nothing_is_there():
-    assert decide_publish([], "Спасибо!", earlier_attempts=0) is PublishAction.PUBLISH
-    assert decide_publish([], "Спасибо!", earlier_attempts=3) is PublishAction.PUBLISH
+    assert decide_publish([], "Спасибо!", doubtful_attempts=0) is PublishAction.PUBLISH
+    assert decide_publish([], "Спасибо!", doubtful_attempts=3) is PublishAction.PUBLISH
 
 
-def test_decide_publish_confirms_any_answer_after_an_attempt_of_ours():
-    # the earlier attempt timed out or its worker died; the marketplace may have trimmed or moderated the text
+def test_decide_publish_confirms_any_answer_after_an_attempt_of_unknown_outcome():
+    # an earlier attempt timed out or its worker died; the marketplace may have trimmed or moderated the text
     answers = [SellerAnswer("Спасибо за отзыв (отредактировано модератором)", "c1")]
-    assert decide_publish(answers, "Спасибо за отзыв!", earlier_attempts=1) is PublishAction.CONFIRM
+    assert decide_publish(answers, "Спасибо за отзыв!", doubtful_attempts=1) is PublishAction.CONFIRM
 
 
 def test_decide_publish_confirms_our_own_text_before_any_attempt():
     answers = [SellerAnswer("  спасибо   ЗА отзыв! ")]
-    assert decide_publish(answers, "Спасибо за отзыв!", earlier_attempts=0) is PublishAction.CONFIRM
+    assert decide_publish(answers, "Спасибо за отзыв!", doubtful_attempts=0) is PublishAction.CONFIRM
 
 
 def test_decide_publish_skips_an_answer_written_elsewhere():
     answers = [SellerAnswer("Ответ менеджера из личного кабинета")]
-    assert decide_publish(answers, "Спасибо за отзыв!", earlier_attempts=0) is PublishAction.SKIP
+    assert decide_publish(answers, "Спасибо за отзыв!", doubtful_attempts=0) is PublishAction.SKIP
 
 
 def test_same_text_ignores_spacing_and_case_only():
     assert same_text("A  b\nc", "a B c")
     assert not same_text("a b c", "a b c d")
+
+
+def test_decide_publish_after_refused_attempts_does_not_claim_a_managers_answer():
+    # two attempts refused outright (4xx): nothing of ours can be on the marketplace
+    answers = [SellerAnswer("Ответ менеджера из личного кабинета", "m1")]
+    assert decide_publish(answers, "Спасибо за отзыв!", doubtful_attempts=0) is PublishAction.SKIP

@@ -51,3 +51,23 @@ def test_cli_knows_every_carsbot_action():
     assert parser.parse_args(["carsbot", "publish-now", "5"]).post_id == 5
     assert parser.parse_args(["carsbot", "posts", "--status", "ready"]).status == "ready"
     assert str(parser.parse_args(["carsbot", "ingest", "posts.jsonl"]).file) == "posts.jsonl"
+
+
+def test_carsbot_bot_without_its_token_exits_2(settings, capsys):
+    from pydantic import SecretStr
+
+    args = build_parser(all_commands()).parse_args(["carsbot-bot"])
+    no_token = settings.model_copy(update={"carsbot": settings.carsbot.model_copy(
+        update={"bot_token": SecretStr("")})})
+    assert args.command == "carsbot-bot"
+    assert all_commands()["carsbot-bot"].run(args, no_token) == 2
+    assert "ADOLFD_CARSBOT__BOT_TOKEN" in capsys.readouterr().err
+
+
+async def test_an_unknown_post_status_is_refused_naming_the_statuses(ctx):
+    try:
+        await operator.posts_by_status(ctx, "sold")
+    except ValueError as exc:
+        assert "publish_unknown" in str(exc) and "'sold'" in str(exc)
+    else:
+        raise AssertionError("an unknown status must be refused")

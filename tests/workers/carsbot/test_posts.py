@@ -68,6 +68,23 @@ async def test_an_album_is_one_post_with_every_photo(res, sandbox, channels, ctx
     res.settings.carsbot.album_wait_seconds = 3.0
 
 
+async def test_an_album_caption_later_than_the_wait_revives_the_rejected_post(res, channels, ctx, run_queue,
+                                                                             monkeypatch):
+    await channels()
+    monkeypatch.setattr(res.settings.carsbot, "album_wait_seconds", 0)
+    await store_post(ctx, message("", message_id=21, photo="photo-21", group="album-2"))
+    await run_queue("carsbot", "ai")
+    assert (await _post(res))["status"] == "rejected"            # no text yet: not an ad
+    late = await store_post(ctx, message(AD, message_id=22, photo="photo-22", group="album-2"))
+    assert late["reprocess"] and late["status"] == "merged"
+    again = await store_post(ctx, message("", message_id=23, photo="photo-23", group="album-2"))
+    assert "reprocess" not in again                             # captionless parts revive nothing
+    await run_queue("carsbot", "ai")
+    post = await _post(res)
+    assert post["status"] == "ready" and post["text"] == AD and len(post["photos"]) == 3
+    assert await res.db.fetchval("SELECT count(*) FROM carsbot_posts") == 1
+
+
 async def test_an_llm_outage_parks_posts_until_it_is_back(res, sandbox, channels, ctx, run_first):
     await channels()
     res.settings.llm.provider = "http"

@@ -9,10 +9,11 @@ import httpx
 import pytest
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import resolve
+from adolfd.keys import MARKETING_BID_CYCLE_LOCK as LOCK_KEY
+from adolfd.keys import MARKETING_LAST_CYCLE as LAST_CYCLE
 from adolfd.sandbox import ads
 from adolfd.workers.marketing import bid_cycle
 from adolfd.workers.marketing.bid_changes import request_bid_change
-from adolfd.workers.marketing.keys import LAST_CYCLE, LOCK_KEY
 from adolfd.workers.marketing.kill_switch import pause_bids, resume_bids
 from redis.exceptions import LockError, LockNotOwnedError
 

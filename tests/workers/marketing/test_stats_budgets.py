@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from adolfd.errors import BadArguments
+from adolfd.keys import MARKETING_API_STATUS as API_STATUS
 from adolfd.settings import RateLimit
-from adolfd.workers.marketing.keys import API_STATUS
 from pydantic import SecretStr
 
 

@@ -28,8 +28,18 @@ async def test_operator_commands(res, settings, sandbox, feed, poll, items, run_
     await poll("wb", "question")
     first, second = (await items(platform="wb", item_type="question"))[:2]
 
+    last = (await items(platform="wb", item_type="question"))[-1]
+    await res.db.execute("UPDATE reputation_items SET ai_analysis = ai_analysis || "
+                         "'{\"escalate\": true, \"reasons\": [\"safety\"]}'::jsonb WHERE id = $1", last["id"])
+    await res.db.execute("UPDATE reputation_responses SET guard_reason = 'link (t.me/x)' WHERE item_id = $1",
+                         last["id"])
     code, out, _ = await adolfd(settings, sandbox, "reviews")
     assert code == 0 and f"#{first['id']} wb question" in out and "→ Здравствуйте" in out
+    assert out.startswith(f"#{last['id']} wb question") and "⚠ ESCALATED (safety)" in out.splitlines()[0]
+    assert "⚠ held by the content guard: link (t.me/x)" in out
+    code, out, err = await adolfd(settings, sandbox, "reviews", "--status", "x")
+    assert code == 2 and "unknown status 'x'; expected one of new, analyzed, pending_review" in err, err
+    assert "Traceback" not in err
 
     code, out, _ = await adolfd(settings, sandbox, "approve", str(first["id"]), "--by", "olga")
     assert code == 0 and json.loads(out) == {"status": "approved", "item_id": first["id"], "by": "olga"}

@@ -208,3 +208,118 @@ async def test_polls_report_to_the_office_dashboard(res, fast, sandbox, feed, po
     assert (await res.redis.hget("office:agent:reputation_wb", "status")) == b"error"   # heartbeat keeps status
     assert (await res.redis.hget("office:agent:reputation_ym", "status")) == b"idle"    # a new card starts idle
     assert await res.redis.hget("office:agent:reputation_ozon", "fte_coefficient") == b"1.0"
+
+
+# -- poisoned items: characters PostgreSQL and JSON refuse ---------------------------------------------------
+
+POISON = {"ohana_kids:review:0": {"text": "Хорошо\x00 но\ud800 странно", "author": "Анна\x00"},
+          "ohana_kids:review:1": {"pros": "\x1b[2Jочистка экрана"}}
+
+
+async def test_poisoned_reviews_are_cleaned_and_the_page_is_stored(res, fast, feed, poll, items, run_queue):
+    feed("wb", backlog=3, written=POISON)
+    out = await poll("wb", "review")
+    assert out["success"] and out["result"]["cleaned"] == 2 and out["result"]["quarantined"] == 0, out
+    rows = await items(platform="wb", item_type="review", brand_id="ohana_kids")
+    assert len(rows) >= 3
+    first = rows[0]
+    assert first["text"] == "Хорошо но\ufffd странно" and first["author"] == "Анна"
+    assert "\x1b" not in rows[1]["pros"] and rows[1]["pros"].endswith("очистка экрана")
+    assert all(r["status"] == "pending_review" for r in rows)                      # analysed and drafted
+    assert await res.db.fetchval("SELECT cursor FROM reputation_poll_cursors WHERE platform = 'wb' "
+                                 "AND brand_id = 'ohana_kids'") is not None
+    assert await res.db.fetchval("SELECT count(*) FROM failed_jobs") == 0
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE severity = 'critical'") == 0
+
+
+async def test_an_item_the_database_still_refuses_is_quarantined_alone(res, fast, feed, poll, items, monkeypatch):
+    """Cleaning off (something new PostgreSQL refuses): the poll stores the rest, keeps the item aside, moves on."""
+    monkeypatch.setattr("adolfd.clients.feedback.clean_json", lambda value: (value, []))
+    feed("wb", backlog=3, written={"ohana_kids:review:0": {"text": "Хорошо\x00"}})
+    for _ in range(2):                                                            # every 5 minutes: one alert
+        out = await poll("wb", "review")
+        assert out["success"] and out["result"]["brands"]["ohana_kids"]["quarantined"] == 1, out
+    kept = await items(platform="wb", item_type="review", brand_id="ohana_kids")
+    assert len(kept) >= 2 and all("\x00" not in r["text"] for r in kept)
+    assert len(await items(platform="wb", item_type="review", brand_id="ohana_market")) >= 3
+    [q] = await res.db.fetch("SELECT * FROM reputation_quarantine")
+    assert "\\u0000" in q["payload"] and json.loads(q["payload"])["text"] == "Хорошо\x00"   # kept as sent
+    assert q["brand_id"] == "ohana_kids" and q["error"]
+    assert await res.db.fetchval("SELECT cursor FROM reputation_poll_cursors WHERE platform = 'wb' "
+                                 "AND brand_id = 'ohana_kids'") is not None
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE alert_type = 'REPUTATION_QUARANTINED'") == 1
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE severity = 'critical'") == 0
+
+
+# -- items shown late: the sweep ------------------------------------------------------------------------------
+
+async def test_review_moderated_hours_late_is_read_by_the_sweep(res, sandbox, clock, feed, poll, items):
+    """WB shows a review after moderation with its original createdDate, hours behind the poll's cursor."""
+    late_one = feedback_feed.wb_id(sandbox.sandbox.seed, "ohana_kids", "review", 0)
+    feed("wb", backlog=3, every_seconds=3600, late={"ohana_kids:review:0": 4 * 3600})
+    await poll("wb", "review")
+    stored = {r["external_id"] for r in await items(platform="wb", brand_id="ohana_kids")}
+    assert late_one not in stored and len(stored) >= 2                # still in moderation
+
+    sandbox.sandbox.advance(90 * 60)                                   # moderation done: WB lists it now
+    clock.advance(minutes=10)
+    out = await poll("wb", "review")                                   # an ordinary poll: cursor − 60 min
+    assert out["result"].get("sweeps", 0) == 0
+    assert late_one not in {r["external_id"] for r in await items(platform="wb")}
+
+    clock.advance(minutes=55)                                          # an hour since the last sweep
+    out = await poll("wb", "review")
+    assert late_one in {r["external_id"] for r in await items(platform="wb")}
+    assert out["result"]["sweeps"] == 2 and out["result"]["new"] >= 1, out
+
+
+# -- every failure counts against the breaker, as in the seed -------------------------------------------------
+
+async def test_database_failure_during_a_poll_counts_against_the_breaker(res, fast, feed, poll, monkeypatch):
+    import asyncpg
+    from adolfd.workers.reputation import polling
+
+    async def refuse(*args, **kwargs):
+        raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+
+    feed("wb", backlog=1)
+    monkeypatch.setattr(polling, "_store", refuse)
+    out = await poll("wb", "review")
+    assert not out["success"]
+    state = await breakers(res.redis, res.settings).read(breaker_name("wb", "review"))
+    assert state.failures >= 1 and "CannotConnectNowError" in state.last_error, state
+
+
+async def test_a_poll_that_runs_out_of_time_counts_against_the_breaker(res, fast, feed, poll, monkeypatch):
+    import asyncio
+
+    from adolfd.workers.reputation import polling
+
+    async def hang(*args, **kwargs):
+        await asyncio.sleep(30)
+
+    feed("ozon", backlog=1)
+    monkeypatch.setattr(polling, "POLL_TIME_MARGIN", 599.8)            # a 0.2 s budget under the 600 s limit
+    monkeypatch.setattr(polling, "_store", hang)
+    out = await asyncio.wait_for(poll("ozon", "question"), 20)
+    assert not out["success"]
+    state = await breakers(res.redis, res.settings).read(breaker_name("ozon", "question"))
+    assert state.failures >= 1 and "TimeoutError" in state.last_error, state
+
+
+async def test_a_database_outage_while_storing_quarantines_nothing(res, fast, feed, poll, items, monkeypatch):
+    import asyncpg
+    from adolfd.workers.reputation import polling
+
+    async def gone(*args, **kwargs):
+        raise asyncpg.exceptions.CannotConnectNowError("the database system is shutting down")
+
+    feed("ym", backlog=2)
+    monkeypatch.setattr(polling, "_insert", gone)
+    out = await poll("ym", "review")
+    assert not out["success"]
+    assert await res.db.fetchval("SELECT count(*) FROM reputation_quarantine") == 0   # read again next time
+    assert await res.db.fetchval("SELECT count(*) FROM reputation_poll_cursors") == 0
+    assert (await breakers(res.redis, res.settings).read(breaker_name("ym", "review"))).failures >= 1
+    monkeypatch.undo()
+    assert (await poll("ym", "review"))["result"]["new"] == len(await items(platform="ym")) >= 4

@@ -194,11 +194,45 @@ async def test_malformed_llm_answer_is_a_clear_error_and_loses_no_item(res, fast
     await poll("wb", "question")
     stored = await items(platform="wb", item_type="question")
     assert stored and all(r["status"] == "new" for r in stored)          # kept, waiting for analysis
-    failures = await res.db.fetch("SELECT error, args FROM failed_jobs WHERE job_name = 'analyze_item'")
-    assert len(failures) == len(stored)
-    assert all("answer is not JSON" in f["error"] for f in failures)
+    alerts = await res.db.fetch("SELECT * FROM alerts WHERE alert_type = 'REPUTATION_LLM_OUTAGE'")
+    assert len(alerts) == 1 and "answer is not JSON" in alerts[0]["message"]     # one alert, the clear error
+    assert await res.db.fetchval("SELECT count(*) FROM failed_jobs") == 0
     sandbox.sandbox.state("llm")["scripted"].clear()                    # the model behaves again
-    for r in stored:
-        await enqueue(res.redis, "reputation.analyze_item", {"item_id": r["id"]}, job_id=f"again:{r['id']}")
+    await poll("wb", "question")                                        # the next poll queues them again
     await run_queue("reputation", "default")
     assert all(r["status"] == "pending_review" for r in await items(platform="wb", item_type="question"))
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE alert_type = 'REPUTATION_LLM_OUTAGE' "
+                                 "AND resolved_at IS NULL") == 0
+
+
+@pytest.mark.parametrize("stage", ["analyze", "generate"])
+async def test_llm_outage_folds_into_one_alert_and_items_resume(res, fast, http_llm, sandbox, feed, poll, items,
+                                                                run_queue, stage):
+    """The LLM is down for a while: no item is stranded behind its job id, one alert for the outage."""
+    feed("ozon", backlog=3)
+    if stage == "analyze":
+        sandbox.sandbox.add_fault("llm", "5xx")
+    else:
+        # analyses get through; every draft answer lacks its "reply"
+        script_answers(sandbox.sandbox, ['{"sentiment": "neutral", "topics": [], "escalate": false, '
+                                         '"reasons": []}'] * 200)
+    await poll("ozon", "review")
+    waiting = await items(platform="ozon", item_type="review")
+    assert len(waiting) >= 6
+    expected = "new" if stage == "analyze" else "analyzed"
+    for _ in range(3):                                                  # polls every 5 minutes during the outage
+        await poll("ozon", "review")
+        await run_queue("reputation", "default")
+    rows = await items(platform="ozon", item_type="review")
+    assert {r["status"] for r in rows} == {expected}, {r["status"] for r in rows}
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE alert_type = 'REPUTATION_LLM_OUTAGE'") == 1
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE severity = 'critical'") == 0
+
+    sandbox.sandbox.clear_faults()                                      # the LLM is back
+    sandbox.sandbox.state("llm").pop("scripted", None)
+    await poll("ozon", "review")
+    await run_queue("reputation", "default")
+    rows = await items(platform="ozon", item_type="review")
+    assert {r["status"] for r in rows} == {"pending_review"} and all(r["draft_text"] for r in rows)
+    assert await res.db.fetchval("SELECT count(*) FROM alerts WHERE alert_type = 'REPUTATION_LLM_OUTAGE' "
+                                 "AND resolved_at IS NULL") == 0

@@ -60,3 +60,70 @@ async def users(res):
             "(4,'d','director','all',104), (5,'a','administrator','all',105)")
 
 
+
+
+# -- the admin bot against the sandbox's fake Telegram (as tests/operations/conftest.py) ---------------------
+ADMIN = 111
+STRANGER = 999
+
+
+@pytest.fixture
+def admin_bot_settings(res, sandbox, monkeypatch):
+    from adolfd.sandbox.accounts import TELEGRAM_BOT
+    from adolfd.settings import OpsSettings, RateLimit
+
+    monkeypatch.setattr(res.settings, "ops", OpsSettings(bot_token=TELEGRAM_BOT.token, admin_ids=[ADMIN],
+                                                         delivery_interval_seconds=3600, poll_timeout_seconds=1))
+    monkeypatch.setattr(res.settings, "rate_limits", {**res.settings.rate_limits,
+                                                      "telegram:chat": RateLimit(rate=200, burst=200)})
+    sandbox.sandbox.set_limit("telegram", "chat", 200, 200)
+    return res
+
+
+@pytest.fixture
+async def bot(admin_bot_settings, sandbox):
+    """The admin bot polling the fake Telegram until the test ends."""
+    import asyncio
+
+    from adolfd.admin.bot.app import serve_bot
+
+    res = admin_bot_settings
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_bot(res.settings, res, stop=stop))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not any(r.path.endswith("/getUpdates") for r in sandbox.sandbox.requests):
+        assert not task.done(), task.exception()
+        assert loop.time() < deadline, "the bot never started polling"
+        await asyncio.sleep(0.02)
+    yield stop
+    stop.set()
+    await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture
+def chat(sandbox):
+    """`await chat("/watcher agents")` → the bot's reply (the user's next message to that chat)."""
+    import asyncio
+
+    import httpx
+    from adolfd.sandbox.telegram import telegram_fake
+
+    fake = telegram_fake(sandbox.sandbox)
+
+    async def say(text: str, user_id: int = ADMIN, timeout: float = 8.0, wait: bool = True) -> str:
+        seen = len(fake.messages(user_id))
+        async with httpx.AsyncClient(base_url=sandbox.url, timeout=5) as client:
+            r = await client.post("/telegram/_sandbox/updates", json={"text": text, "user_id": user_id,
+                                                                      "username": "olga"})
+        r.raise_for_status()
+        if not wait:
+            return ""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(fake.messages(user_id)) <= seen:
+            assert loop.time() < deadline, f"no reply to {text!r}"
+            await asyncio.sleep(0.02)
+        return "\n".join(m.text for m in fake.messages(user_id)[seen:])
+
+    return say

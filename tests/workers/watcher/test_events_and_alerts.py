@@ -1,12 +1,14 @@
 """Bad events change nothing; an event is applied once when the consumer dies mid-event; alert dedup across
-overlapping windows and recipients by severity; clean-ups; the Redis clean-up never issues KEYS."""
+overlapping windows and recipients by severity; clean-ups (the Redis one: test_priorities_and_redis.py)."""
+import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from adolfd.keys import WATCHER_DEAD_LETTER as DEAD_LETTER
+from adolfd.keys import WATCHER_EVENTS as EVENTS
 from adolfd.workers.watcher import consumer as consumer_mod
 from adolfd.workers.watcher.consumer import Consumer
-from adolfd.workers.watcher.keys import DEAD_LETTER, EVENTS
 
 TABLES = ("watcher_tasks", "watcher_agents", "watcher_price_history", "watcher_applied_events", "watcher_agent_logs")
 
@@ -47,6 +49,25 @@ async def test_every_bad_event_is_refused_with_its_reason_and_changes_nothing(re
     dead = await res.redis.xrange(DEAD_LETTER)
     assert len(dead) == 8 and all(f[b"reason"] and f[b"detail"] for _, f in dead)
     assert (await res.redis.xpending(EVENTS, "adolfd"))["pending"] == 0
+
+
+async def test_unknown_agent_and_oversized_events_are_refused(res, at, catalogue, run_job, fleet, consume, script):
+    from adolfd.sandbox.watcher_agents import SimAgent
+
+    await run_job("watcher.generate_daily_tasks")
+    task = int((await res.redis.lrange("watcher:task_queue:ozon", 0, 0))[0])
+    stranger = SimAgent(res.redis, "stranger", "ozon", script)                  # never sent a heartbeat
+    await stranger.send("task_started", task_id=task)
+    await stranger.send("cookies_invalid", reason="x")
+    await res.redis.xadd(EVENTS, {"event": json.dumps({"type": "heartbeat", "event_id": "big", "agent": "ozon-1",
+                                                       "ts": "2026-02-16T21:00:00+03:00", "marketplace": "ozon",
+                                                       "pad": "x" * 17_000})})
+    before = await snapshot(res)
+    report = await consume()
+    assert report.applied == 0 and report.reasons == {"unknown_agent": 2, "too_large": 1}
+    assert await snapshot(res) == before
+    reasons = [f[b"reason"] for _, f in await res.redis.xrange(DEAD_LETTER)]
+    assert reasons == [b"unknown_agent", b"unknown_agent", b"too_large"]
 
 
 async def test_duplicate_event_applied_once(res, at, catalogue, run_job, fleet, consume):
@@ -153,22 +174,3 @@ async def test_cleanups_delete_exactly_what_is_past_retention(res, at, clock, ca
     assert (await run_job("watcher.cleanup_resolved_alerts"))["result"]["deleted_count"] == 1
     assert await res.db.fetchval("SELECT count(*) FROM watcher_tasks") == 2
     assert (await run_job("watcher.cleanup_old_tasks"))["result"]["deleted_count"] == 0
-
-
-async def test_redis_cleanup_uses_scan_never_keys(res, at, run_job):
-    await res.db.execute("INSERT INTO watcher_agents (name, marketplace) VALUES ('ozon-1', 'ozon')")
-    await res.redis.set("watcher:stats:old", "1")
-    await res.redis.set("watcher:stats:fresh", "1", ex=600)
-    await res.redis.set("watcher:agent:ozon-1:state", "1")
-    await res.redis.set("watcher:agent:gone:state", "1")
-    await res.redis.rpush("watcher:claimed:gone", "5")
-
-    async def keys_calls() -> int:
-        stats = await res.redis.info("commandstats")
-        return int(stats.get("cmdstat_keys", {}).get("calls", 0))
-
-    before = await keys_calls()
-    result = await run_job("watcher.cleanup_redis_keys")
-    assert result["result"]["deleted_count"] == 3
-    assert await keys_calls() == before
-    assert await res.redis.exists("watcher:stats:fresh", "watcher:agent:ozon-1:state") == 2

@@ -3,7 +3,8 @@ from datetime import timedelta
 
 from adolfd.cron import TABLE
 from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron
-from adolfd.workers.watcher.keys import GENERATION, IP_BLOCKED
+from adolfd.keys import WATCHER_GENERATION as GENERATION
+from adolfd.keys import WATCHER_IP_BLOCKED as IP_BLOCKED
 
 Q_OZON = "watcher:task_queue:ozon"
 
@@ -111,3 +112,29 @@ async def test_failing_task_retried_until_third_try(res, at, catalogue, run_job,
     row = await res.db.fetchrow("SELECT status, retry_count FROM watcher_tasks WHERE id = $1", first)
     assert row["status"] == "completed" and row["retry_count"] == 2
     assert await res.db.fetchval("SELECT count(*) FROM watcher_price_history WHERE task_id = $1", first) == 1
+
+
+async def test_agent_crashed_before_started_is_offline_at_three_minutes_and_its_task_back(res, at, clock, catalogue,
+                                                                                         run_job, fleet, consume):
+    """docs/agents.md §4: a task popped by an agent that died before `task_started` comes back with the hand-back
+    of sync_agent_status — not at 179 s of silence, at 181 s."""
+    await run_job("watcher.generate_daily_tasks")
+    original = await queue(res)
+    await fleet.heartbeat()
+    await consume()
+    await res.redis.lmove(Q_OZON, "watcher:claimed:ozon-1", "LEFT", "RIGHT")    # popped, then the agent died
+    others = [a for a in fleet.agents if a.name != "ozon-1"]
+    clock.advance(seconds=179)
+    for agent in others:
+        await agent.heartbeat()
+    await consume()
+    early = await run_job("watcher.sync_agent_status")
+    assert early["result"]["offline_count"] == 0 and await queue(res) == original[1:]
+    clock.advance(seconds=2)
+    late = await run_job("watcher.sync_agent_status")
+    assert late["result"]["offline"] == ["ozon-1"] and late["result"]["tasks_returned"] == 1
+    assert await queue(res) == original                                          # back at the head
+    assert await res.redis.exists("watcher:claimed:ozon-1") == 0
+    stats = await res.redis.hgetall("watcher:agents:stats")
+    assert (stats[b"offline"], stats[b"online"], stats[b"total"]) == (b"1", b"5", b"6")
+    assert 0 < await res.redis.ttl("watcher:agents:stats") <= 120
