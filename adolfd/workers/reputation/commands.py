@@ -70,10 +70,8 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reviews_args(p: argparse.ArgumentParser) -> None:
-    from adolfd.domain.reputation.replies import ItemStatus
-
-    # an unknown status exits 2 naming the allowed ones (argparse's choices), not a traceback
-    p.add_argument("--status", default="pending_review", choices=[s.value for s in ItemStatus],
+    # an unknown status exits 2 naming the allowed ones (list_items' ValueError, below), not a traceback
+    p.add_argument("--status", default="pending_review",
                    help="item status (default pending_review); escalated items are listed first")
     p.add_argument("--limit", type=_limit, default=20, help="at most this many items, 1 to 500 (default 20)")
 

@@ -58,7 +58,7 @@ async def test_operator_commands(res, settings, sandbox, feed, poll, items, run_
 async def test_reviews_refuses_an_unknown_status_and_strips_terminal_escapes(res, settings, sandbox, feed, poll,
                                                                                items):
     code, out, err = await adolfd(settings, sandbox, "reviews", "--status", "x")
-    assert code == 2 and "invalid choice: 'x'" in err and "pending_review" in err and "Traceback" not in err
+    assert code == 2 and "unknown status 'x'" in err and "pending_review" in err and "Traceback" not in err
     code, _, err = await adolfd(settings, sandbox, "reviews", "--limit", "0")
     assert code == 2 and "allowed: 1 to 500" in err
 
