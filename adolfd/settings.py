@@ -89,7 +89,8 @@ class HttpSettings(BaseModel):
     attempts: int = 4              # tries per call for 429/420 and (idempotent) 5xx/timeouts
     backoff: float = 0.5           # seconds, doubled each try
     max_retry_after: float = 120.0 # a longer server-requested wait fails the call instead
-    max_body_bytes: int = 32 * 1024 * 1024  # a larger reply body is a BadResponse (the largest real page is ~10 MB)
+    max_body_bytes: int = 32 * 1024 * 1024  # a larger reply body is a BadResponse
+    max_pages: int = 2000          # pages of one listing; more is a BadResponse (a server repeating its cursor)
 
 
 class LogisticSettings(BaseModel):

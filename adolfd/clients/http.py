@@ -53,6 +53,21 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return None
 
 
+class PageBudget:
+    """At most `http.max_pages` pages of one listing: `turn()` before each request, and one page too many is a
+    BadResponse, so a server that repeats its cursor or never sends a short page cannot keep a job reading forever."""
+
+    def __init__(self, api: str, what: str, max_pages: int) -> None:
+        self.api, self.what, self.max_pages, self.pages = api, what, max_pages, 0
+
+    def turn(self) -> None:
+        self.pages += 1
+        if self.pages > self.max_pages:
+            log.warning("api_pages_exceeded", api=self.api, what=self.what, max_pages=self.max_pages)
+            raise BadResponse(f"{self.what}: more than {self.max_pages} pages (ADOLFD_HTTP__MAX_PAGES); the server "
+                              f"may be repeating its cursor", api=self.api)
+
+
 class ApiClient:
     api: ClassVar[str] = ""
 
@@ -158,6 +173,10 @@ class ApiClient:
             raise Rejected(self.error_message(response), api=self.api, status=status)
         assert last_error is not None
         raise last_error
+
+    def page_budget(self, what: str) -> PageBudget:
+        """Counts the pages of one listing; see PageBudget."""
+        return PageBudget(self.api, what, self.settings.max_pages)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         """Send and read the body, at most `http.max_body_bytes` of it: a reply larger than any real page (a

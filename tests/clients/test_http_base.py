@@ -9,7 +9,7 @@ import pytest
 from adolfd.clients.errors import AuthError, BadResponse, RateLimited, Rejected, Unavailable
 from adolfd.clients.http import ApiClient
 from adolfd.clients.ratelimit import RateLimiter
-from adolfd.settings import HttpSettings, RateLimit
+from adolfd.settings import ApiCredentials, HttpSettings, RateLimit
 from pydantic import BaseModel
 
 
@@ -139,3 +139,24 @@ async def test_a_reply_body_larger_than_the_cap_is_a_bad_response_and_not_read_w
         await client.request_json("GET", "/chunked")
     assert len(sent) <= 17                                   # stopped at the cap: 16 chunks of 64 KiB and one more
     assert client.parse(Reply, await client.request_json("GET", "/page")).items[-1] == 999
+
+
+async def test_a_listing_that_never_ends_stops_at_the_page_cap(res):
+    """A server that keeps repeating a full page with the same cursor (Ozon's product/list) is read
+    `http.max_pages` times, then the call fails as BadResponse instead of looping for ever."""
+    from adolfd.clients.ozon import PAGE, OzonSellerClient
+
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        items = [{"product_id": n, "offer_id": f"A{n}"} for n in range(PAGE)]
+        return httpx.Response(200, json={"result": {"items": items, "last_id": "same", "total": 10**9}})
+
+    http = httpx.AsyncClient(base_url="http://api.test", transport=httpx.MockTransport(handler))
+    client = OzonSellerClient(http, RateLimiter(res.redis), account="acc",
+                              creds=ApiCredentials(client_id="1", api_key="k"),
+                              limits=lambda ec: RateLimit(rate=1000, burst=100), settings=HttpSettings(max_pages=5))
+    with pytest.raises(BadResponse, match="product/list: more than 5 pages"):
+        await client.products()
+    assert len(calls) == 5
