@@ -23,9 +23,10 @@ from adolfd.engine.context import Resources
 from adolfd.engine.enqueue import WAKE_CHANNEL
 from adolfd.engine.execution import SHUTDOWN_SLACK, arq_function
 from adolfd.engine.failures import flush_spool
+from adolfd.engine.finish_batch import FinishBatcher
 from adolfd.engine.jobs import JobSpec, for_queue
 from adolfd.engine.module import ModuleSpec, Queue
-from adolfd.engine.outage import REDIS_DOWN, Backoff, until_done
+from adolfd.engine.outage import REDIS_DOWN, Backoff
 from adolfd.engine.runbook import RUNS, SUCCESS
 from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron, entries, schedule_name
 from adolfd.engine.serialization import SERIALIZERS
@@ -125,6 +126,7 @@ class AdolfdWorker(Worker):
         self._orphaned_claims: set[str] = set()
         self._outage = Backoff("queue_poll", queue=self.queue_name)
         self._finish_outage = Backoff("job_finish", queue=self.queue_name)
+        self._finishes: FinishBatcher | None = None
 
     async def main(self) -> None:
         self.ctx["redis"] = self.pool
@@ -211,7 +213,8 @@ class AdolfdWorker(Worker):
                          result_timeout_s: float | None, keep_result_forever: bool, incr_score: int | None,
                          keep_in_progress: float | None) -> None:
         """ARQ's finish transaction as one Lua call (same keys, same effects), plus the job's run-book entry
-        (adolfd.engine.execution): one command a job instead of eight."""
+        (adolfd.engine.execution): one command a job instead of eight, sent with the other finishes of the
+        moment in one write (adolfd.engine.finish_batch)."""
         pending = self.ctx.get("runbook_sink", {}).pop(job_id, None)
         keys, run = pending if pending is not None else ((), None)
         payload = json.dumps(run, default=str) if run else ""
@@ -220,15 +223,16 @@ class AdolfdWorker(Worker):
             px = 0 if keep_result_forever or result_timeout_s is None else to_ms(result_timeout_s)
         else:
             px = -1
-        finish_script = getattr(self, "_finish", None) or self.pool.register_script(FINISH_JOB)
-        self._finish = finish_script
-        # The job has run: keep trying through a Redis outage, or it would run again once its claim expires.
-        await until_done(lambda: finish_script(
+        if self._finishes is None:
+            self._finishes = FinishBatcher(self.pool, FINISH_JOB, self._finish_outage)
+        # The job has run: the batcher keeps trying through a Redis outage, or it would run again once its claim
+        # expires.
+        await self._finishes.call(
             keys=[in_progress_key_prefix + job_id, result_key_prefix + job_id, retry_key_prefix + job_id,
                   job_key_prefix + job_id, abort_jobs_ss, self.queue_name, RUNS, SUCCESS],
             args=[job_id, int(finish), result_data or b"", px, incr_score or 0,
                   -1 if keep_in_progress is None else to_ms(keep_in_progress), payload, ok_time, *keys],
-        ), self._finish_outage)
+        )
 
     async def close(self) -> None:
         """The Redis pool is shared by every worker of the process; the group closes it."""
