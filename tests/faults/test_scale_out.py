@@ -93,3 +93,26 @@ async def test_jobs_enqueued_without_a_wake_up_start_before_the_safety_net_poll(
     finally:
         await worker.stop(timeout=10)
         await redis.aclose()
+
+
+async def test_every_minute_cron_rows_fire_once_across_three_processes(worker_env):
+    """Three processes with the watcher's rows (three run every minute) across one minute boundary: each fire
+    starts in exactly one process. The 10-minute measurement is bench/cron_once.py."""
+    env = {**worker_env, "ADOLFD_DRAIN_SECONDS": "5"}
+    workers = [await AdolfdProcess.start("worker", "watcher", env=env) for _ in range(3)]
+    try:
+        now = time.time()
+        await asyncio.sleep(60 - now % 60 + 8)            # past the next whole minute, and its jobs started
+        for worker in workers:
+            assert await worker.stop(timeout=30) == 0
+        starts = Counter((e["job_id"], e.get("attempt", 1)) for w in workers for e in w.events("job_started")
+                         if e["job_id"].startswith("cron:"))
+        boundary_ms = int((now // 60 + 1) * 60 * 1000)
+        at_boundary = {job_id.split(":")[1] for job_id, attempt in starts
+                       if attempt == 1 and job_id.endswith(f":{boundary_ms}")}
+        assert {"sync_agent_status", "consume_agent_events", "office_heartbeat"} <= at_boundary, starts
+        assert [key for key, n in starts.items() if n > 1] == []
+    finally:
+        for worker in workers:
+            if worker.running:
+                await worker.stop(timeout=10)
