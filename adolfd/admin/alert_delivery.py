@@ -1,6 +1,6 @@
 """Delivering the alerts of every module (table `alerts`) to Telegram chats; runs inside `adolfd bot`.
 
-One pass (`deliver_pending`): route each undelivered alert to its chats (seed 001 §7.4 roles, brands,
+One pass (`deliver_pending`): route each undelivered alert to its chats (roles by the module's seed, brands,
 modules: `adolfd.domain.alert_routing`) as rows of `alert_deliveries`; then, per chat, send the waiting alerts
 as digests, most severe first, paced by the shared limiter (`adolfd.clients.telegram.TelegramPacing`), and
 record each digest's message id on its rows at once. An alert is delivered when every row is. A failed send
@@ -106,9 +106,23 @@ class DeliveryReport:
                 "failed_chats": {str(k): v for k, v in self.failed_chats.items()}}
 
 
+_USER_CHATS = """
+SELECT telegram_chat_id, role, brand_id FROM users
+WHERE is_active AND telegram_chat_id IS NOT NULL ORDER BY id
+"""
+
+
 def alert_chats(settings: Settings) -> list[AlertChat]:
     return [AlertChat(chat_id=c.chat_id, role=c.role, brand=c.brand, modules=frozenset(c.modules),
                       min_severity=c.min_severity) for c in settings.ops.alert_chats]
+
+
+async def delivery_chats(db: asyncpg.Pool, settings: Settings) -> list[AlertChat]:
+    """Who receives alerts: the people in `users` with a Telegram chat (role and brand, the seeds' `User`) and
+    the group chats of `ADOLFD_OPS__ALERT_CHATS`. The seed's role `administrator` is the chats' `admin`."""
+    people = [AlertChat(chat_id=r["telegram_chat_id"], role="admin" if r["role"] == "administrator" else r["role"],
+                        brand=r["brand_id"]) for r in await db.fetch(_USER_CHATS)]
+    return alert_chats(settings) + people
 
 
 def _alert(row: asyncpg.Record) -> Alert:
@@ -186,9 +200,10 @@ async def deliver_pending(db: asyncpg.Pool, bot: Bot, settings: Settings, *, now
                           time_budget: float = 60.0, redis: Redis | None = None) -> DeliveryReport:
     """One delivery pass; safe to run from several processes at once (only one does the work)."""
     report = DeliveryReport()
-    chats = alert_chats(settings)
+    chats = await delivery_chats(db, settings)
     if not chats:
-        log.warning("alert_delivery_unconfigured", hint="set ADOLFD_OPS__ALERT_CHATS; alerts wait until then")
+        log.warning("alert_delivery_unconfigured",
+                    hint="give users a telegram_chat_id or set ADOLFD_OPS__ALERT_CHATS; alerts wait until then")
         return report
     now = now or datetime.now(UTC)
     deadline = asyncio.get_running_loop().time() + time_budget

@@ -1,9 +1,11 @@
 """Who gets an alert, and how alerts read in a Telegram chat.
 
-Recipients follow seed 001 §7.4 (`_get_alert_recipients`), applied to the alerts of every module: critical →
-brand managers + senior + director + admin; warning → brand managers + senior; info → brand managers. A
-manager with brand `all` gets every brand, and alerts without a brand (a failed job) reach only such
-managers; the other roles get every brand. adolfd's six severities map onto the seed's three: high and
+Recipients by role follow the seed of the alert's module. Marketing alerts follow seed 002 §7.3.7
+(`_get_alert_recipients`): brand managers always; senior, director and administrator too for warning and
+critical. Every other module (watcher's own seed 001 §7.4, and the modules whose seeds name no recipients)
+follows seed 001 §7.4: critical → brand managers + senior + director + admin; warning → brand managers +
+senior; info → brand managers. A manager with brand `all` gets every brand, and alerts without a brand (a
+failed job) reach only such managers; the other roles get every brand. adolfd's six severities map onto the seed's three: high and
 critical count as critical, medium and warning as warning, low and info as info. A chat may narrow what it
 receives further (some modules only, a severity floor).
 
@@ -31,6 +33,13 @@ _ROLES_BY_LEVEL = {
     "warning": frozenset({"manager", "senior"}),
     "info": frozenset({"manager"}),
 }
+# seed 002 §7.3.7: senior and above for warning and critical, the brand's managers for everything
+_MARKETING_ROLES_BY_LEVEL = {
+    "critical": frozenset({"manager", "senior", "director", "admin"}),
+    "warning": frozenset({"manager", "senior", "director", "admin"}),
+    "info": frozenset({"manager"}),
+}
+_ROLES_BY_MODULE = {"marketing": _MARKETING_ROLES_BY_LEVEL}
 _MARK = {"critical": "🔴", "high": "🟠", "warning": "🟡", "medium": "🟡", "low": "🔵", "info": "🔵"}
 
 
@@ -41,10 +50,11 @@ def severity_rank(severity: str) -> int:
         raise ValueError(f"unknown severity {severity!r}; expected one of {', '.join(SEVERITIES)}") from None
 
 
-def roles_for(severity: str) -> frozenset[str]:
-    """The roles an alert of this severity goes to (seed 001 §7.4)."""
+def roles_for(severity: str, module: str | None = None) -> frozenset[str]:
+    """The roles an alert of this severity from this module goes to (seed 002 §7.3.7 for marketing, seed 001
+    §7.4 for the others)."""
     severity_rank(severity)
-    return _ROLES_BY_LEVEL[_SEED_LEVEL[severity]]
+    return _ROLES_BY_MODULE.get(module or "", _ROLES_BY_LEVEL)[_SEED_LEVEL[severity]]
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,7 @@ class Alert:
 
 
 def receives(chat: AlertChat, alert: Alert) -> bool:
-    if chat.role not in roles_for(alert.severity):
+    if chat.role not in roles_for(alert.severity, alert.module):
         return False
     if severity_rank(alert.severity) < severity_rank(chat.min_severity):
         return False
