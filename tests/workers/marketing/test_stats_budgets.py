@@ -274,3 +274,29 @@ async def test_analytics_flags_a_spend_spike_and_writes_recommendations(res, run
     assert await res.db.fetchval("SELECT count(*) FROM marketing_alerts") == 1
     assert await res.db.fetchval("SELECT count(*) FROM marketing_recommendations WHERE campaign_id = $1",
                                  campaign) == len(kinds)
+
+
+async def test_campaign_paused_by_the_cycle_safety_logic_runs_again_the_next_day(res, sandbox, run_job, synced,
+                                                                                 clock):
+    """An Ozon campaign the bid cycle stopped at its daily limit (`paused_by='safety'`) is resumed the next
+    Moscow day like the ones `check_budgets` paused; an operator's pause is not."""
+    today = clock.now().astimezone(res.settings.tz).date()
+    over, manual = await res.db.fetch("SELECT id, external_id, brand_id FROM marketing_campaigns "
+                                      "WHERE marketplace = 'ozon' ORDER BY id LIMIT 2")
+    await res.db.execute("UPDATE marketing_campaigns SET spent_today = 600, spent_date = $2, daily_limit = 500 "
+                         "WHERE id = $1", over["id"], today)
+    await res.db.execute("UPDATE marketing_campaigns SET status = 'paused', paused_by = 'operator', paused_at = $2 "
+                         "WHERE id = $1", manual["id"], clock.now())
+    cycle = await run_job("marketing.run_bid_cycle", marketplace="ozon")
+    assert cycle["success"] and cycle["result"]["campaigns_paused"] == 1
+    row = await res.db.fetchrow("SELECT status, paused_by FROM marketing_campaigns WHERE id = $1", over["id"])
+    assert (row["status"], row["paused_by"]) == ("paused", "safety")
+    key = f"ozon:{over['brand_id']}:{over['external_id']}"
+    same_day = await run_job("marketing.check_budgets")
+    assert same_day["result"]["campaigns_resumed"] == 0
+    clock.advance(days=1)
+    next_day = await run_job("marketing.check_budgets")
+    assert next_day["result"]["campaigns_resumed"] == 1
+    assert sandbox.sandbox.counter("campaign_started", key) == 1
+    assert await res.db.fetchval("SELECT status FROM marketing_campaigns WHERE id = $1", over["id"]) == "active"
+    assert await res.db.fetchval("SELECT paused_by FROM marketing_campaigns WHERE id = $1", manual["id"]) == "operator"
