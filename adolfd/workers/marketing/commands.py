@@ -43,7 +43,9 @@ def cmd_resume_bids(args: argparse.Namespace, settings: Settings) -> int:
 def _set_bid_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("keyword_id", type=int, help="marketing_keywords.id (a WB product, Ozon or YM SKU in a campaign)")
     p.add_argument("bid", help="the new bid in roubles, e.g. 12.50")
-    p.add_argument("--request-id", help="the same id never changes the bid twice (default: keyword and bid)")
+    p.add_argument("--request-id", help="the same id never changes the bid twice (default: keyword, bid and the "
+                                        "last bid that landed, so setting a value again after the cycle moved "
+                                        "it is sent)")
 
 
 def cmd_set_bid(args: argparse.Namespace, settings: Settings) -> int:
@@ -51,7 +53,7 @@ def cmd_set_bid(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.workers.marketing.bid_changes import request_bid_change
 
     async def go(res) -> int:
-        request_id = args.request_id or f"cli:{args.keyword_id}:{args.bid}"
+        request_id = f"cli:{args.request_id}" if args.request_id else None
         try:
             change = await request_bid_change(res.db, args.keyword_id, args.bid, request_id=request_id)
         except (LookupError, ValueError, ArithmeticError) as exc:
