@@ -21,7 +21,6 @@ from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
 from adolfd.workers.marketing.campaigns import _k
 
-
 # held by apply_bid_change for one change while it reads and sends it: one sender per change
 _LOCK_CHANGE = "SELECT pg_advisory_xact_lock(hashtextextended('marketing.bid_change:' || $1::bigint, 0))"
 _LAST_LANDED = "SELECT coalesce(max(id), 0) FROM marketing_bid_history WHERE keyword_id = $1 AND status = 'applied'"

@@ -12,7 +12,6 @@ from adolfd.workers.marketing.campaigns import CampaignRow, _day_start, load_cam
 from adolfd.workers.marketing.pausing import pause_campaign, resume_campaign
 from adolfd.workers.marketing.rules import budget_rules
 
-
 # Pauses for the day's spend limit: lifted the next Moscow day.
 LIMIT_PAUSES = ("budget", "safety")
 
