@@ -6,8 +6,8 @@ critical. Every other module (watcher's own seed 001 §7.4, and the modules whos
 follows seed 001 §7.4: critical → brand managers + senior + director + admin; warning → brand managers +
 senior; info → brand managers. A manager with brand `all` gets every brand, and alerts without a brand (a
 failed job) reach only such managers; the other roles get every brand. adolfd's six severities map onto the
-seeds' three: high and critical count as critical, medium and warning as warning, low and info as info. A chat may narrow what it
-receives further (some modules only, a severity floor).
+seeds' three: high and critical count as critical, medium and warning as warning, low and info as info. A chat
+may narrow what it receives further (some modules only, a severity floor).
 
 Alerts waiting for one chat are sent as digests: several alerts per message, the most severe first,
 identical ones (same module, type, brand, severity and text) folded into one line with a count, each message
