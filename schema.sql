@@ -37,6 +37,11 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS alerts_open_dedup ON alerts (module, dedup_key)
     WHERE resolved_at IS NULL AND dedup_key IS NOT NULL;
+-- Who read (acknowledged) or closed an alert by hand (`bot:<user>`, `cli:<user>`); a module's retention
+-- deletes read alerts (seed 000 §8.4.8).
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acknowledged_at timestamptz;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acknowledged_by text;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS resolved_by text;
 -- One row per cron fire time, claimed by the first scheduler that gets there (any host).
 CREATE TABLE IF NOT EXISTS cron_fires (
     module     text        NOT NULL,
@@ -272,9 +277,10 @@ BEGIN
     GET DIAGNOSTICS analytics_deleted = ROW_COUNT;
     DELETE FROM logistic_brain_anomalies WHERE detected_at < cutoff;
     GET DIAGNOSTICS anomalies_deleted = ROW_COUNT;
-    -- resolved alerts, and delivered one-off notices (no dedup key: nothing ever resolves them)
+    -- read alerts (seed 000 §8.4.8): resolved, acknowledged by a person, or delivered to the chats, older than
+    -- the cutoff; an open alert nobody resolves goes too once read (raised again if its condition still holds)
     DELETE FROM alerts WHERE module = 'logistic' AND (resolved_at < cutoff
-        OR (dedup_key IS NULL AND delivered_at IS NOT NULL AND created_at < cutoff));
+        OR (created_at < cutoff AND (acknowledged_at IS NOT NULL OR delivered_at IS NOT NULL)));
     GET DIAGNOSTICS alerts_deleted = ROW_COUNT;
     DELETE FROM supply_tasks WHERE status IN ('completed', 'cancelled') AND updated_at < cutoff;
     GET DIAGNOSTICS tasks_deleted = ROW_COUNT;

@@ -247,9 +247,16 @@ async def test_cleanup_keeps_the_seed_retention(res, run_job, synced, clock):
     await res.db.execute(
         "INSERT INTO marketing_alerts (alert_type, severity, title, message, created_at) SELECT 'x', 'info', 't', 'm', "
         "$1::timestamptz - (n || ' months')::interval - interval '1 day' FROM unnest(ARRAY[5, 6]) AS n", now)
+    # the module's rows of the shared alerts table: 6 months too, resolved or not; other modules' rows stay
+    await res.db.execute(
+        "INSERT INTO alerts (module, alert_type, severity, message, created_at, resolved_at) SELECT m, 'x', 'info', "
+        "'m', $1::timestamptz - (n || ' months')::interval - interval '1 day', NULL "
+        "FROM unnest(ARRAY[5, 6]) AS n, unnest(ARRAY['marketing', 'watcher']) AS m", now)
     result = await run_job("marketing.cleanup_old_stats")
     assert result["result"]["tables_cleaned"] == {"marketing_stats": 1, "marketing_bid_history": 1,
-                                                  "marketing_alerts": 1, "marketing_stats_daily": 0}
+                                                  "marketing_alerts": 1, "marketing_stats_daily": 0, "alerts": 1}
+    left = await res.db.fetch("SELECT module FROM alerts ORDER BY module")
+    assert [r["module"] for r in left] == ["marketing", "watcher", "watcher"]
     assert await res.db.fetchval("SELECT count(*) FROM marketing_stats") == 1
 
 
