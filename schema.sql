@@ -246,6 +246,24 @@ CREATE TABLE IF NOT EXISTS supply_tasks (
 CREATE UNIQUE INDEX IF NOT EXISTS supply_tasks_one_open ON supply_tasks (brand_id, article, cluster_id)
     WHERE status IN ('new', 'confirmed', 'in_progress');
 CREATE INDEX IF NOT EXISTS supply_tasks_new ON supply_tasks (created_at) WHERE status = 'new';
+-- What people did with a task (adolfd logistic confirm|start|complete|cancel, the bot's buttons).
+ALTER TABLE supply_tasks ADD COLUMN IF NOT EXISTS quantity_sent integer CHECK (quantity_sent IS NULL OR quantity_sent > 0);
+ALTER TABLE supply_tasks ADD COLUMN IF NOT EXISTS confirmed_at timestamptz;
+ALTER TABLE supply_tasks ADD COLUMN IF NOT EXISTS shipped_at timestamptz;
+ALTER TABLE supply_tasks ADD COLUMN IF NOT EXISTS completed_at timestamptz;
+-- One row per action on a task, with who did it (`cli:<user>`, `telegram:<user>`, `auto` for auto-cancel).
+CREATE TABLE IF NOT EXISTS supply_task_actions (
+    id            bigserial   PRIMARY KEY,
+    task_number   text        NOT NULL REFERENCES supply_tasks (task_number) ON DELETE CASCADE,
+    action        text        NOT NULL CHECK (action IN ('confirm', 'start', 'complete', 'cancel')),
+    from_status   text        NOT NULL,
+    to_status     text        NOT NULL,
+    actor         text        NOT NULL,
+    quantity_sent integer,
+    reason        text,
+    acted_at      timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS supply_task_actions_task ON supply_task_actions (task_number, acted_at);
 
 -- When each input of generate_supply_tasks last arrived, per brand (DOMAIN.md "Inputs before outputs").
 -- Written only when a sync applied data: a `stale` brain sync does not count as today's.

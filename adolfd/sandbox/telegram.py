@@ -99,6 +99,7 @@ class TelegramFake:
     banned: dict[int, set[int]] = field(default_factory=dict)      # chat id -> banned user ids
     commands: list[dict[str, Any]] = field(default_factory=list)
     next_update_id: int = 1
+    callback_answers: list[dict[str, Any]] = field(default_factory=list)
     _message_ids: dict[int, int] = field(default_factory=dict)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _poll_generation: int = 0
@@ -110,6 +111,7 @@ class TelegramFake:
         self.chat_states.clear()
         self.banned.clear()
         self.commands.clear()
+        self.callback_answers.clear()
         self.next_update_id = 1
         self._message_ids.clear()
         self._reset_epoch += 1              # a waiting poll returns empty, as after a quiet timeout
@@ -474,6 +476,17 @@ async def _delete_commands(fake: TelegramFake, params: dict[str, Any]) -> Any:
 @method("sendMessage")
 async def _send_message(fake: TelegramFake, params: dict[str, Any]) -> Any:
     return fake.send_message(params)
+
+
+@method("answerCallbackQuery")
+async def _answer_callback(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    query_id = params.get("callback_query_id")
+    if not isinstance(query_id, str) or not query_id:
+        raise TelegramError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+    if len(str(params.get("text") or "")) > 200:
+        raise TelegramError(400, "Bad Request: text is too long")
+    fake.callback_answers.append({"callback_query_id": query_id, "text": params.get("text")})
+    return True
 
 
 @method("sendPhoto")

@@ -85,7 +85,7 @@ async def serve_bot(settings: Settings, res: Resources, *, stop: asyncio.Event |
     await prepare(bot)
     polling = asyncio.create_task(dp.start_polling(
         bot, handle_signals=False, close_bot_session=False, polling_timeout=settings.ops.poll_timeout_seconds,
-        allowed_updates=["message"]))
+        allowed_updates=["message", "callback_query"]))
     delivery = asyncio.create_task(delivery_loop(res, bot, stop))
     watchdog = asyncio.create_task(sdnotify.watchdog_loop(lambda: not polling.done() and not delivery.done()))
     sdnotify.ready("polling Telegram, delivering alerts")

@@ -25,6 +25,10 @@ COMMANDS = [
     ("resume_bids", "", "let the bid cycle run again"),
     ("breakers", "", "review polling circuit breakers"),
     ("approve", "ITEM", "approve a review reply for publishing"),
+    ("tasks", "[brand] [priority]", "open supply tasks, with buttons to act"),
+    ("task", "NUMBER", "one supply task in full"),
+    ("complete_task", "NUMBER QTY", "a shipped supply task is complete"),
+    ("cancel_task", "NUMBER REASON", "cancel an open supply task"),
     ("help", "", "this list"),
 ]
 

@@ -163,6 +163,11 @@ async def auto_cancel_expired(ctx: Ctx, max_age_hours: float | None = None) -> d
             plan = plan_auto_cancel(tasks, now, rules)
             done = {r["task_number"] for r in await conn.fetch(
                 _CANCEL, list(plan.task_numbers), now, f"auto: not confirmed within {rules.auto_cancel_hours:g} h")}
+            if done:
+                await conn.executemany(
+                    "INSERT INTO supply_task_actions (task_number, action, from_status, to_status, actor, reason, "
+                    "acted_at) VALUES ($1, 'cancel', 'new', 'cancelled', 'auto', $2, $3)",
+                    [(n, f"auto: not confirmed within {rules.auto_cancel_hours:g} h", now) for n in sorted(done)])
             for number, alert in zip(plan.task_numbers, plan.alerts, strict=True):
                 if number in done:
                     await _raise(conn, alert, task_number=number)
