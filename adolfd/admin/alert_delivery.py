@@ -30,7 +30,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import LinkPreviewOptions
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from redis.asyncio import Redis
 
 from adolfd.domain.alert_routing import Alert, AlertChat, recipients, render_digests, retry_delay
@@ -43,7 +43,7 @@ DELIVERY_LOCK = 0x4AD0A1          # advisory lock: one delivery pass at a time, 
 CHAT_CONCURRENCY = 8
 
 _UNDELIVERED = """
-SELECT id, module, alert_type, severity, brand_id, message, created_at, resolved_at IS NOT NULL AS resolved
+SELECT id, module, alert_type, severity, brand_id, message, created_at, resolved_at IS NOT NULL AS resolved, details
 FROM alerts WHERE delivered_at IS NULL ORDER BY id LIMIT $1
 """
 _ROUTE = """
@@ -58,7 +58,7 @@ WHERE a.id = ANY($1::bigint[]) AND a.delivered_at IS NULL
 """
 _DUE = """
 SELECT d.chat_id, a.id, a.module, a.alert_type, a.severity, a.brand_id, a.message, a.created_at,
-       a.resolved_at IS NOT NULL AS resolved
+       a.resolved_at IS NOT NULL AS resolved, a.details
 FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
 WHERE d.delivered_at IS NULL AND d.next_attempt_at <= $1
 ORDER BY d.chat_id, a.id
@@ -128,7 +128,7 @@ async def delivery_chats(db: asyncpg.Pool, settings: Settings) -> list[AlertChat
 def _alert(row: asyncpg.Record) -> Alert:
     return Alert(id=row["id"], module=row["module"], alert_type=row["alert_type"], severity=row["severity"],
                  message=row["message"], created_at=row["created_at"], brand_id=row["brand_id"],
-                 resolved=row["resolved"])
+                 resolved=row["resolved"], details=row["details"] or {})
 
 
 def _describe(exc: TelegramAPIError, token: str) -> str:
@@ -170,7 +170,10 @@ async def _deliver_chat(db: asyncpg.Pool, bot: Bot, settings: Settings, chat_id:
             return
         ids = list(digest.alert_ids)
         try:
-            sent = await bot.send_message(chat_id, digest.text, parse_mode="HTML",
+            markup = InlineKeyboardMarkup(inline_keyboard=[
+                [InlineKeyboardButton(text=text, callback_data=data)] for text, data in digest.buttons]) \
+                if digest.buttons else None
+            sent = await bot.send_message(chat_id, digest.text, parse_mode="HTML", reply_markup=markup,
                                           link_preview_options=LinkPreviewOptions(is_disabled=True))
         except TelegramUnauthorizedError:
             raise

@@ -103,12 +103,28 @@ def recipients(alert: Alert, chats: Iterable[AlertChat]) -> tuple[int, ...]:
     return tuple(sorted({chat.chat_id for chat in chats if receives(chat, alert)}))
 
 
+MAX_BUTTONS = 20
+
+
 @dataclass(frozen=True)
 class Digest:
-    """One Telegram message (HTML) and the alerts it carries."""
+    """One Telegram message (HTML), the alerts it carries, and the inline buttons those alerts offer
+    (`details["buttons"]`: `{"text", "callback_data"}` each, one per row, at most MAX_BUTTONS)."""
 
     text: str
     alert_ids: tuple[int, ...]
+    buttons: tuple[tuple[str, str], ...] = ()
+
+
+def _buttons(alerts: Iterable[Alert]) -> tuple[tuple[str, str], ...]:
+    found: dict[str, str] = {}
+    for alert in alerts:
+        if alert.resolved:
+            continue
+        for b in alert.details.get("buttons") or ():
+            if isinstance(b, dict) and isinstance(b.get("text"), str) and isinstance(b.get("callback_data"), str):
+                found.setdefault(b["callback_data"], b["text"])
+    return tuple((text, data) for data, text in found.items())[:MAX_BUTTONS]
 
 
 def _when(moment: datetime, now: datetime, tz: tzinfo) -> str:
@@ -159,18 +175,18 @@ def render_digests(alerts: Iterable[Alert], now: datetime, tz: tzinfo, limit: in
     """Pack alerts into as few messages as fit, most severe first; every alert lands in exactly one message."""
     digests: list[Digest] = []
     text = ""
-    ids: list[int] = []
+    carried: list[Alert] = []
     for group in _groups(alerts):
         block = _block(group, now, tz, limit)
         joined = f"{text}\n\n{block}" if text else block
         if text and len(joined) > limit:
-            digests.append(Digest(text, tuple(ids)))
-            text, ids = block, []
+            digests.append(Digest(text, tuple(a.id for a in carried), _buttons(carried)))
+            text, carried = block, []
         else:
             text = joined
-        ids.extend(a.id for a in group)
+        carried.extend(group)
     if text:
-        digests.append(Digest(text, tuple(ids)))
+        digests.append(Digest(text, tuple(a.id for a in carried), _buttons(carried)))
     return digests
 
 

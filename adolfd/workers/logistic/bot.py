@@ -12,20 +12,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from adolfd.admin.bot.replies import esc
 from adolfd.domain.logistic.task_lifecycle import PRIORITIES, TaskAction, TaskActionRefused, allowed_actions
 from adolfd.engine.context import Resources
-from adolfd.workers.logistic.tasks import TaskFilter, UnknownTask, act_on_task, get_task, list_tasks
+from adolfd.workers.logistic.tasks import BUTTON_PREFIX as PREFIX
+from adolfd.workers.logistic.tasks import MAX_BUTTONS, TaskFilter, UnknownTask, act_on_task, get_task, list_tasks
 
-PREFIX = "sup"                     # callback data: sup:show|confirm|start:SUP-20260216-0007 (≤ 64 bytes)
-MAX_BUTTONS = 20
 _BUTTON_LABEL = {TaskAction.CONFIRM: "✅ Confirm", TaskAction.START: "🚚 Shipped"}
 
 
 def actor(user: User | None) -> str:
     return "telegram" if user is None else f"telegram:{user.username or user.id}"
-
-
-def confirm_buttons(task_numbers: list[str]) -> list[dict[str, str]]:
-    """Inline buttons (as JSON-able dicts, for an alert's details) that confirm the given tasks."""
-    return [{"text": f"✅ {n}", "callback_data": f"{PREFIX}:confirm:{n}"} for n in task_numbers[:MAX_BUTTONS]]
 
 
 def _task_text(t: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from adolfd.domain.logistic.supply_engine import (
     plan_auto_cancel,
     plan_supply,
     tasks_generated_alert,
+    urgent_tasks,
 )
 from adolfd.engine.arguments import BrandId
 from adolfd.engine.context import Ctx
@@ -27,6 +28,7 @@ from adolfd.workers.logistic.alerts import _open_alerts, _raise, _resolve
 from adolfd.workers.logistic.inputs import _finite, _input_runs, _rules
 from adolfd.workers.logistic.keys import MODULE
 from adolfd.workers.logistic.stock_alerts import _position_details, _positions
+from adolfd.workers.logistic.tasks import confirm_buttons
 
 SUPPLY_LOCK = "logistic.generate_supply_tasks"
 
@@ -92,8 +94,9 @@ async def _plan_brand(ctx: Ctx, conn: asyncpg.Connection, brand: str, rules: Log
         "SELECT true FROM alerts WHERE module = $1 AND brand_id = $2 AND alert_type = 'TASKS_GENERATED' "
         "AND details->>'plan_date' = $3 LIMIT 1", MODULE, brand, today.isoformat())
     if saved or not summarised:
-        await _raise(conn, tasks_generated_alert(brand, saved), task_numbers=[t.task_number for t in saved],
-                     plan_date=today.isoformat())
+        urgent = [t.task_number for t in urgent_tasks(saved)]
+        await _raise(conn, tasks_generated_alert(brand, saved, names), task_numbers=[t.task_number for t in saved],
+                     urgent_task_numbers=urgent, buttons=confirm_buttons(urgent), plan_date=today.isoformat())
     await _resolve(conn, plan.resolve)
     return saved, SupplySummary.of(saved, len(plan.purchase_required))
 

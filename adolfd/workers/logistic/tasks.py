@@ -45,6 +45,14 @@ INSERT INTO supply_task_actions (task_number, action, from_status, to_status, ac
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 """
 OPEN = ("new", "confirmed", "in_progress")
+BUTTON_PREFIX = "sup"          # callback data: sup:show|confirm|start:SUP-20260216-0007 (≤ 64 bytes)
+MAX_BUTTONS = 20
+
+
+def confirm_buttons(task_numbers: list[str]) -> list[dict[str, str]]:
+    """Inline buttons, as an alert's `details["buttons"]`, that confirm the given tasks from the alert message
+    (handled by the logistic bot router)."""
+    return [{"text": f"✅ {n}", "callback_data": f"{BUTTON_PREFIX}:confirm:{n}"} for n in task_numbers[:MAX_BUTTONS]]
 
 
 class UnknownTask(LookupError):
@@ -93,4 +101,5 @@ async def act_on_task(db: asyncpg.Pool, task_number: str, action: TaskAction | s
     return move
 
 
-__all__ = ["OPEN", "TaskActionRefused", "TaskFilter", "UnknownTask", "act_on_task", "get_task", "list_tasks"]
+__all__ = ["BUTTON_PREFIX", "MAX_BUTTONS", "OPEN", "TaskActionRefused", "TaskFilter", "UnknownTask", "act_on_task",
+           "confirm_buttons", "get_task", "list_tasks"]

@@ -89,3 +89,18 @@ async def test_auto_cancel_spares_confirmed_and_records_itself(res, at, moment, 
     assert await res.db.fetchval("SELECT status FROM supply_tasks WHERE task_number = $1", confirmed) == "confirmed"
     actors = await res.db.fetch("SELECT actor, count(*) AS n FROM supply_task_actions GROUP BY actor ORDER BY actor")
     assert [(r["actor"], r["n"]) for r in actors] == [("auto", len(planned) - 1), ("cli:olga", 1)]
+
+
+async def test_tasks_generated_lists_the_urgent_tasks_with_confirm_buttons(res, planned):
+    summary = await res.db.fetchrow("SELECT message, details FROM alerts WHERE alert_type = 'TASKS_GENERATED' "
+                                    "AND brand_id = 'ohana_market'")
+    urgent = [t for t in planned if t["priority"] == "urgent" and t["brand_id"] == "ohana_market"]
+    assert urgent and sorted(summary["details"]["urgent_task_numbers"]) == sorted(t["task_number"] for t in urgent)
+    listed = summary["details"]["urgent_task_numbers"][:20]
+    by_number = {t["task_number"]: t for t in urgent}
+    for n in listed:
+        t = by_number[n]
+        assert f"{n}: {t['article']} → {t['cluster_name']}, {t['quantity']} шт." in summary["message"]
+    if len(urgent) > 20:
+        assert f"…и ещё {len(urgent) - 20} срочных" in summary["message"]
+    assert [b["callback_data"] for b in summary["details"]["buttons"]] == [f"sup:confirm:{n}" for n in listed]
