@@ -23,6 +23,8 @@ COMMANDS = [
     ("retry", "ID", "re-enqueue a failed job"),
     ("pause_bids", "[reason]", "stop the bid cycle (kill switch)"),
     ("resume_bids", "", "let the bid cycle run again"),
+    ("campaigns", "[brand]", "ad campaigns, with buttons to pause or resume"),
+    ("set_campaign", "ID k=v …", "strategy, target, max_bid, daily_limit of a campaign"),
     ("breakers", "", "review polling circuit breakers"),
     ("approve", "ITEM", "approve a review reply for publishing"),
     ("tasks", "[brand] [priority]", "open supply tasks, with buttons to act"),
