@@ -511,6 +511,12 @@ CREATE TABLE IF NOT EXISTS marketing_recommendations (
     created_at  timestamptz NOT NULL DEFAULT now(),
     UNIQUE (campaign_id, rec_date, kind)
 );
+-- An operator's decision on a recommendation (adolfd recommendations accept|dismiss, the bot's buttons).
+ALTER TABLE marketing_recommendations ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'open'
+    CHECK (status IN ('open', 'accepted', 'dismissed'));
+ALTER TABLE marketing_recommendations ADD COLUMN IF NOT EXISTS decided_by text;
+ALTER TABLE marketing_recommendations ADD COLUMN IF NOT EXISTS decided_at timestamptz;
+ALTER TABLE marketing_recommendations ADD COLUMN IF NOT EXISTS bid_changes bigint[] NOT NULL DEFAULT '{}';
 
 -- Detail → day (seed §7.3.5 `aggregate_daily_stats`): copies the day's figures of every campaign and keyword
 -- with the derived ratios; running it again for the same day rewrites the same rows. Returns rows written.

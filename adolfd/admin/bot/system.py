@@ -25,6 +25,7 @@ COMMANDS = [
     ("resume_bids", "", "let the bid cycle run again"),
     ("campaigns", "[brand]", "ad campaigns, with buttons to pause or resume"),
     ("set_campaign", "ID k=v …", "strategy, target, max_bid, daily_limit of a campaign"),
+    ("recs", "[campaign]", "open recommendations, with accept / dismiss buttons"),
     ("breakers", "", "review polling circuit breakers"),
     ("approve", "ITEM", "approve a review reply for publishing"),
     ("tasks", "[brand] [priority]", "open supply tasks, with buttons to act"),

@@ -26,8 +26,9 @@ _LOCK_CHANGE = "SELECT pg_advisory_xact_lock(hashtextextended('marketing.bid_cha
 _LAST_LANDED = "SELECT coalesce(max(id), 0) FROM marketing_bid_history WHERE keyword_id = $1 AND status = 'applied'"
 
 
-async def request_bid_change(db: asyncpg.Pool, keyword_id: int, new_bid_rub: Decimal | float | str, *,
-                             request_id: str | None = None, source: str = "manual") -> int:
+async def request_bid_change(db: asyncpg.Pool | asyncpg.Connection, keyword_id: int,
+                             new_bid_rub: Decimal | float | str, *, request_id: str | None = None,
+                             source: str = "manual") -> int:
     """Record an operator's bid change (bot, CLI, UI) for `apply_bid_change`; the same `request_id` gives the
     same change (default: keyword, bid and the last change that landed). The bid must lie between the
     marketplace minimum and the campaign's max_bid."""

@@ -20,8 +20,10 @@ from adolfd.workers.marketing.campaign_admin import (
     set_campaign_running,
 )
 from adolfd.workers.marketing.kill_switch import pause_bids, resume_bids
+from adolfd.workers.marketing.recommendations import RecommendationRefused, decide, list_recommendations
 
 PREFIX = "mkc"                     # callback data: mkc:show|pause|resume:<campaign id>
+REC_PREFIX = "mkr"                 # callback data: mkr:accept|dismiss:<recommendation id>
 
 
 def _who(message: Message) -> str:
@@ -130,6 +132,39 @@ async def campaign_button(query: CallbackQuery, res: Resources) -> None:
     await query.message.answer(_campaign_text(found[0]), reply_markup=_campaign_keyboard(found[0]))
 
 
+async def recommendations(message: Message, command: CommandObject, res: Resources) -> None:
+    """/recs [campaign id]: open recommendations, each with ✅ Accept / ✖️ Dismiss."""
+    arg = (command.args or "").strip()
+    if arg and not arg.isdigit():
+        await message.answer("Usage: /recs [CAMPAIGN_ID]")
+        return
+    found = await list_recommendations(res.db, campaign_id=int(arg) if arg else None, limit=10)
+    if not found:
+        await message.answer("No open recommendations.")
+        return
+    for r in found:
+        keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text="✅ Accept", callback_data=f"{REC_PREFIX}:accept:{r['id']}"),
+            InlineKeyboardButton(text="✖️ Dismiss", callback_data=f"{REC_PREFIX}:dismiss:{r['id']}")]])
+        await message.answer(f"<b>#{r['id']}</b> · campaign #{r['campaign_id']} {esc(r['campaign'][:40])} · "
+                             f"{r['priority']} · {esc(r['kind'])}\n{esc(r['text'])}", reply_markup=keyboard)
+
+
+async def recommendation_button(query: CallbackQuery, res: Resources) -> None:
+    _, what, raw_id = (query.data or "").split(":", 2)
+    await query.answer()
+    if not isinstance(query.message, Message) or not raw_id.isdigit():
+        return
+    by = f"telegram:{query.from_user.username or query.from_user.id}"
+    try:
+        done = await decide(res.db, res.redis, int(raw_id), accept=what == "accept", by=by, now=res.clock.now())
+    except (RecommendationRefused, ValueError) as exc:
+        await query.message.answer(f"⛔ {esc(exc)}")
+        return
+    changes = f", {len(done['bid_changes'])} bid changes sent once" if done["bid_changes"] else ""
+    await query.message.answer(f"✔️ Recommendation #{raw_id} {done['status']}{changes}.")
+
+
 def router() -> Router:
     """A fresh router (a Router can be attached to one dispatcher only)."""
     r = Router(name="marketing")
@@ -138,4 +173,6 @@ def router() -> Router:
     r.message.register(campaigns, Command("campaigns"))
     r.message.register(set_campaign_cmd, Command("set_campaign"))
     r.callback_query.register(campaign_button, F.data.startswith(f"{PREFIX}:"))
+    r.message.register(recommendations, Command("recs"))
+    r.callback_query.register(recommendation_button, F.data.startswith(f"{REC_PREFIX}:"))
     return r

@@ -169,6 +169,51 @@ def _run_state(what: str, run: bool):
     return cmd, arguments
 
 
+# -- marketing: recommendations (seed 002 §7.3.4) -------------------------------------------------------------
+def _recs_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--campaign", type=int, help="marketing_campaigns.id")
+    p.add_argument("--status", choices=("open", "accepted", "dismissed", "all"), default="open")
+    p.add_argument("--json", action="store_true")
+
+
+def cmd_recommendations(args: argparse.Namespace, settings: Settings) -> int:
+    from adolfd.workers.marketing.recommendations import list_recommendations
+
+    async def go(res) -> int:
+        found = await list_recommendations(res.db, campaign_id=args.campaign,
+                                           status=None if args.status == "all" else args.status)
+        if args.json:
+            print(json.dumps(found, ensure_ascii=False, default=str))
+        else:
+            print("\n".join(f"#{r['id']} {r['rec_date']} campaign #{r['campaign_id']} [{r['priority']}] {r['kind']}"
+                            f" ({r['status']}): {r['text']}" for r in found) or "no recommendations")
+        return 0
+
+    return asyncio.run(with_resources(settings, go))
+
+
+def _decide(accept: bool):
+    def arguments(p: argparse.ArgumentParser) -> None:
+        p.add_argument("recommendation_id", type=int)
+        p.add_argument("--by")
+
+    def cmd(args: argparse.Namespace, settings: Settings) -> int:
+        from adolfd.workers.marketing.recommendations import RecommendationRefused, decide
+
+        async def go(res) -> int:
+            try:
+                done = await decide(res.db, res.redis, args.recommendation_id, accept=accept, by=_who(args),
+                                    now=res.clock.now())
+            except (RecommendationRefused, ValueError) as exc:
+                return fail(str(exc), EXIT_USAGE)
+            print(json.dumps(done, ensure_ascii=False))
+            return 0
+
+        return asyncio.run(with_resources(settings, go))
+
+    return cmd, arguments
+
+
 # -- alert recipients: the users table (seed 002 §7.3.7's User), read by alert delivery -------------------------
 def _recipients_args(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="recipients_command", metavar="ACTION", required=True)
@@ -225,6 +270,10 @@ COMMANDS = (
             *_run_state("campaign", True)),
     Command("keyword-pause", "pause one keyword (bid-able unit) on its marketplace", *_run_state("keyword", False)),
     Command("keyword-resume", "resume a paused keyword (the safety logic's pauses too)", *_run_state("keyword", True)),
+    Command("recommendations", "the nightly recommendations per campaign", cmd_recommendations, _recs_args),
+    Command("recommendation-accept", "accept one: its bid changes are applied once (apply_bid_change)",
+            *_decide(True)),
+    Command("recommendation-dismiss", "dismiss one", *_decide(False)),
     Command("recipients", "who receives alerts: list | add | remove (the users table)", cmd_recipients,
             _recipients_args),
 )
