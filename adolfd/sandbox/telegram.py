@@ -86,6 +86,7 @@ class SentMessage:
     method: str = "sendMessage"
     photos: list[str] = field(default_factory=list)        # file ids of sendPhoto / sendMediaGroup
     media_group_id: str | None = None
+    document: dict[str, Any] | None = None                 # sendDocument: file_name, mime_type, file_size, content
 
 
 @dataclass
@@ -416,6 +417,9 @@ async def _params(request: web.Request) -> dict[str, Any]:
         else:
             form = await request.post()
             raw.update({k: v for k, v in form.items() if isinstance(v, str)})
+            # multipart uploads (sendDocument, sendPhoto with a file): name, type and bytes
+            raw.update({k: {"filename": v.filename, "content_type": v.content_type, "content": v.file.read()}
+                        for k, v in form.items() if isinstance(v, web.FileField)})
     return {name: _coerce(name, value) for name, value in raw.items()}
 
 
@@ -476,6 +480,31 @@ async def _delete_commands(fake: TelegramFake, params: dict[str, Any]) -> Any:
 @method("sendMessage")
 async def _send_message(fake: TelegramFake, params: dict[str, Any]) -> Any:
     return fake.send_message(params)
+
+
+@method("sendDocument")
+async def _send_document(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    """Bot API sendDocument with an uploaded file (multipart): answers the Message with its `document`."""
+    chat_id = fake._check_chat(params)
+    upload = params.get("document")
+    if not isinstance(upload, dict) or not upload.get("content"):
+        raise TelegramError(400, "Bad Request: there is no document in the request")
+    if len(upload["content"]) > 50 * 1024 * 1024:
+        raise TelegramError(413, "Request Entity Too Large")
+    parse_mode = params.get("parse_mode") or None
+    visible = fake._caption(params.get("caption"), parse_mode)
+    fake._gate(chat_id)
+    message = fake._record(chat_id, str(params.get("caption") or ""), parse_mode, "sendDocument", photos=[])
+    file_id = f"sandbox-doc-{chat_id}-{message.message_id}"
+    message.document = {"file_id": file_id, "file_unique_id": file_id[-12:], "file_name": upload["filename"],
+                        "mime_type": upload["content_type"], "file_size": len(upload["content"]),
+                        "content": upload["content"]}
+    body = fake._message_object(message, visible, caption=True)
+    body.pop("text", None)
+    if visible:
+        body["caption"] = visible
+    body["document"] = {k: v for k, v in message.document.items() if k != "content"}
+    return body
 
 
 @method("answerCallbackQuery")
@@ -558,7 +587,13 @@ async def _list_messages(request: web.Request) -> web.Response:
         chat_id = int(raw) if raw is not None else None
     except ValueError:
         return web.json_response({"error": "chat_id must be an integer"}, status=400)
-    return web.json_response({"messages": [asdict(m) for m in request.app[_FAKE].messages(chat_id)]})
+    def shown(m: SentMessage) -> dict[str, Any]:
+        body = asdict(m)
+        if m.document is not None:        # the bytes stay in the process; the listing gives their size
+            body["document"] = {k: v for k, v in m.document.items() if k != "content"}
+        return body
+
+    return web.json_response({"messages": [shown(m) for m in request.app[_FAKE].messages(chat_id)]})
 
 
 async def _set_chat(request: web.Request) -> web.Response:

@@ -26,6 +26,7 @@ COMMANDS = [
     ("campaigns", "[brand]", "ad campaigns, with buttons to pause or resume"),
     ("set_campaign", "ID k=v …", "strategy, target, max_bid, daily_limit of a campaign"),
     ("recs", "[campaign]", "open recommendations, with accept / dismiss buttons"),
+    ("report", "BRAND|CAMPAIGN FROM TO", "ad figures as a CSV file in this chat"),
     ("breakers", "", "review polling circuit breakers"),
     ("approve", "ITEM", "approve a review reply for publishing"),
     ("tasks", "[brand] [priority]", "open supply tasks, with buttons to act"),

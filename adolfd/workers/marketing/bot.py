@@ -165,6 +165,27 @@ async def recommendation_button(query: CallbackQuery, res: Resources) -> None:
     await query.message.answer(f"✔️ Recommendation #{raw_id} {done['status']}{changes}.")
 
 
+async def report(message: Message, command: CommandObject, res: Resources) -> None:
+    """/report BRAND|CAMPAIGN_ID FROM TO: generate_report, sent back to this chat as a CSV file."""
+    from adolfd.engine.enqueue import enqueue
+    from adolfd.engine.jobs import BadArguments
+
+    words = (command.args or "").split()
+    if len(words) != 3:
+        await message.answer("Usage: /report BRAND|CAMPAIGN_ID FROM TO (dates YYYY-MM-DD)")
+        return
+    scope, date_from, date_to = words
+    kwargs: dict[str, Any] = {"date_from": date_from, "date_to": date_to, "chat_id": message.chat.id}
+    kwargs.update({"campaign_id": int(scope)} if scope.isdigit() else {"brand_id": scope})
+    try:
+        queued = await enqueue(res.redis, "marketing.generate_report", kwargs)
+    except BadArguments as exc:
+        await message.answer(f"⛔ {esc(exc)}")
+        return
+    await message.answer(f"📄 Report queued (job <code>{esc(queued.job_id if queued else '?')}</code>); "
+                         f"the file comes to this chat.")
+
+
 def router() -> Router:
     """A fresh router (a Router can be attached to one dispatcher only)."""
     r = Router(name="marketing")
@@ -174,5 +195,6 @@ def router() -> Router:
     r.message.register(set_campaign_cmd, Command("set_campaign"))
     r.callback_query.register(campaign_button, F.data.startswith(f"{PREFIX}:"))
     r.message.register(recommendations, Command("recs"))
+    r.message.register(report, Command("report"))
     r.callback_query.register(recommendation_button, F.data.startswith(f"{REC_PREFIX}:"))
     return r

@@ -10,3 +10,4 @@ API_STATUS = "marketing:api_status:{mp}"
 API_ERRORS = "marketing:api_errors:{mp}"
 WORKERS = "marketing:workers"
 BIDS_PAUSED = "adolfd:marketing:bids_paused"
+REPORT_SENT = "marketing:report_sent:{job_id}"     # generate_report: the message id of a report already sent
