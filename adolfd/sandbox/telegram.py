@@ -487,6 +487,8 @@ async def _send_document(fake: TelegramFake, params: dict[str, Any]) -> Any:
     """Bot API sendDocument with an uploaded file (multipart): answers the Message with its `document`."""
     chat_id = fake._check_chat(params)
     upload = params.get("document")
+    if isinstance(upload, str) and upload.startswith("attach://"):      # the file travels as its own form field
+        upload = params.get(upload.removeprefix("attach://"))
     if not isinstance(upload, dict) or not upload.get("content"):
         raise TelegramError(400, "Bad Request: there is no document in the request")
     if len(upload["content"]) > 50 * 1024 * 1024:

@@ -8,6 +8,7 @@ LOCK_KEY = "marketing:lock:bid_cycle"
 LAST_CYCLE = "marketing:last_bid_cycle"
 API_STATUS = "marketing:api_status:{mp}"
 API_ERRORS = "marketing:api_errors:{mp}"
+API_CHECKS = "marketing:api_checks:{mp}"          # every health check of the last hour (the error rate's base)
 WORKERS = "marketing:workers"
 BIDS_PAUSED = "adolfd:marketing:bids_paused"
 REPORT_SENT = "marketing:report_sent:{job_id}"     # generate_report: the message id of a report already sent

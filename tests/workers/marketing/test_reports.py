@@ -10,10 +10,11 @@ from adolfd.engine.jobs import resolve
 from adolfd.sandbox.accounts import TELEGRAM_BOT
 from adolfd.sandbox.telegram import telegram_fake
 from adolfd.workers.marketing.reports import generate_report
+from pydantic import SecretStr
 
 
 async def test_report_is_sent_to_the_chat_once(res, sandbox, run_job, monkeypatch):
-    monkeypatch.setattr(res.settings.ops, "bot_token", TELEGRAM_BOT.token)
+    monkeypatch.setattr(res.settings.ops, "bot_token", SecretStr(TELEGRAM_BOT.token))
     assert (await run_job("marketing.sync_campaigns"))["success"]
     campaign = await res.db.fetchval("SELECT id FROM marketing_campaigns WHERE brand_id = 'ohana_market' LIMIT 1")
     await res.db.execute(

@@ -307,3 +307,34 @@ async def test_campaign_paused_by_the_cycle_safety_logic_runs_again_the_next_day
     assert sandbox.sandbox.counter("campaign_started", key) == 1
     assert await res.db.fetchval("SELECT status FROM marketing_campaigns WHERE id = $1", over["id"]) == "active"
     assert await res.db.fetchval("SELECT paused_by FROM marketing_campaigns WHERE id = $1", manual["id"]) == "operator"
+
+
+async def test_seed_thresholds_raise_deduplicated_alerts_and_resolve_them(res, run_job, clock):
+    """Seed 002 §7.4.2: a 6-minute cycle with errors and a queue of 101 jobs raise one alert each (not again on
+    the next check), resolved once back to normal; queues without a worker are `worker_status` alerts."""
+    from adolfd.workers.marketing.keys import LAST_CYCLE
+
+    now = clock.now()
+    await res.redis.hset(LAST_CYCLE, mapping={"started_at": (now - timedelta(minutes=7)).isoformat(),
+                                              "finished_at": (now - timedelta(minutes=1)).isoformat(),
+                                              "status": "completed", "errors": "2"})
+    await res.redis.zadd("adolfd:marketing:default", {f"parked-{n}": now.timestamp() + 3600 for n in range(101)})
+    first = await run_job("marketing.check_api_health")
+    breached = set(first["result"]["thresholds"]["breached"])
+    assert {"bid_cycle_duration", "bid_cycle_errors", "queue_length:default", "worker_status:low"} <= breached
+    assert "worker_status:high" not in breached                       # the worker running this very check
+    open_alerts = {r["dedup_key"]: r for r in await res.db.fetch(
+        "SELECT dedup_key, alert_type, severity, module FROM alerts WHERE resolved_at IS NULL")}
+    assert open_alerts["threshold:bid_cycle_duration"]["alert_type"] == "THRESHOLD_BID_CYCLE_DURATION"
+    assert open_alerts["threshold:worker_status:low"]["severity"] == "critical"
+    assert {a["module"] for a in open_alerts.values()} == {"marketing"}
+    again = await run_job("marketing.check_api_health")
+    assert again["result"]["thresholds"]["raised"] == 0
+    assert await res.db.fetchval("SELECT count(*) FROM alerts") == len(open_alerts)
+    await res.redis.hset(LAST_CYCLE, mapping={"started_at": (now - timedelta(minutes=2)).isoformat(), "errors": "0"})
+    await res.redis.delete("adolfd:marketing:default")
+    calm = await run_job("marketing.check_api_health")
+    assert calm["result"]["thresholds"]["resolved"] == 3
+    resolved = {r["dedup_key"] for r in await res.db.fetch(
+        "SELECT dedup_key FROM alerts WHERE resolved_at IS NOT NULL")}
+    assert resolved == {"threshold:bid_cycle_duration", "threshold:bid_cycle_errors", "threshold:queue_length:default"}
