@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from adolfd.admin.alert_delivery import deliver_pending
 from adolfd.admin.alerts import raise_alert
@@ -27,36 +26,24 @@ async def add_task(res, n: int, priority: str = "urgent", status: str = "new") -
     return number
 
 
-async def press(sandbox, data: str, user_id: int = ADMIN) -> None:
-    """A user presses an inline button (a callback_query update, as Telegram sends it)."""
-    user = {"id": user_id, "is_bot": False, "first_name": "ops", "username": f"u{user_id}"}
-    update = {"callback_query": {
-        "id": f"cb-{user_id}-{data}", "from": user, "chat_instance": "1", "data": data,
-        "message": {"message_id": 1, "date": 1771214400, "chat": {"id": user_id, "type": "private"},
-                    "text": "tasks"}}}
-    async with httpx.AsyncClient(base_url=sandbox.url, timeout=5) as client:
-        r = await client.post("/telegram/_sandbox/updates", json={"update": update})
-    r.raise_for_status()
-
-
 async def status_of(res, number: str) -> str:
     return await res.db.fetchval("SELECT status FROM supply_tasks WHERE task_number = $1", number)
 
 
-async def test_tasks_list_buttons_confirm_and_ship(ops, bot, say, replies, sandbox, fake):
+async def test_tasks_list_buttons_confirm_and_ship(ops, bot, say, replies, press, fake):
     first, second = await add_task(ops, 1), await add_task(ops, 2, priority="planned")
     await say("/tasks ohana_market urgent")
     [listing] = await replies(ADMIN, 1)
     rows = listing.reply_markup["inline_keyboard"]
     assert [r[0]["callback_data"] for r in rows] == [f"sup:show:{first}"]
-    await press(sandbox, f"sup:show:{first}")
+    await press(f"sup:show:{first}")
     shown = (await replies(ADMIN, 2))[1]
     assert first in shown.text and "send 12 pcs" in shown.text and "Москва" in shown.text
     assert [b["callback_data"] for b in shown.reply_markup["inline_keyboard"][0]] == [f"sup:confirm:{first}"]
-    await press(sandbox, f"sup:confirm:{first}")
+    await press(f"sup:confirm:{first}")
     confirmed = (await replies(ADMIN, 3))[2]
     assert "new → <b>confirmed</b>" in confirmed.text and await status_of(ops, first) == "confirmed"
-    await press(sandbox, f"sup:start:{first}")
+    await press(f"sup:start:{first}")
     await replies(ADMIN, 4)
     await say(f"/complete_task {first} -2")
     refused = (await replies(ADMIN, 5))[4]
@@ -77,16 +64,16 @@ async def test_tasks_list_buttons_confirm_and_ship(ops, bot, say, replies, sandb
     assert len(fake.callback_answers) == 3
 
 
-async def test_a_stranger_cannot_confirm_by_button(ops, bot, sandbox, fake, say, replies):
+async def test_a_stranger_cannot_confirm_by_button(ops, bot, press, fake, say, replies):
     number = await add_task(ops, 1)
-    await press(sandbox, f"sup:confirm:{number}", user_id=STRANGER)
+    await press(f"sup:confirm:{number}", user_id=STRANGER)
     await say("/help")                         # handled after the button: the button was handled too
     await replies(ADMIN, 1)
     assert await status_of(ops, number) == "new"
     assert fake.callback_answers and "only answers the adolfd operators" in fake.callback_answers[0]["text"]
 
 
-async def test_the_tasks_generated_message_carries_confirm_buttons(ops, bot, sandbox, fake, replies):
+async def test_the_tasks_generated_message_carries_confirm_buttons(ops, bot, press, fake, replies):
     number = await add_task(ops, 7)
     await raise_alert(ops.db, module="logistic", alert_type="TASKS_GENERATED", severity="low",
                       message=f"Сформировано 1 заданий (1 urgent), 12 шт.\n{number}: OM-7 → Москва, 12 шт.",
@@ -96,6 +83,6 @@ async def test_the_tasks_generated_message_carries_confirm_buttons(ops, bot, san
     assert number in digest.text
     button = {"text": f"✅ {number}", "callback_data": f"sup:confirm:{number}"}
     assert digest.reply_markup["inline_keyboard"] == [[button]]
-    await press(sandbox, f"sup:confirm:{number}")
+    await press(f"sup:confirm:{number}")
     await replies(ADMIN, 1)
     assert await status_of(ops, number) == "confirmed"

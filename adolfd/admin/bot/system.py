@@ -20,6 +20,7 @@ COMMANDS = [
     ("run", "JOB [k=v …]", "enqueue a job by hand"),
     ("job", "ID", "status and result of one job"),
     ("failed", "", "jobs that exhausted their tries"),
+    ("alerts", "[module]", "open alerts, with read / resolve buttons"),
     ("retry", "ID", "re-enqueue a failed job"),
     ("pause_bids", "[reason]", "stop the bid cycle (kill switch)"),
     ("resume_bids", "", "let the bid cycle run again"),
