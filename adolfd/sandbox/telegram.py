@@ -259,12 +259,21 @@ class TelegramFake:
     def send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._check_chat(params)
         photo = params.get("photo")
+        upload = None
+        if isinstance(photo, str) and photo.startswith("attach://"):     # an uploaded file (multipart)
+            upload = params.get(photo.removeprefix("attach://"))
+            if not isinstance(upload, dict) or not upload.get("content"):
+                raise TelegramError(400, "Bad Request: there is no photo in the request")
+            photo = f"sandbox-photo-{chat_id}-{len(self.sent) + 1}"
         if not isinstance(photo, str) or not photo:
             raise TelegramError(400, "Bad Request: there is no photo in the request")
         parse_mode = params.get("parse_mode") or None
         visible = self._caption(params.get("caption"), parse_mode)
         self._gate(chat_id)
         message = self._record(chat_id, str(params.get("caption") or ""), parse_mode, "sendPhoto", photos=[photo])
+        if upload is not None:          # the uploaded bytes, for tests to look at (not part of Telegram's answer)
+            message.document = {"file_name": upload["filename"], "mime_type": upload["content_type"],
+                                "file_size": len(upload["content"]), "content": upload["content"]}
         return self._message_object(message, visible, caption=True)
 
     def send_media_group(self, params: dict[str, Any]) -> list[dict[str, Any]]:

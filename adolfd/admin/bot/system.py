@@ -28,6 +28,8 @@ COMMANDS = [
     ("set_campaign", "ID k=v …", "strategy, target, max_bid, daily_limit of a campaign"),
     ("recs", "[campaign]", "open recommendations, with accept / dismiss buttons"),
     ("report", "BRAND|CAMPAIGN FROM TO", "ad figures as a CSV file in this chat"),
+    ("chart", "CAMPAIGN", "a campaign's spend, orders and bid over 14 days (PNG)"),
+    ("stock_chart", "BRAND", "a brand's days of stock per cluster (PNG)"),
     ("breakers", "", "review polling circuit breakers"),
     ("approve", "ITEM", "approve a review reply for publishing"),
     ("tasks", "[brand] [priority]", "open supply tasks, with buttons to act"),

@@ -7,7 +7,14 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    User,
+)
 
 from adolfd.admin.bot.replies import esc
 from adolfd.domain.logistic.task_lifecycle import PRIORITIES, TaskAction, TaskActionRefused, allowed_actions
@@ -123,6 +130,31 @@ async def button(query: CallbackQuery, res: Resources) -> None:
         await _act(query.message, res, number, TaskAction(what), query.from_user)
 
 
+_DAYS_PER_CLUSTER = """
+SELECT cluster_name, sum(fbo_stock)::float / nullif(sum(avg_daily_sales), 0)::float AS days
+FROM cluster_stock_snapshots
+WHERE brand_id = $1 AND slot = (SELECT max(slot) FROM cluster_stock_snapshots WHERE brand_id = $1)
+GROUP BY cluster_name ORDER BY days NULLS LAST, cluster_name
+"""
+
+
+async def stock_chart(message: Message, command: CommandObject, res: Resources) -> None:
+    """/stock_chart BRAND: a PNG of the brand's days of stock per cluster, from the latest FBO snapshot."""
+    from adolfd.admin.charts import stock_chart as render
+
+    brand = (command.args or "").strip()
+    if brand not in res.settings.brands:
+        await message.answer(f"Usage: /stock_chart BRAND ({esc(', '.join(res.settings.brands))})")
+        return
+    rows = [r for r in await res.db.fetch(_DAYS_PER_CLUSTER, brand) if r["days"] is not None]
+    if not rows:
+        await message.answer(f"No FBO stock snapshot with sales for {esc(brand)} yet.")
+        return
+    png = render(f"{brand}: days of stock per cluster", [r["cluster_name"] for r in rows], [r["days"] for r in rows])
+    await message.answer_photo(BufferedInputFile(png, filename=f"stock_{brand}.png"),
+                               caption=f"{esc(brand)}: days of stock per cluster (latest snapshot)")
+
+
 def router() -> Router:
     """A fresh router (a Router can be attached to one dispatcher only)."""
     r = Router(name="logistic")
@@ -130,5 +162,6 @@ def router() -> Router:
     r.message.register(task, Command("task"))
     r.message.register(complete_task, Command("complete_task"))
     r.message.register(cancel_task, Command("cancel_task"))
+    r.message.register(stock_chart, Command("stock_chart"))
     r.callback_query.register(button, F.data.startswith(f"{PREFIX}:"))
     return r

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from adolfd.admin.bot.replies import clock, esc
 from adolfd.clients.errors import ApiError
@@ -186,6 +186,36 @@ async def report(message: Message, command: CommandObject, res: Resources) -> No
                          f"the file comes to this chat.")
 
 
+_CHART_DAYS = """
+SELECT d::date AS day, coalesce(s.spent, 0)::float AS spent, coalesce(s.orders, 0) AS orders,
+       (SELECT avg(h.new_bid)::float FROM marketing_bid_history h WHERE h.campaign_id = $1 AND h.status = 'applied'
+         AND (h.applied_at AT TIME ZONE 'Europe/Moscow')::date = d::date) AS bid
+FROM generate_series($2::date - 13, $2::date, interval '1 day') AS d
+LEFT JOIN marketing_stats_daily s ON s.campaign_id = $1 AND s.keyword_id IS NULL AND s.stat_date = d::date
+ORDER BY d
+"""
+
+
+async def chart(message: Message, command: CommandObject, res: Resources) -> None:
+    """/chart CAMPAIGN_ID: a PNG of the campaign's spend, orders and average bid over the last 14 days."""
+    from adolfd.admin.charts import campaign_chart
+
+    arg = (command.args or "").strip()
+    if not arg.isdigit():
+        await message.answer("Usage: /chart CAMPAIGN_ID (/campaigns lists them)")
+        return
+    name = await res.db.fetchval("SELECT name FROM marketing_campaigns WHERE id = $1", int(arg))
+    if name is None:
+        await message.answer(f"No campaign {esc(arg)}.")
+        return
+    today = res.clock.now().astimezone(res.settings.tz).date()
+    rows = await res.db.fetch(_CHART_DAYS, int(arg), today)
+    png = campaign_chart(f"#{arg} {name[:50]}: last 14 days", [r["day"] for r in rows], [r["spent"] for r in rows],
+                         [r["orders"] for r in rows], [r["bid"] for r in rows])
+    await message.answer_photo(BufferedInputFile(png, filename=f"campaign_{arg}.png"),
+                               caption=f"#{arg} {esc(name[:60])}: spend, orders, bid — 14 days")
+
+
 def router() -> Router:
     """A fresh router (a Router can be attached to one dispatcher only)."""
     r = Router(name="marketing")
@@ -196,5 +226,6 @@ def router() -> Router:
     r.callback_query.register(campaign_button, F.data.startswith(f"{PREFIX}:"))
     r.message.register(recommendations, Command("recs"))
     r.message.register(report, Command("report"))
+    r.message.register(chart, Command("chart"))
     r.callback_query.register(recommendation_button, F.data.startswith(f"{REC_PREFIX}:"))
     return r
