@@ -120,8 +120,25 @@ class LogisticSettings(BaseModel):
                              ozon_deficit_grades=frozenset(g.upper() for g in merged.ozon_deficit_grades))
 
 
+class CampaignDefaults(BaseModel):
+    """Strategy and limits a campaign gets when `sync_campaigns` first sees it, so the bid cycle and
+    `check_budgets` work on it from the start; an operator changes them per campaign (`adolfd campaign-set`)."""
+
+    strategy: Literal["position", "drr", "cpo", "manual"] = "drr"
+    target_position: int | None = None
+    target_drr: float | None = 10.0            # percent: ad spend ÷ revenue
+    target_cpo_rub: float | None = None
+    max_bid_rub: float = 100.0
+    daily_limit_rub: float | None = 3000.0
+
+
 class MarketingSettings(BaseModel):
     """Thresholds of DOMAIN.md "Marketing" (seed 002); money in roubles here, kopecks in the code."""
+
+    # new campaigns' strategy and limits: `campaign_defaults`, overridden per brand by `brand_campaign_defaults`
+    # (ADOLFD_MARKETING__BRAND_CAMPAIGN_DEFAULTS='{"ohana_kids": {"strategy": "position", "target_position": 3}}')
+    campaign_defaults: CampaignDefaults = Field(default_factory=CampaignDefaults)
+    brand_campaign_defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     bid_lock_ttl_seconds: int = 840
     stats_window_days: int = 7                 # keyword safety and drr/cpo strategies look this far back
@@ -139,13 +156,17 @@ class MarketingSettings(BaseModel):
     anomaly_window_days: int = 7
     trend_days: int = 14
     competitor_bid_max_age_minutes: int = 120
-    default_max_bid_rub: float = 100.0         # max_bid of a campaign first seen by sync_campaigns
     max_in_flight: int = 16                    # concurrent API calls per marketplace in the bid cycle
     api_slow_ms: int = 2000                    # check_api_health: slower is "slow" (seed §7.4.4)
     stats_retention_days: int = 30             # seed §7.3.6
     bid_history_retention_months: int = 12
     alerts_retention_months: int = 6
     daily_retention_months: int = 24
+
+    def defaults_for(self, brand: str) -> CampaignDefaults:
+        """The brand's new-campaign defaults: the global ones with the brand's overrides."""
+        return CampaignDefaults.model_validate({**self.campaign_defaults.model_dump(),
+                                                **self.brand_campaign_defaults.get(brand, {})})
 
 
 class ReputationSettings(BaseModel):
