@@ -18,6 +18,7 @@ from arq.utils import timestamp_ms, to_ms
 from arq.worker import func
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from adolfd.engine import liveness
 from adolfd.engine.context import Resources
 from adolfd.engine.enqueue import WAKE_CHANNEL
 from adolfd.engine.execution import SHUTDOWN_SLACK, arq_function
@@ -77,12 +78,12 @@ def worker_functions(module: str, queue: str) -> tuple[list[Any], list[Scheduled
     return functions, scheduled
 
 
-# KEYS: in-progress key, queue; ARGV: job id, now ms, in-progress ttl ms → the job's score, or nil
+# KEYS: in-progress key, queue; ARGV: job id, now ms, in-progress ttl ms, owner → the job's score, or nil
 CLAIM_JOB = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
-redis.call('PSETEX', KEYS[1], ARGV[3], '1')
+redis.call('PSETEX', KEYS[1], ARGV[3], ARGV[4])
 return score
 """
 
@@ -190,7 +191,8 @@ class AdolfdWorker(Worker):
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """ARQ's claim (WATCH, EXISTS, ZSCORE, MULTI/PSETEX/EXEC: four round trips a job) as one Lua call with
-        the same rule: a job is started only if no worker holds it and its time has come."""
+        the same rule: a job is started only if no worker holds it and its time has come. The claim names this
+        process (adolfd.engine.liveness), so a dead owner's claim is freed by the others' sweep."""
         self._last_read = len(job_ids)
         claim = getattr(self, "_claim", None) or self.pool.register_script(CLAIM_JOB)
         self._claim = claim
@@ -204,7 +206,7 @@ class AdolfdWorker(Worker):
             job_id = job_id_b.decode()
             try:
                 score = await claim(keys=[in_progress_key_prefix + job_id, self.queue_name],
-                                    args=[job_id, timestamp_ms(), in_progress_ms])
+                                    args=[job_id, timestamp_ms(), in_progress_ms, liveness.claim_value()])
             except BaseException:
                 self.job_counter -= 1
                 self.sem.release()
@@ -260,6 +262,7 @@ class WorkerGroup:
         self.stopping = asyncio.Event()
         self.crashed = False      # a component ended by itself: the process exits non-zero so systemd restarts it
         self._tasks: list[asyncio.Task[Any]] = []
+        self._liveness: asyncio.Task[None] | None = None
 
     def build(self) -> None:
         s = self.res.settings
@@ -280,6 +283,10 @@ class WorkerGroup:
                 self.scheduled.extend(scheduled)
         if not self.workers:
             raise LookupError(f"worker group {self.group!r} has no jobs")
+
+    def wake_all(self) -> None:
+        for worker in self.workers.values():
+            worker.wake_event.set()
 
     def wake(self, queue: str) -> None:
         worker = self.workers.get(queue)
@@ -317,6 +324,8 @@ class WorkerGroup:
         """Run until `stop()`; then drain."""
         with contextlib.suppress(Exception):
             await flush_spool(self.res.db, self.res.redis)
+        heartbeat = self.res.settings.heartbeat_seconds
+        await liveness.start_beating(self.res.redis, heartbeat)
         metrics.WORKER_UP.labels(self.group).set(1)
         for worker in self.workers.values():
             worker.main_task = asyncio.create_task(worker.main())
@@ -324,11 +333,13 @@ class WorkerGroup:
                                   grace_hours=self.res.settings.missed_run_grace_hours)
         self._tasks = [asyncio.create_task(scheduler.run()), asyncio.create_task(self._listen_for_wakeups()),
                        asyncio.create_task(self._track_queue_depths())]
+        # the heartbeat goes on through the drain: the jobs still running are this process's
+        self._liveness = asyncio.create_task(liveness.run(self.res.redis, heartbeat, self.wake_all))
         log.info("worker_group_started", group=self.group, queues=sorted(self.workers),
                  cron_jobs=len(self.scheduled))
         sdnotify.ready(f"{len(self.workers)} queues, {len(self.scheduled)} cron jobs")
         self._tasks.append(asyncio.create_task(sdnotify.watchdog_loop(self.healthy)))
-        watched = [*self._tasks[:2], *(w.main_task for w in self.workers.values())]
+        watched = [*self._tasks[:2], self._liveness, *(w.main_task for w in self.workers.values())]
         stop_wait = asyncio.create_task(self.stopping.wait())
         done, _ = await asyncio.wait([stop_wait, *watched], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -364,6 +375,10 @@ class WorkerGroup:
             with contextlib.suppress(Exception):
                 await worker.close()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._liveness is not None:
+            self._liveness.cancel()
+            await asyncio.gather(self._liveness, return_exceptions=True)
+        await liveness.farewell(self.res.redis)
         log.info("worker_group_stopped", group=self.group)
 
 

@@ -1,5 +1,7 @@
 """The 15-minute bid cycle (seed 002 §7.3.1): one Redis lock with an owner token, the kill switch, and every bid
-keyed by (keyword, cycle slot) in `marketing_bid_history`, so a retry of the same cycle never moves a bid again."""
+keyed by (keyword, cycle slot) in `marketing_bid_history`, so a retry of the same cycle never moves a bid again.
+The lock's token names the worker process (adolfd.engine.liveness): if that worker dies, the lock is freed by
+the others' liveness sweep within a minute, not at its TTL (`bid_lock_ttl_seconds`)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +16,7 @@ from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, 
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles
 from adolfd.domain.marketing.ad_safety import CampaignToday, check_campaign, check_keyword
 from adolfd.domain.marketing.bid_engine import BidUnit, UnitStats, decide_bid
+from adolfd.engine import liveness
 from adolfd.engine.arguments import MarketplaceOrAll
 from adolfd.engine.context import Ctx
 from adolfd.workers.marketing.ad_account import MARKETPLACES, AdAccount, BidOrder
@@ -93,7 +96,10 @@ async def run_bid_cycle(ctx: Ctx, marketplace: MarketplaceOrAll = "all") -> dict
                                 "status": "skipped", "reason": "kill_switch", **CycleStats().as_dict()})
         return {"status": "skipped", "reason": "kill_switch", "paused_by": stopped.get("by")}
     lock = ctx.redis.lock(LOCK_KEY, timeout=ctx.settings.marketing.bid_lock_ttl_seconds, thread_local=False)
-    if not await lock.acquire(blocking=False):
+    token = liveness.owned_lock_token()      # names this worker: a dead holder's lock is freed in seconds
+    if token:
+        await liveness.register_owned_lock(ctx.redis, LOCK_KEY)
+    if not await lock.acquire(blocking=False, token=token):
         ctx.log.warning("lock_not_acquired", lock=LOCK_KEY)
         return {"status": "skipped", "reason": "lock_not_acquired"}
     try:

@@ -4,9 +4,10 @@ Publishing once (DOMAIN.md): `send_response` first claims the item in PostgreSQL
 attempt id, the start time, the try counter — in one transaction, so a duplicate job finds nothing to claim.
 Before every publishing call it asks the marketplace for seller answers (`decide_publish`): after an earlier
 attempt of ours whose outcome is unknown (timeout, 5xx, a worker killed mid-call) any seller answer is taken
-as ours and nothing is sent again. A claim whose worker died is taken over only after `publish_lease_seconds`,
-by the job's own ARQ re-run or by the hourly `retry_failed_publish`; only the holder of the attempt id may
-finish it."""
+as ours and nothing is sent again. The attempt id is derived from the job id: when a worker dies mid-job (its
+claim freed by the liveness sweep) or a drain hands the job back, the job's next try takes its own claim over
+at once; any other claim is taken over only after `publish_lease_seconds`, by the frequent `resume_publishing`
+sweep or the hourly `retry_failed_publish`. Only the holder of the attempt id may finish it."""
 from __future__ import annotations
 
 import uuid
@@ -35,9 +36,17 @@ class Claim:
     text: str
 
 
+def attempt_of(job_id: str) -> uuid.UUID:
+    """A job's attempt id, the same on every try of that job: ARQ runs one try of a job id at a time, so a
+    later try finding its own job's claim knows the earlier try is over (it died, or a drain cut it)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"adolfd:reputation:send_response:{job_id}") if job_id else uuid.uuid4()
+
+
 async def claim_publish(db: asyncpg.Pool, item_id: int, now: datetime, lease: timedelta,
-                        max_tries: int) -> Claim | str:
-    """Take the item for one publish attempt, or say why not (its status, or `gave_up`)."""
+                        max_tries: int, attempt: uuid.UUID | None = None, rerun: bool = False) -> Claim | str:
+    """Take the item for one publish attempt, or say why not (its status, or `gave_up`). A re-run of the job
+    that holds the claim (`rerun` with the same `attempt`) takes it over without waiting for the lease."""
+    attempt = attempt or uuid.uuid4()
     async with db.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(ITEM + " FOR UPDATE OF i", item_id)
         if row is None:
@@ -45,11 +54,11 @@ async def claim_publish(db: asyncpg.Pool, item_id: int, now: datetime, lease: ti
         status = row["status"]
         stale = (status == ItemStatus.PUBLISHING and row["publish_started_at"] is not None
                  and row["publish_started_at"] <= now - lease)
-        if not (status in (ItemStatus.APPROVED, ItemStatus.FAILED) or stale):
+        own = status == ItemStatus.PUBLISHING and rerun and row["publish_attempt"] == attempt
+        if not (status in (ItemStatus.APPROVED, ItemStatus.FAILED) or stale or own):
             return status
         if status == ItemStatus.FAILED and row["publish_retry_count"] >= max_tries:
             return "gave_up"
-        attempt = uuid.uuid4()
         await conn.execute("UPDATE reputation_responses SET publish_attempt = $2, publish_started_at = $3, "
                            "publish_retry_count = publish_retry_count + 1, updated_at = $3 WHERE item_id = $1",
                            item_id, attempt, now)
@@ -87,7 +96,7 @@ async def send_response(ctx: Ctx, item_id: int) -> dict:
     """Публикация ответа (seed 003 §7.3), exactly once per item (module docstring)."""
     rep = ctx.settings.reputation
     claim = await claim_publish(ctx.db, item_id, ctx.now(), timedelta(seconds=rep.publish_lease_seconds),
-                                rep.publish_max_tries)
+                                rep.publish_max_tries, attempt_of(ctx.job_id), rerun=ctx.job_try > 1)
     if not isinstance(claim, Claim):
         ctx.log.info("publish_not_claimed", item_id=item_id, item_status=claim)
         return {"status": "already_published" if claim == ItemStatus.PUBLISHED else "not_claimed",
