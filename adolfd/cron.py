@@ -99,6 +99,8 @@ TABLE: tuple[CronEntry, ...] = (
               seed="002 §7.2.2"),
     CronEntry("check_api_health",        "marketing", "high",    "*/5 * * * *", timeout=120,
               seed="002 §7.2.2"),
+    CronEntry("reconcile_bid_history",   "marketing", "default", "*/10 * * * *", second=30, timeout=300,
+              seed="002 §7.3.1 bid history; adolfd sweep"),
     CronEntry("calculate_analytics",     "marketing", "low",     "0 1 * * *",   timeout=900,
               seed="002 §7.2.2"),
     CronEntry("aggregate_daily_stats",   "marketing", "low",     "30 0 * * *",  timeout=600,

@@ -124,6 +124,7 @@ class MarketingSettings(BaseModel):
     """Thresholds of DOMAIN.md "Marketing" (seed 002); money in roubles here, kopecks in the code."""
 
     bid_lock_ttl_seconds: int = 840
+    reconcile_after_seconds: int = 120         # a pending/unknown bid change this old is settled from the marketplace
     stats_window_days: int = 7                 # keyword safety and drr/cpo strategies look this far back
     step_percent: float = 5.0                  # one bid step: 5 % of the bid …
     min_step_rub: float = 1.0                  # … at least 1 ₽
