@@ -124,7 +124,7 @@ TABLE: tuple[CronEntry, ...] = (
               timeout=600, seed="003 §7.2"),
     CronEntry("retry_failed_publish",      "reputation", "default", "0 * * * *", timeout=600,
               seed="003 §7.2"),
-    CronEntry("resume_publishing",         "reputation", "default", "*/2 * * * *", second=25, timeout=120,
+    CronEntry("resume_stuck_items",        "reputation", "default", "*/2 * * * *", second=25, timeout=120,
               seed="003 §7.3 send_response; adolfd sweep"),
     CronEntry("calculate_daily_analytics", "reputation", "default", "0 1 * * *", timeout=600,
               seed="003 §7.2"),

@@ -158,7 +158,7 @@ class ReputationSettings(BaseModel):
     breaker_probe_timeout_seconds: int = 600   # a half-open probe not heard of for this long is presumed dead
     publish_max_tries: int = 5
     publish_lease_seconds: int = 600           # a `publishing` claim older than this belonged to a dead worker
-    resume_approved_after_seconds: int = 120   # an `approved` reply not yet claimed this long is enqueued again
+    resume_after_seconds: int = 120            # an item this long in new/analyzed/approved, no job queued: resumed
     archive_after_days: int = 365
     initial_lookback_days: int = 14            # first poll of a platform reaches back this far
     cursor_overlap_minutes: int = 60           # each poll re-reads this much before its cursor (late indexing)

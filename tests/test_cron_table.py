@@ -52,7 +52,7 @@ EXPECTED_NAMES = {
         "poll_wb_reviews", "poll_wb_questions", "poll_ozon_reviews", "poll_ozon_questions", "poll_ym_reviews",
         "poll_ym_questions", "retry_failed_publish", "calculate_daily_analytics", "archive_old_items",
         "office_heartbeat",
-        "resume_publishing",           # adolfd's own: stuck replies resume within minutes (docs/operations.md)
+        "resume_stuck_items",          # adolfd's own: items whose jobs were lost resume within minutes
     },
     "carsbot": {
         "sync_channels_task", "sync_subscribers_task", "update_analytics_task", "check_subscriptions_task",

@@ -89,7 +89,7 @@ def cycle_slot(ctx: Ctx) -> str:
 async def run_bid_cycle(ctx: Ctx, marketplace: MarketplaceOrAll = "all") -> dict:
     """The 15-minute bid cycle (seed §7.3.1). Marketplaces and brands run concurrently under one Redis lock."""
     started = ctx.now()
-    stopped = await bids_paused(ctx.redis)     # the kill switch (bot /pause_bids, CLI)
+    stopped = await bids_paused(ctx.db, ctx.redis)     # the kill switch (bot /pause_bids, CLI)
     if stopped:
         ctx.log.warning("bid_cycle_skipped", reason="kill_switch", by=stopped.get("by"), note=stopped.get("reason"))
         await _save_cycle(ctx, {"started_at": started.isoformat(), "finished_at": ctx.now().isoformat(),

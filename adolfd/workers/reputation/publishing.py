@@ -6,7 +6,7 @@ Before every publishing call it asks the marketplace for seller answers (`decide
 attempt of ours whose outcome is unknown (timeout, 5xx, a worker killed mid-call) any seller answer is taken
 as ours and nothing is sent again. The attempt id is derived from the job id: when a worker dies mid-job (its
 claim freed by the liveness sweep) or a drain hands the job back, the job's next try takes its own claim over
-at once; any other claim is taken over only after `publish_lease_seconds`, by the frequent `resume_publishing`
+at once; any other claim is taken over only after `publish_lease_seconds`, by the frequent `resume_stuck_items`
 sweep or the hourly `retry_failed_publish`. Only the holder of the attempt id may finish it."""
 from __future__ import annotations
 

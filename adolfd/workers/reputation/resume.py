@@ -1,42 +1,62 @@
-"""The frequent publishing sweep: replies cut by a drain, a dead worker or a database outage resume within
-minutes, not at the hourly `retry_failed_publish` (which keeps the seed's rule for `failed` items).
+"""The frequent reputation sweep: work cut by a dead worker, a drain, a database outage or a Redis loss resumes
+within minutes, not at the hourly `retry_failed_publish` (which keeps the seed's rule for `failed` items).
 
-It finds approved replies whose `send_response` never ran (lost with a Redis loss, or failed for good while
-PostgreSQL was down) and `publishing` claims past their lease, and enqueues one `send_response` for each.
-A duplicate job is harmless: `claim_publish` lets exactly one of them publish.
+PostgreSQL is the record of every item's stage; the queued jobs that move it on live in Redis and can be lost
+(Redis restarted without persistence, a job failed for good while PostgreSQL was down). Every two minutes the
+sweep finds items that have sat in a stage longer than `resume_after_seconds` with no job of theirs waiting
+in Redis, and enqueues the stage's job: `new` → analyze_item, `analyzed` → generate_response, `approved` →
+send_response, `publishing` past its lease → send_response. Every one of those jobs is safe to run twice (it
+acts only on an item still in its stage; `claim_publish` lets one publish), and each sweep job id names the
+item's state and the hour, so an item is resumed at most once an hour per state.
 """
 from __future__ import annotations
 
 from datetime import timedelta
 
+from arq.constants import job_key_prefix
+
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 
 _STUCK = """
-SELECT i.id, i.status, r.publish_retry_count AS tries,
-       CASE WHEN i.status = 'publishing' THEN r.publish_started_at ELSE r.approved_at END AS since
-FROM reputation_items i JOIN reputation_responses r ON r.item_id = i.id
-WHERE (i.status = 'publishing' AND r.publish_started_at <= $1)
-   OR (i.status = 'approved' AND r.approved_at <= $2)
+SELECT i.id, i.status, r.generation, r.publish_retry_count AS tries, i.updated_at,
+       r.publish_started_at, r.approved_at
+FROM reputation_items i LEFT JOIN reputation_responses r ON r.item_id = i.id
+WHERE (i.status IN ('new', 'analyzed') AND i.updated_at <= $1)
+   OR (i.status = 'approved' AND r.approved_at <= $1)
+   OR (i.status = 'publishing' AND r.publish_started_at <= $2)
 ORDER BY i.id
-LIMIT 1000
+LIMIT 2000
 """
+
+# stage → (job, the job id its first enqueue used)
+_STAGES = {
+    "new": ("reputation.analyze_item", "reputation:analyze:{id}"),
+    "analyzed": ("reputation.generate_response", "reputation:generate:{id}"),
+    "approved": ("reputation.send_response", "reputation:send:{id}:g{generation}"),
+    "publishing": ("reputation.send_response", "reputation:send:{id}:g{generation}"),
+}
 
 
 @job(queue="default")
-async def resume_publishing(ctx: Ctx) -> dict:
-    """Every two minutes: one `send_response` for each reply stuck `approved` or `publishing` (module docstring).
-    The job id names the item's state, so a sweep repeated before that job ran enqueues nothing new."""
+async def resume_stuck_items(ctx: Ctx) -> dict:
+    """Every two minutes: one job for each item stuck in a stage with nothing queued for it (module docstring)."""
     rep = ctx.settings.reputation
     now = ctx.now()
-    rows = await ctx.db.fetch(_STUCK, now - timedelta(seconds=rep.publish_lease_seconds),
-                              now - timedelta(seconds=rep.resume_approved_after_seconds))
-    enqueued = []
+    rows = await ctx.db.fetch(_STUCK, now - timedelta(seconds=rep.resume_after_seconds),
+                              now - timedelta(seconds=rep.publish_lease_seconds))
+    resumed: dict[str, list[int]] = {}
+    waiting = 0
     for r in rows:
-        state = f"{r['status']}:t{r['tries']}:{int(r['since'].timestamp())}"
-        if await ctx.enqueue("reputation.send_response", _job_id=f"reputation:resume:{r['id']}:{state}",
-                             item_id=r["id"]):
-            enqueued.append(r["id"])
-    if enqueued:
-        ctx.log.warning("publishing_resumed", item_ids=enqueued)
-    return {"status": "ok", "stuck": len(rows), "enqueued": len(enqueued), "item_ids": enqueued}
+        name, first_id = _STAGES[r["status"]]
+        if await ctx.redis.exists(job_key_prefix + first_id.format(**r)):
+            waiting += 1               # its own job is still queued or retrying
+            continue
+        state = f"{r['status']}:g{r['generation']}:t{r['tries']}:{int(r['updated_at'].timestamp())}"
+        if await ctx.enqueue(name, _job_id=f"reputation:resume:{r['id']}:{state}:{now:%Y%m%d%H}", item_id=r["id"]):
+            resumed.setdefault(r["status"], []).append(r["id"])
+    if resumed:
+        ctx.log.warning("reputation_items_resumed", **{stage: ids for stage, ids in resumed.items()})
+    return {"status": "ok", "stuck": len(rows), "waiting": waiting,
+            "resumed": {stage: len(ids) for stage, ids in resumed.items()},
+            "item_ids": sorted(i for ids in resumed.values() for i in ids)}
