@@ -33,6 +33,7 @@ from adolfd.process import metrics, sdnotify
 from adolfd.settings import Settings
 
 log = structlog.get_logger(__name__)
+SPOOL_FLUSH_SECONDS = 15.0
 
 
 def groups() -> tuple[str, ...]:
@@ -320,6 +321,19 @@ class WorkerGroup:
                     metrics.QUEUE_DEPTH.labels(name).set(await self.res.redis.zcard(name))
             await asyncio.sleep(15)
 
+    async def _flush_failures(self) -> None:
+        """Dead letters held in Redis while PostgreSQL was down are written as soon as it answers again, not
+        at the next start of the process."""
+        while True:
+            await asyncio.sleep(SPOOL_FLUSH_SECONDS)
+            try:
+                written = await flush_spool(self.res.db, self.res.redis)
+            except Exception as exc:  # noqa: BLE001 — PostgreSQL or Redis still down: the next round tries again
+                log.debug("failed_jobs_spool_waiting", error=repr(exc))
+                continue
+            if written:
+                log.warning("failed_jobs_spool_flushed", written=written)
+
     async def run(self) -> None:
         """Run until `stop()`; then drain."""
         with contextlib.suppress(Exception):
@@ -332,7 +346,7 @@ class WorkerGroup:
         scheduler = CronScheduler(self.res.redis, self.res.db, self.scheduled, self.wake,
                                   grace_hours=self.res.settings.missed_run_grace_hours)
         self._tasks = [asyncio.create_task(scheduler.run()), asyncio.create_task(self._listen_for_wakeups()),
-                       asyncio.create_task(self._track_queue_depths())]
+                       asyncio.create_task(self._track_queue_depths()), asyncio.create_task(self._flush_failures())]
         # the heartbeat goes on through the drain: the jobs still running are this process's
         self._liveness = asyncio.create_task(liveness.run(self.res.redis, heartbeat, self.wake_all))
         log.info("worker_group_started", group=self.group, queues=sorted(self.workers),
