@@ -11,7 +11,7 @@ from typing import Any
 
 from redis.exceptions import LockError
 
-from adolfd.clients.errors import Unavailable
+from adolfd.clients.errors import BadResponse, Unavailable
 from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles
 from adolfd.domain.marketing.ad_safety import CampaignToday, check_campaign, check_keyword
@@ -298,7 +298,7 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
         if batch.error is None:
             applied.extend((kid, o.bid) for kid, o in zip(ids, batch.orders, strict=False))
         else:
-            state = "unknown" if isinstance(batch.error, Unavailable) else "failed"
+            state = "unknown" if isinstance(batch.error, (Unavailable, BadResponse)) else "failed"
             failed.extend((kid, state, str(batch.error)[:500]) for kid in ids)
             ctx.log.error("bid_batch_failed", marketplace=marketplace, brand=brand, orders=len(ids),
                           error=str(batch.error))
