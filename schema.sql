@@ -467,6 +467,15 @@ CREATE TABLE IF NOT EXISTS marketing_bid_history (
 CREATE INDEX IF NOT EXISTS marketing_bid_history_created ON marketing_bid_history (created_at);
 CREATE INDEX IF NOT EXISTS marketing_bid_history_keyword ON marketing_bid_history (keyword_id, created_at DESC);
 
+-- The bid-cycle kill switch (DOMAIN.md "Marketing"): one row while bids are paused, none while the cycle runs.
+-- Its record is here, not in Redis, so a Redis restart without persistence cannot lift a pause.
+CREATE TABLE IF NOT EXISTS marketing_bid_pause (
+    singleton  boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    paused_by  text        NOT NULL,
+    paused_at  timestamptz NOT NULL,
+    reason     text        NOT NULL DEFAULT ''
+);
+
 -- The seed's MarketingAlert (§7.3.7). `dedup_key` keeps one row per condition and day (CAP_BID, low CTR …).
 CREATE TABLE IF NOT EXISTS marketing_alerts (
     id           bigserial   PRIMARY KEY,

@@ -141,6 +141,7 @@ class MarketingSettings(BaseModel):
     brand_campaign_defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     bid_lock_ttl_seconds: int = 840
+    reconcile_after_seconds: int = 120         # a pending/unknown bid change this old is settled from the marketplace
     stats_window_days: int = 7                 # keyword safety and drr/cpo strategies look this far back
     step_percent: float = 5.0                  # one bid step: 5 % of the bid …
     min_step_rub: float = 1.0                  # … at least 1 ₽
@@ -178,6 +179,7 @@ class ReputationSettings(BaseModel):
     breaker_probe_timeout_seconds: int = 600   # a half-open probe not heard of for this long is presumed dead
     publish_max_tries: int = 5
     publish_lease_seconds: int = 600           # a `publishing` claim older than this belonged to a dead worker
+    resume_after_seconds: int = 120            # an item this long in new/analyzed/approved, no job queued: resumed
     archive_after_days: int = 365
     initial_lookback_days: int = 14            # first poll of a platform reaches back this far
     cursor_overlap_minutes: int = 60           # each poll re-reads this much before its cursor (late indexing)
@@ -271,6 +273,7 @@ class Settings(BaseSettings):
     max_jobs: int = 20
     concurrency: dict[str, int] = Field(default_factory=dict)   # "<module>_<queue>" -> jobs at once (per process)
     drain_seconds: float = 300.0              # SIGTERM: wait this long for running jobs, then hand them back
+    heartbeat_seconds: float = 5.0            # liveness: a worker silent 3 periods + 2 sweeps is dead, its jobs freed
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9108                  # 0 = no /metrics and /healthz; groups get port + index
     missed_run_grace_hours: float = 6.0

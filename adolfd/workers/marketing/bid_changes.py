@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from adolfd.clients.errors import Unavailable
+from adolfd.clients.errors import BadResponse, Unavailable
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import BadArguments
@@ -88,7 +88,7 @@ async def _apply_locked(ctx: Ctx, change_id: int) -> dict:
             return {"change_id": change_id, "status": "applied", "sent": False, "verified": True}
     (batch,) = await acc.set_bids([order])
     if batch.error is not None:
-        state = "unknown" if isinstance(batch.error, Unavailable) else "failed"
+        state = "unknown" if isinstance(batch.error, (Unavailable, BadResponse)) else "failed"
         await ctx.db.execute("UPDATE marketing_bid_history SET status = $2, error = $3 WHERE id = $1",
                              change_id, state, str(batch.error)[:500])
         raise batch.error

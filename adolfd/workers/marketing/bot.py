@@ -34,7 +34,7 @@ def _who(message: Message) -> str:
 
 
 async def pause(message: Message, command: CommandObject, res: Resources) -> None:
-    result = await pause_bids(res.redis, by=_who(message), now=res.clock.now(), reason=command.args or "")
+    result = await pause_bids(res.db, res.redis, by=_who(message), now=res.clock.now(), reason=command.args or "")
     since = clock(result["at"], res.settings.tz)
     if result["already"]:
         await message.answer(f"⏸ Bid cycle was already paused by {esc(result['by'])} since {since}.")
@@ -44,7 +44,7 @@ async def pause(message: Message, command: CommandObject, res: Resources) -> Non
 
 
 async def resume(message: Message, res: Resources) -> None:
-    result = await resume_bids(res.redis, by=_who(message))
+    result = await resume_bids(res.db, res.redis, by=_who(message))
     lifted = result["lifted"]
     if lifted is None:
         await message.answer("▶️ Bid cycle was not paused; nothing changed.")

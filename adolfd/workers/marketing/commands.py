@@ -8,7 +8,7 @@ import asyncio
 import json
 from datetime import UTC
 
-from adolfd.admin.shell import EXIT_USAGE, fail, with_redis, with_resources
+from adolfd.admin.shell import EXIT_USAGE, fail, with_resources
 from adolfd.engine.module import Command
 from adolfd.keys import MARKETING_BID_CHANGE_JOB
 from adolfd.settings import Settings
@@ -21,13 +21,13 @@ def cmd_pause_bids(args: argparse.Namespace, settings: Settings) -> int:
 
     from adolfd.workers.marketing.kill_switch import pause_bids
 
-    async def go(redis) -> int:
-        state = await pause_bids(redis, by=f"cli:{getpass.getuser()}", now=datetime.now(UTC),
+    async def go(res) -> int:
+        state = await pause_bids(res.db, res.redis, by=f"cli:{getpass.getuser()}", now=datetime.now(UTC),
                                  reason=args.reason)
         print(json.dumps(state, ensure_ascii=False, default=str))
         return 0
 
-    return asyncio.run(with_redis(settings, go))
+    return asyncio.run(with_resources(settings, go))
 
 
 def cmd_resume_bids(args: argparse.Namespace, settings: Settings) -> int:
@@ -35,11 +35,12 @@ def cmd_resume_bids(args: argparse.Namespace, settings: Settings) -> int:
 
     from adolfd.workers.marketing.kill_switch import resume_bids
 
-    async def go(redis) -> int:
-        print(json.dumps(await resume_bids(redis, by=f"cli:{getpass.getuser()}"), ensure_ascii=False, default=str))
+    async def go(res) -> int:
+        print(json.dumps(await resume_bids(res.db, res.redis, by=f"cli:{getpass.getuser()}"), ensure_ascii=False,
+                         default=str))
         return 0
 
-    return asyncio.run(with_redis(settings, go))
+    return asyncio.run(with_resources(settings, go))
 
 
 # -- marketing: an operator's bid change (seed 002 §7.1 apply_bid_change) ------------------------------------

@@ -104,12 +104,12 @@ async def test_lock_cannot_be_released_by_a_non_owner(res, sandbox, synced, monk
 
 
 async def test_kill_switch_skips_the_cycle(res, sandbox, run_job, synced):
-    await pause_bids(res.redis, by="test", now=res.clock.now(), reason="promo day")
+    await pause_bids(res.db, res.redis, by="test", now=res.clock.now(), reason="promo day")
     result = await run_job("marketing.run_bid_cycle")
     assert result["result"] == {"status": "skipped", "reason": "kill_switch", "paused_by": "test"}
     assert total(sandbox, "bids_set") == 0
     assert (await res.redis.hgetall(LAST_CYCLE))[b"status"] == b"skipped"
-    assert (await resume_bids(res.redis, by="test"))["lifted"]["by"] == "test"
+    assert (await resume_bids(res.db, res.redis, by="test"))["lifted"]["by"] == "test"
     result = await run_job("marketing.run_bid_cycle")
     assert result["result"]["status"] == "completed" and total(sandbox, "bids_set") > 0
 
