@@ -49,6 +49,8 @@ def _checked(schemes: tuple[str, ...], *, numeric_path: bool = False) -> Callabl
             raise ValueError(f"the URL's scheme must be one of {', '.join(schemes)}")
         if parts.fragment or "@" in parts.path + parts.query or "#" in url.get_secret_value():
             raise ValueError(f"the URL does not parse; {ENCODING_HINT}")
+        if parts.scheme == "redis+sentinel":     # several host:port pairs and /MASTER[/DB]: parsed at connect
+            return url
         try:
             parts.port  # noqa: B018 — a password's unencoded "/" leaves the port as the password's start
         except ValueError:
@@ -61,7 +63,8 @@ def _checked(schemes: tuple[str, ...], *, numeric_path: bool = False) -> Callabl
 
 
 DatabaseUrl = Annotated[SecretUrl, AfterValidator(_checked(("postgresql", "postgres")))]
-RedisUrl = Annotated[SecretUrl, AfterValidator(_checked(("redis", "rediss", "unix"), numeric_path=True))]
+RedisUrl = Annotated[SecretUrl, AfterValidator(_checked(("redis", "rediss", "unix", "redis+sentinel"),
+                                                       numeric_path=True))]
 
 
 def describe_validation_error(exc: ValidationError, env_prefix: str = "ADOLFD_") -> str:

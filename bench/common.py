@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -17,9 +18,17 @@ REDIS_BASE = os.environ.get("ADOLFD_BENCH_REDIS", "redis://127.0.0.1:6379").rstr
 REDIS_DB = int(os.environ.get("ADOLFD_BENCH_REDIS_DB", "9"))
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @asynccontextmanager
-async def private_redis(port: int = 6399):
-    """A redis-server of our own, so command counts are not mixed with anyone else's traffic."""
+async def private_redis(port: int = 0):
+    """A redis-server of our own (on a free port unless one is given), so command counts are not mixed with
+    anyone else's traffic and no other Redis user is disturbed."""
+    port = port or free_port()
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}"

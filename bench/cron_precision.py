@@ -235,7 +235,7 @@ if __name__ == "__main__":
     p.add_argument("--every", type=int, default=5, help="a schedule every this many seconds of the minute")
     p.add_argument("--modes", default="aiocron,loop,arq-default,arq-tuned")
     p.add_argument("--loads", default="0", help="comma-separated no-op jobs/s on a second queue, 0 = idle")
-    p.add_argument("--redis-port", type=int, default=6399, help="port of the benchmark's own redis-server")
+    p.add_argument("--redis-port", type=int, default=0, help="port of the benchmark's own redis-server (0: a free one)")
     p.add_argument("--produce", nargs=2, metavar=("REDIS_URL", "PER_SECOND"), help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.produce:

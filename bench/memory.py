@@ -2,7 +2,10 @@
 running against the sandbox while the source syncs, the bid cycle and the review polls run.
 
 The reference is the seeds' Celery layout (a worker process per queue plus beats): about 1.5 GiB here.
-Run: `.venv/bin/python bench/memory.py [--seconds 60]`.
+The worker is stopped as in production (SIGTERM, then the drain); the bench gives it a short drain
+(`ADOLFD_DRAIN_SECONDS`, `--drain`) and reports how long the stop took: a job still waiting for a rate-limit
+slot is cancelled at the drain's deadline and handed back to its queue.
+Run: `.venv/bin/python bench/memory.py [--seconds 60] [--drain 10]`.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from datetime import UTC
 from adolfd.engine.serialization import SERIALIZERS  # noqa: E402
 from arq.connections import RedisSettings, create_pool  # noqa: E402
 
-from bench.common import rss_mib, scratch, spawn_worker, wait_for_health_key  # noqa: E402
+from bench.common import private_redis, rss_mib, scratch, spawn_worker, wait_for_health_key  # noqa: E402
 
 LOAD = ("logistic.sync_ozon_warehouses", "logistic.sync_ozon_analytics", "logistic.sync_ozon_stocks",
         "logistic.sync_brain_stocks", "logistic.generate_supply_tasks", "marketing.sync_campaigns",
@@ -28,13 +31,13 @@ LOAD = ("logistic.sync_ozon_warehouses", "logistic.sync_ozon_analytics", "logist
         "reputation.poll_ym_questions")
 
 
-async def main(seconds: float) -> dict:
+async def main(seconds: float, drain: float) -> dict:
     from adolfd.engine.enqueue import enqueue
     from adolfd.sandbox import start_sandbox
     from adolfd.sandbox.brain import seed_brain_tables
     from adolfd.sandbox.environment import sandbox_env
 
-    async with scratch() as (db_url, redis_url):
+    async with private_redis() as redis_base, scratch(redis_base) as (db_url, redis_url):
         sandbox = await start_sandbox(port=0)
         from datetime import datetime
 
@@ -43,7 +46,9 @@ async def main(seconds: float) -> dict:
         conn = await asyncpg.connect(db_url)
         await seed_brain_tables(conn, seed=42, now=datetime.now(UTC))
         await conn.close()
-        proc = spawn_worker("all", db_url, redis_url, None, **sandbox_env(sandbox.url))
+        proc = spawn_worker("all", db_url, redis_url, None, ADOLFD_DRAIN_SECONDS=str(drain),
+                            **sandbox_env(sandbox.url))
+        stop_seconds = float("nan")
         try:
             await wait_for_health_key(redis_url, "adolfd:logistic:sync")
             started_rss = rss_mib(proc.pid)
@@ -59,15 +64,24 @@ async def main(seconds: float) -> dict:
             final = rss_mib(proc.pid)
             hwm = rss_mib(proc.pid, "VmHWM")
         finally:
+            stopping = time.monotonic()
             proc.terminate()
-            proc.wait(60)
-            await sandbox.close()
+            try:
+                proc.wait(drain + 30)       # the drain's deadline plus the process's own shutdown
+                stop_seconds = time.monotonic() - stopping
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                await sandbox.close()
     return {"process": "adolfd worker all", "seconds": seconds, "jobs_finished": done,
             "rss_after_start_mib": round(started_rss, 1), "rss_peak_mib": round(max(peak, hwm), 1),
-            "rss_end_mib": round(final, 1), "budget_mib": 150}
+            "rss_end_mib": round(final, 1), "budget_mib": 120,
+            "drain_s": drain, "sigterm_to_exit_s": round(stop_seconds, 1)}
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=60)
-    print(json.dumps(asyncio.run(main(p.parse_args().seconds)), indent=1))
+    p.add_argument("--drain", type=float, default=10, help="ADOLFD_DRAIN_SECONDS of the measured worker")
+    a = p.parse_args()
+    print(json.dumps(asyncio.run(main(a.seconds, a.drain)), indent=1))

@@ -73,7 +73,7 @@ class TelegramPacing(BaseRequestMiddleware):
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as exc:
-            await self.limiter.penalise(chat_key, exc.retry_after)
+            await self.limiter.penalise(chat_key, exc.retry_after, self.settings.rate_limit("telegram", kind))
             raise
 
 

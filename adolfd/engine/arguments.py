@@ -39,6 +39,7 @@ FIRST_DATE, LAST_DATE = date(2020, 1, 1), date(2099, 12, 31)
 Year = Annotated[int, between(FIRST_DATE.year, LAST_DATE.year)]
 JobDate = Annotated[date, AfterValidator(_sane_date)]          # a day adolfd can hold data for
 Id = Annotated[int, between(1, 2**63 - 1)]                     # a bigserial id
+ChatId = Annotated[int, between(-(2**52), 2**52)]              # a Telegram chat id (groups are negative)
 Text = Annotated[str, Field(max_length=1000)]                  # free text an operator passes (a reason, a note)
 Details = Annotated[dict[str, Any], Field(max_length=50)]      # a small JSON object of extra fields
 
@@ -57,5 +58,5 @@ def validation_context(brands: Sequence[str] | None) -> dict[str, object] | None
     return None if brands is None else {"brands": list(brands)}
 
 
-__all__ = ["ALL", "BrandId", "Details", "Id", "JobDate", "Marketplace", "MarketplaceOrAll", "Month", "Text", "Year",
-           "between", "validation_context"]
+__all__ = ["ALL", "BrandId", "ChatId", "Details", "Id", "JobDate", "Marketplace", "MarketplaceOrAll", "Month",
+           "Text", "Year", "between", "validation_context"]

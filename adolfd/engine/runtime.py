@@ -18,13 +18,16 @@ from arq.utils import timestamp_ms, to_ms
 from arq.worker import func
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from adolfd.engine import liveness
+from adolfd.engine.claim import CLAIM_DUE_JOBS, parse_claims, run_claimed_job
 from adolfd.engine.context import Resources
 from adolfd.engine.enqueue import WAKE_CHANNEL
 from adolfd.engine.execution import SHUTDOWN_SLACK, arq_function
 from adolfd.engine.failures import flush_spool
+from adolfd.engine.finish_batch import FinishBatcher
 from adolfd.engine.jobs import JobSpec, for_queue
 from adolfd.engine.module import ModuleSpec, Queue
-from adolfd.engine.outage import REDIS_DOWN, Backoff, until_done
+from adolfd.engine.outage import REDIS_DOWN, Backoff
 from adolfd.engine.runbook import RUNS, SUCCESS
 from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron, entries, schedule_name
 from adolfd.engine.serialization import SERIALIZERS
@@ -32,6 +35,7 @@ from adolfd.process import metrics, sdnotify
 from adolfd.settings import Settings
 
 log = structlog.get_logger(__name__)
+SPOOL_FLUSH_SECONDS = 15.0
 
 
 def groups() -> tuple[str, ...]:
@@ -77,15 +81,11 @@ def worker_functions(module: str, queue: str) -> tuple[list[Any], list[Scheduled
     return functions, scheduled
 
 
-# KEYS: in-progress key, queue; ARGV: job id, now ms, in-progress ttl ms → the job's score, or nil
-CLAIM_JOB = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
-redis.call('PSETEX', KEYS[1], ARGV[3], '1')
-return score
-"""
-
+# Waits of the poll loop (AdolfdWorker.main).
+BUSY_POLL_S = 0.01              # after a poll that claimed jobs
+CLAIM_BATCH_WINDOW_S = 0.003    # after a slot frees with every slot busy, before claiming for the free ones
+CLAIM_SCAN_PER_SLOT = 4         # ids a claim may look at beyond `queue_read_limit`, per slot of this worker:
+#                                 the in-progress jobs of up to 4 processes sit at the head of the queue
 
 # KEYS: in-progress, result, retry, job, abort set, queue, run book, run book ok
 # ARGV: job id, finish, result data, result px (-1 none, 0 forever), incr score, keep in-progress ms (-1 = delete),
@@ -113,19 +113,22 @@ return 1
 
 
 class AdolfdWorker(Worker):
-    """ARQ's worker, polled on demand: a wake-up (enqueue, cron fire) polls at once; a full read that started
-    jobs polls again without sleeping; with every slot busy it waits for one to free; otherwise it waits at most
-    `poll_delay`. Cron is fired by CronScheduler, not by the poll. A Redis outage pauses the loop, never ends it."""
+    """ARQ's worker, polled on demand: a wake-up (enqueue, cron fire) polls at once; jobs are claimed in one Redis
+    call for every free slot (adolfd.engine.claim); with every slot busy it waits for one to free; after a poll
+    that found jobs it polls again soon (`BUSY_POLL_S`, doubling while polls find nothing, up to `poll_delay`),
+    so jobs enqueued without a wake-up (plain ARQ, another host) do not wait for the slow poll. Cron is fired by
+    CronScheduler, not by the poll. A Redis outage pauses the loop, never ends it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.wake_event = asyncio.Event()
         self.slot_freed = asyncio.Event()
-        self._last_read = 0
-        self._started_last = 0
+        self._claimed_last = 0
+        self._idle_wait = self.poll_delay_s
         self._orphaned_claims: set[str] = set()
         self._outage = Backoff("queue_poll", queue=self.queue_name)
         self._finish_outage = Backoff("job_finish", queue=self.queue_name)
+        self._finishes: FinishBatcher | None = None
 
     async def main(self) -> None:
         self.ctx["redis"] = self.pool
@@ -142,28 +145,29 @@ class AdolfdWorker(Worker):
                 continue
             self._outage.succeeded()
             if self.allow_pick_jobs and self.job_counter >= self.max_jobs:
-                await self._wait_for(self.slot_freed)      # every slot busy: reading more ids would only spin
-            elif self.allow_pick_jobs and self._last_read >= self.queue_read_limit and self._started_last:
-                continue                                   # a full read that started jobs: more are waiting
+                await self._wait_for(self.slot_freed, self.poll_delay_s)  # reading more ids would only spin
+                await asyncio.sleep(CLAIM_BATCH_WINDOW_S)     # let a few more slots free: one claim call for all
+                continue
+            if self._claimed_last:
+                self._idle_wait = BUSY_POLL_S                 # jobs are arriving: look again soon
             else:
-                await self._wait_for(self.wake_event)
+                self._idle_wait = min(self._idle_wait * 2, self.poll_delay_s)
+            await self._wait_for(self.wake_event, self._idle_wait)
 
-    async def _wait_for(self, event: asyncio.Event) -> None:
+    async def _wait_for(self, event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), self.poll_delay_s)
+            await asyncio.wait_for(event.wait(), timeout)
         event.clear()
 
     async def _poll_iteration(self) -> None:
-        """ARQ's poll step, except that a job task that failed inside ARQ (Redis gone while it started) is
-        logged and its claim released once Redis is back, instead of ending the loop."""
-        self._last_read = self._started_last = 0
-        count = self.queue_read_limit
+        """ARQ's poll step with the one-call claim, except that a job task that failed inside ARQ (Redis gone
+        while it started) is logged and its claim released once Redis is back, instead of ending the loop."""
+        self._claimed_last = 0
+        count = self.max_jobs - self.job_counter
         if self.burst and self.max_burst_jobs >= 0:
             count = min(count, self.max_burst_jobs - self._jobs_started())
-        if self.allow_pick_jobs and self.job_counter < self.max_jobs and count > 0:
-            job_ids = await self.pool.zrangebyscore(self.queue_name, min=float("-inf"), max=timestamp_ms(),
-                                                    start=self._queue_read_offset, num=count)
-            await self.start_jobs(job_ids)
+        if self.allow_pick_jobs and count > 0:
+            await self.claim_jobs(count)
         if self.allow_abort_jobs:
             await self._cancel_aborted_jobs()
         for job_id, task in list(self.tasks.items()):
@@ -184,39 +188,25 @@ class AdolfdWorker(Worker):
             log.warning("job_claims_released", queue=self.queue_name, jobs=sorted(self._orphaned_claims))
             self._orphaned_claims.clear()
 
+    async def claim_jobs(self, count: int) -> None:
+        """Claim and read up to `count` due jobs in one call (adolfd.engine.claim.CLAIM_DUE_JOBS) and start them."""
+        claim = getattr(self, "_claim_due", None) or self.pool.register_script(CLAIM_DUE_JOBS)
+        self._claim_due = claim
+        budget = max(self.queue_read_limit, count + CLAIM_SCAN_PER_SLOT * self.max_jobs)
+        reply = await claim(keys=[self.queue_name],
+                            args=[timestamp_ms(), int(self.in_progress_timeout_s * 1000), count, budget,
+                                  int(self.allow_abort_jobs), liveness.claim_value()])
+        for claimed in parse_claims(reply):
+            await self.sem.acquire()              # free: at most `count` (the free slots) were claimed
+            self.job_counter += 1
+            self._claimed_last += 1
+            task = self.loop.create_task(run_claimed_job(self, claimed))
+            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[claimed.job_id] = task
+
     def _release_sem_dec_counter_on_complete(self) -> None:
         super()._release_sem_dec_counter_on_complete()
         self.slot_freed.set()
-
-    async def start_jobs(self, job_ids: list[bytes]) -> None:
-        """ARQ's claim (WATCH, EXISTS, ZSCORE, MULTI/PSETEX/EXEC: four round trips a job) as one Lua call with
-        the same rule: a job is started only if no worker holds it and its time has come."""
-        self._last_read = len(job_ids)
-        claim = getattr(self, "_claim", None) or self.pool.register_script(CLAIM_JOB)
-        self._claim = claim
-        in_progress_ms = int(self.in_progress_timeout_s * 1000)
-        for job_id_b in job_ids:
-            await self.sem.acquire()
-            if self.job_counter >= self.max_jobs:
-                self.sem.release()
-                return
-            self.job_counter += 1
-            job_id = job_id_b.decode()
-            try:
-                score = await claim(keys=[in_progress_key_prefix + job_id, self.queue_name],
-                                    args=[job_id, timestamp_ms(), in_progress_ms])
-            except BaseException:
-                self.job_counter -= 1
-                self.sem.release()
-                raise
-            if not score:
-                self.job_counter -= 1
-                self.sem.release()
-                continue
-            self._started_last += 1
-            task = self.loop.create_task(self.run_job(job_id, int(float(score))))
-            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
-            self.tasks[job_id] = task
 
     async def heart_beat(self) -> None:
         await self.record_health()
@@ -225,7 +215,8 @@ class AdolfdWorker(Worker):
                          result_timeout_s: float | None, keep_result_forever: bool, incr_score: int | None,
                          keep_in_progress: float | None) -> None:
         """ARQ's finish transaction as one Lua call (same keys, same effects), plus the job's run-book entry
-        (adolfd.engine.execution): one command a job instead of eight."""
+        (adolfd.engine.execution): one command a job instead of eight, sent with the other finishes of the
+        moment in one write (adolfd.engine.finish_batch)."""
         pending = self.ctx.get("runbook_sink", {}).pop(job_id, None)
         keys, run = pending if pending is not None else ((), None)
         payload = json.dumps(run, default=str) if run else ""
@@ -234,15 +225,16 @@ class AdolfdWorker(Worker):
             px = 0 if keep_result_forever or result_timeout_s is None else to_ms(result_timeout_s)
         else:
             px = -1
-        finish_script = getattr(self, "_finish", None) or self.pool.register_script(FINISH_JOB)
-        self._finish = finish_script
-        # The job has run: keep trying through a Redis outage, or it would run again once its claim expires.
-        await until_done(lambda: finish_script(
+        if self._finishes is None:
+            self._finishes = FinishBatcher(self.pool, FINISH_JOB, self._finish_outage)
+        # The job has run: the batcher keeps trying through a Redis outage, or it would run again once its claim
+        # expires.
+        await self._finishes.call(
             keys=[in_progress_key_prefix + job_id, result_key_prefix + job_id, retry_key_prefix + job_id,
                   job_key_prefix + job_id, abort_jobs_ss, self.queue_name, RUNS, SUCCESS],
             args=[job_id, int(finish), result_data or b"", px, incr_score or 0,
                   -1 if keep_in_progress is None else to_ms(keep_in_progress), payload, ok_time, *keys],
-        ), self._finish_outage)
+        )
 
     async def close(self) -> None:
         """The Redis pool is shared by every worker of the process; the group closes it."""
@@ -260,6 +252,7 @@ class WorkerGroup:
         self.stopping = asyncio.Event()
         self.crashed = False      # a component ended by itself: the process exits non-zero so systemd restarts it
         self._tasks: list[asyncio.Task[Any]] = []
+        self._liveness: asyncio.Task[None] | None = None
 
     def build(self) -> None:
         s = self.res.settings
@@ -280,6 +273,10 @@ class WorkerGroup:
                 self.scheduled.extend(scheduled)
         if not self.workers:
             raise LookupError(f"worker group {self.group!r} has no jobs")
+
+    def wake_all(self) -> None:
+        for worker in self.workers.values():
+            worker.wake_event.set()
 
     def wake(self, queue: str) -> None:
         worker = self.workers.get(queue)
@@ -313,10 +310,25 @@ class WorkerGroup:
                     metrics.QUEUE_DEPTH.labels(name).set(await self.res.redis.zcard(name))
             await asyncio.sleep(15)
 
+    async def _flush_failures(self) -> None:
+        """Dead letters held in Redis while PostgreSQL was down are written as soon as it answers again, not
+        at the next start of the process."""
+        while True:
+            await asyncio.sleep(SPOOL_FLUSH_SECONDS)
+            try:
+                written = await flush_spool(self.res.db, self.res.redis)
+            except Exception as exc:  # noqa: BLE001 — PostgreSQL or Redis still down: the next round tries again
+                log.debug("failed_jobs_spool_waiting", error=repr(exc))
+                continue
+            if written:
+                log.warning("failed_jobs_spool_flushed", written=written)
+
     async def run(self) -> None:
         """Run until `stop()`; then drain."""
         with contextlib.suppress(Exception):
             await flush_spool(self.res.db, self.res.redis)
+        heartbeat = self.res.settings.heartbeat_seconds
+        await liveness.start_beating(self.res.redis, heartbeat)
         metrics.WORKER_UP.labels(self.group).set(1)
         mains: list[asyncio.Task[Any]] = []
         for name, worker in self.workers.items():
@@ -326,12 +338,15 @@ class WorkerGroup:
                                   grace_hours=self.res.settings.missed_run_grace_hours)
         self._tasks = [asyncio.create_task(scheduler.run(), name="cron scheduler"),
                        asyncio.create_task(self._listen_for_wakeups(), name="wake-up listener"),
-                       asyncio.create_task(self._track_queue_depths(), name="queue depths")]
+                       asyncio.create_task(self._track_queue_depths(), name="queue depths"),
+                       asyncio.create_task(self._flush_failures(), name="failed-job flush")]
+        # the heartbeat goes on through the drain: the jobs still running are this process's
+        self._liveness = asyncio.create_task(liveness.run(self.res.redis, heartbeat, self.wake_all), name="liveness")
         log.info("worker_group_started", group=self.group, queues=sorted(self.workers),
                  cron_jobs=len(self.scheduled))
         sdnotify.ready(f"{len(self.workers)} queues, {len(self.scheduled)} cron jobs")
         self._tasks.append(asyncio.create_task(sdnotify.watchdog_loop(self.healthy)))
-        watched = [*self._tasks[:2], *mains]
+        watched = [*self._tasks[:2], self._liveness, *mains]
         stop_wait = asyncio.create_task(self.stopping.wait())
         done, _ = await asyncio.wait([stop_wait, *watched], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -367,6 +382,10 @@ class WorkerGroup:
             with contextlib.suppress(Exception):
                 await worker.close()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._liveness is not None:
+            self._liveness.cancel()
+            await asyncio.gather(self._liveness, return_exceptions=True)
+        await liveness.farewell(self.res.redis)
         log.info("worker_group_stopped", group=self.group)
 
 

@@ -160,3 +160,15 @@ async def test_a_listing_that_never_ends_stops_at_the_page_cap(res):
     with pytest.raises(BadResponse, match="product/list: more than 5 pages"):
         await client.products()
     assert len(calls) == 5
+
+
+async def test_after_a_429_waiting_calls_queue_one_interval_apart(res):
+    """A 429 empties the bucket: the callers waiting on the key get one slot each, an interval apart, after the
+    penalty — the burst allowance does not let them all retry at once (which earned more 429s)."""
+    limiter = RateLimiter(res.redis)
+    limit = RateLimit(rate=10, burst=10)                      # 100 ms apart, bursts of 10
+    await limiter.penalise("storm", 0.5, limit)
+    waits = [await limiter.reserve("storm", limit) for _ in range(6)]
+    assert 0.45 <= waits[0] <= 0.6, waits                     # Retry-After plus at most 10 % jitter
+    gaps = [b - a for a, b in zip(waits, waits[1:], strict=False)]
+    assert all(0.08 <= g <= 0.12 for g in gaps), waits

@@ -12,16 +12,16 @@ from arq.worker import Worker
 OVERRIDDEN = {
     "main": ["self"],
     "_poll_iteration": ["self"],
-    "start_jobs": ["self", "job_ids"],
     "heart_beat": ["self"],
     "finish_job": ["self", "job_id", "finish", "result_data", "result_timeout_s", "keep_result_forever",
                    "incr_score", "keep_in_progress"],
     "close": ["self"],
     "_release_sem_dec_counter_on_complete": ["self"],
 }
-# ARQ internals the overrides use without overriding
+# ARQ internals the overrides use without overriding (run_job: adolfd.engine.claim runs ARQ 0.28's copy of it)
 USED = {
     "run_job": ["self", "job_id", "score"],
+    "finish_failed_job": ["self", "job_id", "result_data"],
     "record_health": ["self"],
     "_cancel_aborted_jobs": ["self"],
     "_jobs_started": ["self"],
@@ -29,7 +29,10 @@ USED = {
 }
 ATTRIBUTES = ("sem", "job_counter", "max_jobs", "tasks", "pool", "queue_name", "queue_read_limit",
               "_queue_read_offset", "in_progress_timeout_s", "allow_pick_jobs", "allow_abort_jobs", "burst",
-              "max_burst_jobs", "poll_delay_s", "health_check_key", "loop", "ctx")
+              "max_burst_jobs", "poll_delay_s", "health_check_key", "loop", "ctx", "functions", "job_tasks",
+              "aborting_tasks", "job_serializer", "job_deserializer", "max_tries", "job_timeout_s", "retry_jobs",
+              "keep_result_s", "keep_result_forever", "log_results", "on_job_start", "on_job_end",
+              "after_job_end", "jobs_complete", "jobs_failed", "jobs_retried")
 
 
 def test_arq_is_the_version_adolfd_was_written_against() -> None:

@@ -85,7 +85,8 @@ async def test_adolfd_failed_keeps_working_over_a_poisoned_spool(adolfd, res):
 async def test_adolfd_status_strips_terminal_escapes_from_outside_text(adolfd, res):
     from adolfd.workers.marketing.kill_switch import pause_bids
 
-    await pause_bids(res.redis, by="tg:\x1b]0;owned\x07ops", now=datetime.now(UTC), reason="audit\x1b[2J\x1b[31m now")
+    await pause_bids(res.db, res.redis, by="tg:\x1b]0;owned\x07ops", now=datetime.now(UTC),
+                     reason="audit\x1b[2J\x1b[31m now")
     out = adolfd("status")
     assert out.returncode == 0, out.stderr
     assert "audit now" in out.stdout and "\x1b" not in out.stdout and "\x07" not in out.stdout
