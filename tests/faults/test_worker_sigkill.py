@@ -14,9 +14,9 @@ import pytest
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.liveness import holder_of
 from adolfd.engine.serialization import arq_job
+from adolfd.keys import MARKETING_BID_CYCLE_LOCK as LOCK_KEY
 from adolfd.sandbox import feedback_feed
 from adolfd.workers.marketing.bid_changes import request_bid_change
-from adolfd.workers.marketing.keys import LOCK_KEY
 from adolfd.workers.reputation.approval import approve
 from arq.constants import in_progress_key_prefix
 
@@ -79,8 +79,8 @@ async def test_sigkill_during_send_response(res, sandbox, run_job, live_env, wor
 
 async def _sync_marketing(res, run_job) -> None:
     assert (await run_job("marketing.sync_campaigns"))["success"]
-    await res.db.execute("UPDATE marketing_campaigns SET strategy_type = 'drr', target_drr = 10.0, max_bid = 1000.0 "
-                         "WHERE marketplace = 'ozon'")
+    await res.db.execute("UPDATE marketing_campaigns SET strategy_type = 'drr', target_drr = 10.0, max_bid = 1000.0, "
+                         "daily_limit = NULL WHERE marketplace = 'ozon'")
     assert (await run_job("marketing.collect_stats", marketplace="ozon"))["success"]
 
 

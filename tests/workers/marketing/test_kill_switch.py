@@ -1,7 +1,7 @@
 """The kill switch lives in PostgreSQL: a Redis loss (restart without persistence) cannot lift a pause."""
 from __future__ import annotations
 
-from adolfd.workers.marketing.keys import BIDS_PAUSED
+from adolfd.keys import MARKETING_BIDS_PAUSED as BIDS_PAUSED
 from adolfd.workers.marketing.kill_switch import bids_paused, kill_switch_status, pause_bids, resume_bids
 
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from adolfd.keys import MARKETING_BID_CYCLE_LOCK as LOCK_KEY
 from adolfd.workers.marketing.bid_changes import request_bid_change
-from adolfd.workers.marketing.keys import LOCK_KEY
 
 
 @pytest.fixture
