@@ -27,11 +27,11 @@ ensure_python() {
     command -v python3 >/dev/null || apt_install python3
     python3 -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$VENV"; }
   fi
-  local stamp="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+  local stamp="$VENV/.installed-$(cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)"
   if [ ! -f "$stamp" ]; then
-    say "installing Python packages"
+    say "installing Python packages (versions from requirements.lock)"
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-    "$VENV/bin/pip" install -q -e ".[test,fast]"
+    "$VENV/bin/pip" install -q -c requirements.lock -e ".[test,fast]"
     touch "$stamp"
   fi
 }
@@ -137,8 +137,12 @@ PY
     exec "$VENV/bin/python" -m pytest "$@" ;;
   adolfd)
     [ -f "$VAR/demo.env" ] || services
+    # ADOLFD_REDIS_URL / ADOLFD_DATABASE_URL set by the caller win over the demo's files (README)
+    given_redis=${ADOLFD_REDIS_URL-} given_database=${ADOLFD_DATABASE_URL-}
     set -a; . "$VAR/demo.env"; set +a
     if [ -f "$VAR/demo.sandbox.env" ]; then set -a; . "$VAR/demo.sandbox.env"; set +a; fi
+    [ -n "$given_redis" ] && export ADOLFD_REDIS_URL=$given_redis
+    [ -n "$given_database" ] && export ADOLFD_DATABASE_URL=$given_database
     shift; exec "$VENV/bin/adolfd" "$@" ;;
   stop)
     [ -f "$VAR/redis/redis.pid" ] && kill "$(cat "$VAR/redis/redis.pid")" 2>/dev/null || true

@@ -4,10 +4,12 @@ The seeds give each job a retry policy (`max_retries`, `default_retry_delay`); a
 cause can go away by itself. This tree says which causes can:
 
     AdolfdError
+     ├── BadConfiguration   a setting is malformed: the process refuses to start (exit 2), naming the variable
      ├── BadArguments       the arguments do not fit the job (unknown brand, marketplace, severity, a number
      │                       out of range, not JSON): refused at enqueue; never retried
      ├── UnknownJob         no job by that name: refused at enqueue
      ├── NotAllowed         not on the manual-run allow-list (seed 000 §8.9): refused at enqueue
+     │    └── NotConfirmed      a manual run that deletes or cancels, without `--yes`
      ├── Permanent          no retry can fix it: fails at once into `failed_jobs`
      │    ├── UnknownBrand        a brand that is not configured
      │    ├── LegacyPickledJob    a job pickled by an earlier adolfd; re-enqueue it as JSON
@@ -32,6 +34,11 @@ class AdolfdError(Exception):
     """Base of every error adolfd raises on purpose."""
 
 
+class BadConfiguration(AdolfdError, ValueError):
+    """A setting (environment, env file, systemd credential) is missing or malformed; the message names the
+    variable, never its value."""
+
+
 class BadArguments(AdolfdError, ValueError):
     """The arguments do not fit the job's signature or the configured values; never retried."""
 
@@ -42,6 +49,10 @@ class UnknownJob(AdolfdError, LookupError):
 
 class NotAllowed(AdolfdError, PermissionError):
     """The job is not on the manual-run allow-list (seed 000 §8.9)."""
+
+
+class NotConfirmed(NotAllowed):
+    """A manual run of a job that deletes or cancels, without the operator's confirmation (`--yes`)."""
 
 
 class Permanent(AdolfdError):
@@ -108,6 +119,6 @@ def is_retryable(exc: BaseException) -> bool:
     return not isinstance(exc, AdolfdError)
 
 
-__all__ = ["AdolfdError", "ApiError", "AuthError", "BadArguments", "BadResponse", "LegacyPickledJob",
-           "NotAllowed", "Permanent", "RateLimited", "Rejected", "Transient", "Unavailable", "UnknownBrand",
-           "UnknownJob", "is_retryable"]
+__all__ = ["AdolfdError", "ApiError", "AuthError", "BadArguments", "BadConfiguration", "BadResponse",
+           "LegacyPickledJob", "NotAllowed", "NotConfirmed", "Permanent", "RateLimited", "Rejected", "Transient",
+           "Unavailable", "UnknownBrand", "UnknownJob", "is_retryable"]

@@ -20,6 +20,7 @@ RUNS_OK = PREFIX + "runs:ok"                              # hash module.job -> I
 ALIVE = PREFIX + "alive:{process}"                        # a worker process's heartbeat (TTL 3 × heartbeat_seconds)
 OWNED_LOCKS = PREFIX + "owned_locks"                      # set: lock keys whose token names the holding process
 FAILED_SPOOL = PREFIX + "failed_jobs:spool"               # list: dead letters held while PostgreSQL is down
+FAILED_SPOOL_UNWRITABLE = PREFIX + "failed_jobs:unwritable"  # list: spooled dead letters PostgreSQL refused
 CRON_CLAIM = PREFIX + "cron:claim:{module}:{name}:{epoch}"  # a fire time claimed while PostgreSQL is down
 RATELIMIT = PREFIX + "ratelimit:"                         # + api:account:endpoint class: GCRA state
 BREAKER = PREFIX + "breaker:"                             # + platform:item type: circuit breaker state

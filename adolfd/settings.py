@@ -7,15 +7,17 @@ No other module reads `os.environ`. Nested values use `__`:
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from adolfd.errors import UnknownBrand
+from adolfd.errors import BadConfiguration, UnknownBrand
+from adolfd.secret_url import DatabaseUrl, RedisUrl, SecretUrl, describe_validation_error
 
 DEFAULT_BRANDS = ["ohana_market", "ohana_kids"]
 
@@ -87,6 +89,8 @@ class HttpSettings(BaseModel):
     attempts: int = 4              # tries per call for 429/420 and (idempotent) 5xx/timeouts
     backoff: float = 0.5           # seconds, doubled each try
     max_retry_after: float = 120.0 # a longer server-requested wait fails the call instead
+    max_body_bytes: int = 32 * 1024 * 1024  # a larger reply body is a BadResponse
+    max_pages: int = 2000          # pages of one listing; more is a BadResponse (a server repeating its cursor)
 
 
 class LogisticSettings(BaseModel):
@@ -258,8 +262,9 @@ class Settings(BaseSettings):
         env_prefix="ADOLFD_", env_nested_delimiter="__", extra="ignore", case_sensitive=False
     )
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    database_url: str = "postgresql://postgres@127.0.0.1:5432/adolfd"
+    # secret types: str()/repr() mask the password; `.get_secret_value()` is the URL (adolfd/secret_url.py)
+    redis_url: RedisUrl = SecretUrl("redis://127.0.0.1:6379/0")
+    database_url: DatabaseUrl = SecretUrl("postgresql://postgres@127.0.0.1:5432/adolfd")
     db_pool_size: int = 10
     timezone: str = "Europe/Moscow"
     brands: list[str] = Field(default_factory=lambda: list(DEFAULT_BRANDS))
@@ -330,7 +335,21 @@ def _credential_files() -> dict[str, str]:
 
 
 def load_settings(**overrides) -> Settings:
-    """Environment, then systemd credentials on top (they are the more specific source)."""
+    """Environment, then systemd credentials on top (they are the more specific source). A bad setting raises
+    BadConfiguration naming the variable and the problem, never the value (it may be a secret)."""
+    try:
+        return _load(**overrides)
+    except ValidationError as exc:
+        problem = describe_validation_error(exc)
+    except SettingsError as exc:   # a nested setting given as a value that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"ADOLFD_{field.group(1).upper()}" if field else "a nested ADOLFD_ setting"
+        problem = f"{name}: not valid JSON (or set its fields one by one: {name}__FIELD=...)"
+    # raised outside the handler: no chained exception carries pydantic's text with the value into a traceback
+    raise BadConfiguration(problem)
+
+
+def _load(**overrides) -> Settings:
     creds = _credential_files()
     if creds:
         saved = {k: os.environ.get(k) for k in creds}

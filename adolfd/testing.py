@@ -22,6 +22,13 @@ from typing import Any
 import redis.asyncio as aioredis
 
 
+def service_env(settings: Any) -> dict[str, str]:
+    """`ADOLFD_DATABASE_URL` and `ADOLFD_REDIS_URL` of `settings` for an adolfd subprocess (the settings hold them
+    as secret types, which print masked)."""
+    return {"ADOLFD_DATABASE_URL": settings.database_url.get_secret_value(),
+            "ADOLFD_REDIS_URL": settings.redis_url.get_secret_value()}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

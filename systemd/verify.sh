@@ -8,6 +8,8 @@
 #      adolfd.settings together with a credential named as LoadCredential= names it.
 #   4. adolfd.sysusers and adolfd.tmpfiles apply cleanly in a scratch root.
 #   5. mdwe_check.py: the venv works under MemoryDenyWriteExecute=yes (skipped if the kernel cannot say).
+#   6. Secrets reach the production units only: each of them loads /etc/adolfd/credentials and adolfd.env; the
+#      sandbox unit, with every drop-in that applies to it, loads no credential and no file but sandbox.env.
 # Usage: systemd/verify.sh            ADOLFD_PYTHON=/opt/adolfd/venv/bin/python systemd/verify.sh
 set -euo pipefail
 
@@ -44,6 +46,28 @@ done
 for group in "${groups[@]}"; do
     ln -s 'adolfd-worker@.service' "$units/adolfd-worker@$group.service"
 done
+
+# Every service is bounded in memory (MemoryMax=): a leak or a huge reply ends in a restart, not a starved host.
+for unit in "$here"/adolfd-*.service; do
+    grep -qE '^MemoryMax=[0-9]+[KMG]$' "$unit" || fail "$(basename "$unit"): no MemoryMax="
+done
+
+# Secrets: the production units load them, the sandbox unit (drop-ins included) never does.
+for unit in adolfd-worker@.service adolfd-bot.service adolfd-carsbot-bot.service adolfd-migrate.service; do
+    grep -qx 'LoadCredential=ADOLFD:/etc/adolfd/credentials' "$here/$unit" || fail "$unit: does not load /etc/adolfd/credentials"
+    grep -qx 'EnvironmentFile=-/etc/adolfd/adolfd.env' "$here/$unit" || fail "$unit: does not read /etc/adolfd/adolfd.env"
+done
+sandbox_config="$(cat "$here/adolfd-sandbox.service" "$here"/adolfd-.service.d/*.conf \
+                  "$here"/adolfd-sandbox.service.d/*.conf 2>/dev/null || true)"
+if grep -E '^[[:space:]]*(LoadCredential|LoadCredentialEncrypted|SetCredential|SetCredentialEncrypted|ImportCredential|PassEnvironment)=' <<<"$sandbox_config" >&2; then
+    fail "adolfd-sandbox.service would receive credentials"
+fi
+if grep -E '^[[:space:]]*EnvironmentFile=' <<<"$sandbox_config" | grep -vx 'EnvironmentFile=/etc/adolfd/sandbox.env' >&2; then
+    fail "adolfd-sandbox.service would read an environment file other than /etc/adolfd/sandbox.env"
+fi
+if grep -E '^[[:space:]]*Environment=.*ADOLFD_' <<<"$sandbox_config" >&2; then
+    fail "adolfd-sandbox.service sets adolfd settings outside sandbox.env"
+fi
 
 # Every worker group the target wants must be a known group.
 for wanted in $(sed -n 's/^Wants=//p' "$here/adolfd.target"); do

@@ -21,6 +21,7 @@ from adolfd.admin.shell import (
     with_resources,
 )
 from adolfd.engine.module import Command
+from adolfd.errors import BadConfiguration
 from adolfd.settings import Settings, load_settings
 
 DEFAULT_WAIT_SECONDS = 300.0
@@ -137,6 +138,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("job")
     p.add_argument("assignments", nargs="*", metavar="key=value")
     p.add_argument("--job-id", help="explicit job id (a second run with the same id is refused)")
+    p.add_argument("--yes", action="store_true", help="confirm a job that deletes or cancels (marked in `adolfd jobs`)")
     later = p.add_mutually_exclusive_group()
     later.add_argument("--at", metavar="ISO-TIME",
                        help="run at this time (Celery's eta); without an offset it is read in ADOLFD_TZ")
@@ -153,7 +155,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.errors import BadArguments, NotAllowed, UnknownJob
 
     try:   # validated once, before connecting: a bad argument names the allowed values and exits 2
-        spec, wire = prepare(args.job, parse_assignments(args.assignments), manual=True, brands=settings.brands)
+        spec, wire = prepare(args.job, parse_assignments(args.assignments), manual=True, confirmed=args.yes,
+                             brands=settings.brands)
         defer = defer_options(args.at, args.in_seconds, now=datetime.now(UTC), tz=settings.tz)
         if args.wait is not None and not args.wait >= 0:
             raise ValueError(f"--wait takes zero or more seconds, not {args.wait:g}")
@@ -227,8 +230,8 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     if args.queued:
         return asyncio.run(with_redis(settings, print_queued))
     for spec in sorted(catalog().all_jobs(), key=lambda s: s.key):
-        flag = "manual" if spec.manual else ""
-        print(f"{spec.key:<40} {spec.queue_name:<28} {flag:<6} {spec.describe_args()}")
+        flag = ("manual" + ("+yes" if spec.destructive else "")) if spec.manual else ""
+        print(f"{spec.key:<40} {spec.queue_name:<28} {flag:<10} {spec.describe_args()}")
     return 0
 
 
@@ -305,13 +308,14 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     from adolfd.admin.bot.replies import render_status
     from adolfd.admin.status import system_status
+    from adolfd.outside_text import printable
 
     async def go(res) -> int:
         status = await system_status(res.redis, res.db)
         if args.json:
             print(json.dumps(status, default=str, indent=1))
-        else:   # the bot's phone-sized summary, without its HTML markup
-            print(html.unescape(re.sub(r"</?[a-z][^>]*>", "", render_status(status, settings.tz))))
+        else:   # the bot's phone-sized summary, without its HTML markup or outside text's terminal escapes
+            print(printable(html.unescape(re.sub(r"</?[a-z][^>]*>", "", render_status(status, settings.tz)))))
         return 0
 
     return asyncio.run(with_resources(settings, go))
@@ -319,17 +323,20 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("failed", "jobs that exhausted their tries", lambda p: p.add_argument("--all", action="store_true"))
 def cmd_failed(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.engine.failures import flush_spool, list_failed
+    from adolfd.engine.failures import failed_overview
+    from adolfd.outside_text import printable
 
     async def go(res) -> int:
-        await flush_spool(res.db, res.redis)
-        rows = await list_failed(res.db, include_retried=args.all)
+        rows, notes = await failed_overview(res.db, res.redis, include_retried=args.all)
+        for note in notes:
+            print(f"warning: {note}", file=sys.stderr)
         if not rows:
             print("no failed jobs")
         for r in rows:
             retried = f" retried as {r['retry_job_id']}" if r["retried_at"] else ""
-            print(f"#{r['id']} {r['failed_at']:%Y-%m-%d %H:%M:%S} {r['module']}.{r['job_name']} "
-                  f"tries={r['tries']} args={json.dumps(r['args'], ensure_ascii=False)}{retried}\n    {r['error']}")
+            print(printable(f"#{r['id']} {r['failed_at']:%Y-%m-%d %H:%M:%S} {r['module']}.{r['job_name']} "
+                            f"tries={r['tries']} args={json.dumps(r['args'], ensure_ascii=False)}{retried}")
+                  + "\n    " + printable(r["error"]))
         return 0
 
     return asyncio.run(with_resources(settings, go))
@@ -357,7 +364,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.process.db import migrate
 
     async def go() -> int:
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await asyncpg.connect(settings.database_url.get_secret_value())
         try:
             await migrate(conn)
         except FileNotFoundError as exc:     # not a service that is down: an incomplete installation
@@ -379,14 +386,17 @@ def _sandbox_args(p: argparse.ArgumentParser) -> None:
 
 
 async def seed_brain(database_url: str, seed: int) -> dict[str, int]:
-    """Write today's 1C extract into brain_* as the extractor would (the sandbox has no 1C)."""
+    """Write today's 1C extract into brain_* as the extractor would (the sandbox has no 1C), in a database
+    marked as a sandbox one (adolfd.sandbox.database)."""
     import asyncpg
 
     from adolfd.process.db import migrate
     from adolfd.sandbox.brain import seed_brain_tables
+    from adolfd.sandbox.database import claim_sandbox_database
 
     conn = await asyncpg.connect(database_url)
     try:
+        await claim_sandbox_database(conn)     # never the real 1C rows: NotASandboxDatabase, nothing written
         await migrate(conn)
         return await seed_brain_tables(conn, seed=seed, now=datetime.now(UTC))
     finally:
@@ -396,9 +406,14 @@ async def seed_brain(database_url: str, seed: int) -> dict[str, int]:
 @command("sandbox", "serve the local fake of every external API", _sandbox_args)
 def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.sandbox import serve
+    from adolfd.sandbox.database import NotASandboxDatabase
 
     if not args.no_seed_db:
-        print(json.dumps({"brain_rows": asyncio.run(seed_brain(settings.database_url, args.seed))}))
+        try:
+            rows = asyncio.run(seed_brain(settings.database_url.get_secret_value(), args.seed))
+        except NotASandboxDatabase as exc:
+            return fail(f"{exc}; or start with --no-seed-db to write no database", EXIT_USAGE)
+        print(json.dumps({"brain_rows": rows}))
     serve(args.host, args.port, args.seed, settings=settings)
     return 0
 
@@ -463,9 +478,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from adolfd.process.resources import build_resources, close_resources
     from adolfd.sandbox import run_companions, start_sandbox
     from adolfd.sandbox.brain import run_extractor
+    from adolfd.sandbox.database import NotASandboxDatabase, claim_database_url
     from adolfd.sandbox.environment import sandbox_env
     from adolfd.sandbox.watcher_agents import seed_demo_catalogue
     from adolfd.workers.carsbot.channel_bot import serve_carsbot_bot
+
+    try:   # the demo's workers and fake 1C write this database: a sandbox one only, checked before anything starts
+        asyncio.run(claim_database_url(settings.database_url.get_secret_value()))
+    except NotASandboxDatabase as exc:
+        return fail(str(exc), EXIT_USAGE)
 
     async def main() -> int:
         running = await start_sandbox(port=args.port, seed=args.seed)
@@ -473,8 +494,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         env_file = Path(args.env_file)
         env_file.parent.mkdir(parents=True, exist_ok=True)
         env_file.write_text("".join(f"{k}={v}\n" for k, v in sandbox_env(running.url).items()))
-        brain = await seed_brain(demo.database_url, args.seed)
-        extractor = asyncio.create_task(run_extractor(running.sandbox, demo.database_url))  # 1C at 06:00 daily
+        brain = await seed_brain(demo.database_url.get_secret_value(), args.seed)
+        database_url = demo.database_url.get_secret_value()
+        extractor = asyncio.create_task(run_extractor(running.sandbox, database_url))  # 1C at 06:00 daily
         res = await build_resources(demo)
         watched = await seed_demo_catalogue(res.db, datetime.now(UTC))
         companions = asyncio.create_task(run_companions(running.sandbox, demo))   # the watcher's agent fleet
@@ -538,7 +560,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except Exception as exc:  # noqa: BLE001 — a bad setting is a clear message, not a traceback
-        return fail(f"bad configuration: {exc}", EXIT_USAGE)
+        # BadConfiguration names the variable only; any other error's text could quote a value: not shown
+        detail = str(exc) if isinstance(exc, BadConfiguration) else f"{type(exc).__name__} while reading settings"
+        return fail(f"bad configuration: {detail}", EXIT_USAGE)
     long_running = ("worker", "bot", "carsbot-bot", "sandbox", "demo")
     configure(settings.log_level, stream=sys.stderr if args.command not in long_running else None)
     try:

@@ -11,6 +11,7 @@ from adolfd.cron import TABLE, CronEntry
 from adolfd.engine.module import StatusSection
 from adolfd.engine.runbook import last_runs
 from adolfd.engine.scheduler import previous_fire
+from adolfd.keys import FAILED_SPOOL, FAILED_SPOOL_UNWRITABLE
 
 OVERDUE_SLACK = timedelta(minutes=5)
 
@@ -55,10 +56,16 @@ async def cron_status(redis: ArqRedis, now: datetime | None = None) -> list[dict
     return out
 
 
-async def failed_summary(db: asyncpg.Pool) -> dict[str, Any]:
-    row = await db.fetchrow("SELECT count(*) AS open, max(failed_at) AS newest FROM failed_jobs "
-                            "WHERE retried_at IS NULL")
-    return {"open": row["open"], "newest": row["newest"]}
+async def failed_summary(redis: ArqRedis, db: asyncpg.Pool | None) -> dict[str, Any]:
+    """Failed jobs waiting in the table, and those still in Redis: spooled while PostgreSQL was down, or set
+    aside because it refused them (adolfd.engine.failures) — shown even when the database is unreachable."""
+    out: dict[str, Any] = {"spooled": int(await redis.llen(FAILED_SPOOL)),  # type: ignore[misc]  # redis-py stub
+                           "unwritable": int(await redis.llen(FAILED_SPOOL_UNWRITABLE))}  # type: ignore[misc]
+    if db is not None:
+        row = await db.fetchrow("SELECT count(*) AS open, max(failed_at) AS newest FROM failed_jobs "
+                                "WHERE retried_at IS NULL")
+        out.update(open=row["open"], newest=row["newest"])
+    return out
 
 
 async def alerts_section(redis: ArqRedis, db: asyncpg.Pool | None) -> Any:
@@ -81,8 +88,7 @@ def sections() -> dict[str, StatusSection]:
 async def system_status(redis: ArqRedis, db: asyncpg.Pool | None) -> dict[str, Any]:
     status: dict[str, Any] = {"time": datetime.now(UTC).isoformat(),
                               "queues": await queue_status(redis), "cron": await cron_status(redis)}
-    if db is not None:
-        status["failed_jobs"] = await failed_summary(db)
+    status["failed_jobs"] = await failed_summary(redis, db)
     for name, section in sections().items():
         status[name] = await section(redis, db)
     return status

@@ -53,6 +53,21 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return None
 
 
+class PageBudget:
+    """At most `http.max_pages` pages of one listing: `turn()` before each request, and one page too many is a
+    BadResponse, so a server that repeats its cursor or never sends a short page cannot keep a job reading forever."""
+
+    def __init__(self, api: str, what: str, max_pages: int) -> None:
+        self.api, self.what, self.max_pages, self.pages = api, what, max_pages, 0
+
+    def turn(self) -> None:
+        self.pages += 1
+        if self.pages > self.max_pages:
+            log.warning("api_pages_exceeded", api=self.api, what=self.what, max_pages=self.max_pages)
+            raise BadResponse(f"{self.what}: more than {self.max_pages} pages (ADOLFD_HTTP__MAX_PAGES); the server "
+                              f"may be repeating its cursor", api=self.api)
+
+
 class ApiClient:
     api: ClassVar[str] = ""
 
@@ -119,10 +134,10 @@ class ApiClient:
             await self.limiter.acquire(bucket, limit)
             started = time.perf_counter()
             try:
-                response = await self.http.request(
+                response = await self._send(self.http.build_request(
                     method, path, json=json_body, params=params,
                     headers={**(await self.auth_headers()), **(headers or {})},
-                )
+                ))
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 metrics.api_call(self.api, endpoint_class, "transport_error", time.perf_counter() - started)
                 last_error = Unavailable(f"{type(exc).__name__} on {method} {path}", api=self.api)
@@ -158,6 +173,34 @@ class ApiClient:
             raise Rejected(self.error_message(response), api=self.api, status=status)
         assert last_error is not None
         raise last_error
+
+    def page_budget(self, what: str) -> PageBudget:
+        """Counts the pages of one listing; see PageBudget."""
+        return PageBudget(self.api, what, self.settings.max_pages)
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send and read the body, at most `http.max_body_bytes` of it: a reply larger than any real page (a
+        broken or hostile server) fails as BadResponse instead of filling the worker's memory."""
+        cap = self.settings.max_body_bytes
+        response = await self.http.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise self._too_large(request, f"declares {int(declared)} bytes")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > cap:
+                    raise self._too_large(request, f"went past {cap} bytes")
+            response._content = bytes(body)      # what Response.aread() would have set: the body, read once
+        finally:
+            await response.aclose()
+        return response
+
+    def _too_large(self, request: httpx.Request, how: str) -> BadResponse:
+        log.warning("api_response_too_large", api=self.api, path=request.url.path, cap=self.settings.max_body_bytes)
+        return BadResponse(f"reply to {request.method} {request.url.path} {how}; the cap is "
+                           f"{self.settings.max_body_bytes} bytes (ADOLFD_HTTP__MAX_BODY_BYTES)", api=self.api)
 
     async def _backoff(self, attempt: int, attempts: int) -> None:
         if attempt < attempts:

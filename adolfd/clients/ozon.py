@@ -166,7 +166,9 @@ class OzonSellerClient(ApiClient):
         """Every product of the account with its SKU (products without an SKU yet are left out)."""
         refs: list[ProductRef] = []
         last_id = ""
+        budget = self.page_budget("product/list")
         while True:
+            budget.turn()
             data = await self.request_json("POST", "/v3/product/list", endpoint_class="product_list", json_body={
                 "filter": {"visibility": "ALL"}, "last_id": last_id, "limit": PAGE})
             page = self.parse(ProductListReply, data, what="product/list reply").result
@@ -196,7 +198,9 @@ class OzonSellerClient(ApiClient):
         """Ordered units per SKU over date_from..date_to inclusive; SKUs without orders are absent."""
         units: dict[int, int] = {}
         offset = 0
+        budget = self.page_budget("analytics/data")
         while True:
+            budget.turn()
             data = await self.request_json("POST", "/v1/analytics/data", endpoint_class="analytics_data", json_body={
                 "date_from": date_from.isoformat(), "date_to": date_to.isoformat(),
                 "metrics": ["ordered_units"], "dimension": ["sku"], "limit": PAGE, "offset": offset})

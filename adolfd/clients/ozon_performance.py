@@ -239,7 +239,9 @@ class OzonPerformanceClient(ApiClient):
         """Every SKU of a campaign, page by page (`on_page` is told of each request)."""
         found: list[OzonCampaignProduct] = []
         page = 1
+        budget = self.page_budget("campaign products")
         while True:
+            budget.turn()
             if on_page is not None:
                 on_page()
             data = await self.request_json("GET", f"/api/client/campaign/{campaign_id}/v2/products",

@@ -129,7 +129,9 @@ class OzonReviewsClient(ApiClient):
     async def _reviews(self, since: datetime) -> FetchResult:
         result = FetchResult()
         last_id = ""
+        budget = self.page_budget("review list")
         while True:
+            budget.turn()
             body: dict[str, Any] = {"limit": self.page_size, "sort_dir": "ASC",
                                     "filters": {"status": "ALL", "published_from": _rfc3339(since)}}
             if last_id:
@@ -151,7 +153,9 @@ class OzonReviewsClient(ApiClient):
     async def _questions(self, since: datetime) -> FetchResult:
         result = FetchResult()
         last_id = ""
+        budget = self.page_budget("question list")
         while True:
+            budget.turn()
             body: dict[str, Any] = {"filter": {"status": "UNPROCESSED", "date_from": _rfc3339(since)},
                                     "limit": self.page_size, "sort_dir": "ASC"}
             if last_id:

@@ -103,7 +103,9 @@ class WbFeedbacksClient(ApiClient):
         take = min(self.page_size, MAX_TAKE[item_type])
         result = FetchResult()
         skip = 0
+        budget = self.page_budget("feedback list")
         while True:
+            budget.turn()
             body = await self.request_json("GET", PATHS[item_type], params={
                 "isAnswered": "false", "take": take, "skip": skip, "order": "dateAsc",
                 "dateFrom": int(since.timestamp()),

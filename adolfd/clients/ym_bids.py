@@ -174,7 +174,9 @@ class YmBidsClient(ApiClient):
                 found.extend(self.parse(YmBidsInfo, _result(data, "bids/info"), what="bids/info").bids)
             return found
         found, token = [], None
+        budget = self.page_budget("bids/info")
         while True:
+            budget.turn()
             params: dict[str, Any] = {"limit": MAX_INFO_SKUS}
             if token:
                 params["pageToken"] = token
@@ -233,7 +235,9 @@ class YmBidsClient(ApiClient):
             raise LookupError("Yandex Market campaign_id (shop) is not configured")
         found: list[YmOrder] = []
         token = None
+        budget = self.page_budget("orders stats")
         while True:
+            budget.turn()
             params: dict[str, Any] = {"limit": ORDERS_PAGE}
             if token:
                 params["pageToken"] = token

@@ -163,7 +163,9 @@ class YmFeedbackClient(ApiClient):
     async def unanswered(self, item_type: ItemType, since: datetime) -> FetchResult:
         result = FetchResult()
         token: str | None = None
+        budget = self.page_budget("goods feedback list")
         while True:
+            budget.turn()
             params: dict[str, Any] = {"limit": PAGE_LIMIT}
             if token:
                 params["pageToken"] = token
@@ -210,7 +212,9 @@ class YmFeedbackClient(ApiClient):
     async def seller_answers(self, item_type: ItemType, external_id: str, sku: str = "") -> list[SellerAnswer]:
         found: list[SellerAnswer] = []
         token: str | None = None
+        budget = self.page_budget("seller answers")
         while True:
+            budget.turn()
             params: dict[str, Any] = {"limit": PAGE_LIMIT}
             if token:
                 params["pageToken"] = token

@@ -14,19 +14,23 @@ from arq.jobs import Job
 
 from adolfd.engine.jobs import JobSpec, resolve
 from adolfd.engine.serialization import job_serializer
-from adolfd.errors import NotAllowed
+from adolfd.errors import NotAllowed, NotConfirmed
 from adolfd.keys import WAKE_CHANNEL
 
 
-def prepare(name: str, kwargs: dict[str, Any] | None = None, *, manual: bool = False,
+def prepare(name: str, kwargs: dict[str, Any] | None = None, *, manual: bool = False, confirmed: bool = False,
             brands: Sequence[str] | None = None) -> tuple[JobSpec, dict[str, Any]]:
     """The job and its arguments in wire form, validated once; needs no Redis, so a command refuses bad input
     before it connects. `manual=True` applies the allow-list of jobs an operator may start by hand (seed 000
-    §8.9); `brands` (settings.brands) refuses an unknown brand here instead of in the worker."""
+    §8.9) and asks for `confirmed` when the job deletes or cancels; `brands` (settings.brands) refuses an
+    unknown brand here instead of in the worker."""
     spec = resolve(name)
     if manual and not spec.manual:
         raise NotAllowed(f"{spec.key} is not in the manual-run allow-list")
-    return spec, spec.validate(kwargs or {}, brands=brands)
+    wire = spec.validate(kwargs or {}, brands=brands)
+    if manual and spec.destructive and not confirmed:
+        raise NotConfirmed(f"{spec.key} {spec.destructive}; run it again with --yes to confirm")
+    return spec, wire
 
 
 async def enqueue(
@@ -38,10 +42,11 @@ async def enqueue(
     defer_by: float | None = None,
     defer_until: datetime | None = None,
     manual: bool = False,
+    confirmed: bool = False,
     brands: Sequence[str] | None = None,
 ) -> Job | None:
     """Returns the ARQ job, or None when a job with `job_id` is already queued, running or finished."""
-    spec, args = prepare(name, kwargs, manual=manual, brands=brands)
+    spec, args = prepare(name, kwargs, manual=manual, confirmed=confirmed, brands=brands)
     return await submit(redis, spec, args, job_id=job_id, defer_by=defer_by, defer_until=defer_until)
 
 

@@ -37,6 +37,7 @@ class JobSpec:
     timeout: float = 300.0
     soft_timeout: float | None = None      # the job is told (JobSoftTimeout) this long before the hard one
     manual: bool = False
+    destructive: str = ""                  # what a run deletes or cancels: a manual run needs a confirmation
     doc: str = ""
     bound: dict[str, Any] = field(default_factory=dict)
 
@@ -128,6 +129,7 @@ class JobOptions:
     timeout: float | None = None
     soft_timeout: float | None = None
     manual: bool = False
+    destructive: str = ""
 
 
 def job(
@@ -137,15 +139,17 @@ def job(
     timeout: float | None = None,
     soft_timeout: float | None = None,
     manual: bool = False,
+    destructive: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark an async function as a job of `queue` of the module that lists it (its ModuleSpec). A scheduled
     job takes its retry policy and time limits from its cron row, so the schedule table stays the one place
-    they are written; event jobs pass them here. Nothing is registered: the function only carries its options."""
+    they are written; event jobs pass them here. Nothing is registered: the function only carries its options.
+    `destructive` says what a run deletes or cancels ("deletes …"); run by hand, it needs a confirmation."""
 
     def mark(func: Callable[..., Any]) -> Callable[..., Any]:
         if not inspect.iscoroutinefunction(func):
             raise TypeError(f"job {func.__name__} must be async")
-        vars(func)[OPTIONS] = JobOptions(queue, retry, timeout, soft_timeout, manual)
+        vars(func)[OPTIONS] = JobOptions(queue, retry, timeout, soft_timeout, manual, destructive)
         return func
 
     return mark
@@ -180,6 +184,7 @@ def bind(func: Callable[..., Any], module: ModuleSpec) -> JobSpec:
         timeout=options.timeout if options.timeout is not None else (row.timeout if row else 300.0),
         soft_timeout=options.soft_timeout if options.soft_timeout is not None else (row.soft_timeout if row else None),
         manual=options.manual,
+        destructive=options.destructive,
         doc=(inspect.getdoc(func) or "").split("\n")[0],
     )
 

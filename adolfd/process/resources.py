@@ -42,7 +42,10 @@ def parse_redis_url(url: str) -> RedisSettings:
 def redis_settings(settings: Settings) -> RedisSettings:
     """After a Redis restart every pooled connection is dead; a command that meets one reconnects and is sent
     again (twice at most) instead of failing, so a short restart is invisible to jobs."""
-    redis = parse_redis_url(settings.redis_url)
+    url = settings.redis_url
+    redis = parse_redis_url(url.get_secret_value())
+    if not redis.sentinel:
+        redis.username, redis.password = url.username, url.password   # arq leaves them percent-encoded
     redis.retry_on_error = [redis_errors.ConnectionError, redis_errors.TimeoutError]
     redis.retry = Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=2)
     return redis
@@ -56,7 +59,7 @@ async def connect_redis(settings: Settings) -> ArqRedis:
 async def build_resources(settings: Settings, clock: Clock | None = None) -> Resources:
     redis = await connect_redis(settings)
     try:
-        pool = await db.create_pool(settings.database_url, settings.db_pool_size)
+        pool = await db.create_pool(settings.database_url.get_secret_value(), settings.db_pool_size)
     except BaseException:
         await redis.aclose(close_connection_pool=True)
         raise

@@ -766,6 +766,10 @@ def serve(host: str = "127.0.0.1", port: int = 8900, seed: int = 42, *, database
 async def _serve(host: str, port: int, seed: int, database_url: str | None, settings: Any = None) -> None:
     from adolfd.sandbox import run_companions
 
+    if database_url:
+        from adolfd.sandbox.database import claim_database_url
+
+        await claim_database_url(database_url)     # a sandbox database only (adolfd.sandbox.database)
     running = await start_sandbox(host, port, seed)
     companions = asyncio.create_task(run_companions(running.sandbox, settings)) if settings is not None else None
     stop = asyncio.Event()

@@ -338,7 +338,7 @@ async def run_alongside(sandbox: Any, settings: Any) -> None:
                     "would parse into the real price history",
                     hint="set ADOLFD_ENVIRONMENT=demo, or ADOLFD_WATCHER__SANDBOX_AGENTS_PER_MARKETPLACE")
         return
-    redis = Redis.from_url(settings.redis_url)
+    redis = Redis.from_url(settings.redis_url.get_secret_value())
     fleet = Fleet(redis, per_market, script=demo_script())
     holder = _HOLDERS[sandbox]
     holder.fleet = fleet

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from adolfd.engine.jobs import resolve
 from adolfd.engine.serialization import arq_job
+from adolfd.testing import service_env
 
 CLI_TIMEOUT = 30.0
 
@@ -27,7 +28,7 @@ def adolfd_run(res, settings, run_queue):
     worker (bounded by CLI_TIMEOUT, so a job that re-enqueues itself fails the test instead of hanging it)."""
 
     async def run(name: str, **kwargs: Any) -> dict[str, Any]:
-        env = {**os.environ, "ADOLFD_REDIS_URL": settings.redis_url, "ADOLFD_DATABASE_URL": settings.database_url}
+        env = {**os.environ, **service_env(settings)}
         env.pop("CREDENTIALS_DIRECTORY", None)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "adolfd", "run", name, *(f"{k}={v}" for k, v in kwargs.items()),

@@ -9,7 +9,7 @@ import pytest
 from adolfd.clients.errors import AuthError, BadResponse, RateLimited, Rejected, Unavailable
 from adolfd.clients.http import ApiClient
 from adolfd.clients.ratelimit import RateLimiter
-from adolfd.settings import HttpSettings, RateLimit
+from adolfd.settings import ApiCredentials, HttpSettings, RateLimit
 from pydantic import BaseModel
 
 
@@ -110,6 +110,56 @@ async def test_rate_limit_is_shared_and_exact(res):
     await asyncio.gather(*[c.request("GET", "/x") for c in (client_a, client_b) for _ in range(20)])
     elapsed = time.monotonic() - started
     assert 0.37 <= elapsed < 0.8
+
+
+async def test_a_reply_body_larger_than_the_cap_is_a_bad_response_and_not_read_whole(res):
+    """A declared or a streamed (chunked, no Content-Length) body over `http.max_body_bytes` fails the call."""
+    sent: list[int] = []
+
+    class Endless(httpx.AsyncByteStream):
+        async def __aiter__(self):
+            for _ in range(10_000):                       # 640 MB if read whole
+                sent.append(1)
+                yield b"x" * 65536
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/declared":
+            return httpx.Response(200, headers={"Content-Length": str(10**9)}, stream=Endless())
+        if request.url.path == "/chunked":
+            return httpx.Response(200, stream=Endless())
+        return httpx.Response(200, json={"items": list(range(1000))})
+
+    http = httpx.AsyncClient(base_url="http://api.test", transport=httpx.MockTransport(handler))
+    client = Probe(http, RateLimiter(res.redis), account="acc", limits=lambda ec: RateLimit(rate=1000, burst=10),
+                   settings=HttpSettings(max_body_bytes=1_000_000))
+    with pytest.raises(BadResponse, match="declares 1000000000 bytes; the cap is 1000000 bytes"):
+        await client.request_json("GET", "/declared")
+    assert sent == []
+    with pytest.raises(BadResponse, match="went past 1000000 bytes"):
+        await client.request_json("GET", "/chunked")
+    assert len(sent) <= 17                                   # stopped at the cap: 16 chunks of 64 KiB and one more
+    assert client.parse(Reply, await client.request_json("GET", "/page")).items[-1] == 999
+
+
+async def test_a_listing_that_never_ends_stops_at_the_page_cap(res):
+    """A server that keeps repeating a full page with the same cursor (Ozon's product/list) is read
+    `http.max_pages` times, then the call fails as BadResponse instead of looping for ever."""
+    from adolfd.clients.ozon import PAGE, OzonSellerClient
+
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        items = [{"product_id": n, "offer_id": f"A{n}"} for n in range(PAGE)]
+        return httpx.Response(200, json={"result": {"items": items, "last_id": "same", "total": 10**9}})
+
+    http = httpx.AsyncClient(base_url="http://api.test", transport=httpx.MockTransport(handler))
+    client = OzonSellerClient(http, RateLimiter(res.redis), account="acc",
+                              creds=ApiCredentials(client_id="1", api_key="k"),
+                              limits=lambda ec: RateLimit(rate=1000, burst=100), settings=HttpSettings(max_pages=5))
+    with pytest.raises(BadResponse, match="product/list: more than 5 pages"):
+        await client.products()
+    assert len(calls) == 5
 
 
 async def test_after_a_429_waiting_calls_queue_one_interval_apart(res):

@@ -5,7 +5,7 @@ import shutil
 import signal
 
 import pytest
-from adolfd.testing import RedisServer
+from adolfd.testing import RedisServer, service_env
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ async def redis_server(tmp_path):
 
 @pytest.fixture
 def worker_env(settings, redis_server):
-    return {"ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": f"{redis_server.url}/0",
+    return {**service_env(settings), "ADOLFD_REDIS_URL": f"{redis_server.url}/0",
             "ADOLFD_METRICS_PORT": "0"}
 
 
@@ -30,8 +30,8 @@ def live_env(settings, sandbox):
     test sees the same state)."""
     from adolfd.sandbox.environment import sandbox_env
 
-    return {**sandbox_env(sandbox.url), "ADOLFD_DATABASE_URL": settings.database_url,
-            "ADOLFD_REDIS_URL": settings.redis_url, "ADOLFD_METRICS_PORT": "0", "ADOLFD_ENVIRONMENT": "test"}
+    return {**sandbox_env(sandbox.url), **service_env(settings),
+            "ADOLFD_METRICS_PORT": "0", "ADOLFD_ENVIRONMENT": "test"}
 
 
 @pytest.fixture

@@ -70,8 +70,8 @@ async def test_workers_follow_a_promoted_replica_and_no_queued_job_is_lost(tmp_p
     url = f"redis+sentinel://127.0.0.1:{sentinel_port}/adolfd/0"
     pool = await create_pool(parse_redis_url(url), **SERIALIZERS)
     worker = await AdolfdProcess.start("worker", "operations", env={
-        "ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": url, "ADOLFD_METRICS_PORT": "0",
-        "ADOLFD_MAX_JOBS": "20"})
+        "ADOLFD_DATABASE_URL": settings.database_url.get_secret_value(), "ADOLFD_REDIS_URL": url,
+        "ADOLFD_METRICS_PORT": "0", "ADOLFD_MAX_JOBS": "20"})
     sentinel_client = aioredis.from_url(f"redis://127.0.0.1:{sentinel_port}")
     try:
         ids = [f"failover:{n}" for n in range(JOBS)]

@@ -71,10 +71,10 @@ async def bot(ops, sandbox, fake) -> AsyncIterator[asyncio.Event]:
 def say(sandbox) -> Callable[..., Any]:
     """`await say("/status")`: a user writes to the bot (injected through the fake's test endpoint)."""
 
-    async def send(text: str, user_id: int = ADMIN, username: str | None = "ops") -> int:
+    async def send(text: str, user_id: int = ADMIN, username: str | None = "ops", chat_id: int | None = None) -> int:
         async with httpx.AsyncClient(base_url=sandbox.url, timeout=5) as client:
             r = await client.post("/telegram/_sandbox/updates",
-                                  json={"text": text, "user_id": user_id, "username": username})
+                                  json={"text": text, "user_id": user_id, "username": username, "chat_id": chat_id})
         r.raise_for_status()
         return r.json()["update_id"]
 

@@ -45,6 +45,22 @@ async def test_stranger_gets_one_polite_refusal_and_every_attempt_is_logged(bot,
     assert all(e["user_id"] == STRANGER and e["username"] == "curious" for e in denied)
 
 
+async def test_commands_in_a_group_are_never_answered_there(ops, bot, say, replies, fake):
+    from .conftest import ADMIN_CHAT
+
+    with capture_logs() as logs:
+        await say("/status", user_id=ADMIN, chat_id=ADMIN_CHAT)
+        [note] = await replies(ADMIN, 1)                     # the admin is told privately
+        await say("/pause_bids", user_id=STRANGER, username="curious", chat_id=ADMIN_CHAT)
+        await say("/help", user_id=ADMIN)                  # handled after the group messages
+        await replies(ADMIN, 2)
+    assert "private chat" in note.text and "failed jobs" not in note.text
+    assert fake.messages(ADMIN_CHAT) == [] and fake.messages(STRANGER) == []
+    assert await bids_paused(ops.db, ops.redis) is None
+    ignored = [e for e in logs if e["event"] == "bot_group_message_ignored"]
+    assert [(e["user_id"], e["text"]) for e in ignored] == [(ADMIN, "/status"), (STRANGER, "/pause_bids")]
+
+
 async def test_stranger_cannot_pause_bids(ops, bot, say, replies):
     await say("/pause_bids", user_id=STRANGER)
     await replies(STRANGER, 1)
@@ -79,12 +95,25 @@ async def test_run_enqueues_a_validated_job_and_job_reports_it(ops, bot, say, re
     assert "✅ <b>probe</b> · complete" in info.text and "elapsed_ms" in info.text
 
 
+async def test_a_destructive_run_is_queued_once_confirmed(ops, bot, say, replies):
+    await say("/run cleanup_old_data retention_days=120 --yes")
+    [queued] = await replies(ADMIN, 1)
+    assert "queued <b>logistic.cleanup_old_data</b>" in queued.text, queued.text
+    job_id = queued.text.split("<code>")[1].split("</code>")[0]
+    assert (await arq_job(ops.redis, job_id, "adolfd:logistic:logic").info()).kwargs == {"retention_days": 120}
+
+
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
         ("/run no_such_job", "unknown job"),
         ("/run probe sleep_ms=soon", "sleep_ms"),
         ("/run probe sleep_ms", "expected key=value"),
+        ("/run cleanup_old_data retention_days=1 --yes", "allowed: 90 to 3650 days, not 1"),
+        ("/run cleanup_old_data", "deletes logistic history older than retention_days (default 90); run it again "
+                                  "with --yes"),
+        ("/run marketing.send_alert campaign_id=0 alert_type=system_error severity=critical title=t message=m",
+         "not in the manual-run allow-list"),
         ("/run", "Usage: /run JOB"),
         ("/job", "Usage: /job ID"),
         ("/job nothing-like-this", "No job <code>nothing-like-this</code>"),
@@ -119,6 +148,22 @@ async def test_failed_lists_and_retry_requeues_once(ops, bot, say, replies):
     await say("/failed")
     [*_, empty] = await replies(ADMIN, 3)
     assert "No failed jobs waiting" in empty.text
+
+
+async def test_failed_keeps_working_over_a_poisoned_spool(ops, bot, say, replies):
+    from adolfd.keys import FAILED_SPOOL
+
+    poisoned = {"job_id": "j-nul", "module": "logistic", "job_name": "sync_ozon_stocks",
+                "queue": "adolfd:logistic:sync", "args": {}, "error": "Unavailable: 502 \x00<html>", "traceback": "",
+                "tries": 4, "failed_at": datetime(2026, 3, 1, tzinfo=UTC).isoformat()}
+    await ops.redis.rpush(FAILED_SPOOL, json.dumps(poisoned), b"not a dead letter")
+    await say("/failed")
+    [listing] = await replies(ADMIN, 1)
+    assert "logistic.sync_ozon_stocks" in listing.text and "Unavailable: 502 &lt;html&gt;" in listing.text
+    assert "1 failed job(s) PostgreSQL refused" in listing.text
+    await say("/failed")
+    [_, again] = await replies(ADMIN, 2)
+    assert "logistic.sync_ozon_stocks" in again.text
 
 
 async def test_pause_and_resume_bids(ops, bot, say, replies):

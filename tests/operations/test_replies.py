@@ -106,3 +106,33 @@ def test_a_completed_bid_cycle_reads_as_healthy():
                               ZoneInfo("Europe/Moscow"))
     assert ok[0].startswith("✅") and "12 bids" in ok[0]
     assert failed[0].startswith("⚠️")
+
+
+def _well_formed(part: str) -> bool:
+    """Telegram's HTML: every `&` starts a whole entity and every tag opened is closed, in order."""
+    import re
+
+    if re.search(r"&(?!(?:amp|lt|gt|quot|#\d+);)", part):
+        return False
+    stack = []
+    for closing, name in re.findall(r"<(/?)([a-z]+)[^>]*>", part):
+        if closing:
+            if not stack or stack.pop() != name:
+                return False
+        else:
+            stack.append(name)
+    return not stack
+
+
+def test_a_long_job_result_is_split_outside_entities_and_tags() -> None:
+    import html
+
+    result = "R&D<>" * 400                # 2000 characters (1500 shown) that escape to more than one message
+    text = render_job({"job_id": "j1", "status": "complete", "function": "probe", "queue": "adolfd:operations:x",
+                       "success": True, "tries": 1, "result": result}, MSK)
+    for limit in (MAX_REPLY, 500, 97, 64):
+        parts = split_reply(text, limit)
+        assert len(parts) > 1 and all(len(p) <= limit for p in parts)
+        assert all(_well_formed(p) for p in parts), [p for p in parts if not _well_formed(p)][:1]
+        shown = html.unescape("".join(p.replace("</code>", "").replace("<code>", "") for p in parts))
+        assert result[:1400] in shown.replace("\n", "")

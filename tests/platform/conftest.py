@@ -6,12 +6,13 @@ import subprocess
 import sys
 
 import pytest
+from adolfd.testing import service_env
 
 
 @pytest.fixture
 def adolfd(settings, res):
     def run(*args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": settings.redis_url}
+        env = {**os.environ, **service_env(settings)}
         return subprocess.run([sys.executable, "-m", "adolfd", *args], env=env, capture_output=True,
                               text=True, timeout=60)
     return run

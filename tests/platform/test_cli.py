@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from adolfd.cron import TABLE
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.serialization import arq_job
+from adolfd.testing import service_env
 from arq.jobs import JobStatus
 
 
@@ -86,7 +87,7 @@ QUEUE = "adolfd:operations:default"
 
 
 async def _adolfd_started(settings, *args: str) -> asyncio.subprocess.Process:
-    env = {**os.environ, "ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": settings.redis_url}
+    env = {**os.environ, **service_env(settings)}
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "adolfd", *args, env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from adolfd.testing import service_env
 
 DRAIN_SECONDS = 1.0
 MARGIN_SECONDS = 8.0
@@ -47,7 +48,7 @@ async def _channel_post(log: Path, proc: asyncio.subprocess.Process) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_demo_exits_within_the_drain_time(res, settings, empty_database, tmp_path, sig):
-    env = {**os.environ, "ADOLFD_DATABASE_URL": empty_database, "ADOLFD_REDIS_URL": settings.redis_url,
+    env = {**os.environ, **service_env(settings), "ADOLFD_DATABASE_URL": empty_database,
            "ADOLFD_METRICS_PORT": "0", "ADOLFD_DRAIN_SECONDS": str(DRAIN_SECONDS)}
     log = tmp_path / "demo.log"
     with log.open("wb") as out:   # a file, not a pipe: the demo must never block on a reader that stopped

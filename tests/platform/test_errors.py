@@ -96,8 +96,7 @@ async def test_a_transient_error_is_retried_by_the_policy(res, run_job):
     (("sync_ozon_stocks", "brand_id=ohana_nope"), "unknown brand 'ohana_nope'; allowed: all, ohana_market, ohana_kids"),
     (("run_bid_cycle", "marketplace=amazon"), "'wb', 'ozon', 'ym' or 'all'"),
     (("collect_stats", "marketplace=all"), "'wb', 'ozon' or 'ym'"),
-    (("marketing.send_alert", "campaign_id=1", "alert_type=cap_bid", "severity=loud", "title=t", "message=m"),
-     "'info', 'warning' or 'critical'"),
+    (("generate_report", "date_from=1999-12-31", "date_to=2026-01-31"), "allowed: 2020-01-01 to 2099-12-31"),
     (("aggregate_monthly_stats", "year=2026", "month=13"), "month: Input should be less than or equal to 12"),
 ])
 async def test_adolfd_run_refuses_bad_values_naming_the_allowed_ones(adolfd, res, args, allowed):

@@ -52,7 +52,7 @@ def test_the_wheel_carries_the_schema_and_the_typing_marker(installed):
 async def test_the_installed_command_migrates_and_prints_the_schedule(installed, empty_database, settings, tmp_path):
     _, venv = installed
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADOLFD_", "PYTHON", "VIRTUAL_ENV"))}
-    env.update(ADOLFD_DATABASE_URL=empty_database, ADOLFD_REDIS_URL=settings.redis_url)
+    env.update(ADOLFD_DATABASE_URL=empty_database, ADOLFD_REDIS_URL=settings.redis_url.get_secret_value())
     adolfd = venv / "bin" / "adolfd"
 
     origin = _run(venv / "bin" / "python", "-c", "import adolfd.process.db; print(adolfd.process.db.__file__)",

@@ -61,7 +61,7 @@ def test_adolfd_run_stores_the_job_as_json(adolfd, res):
     out = adolfd("run", "operations.probe", "sleep_ms=5")
     assert out.returncode == 0, out.stderr
     job_id = json.loads(out.stdout)["job_id"]
-    stored = json.loads(_sync_get(res.settings.redis_url, f"arq:job:{job_id}"))
+    stored = json.loads(_sync_get(res.settings.redis_url.get_secret_value(), f"arq:job:{job_id}"))
     assert stored["f"] == "probe" and stored["k"] == {"sleep_ms": 5} and set(stored) == {"t", "f", "a", "k", "et"}
 
 

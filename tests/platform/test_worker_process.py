@@ -9,11 +9,12 @@ import sys
 
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.serialization import arq_job
+from adolfd.testing import service_env
 from arq.jobs import JobStatus
 
 
 def _env(settings, **extra: str) -> dict[str, str]:
-    return {**os.environ, "ADOLFD_DATABASE_URL": settings.database_url, "ADOLFD_REDIS_URL": settings.redis_url,
+    return {**os.environ, **service_env(settings),
             "ADOLFD_METRICS_PORT": "0", **extra}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from adolfd.sandbox.environment import sandbox_env
+from adolfd.testing import service_env
 
 ADOLFD = str(Path(sys.executable).with_name("adolfd"))
 
@@ -19,8 +20,8 @@ def cli(settings, sandbox) -> Callable[..., Awaitable[tuple[int, str, str]]]:
     database, Redis and sandbox (a Python process each, so tests keep the runs few)."""
 
     async def run(*args: str, timeout: float = 60) -> tuple[int, str, str]:
-        env = {**os.environ, **sandbox_env(sandbox.url), "ADOLFD_DATABASE_URL": settings.database_url,
-               "ADOLFD_REDIS_URL": settings.redis_url, "ADOLFD_LOG_LEVEL": "warning"}
+        env = {**os.environ, **sandbox_env(sandbox.url), **service_env(settings),
+               "ADOLFD_LOG_LEVEL": "warning"}
         proc = await asyncio.create_subprocess_exec(ADOLFD, *args, env=env, stdout=asyncio.subprocess.PIPE,
                                                     stderr=asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(proc.communicate(), timeout)

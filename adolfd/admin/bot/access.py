@@ -1,8 +1,11 @@
 """Who may command the bot: the configured admin user ids (`ADOLFD_OPS__ADMIN_IDS`), nobody else.
 
-`AdminFilter` guards the admin router (and every feature router inside it). Anyone else lands in the
-`strangers` router: the attempt is logged every time, and they get one polite refusal (remembered for a week
-in Redis, so a stranger cannot make the bot spam a chat). Admin commands are logged too, with who sent them.
+`AdminFilter` guards the admin router (and every feature router inside it), in private chats only: the
+answers carry the system's state, which a group's other members must not read. A message in a group (an admin's
+command included) is answered in no group; an admin is told privately to write to the bot directly. Anyone else
+lands in the `strangers` router: the attempt is logged every time, and they get one polite refusal (remembered
+for a week in Redis, so a stranger cannot make the bot spam a chat). Admin commands are logged too, with who
+sent them.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 
 import structlog
 from aiogram import BaseMiddleware, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
@@ -31,6 +35,22 @@ class AdminFilter(Filter):
         return event.from_user is not None and event.from_user.id in self.admin_ids
 
 
+class PrivateChat(Filter):
+    """A one-to-one chat with the bot (Telegram's chat type `private`)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.chat.type == "private"
+
+
+class GroupChat(Filter):
+    async def __call__(self, message: Message) -> bool:
+        return message.chat.type != "private"
+
+
+GROUP_REFUSAL = ("adolfd commands are answered in a private chat with this bot only, never in a group. "
+                 "Send the command here.")
+
+
 class AuditLog(BaseMiddleware):
     """One log line per admin command: who, where, what (arguments are never secrets here)."""
 
@@ -47,7 +67,7 @@ class AuditLog(BaseMiddleware):
 
 def admin_router(admin_ids: Iterable[int]) -> Router:
     router = Router(name="admin")
-    router.message.filter(AdminFilter(admin_ids))
+    router.message.filter(PrivateChat(), AdminFilter(admin_ids))
     router.message.middleware(AuditLog())
     router.callback_query.filter(AdminFilter(admin_ids))      # inline-keyboard buttons: admins only too
     router.callback_query.middleware(AuditLog())
@@ -62,6 +82,27 @@ async def refuse(message: Message, res: Resources) -> None:
     first_time = await res.redis.set(REFUSED_KEY.format(user_id=user_id), 1, nx=True, ex=REFUSAL_MEMORY_SECONDS)
     if first_time:
         await message.answer(REFUSAL)
+
+
+def group_router(admin_ids: Iterable[int]) -> Router:
+    """Before the strangers: whatever is said in a group gets no answer there (logged); an admin's command gets
+    a private note instead (best effort: Telegram refuses it until the admin has started the bot)."""
+    admins = frozenset(admin_ids)
+
+    async def in_group(message: Message) -> None:
+        user = message.from_user
+        log.warning("bot_group_message_ignored", chat_id=message.chat.id, user_id=user.id if user else None,
+                    text=(message.text or "")[:64])
+        if user is not None and user.id in admins and (message.text or "").startswith("/") and message.bot:
+            try:
+                await message.bot.send_message(user.id, GROUP_REFUSAL)
+            except TelegramAPIError as exc:
+                log.warning("bot_private_note_failed", user_id=user.id, error=str(exc))
+
+    r = Router(name="groups")
+    r.message.filter(GroupChat())
+    r.message.register(in_group)
+    return r
 
 
 async def refuse_button(query: CallbackQuery) -> None:

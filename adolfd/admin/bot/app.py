@@ -34,13 +34,14 @@ log = structlog.get_logger(__name__)
 
 
 def build_dispatcher(settings: Settings, res: Resources) -> Dispatcher:
-    """Admin routers behind the admin filter, then the refusal for everyone else."""
+    """Admin routers behind the admin filter (private chats), then silence for groups, then the refusal for
+    everyone else."""
     dp = Dispatcher(res=res)
     admin = access.admin_router(settings.ops.admin_ids)
     module_routers = [m.bot_router() for m in MODULES if m.bot_router is not None]
     admin.include_routers(system.router(), jobs.router(), alert_actions.router(), *module_routers,
                           system.fallback())
-    dp.include_routers(admin, access.strangers_router())
+    dp.include_routers(admin, access.group_router(settings.ops.admin_ids), access.strangers_router())
     return dp
 
 

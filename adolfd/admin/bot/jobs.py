@@ -11,7 +11,7 @@ from adolfd.admin.bot.replies import answer, esc, render_failed, render_job, sho
 from adolfd.admin.shell import parse_assignments
 from adolfd.engine.context import Resources
 from adolfd.engine.enqueue import prepare, submit
-from adolfd.engine.failures import flush_spool, list_failed, retry_failed
+from adolfd.engine.failures import failed_overview, retry_failed
 from adolfd.engine.jobinfo import job_info
 from adolfd.errors import BadArguments, NotAllowed, UnknownJob
 
@@ -25,11 +25,12 @@ async def run(message: Message, command: CommandObject, res: Resources) -> None:
         await message.answer(f"Cannot read the arguments: {esc(exc)}")
         return
     if not words:
-        await message.answer("Usage: /run JOB [key=value …], e.g. /run sync_ozon_stocks brand_id=ohana_market")
+        await message.answer("Usage: /run JOB [key=value …] [--yes], e.g. /run sync_ozon_stocks brand_id=ohana_market")
         return
-    name, pairs = words[0], words[1:]
+    name, pairs = words[0], [w for w in words[1:] if w != "--yes"]
     try:
-        spec, wire = prepare(name, parse_assignments(pairs), manual=True, brands=res.settings.brands)
+        spec, wire = prepare(name, parse_assignments(pairs), manual=True, confirmed="--yes" in words[1:],
+                             brands=res.settings.brands)
         queued = await submit(res.redis, spec, wire)
     except (UnknownJob, BadArguments, NotAllowed, ValueError) as exc:
         await message.answer(f"❌ {esc(exc.args[0] if exc.args else str(exc))}")
@@ -50,9 +51,8 @@ async def job(message: Message, command: CommandObject, res: Resources) -> None:
 
 
 async def failed(message: Message, res: Resources) -> None:
-    await flush_spool(res.db, res.redis)
-    rows = await list_failed(res.db, limit=FAILED_SHOWN)
-    await answer(message, render_failed(rows, res.settings.tz))
+    rows, notes = await failed_overview(res.db, res.redis, limit=FAILED_SHOWN)
+    await answer(message, "\n".join([*(f"⚠️ {esc(n)}" for n in notes), render_failed(rows, res.settings.tz)]))
 
 
 async def retry(message: Message, command: CommandObject, res: Resources) -> None:

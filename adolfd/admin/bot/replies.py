@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -51,16 +52,18 @@ def compact(value: Any, limit: int = 300) -> str:
 
 
 def split_reply(text: str, limit: int = MAX_REPLY) -> list[str]:
-    """Cut a long reply at line ends into messages Telegram accepts (a single overlong line is cut too)."""
+    """Cut a long reply at line ends into messages Telegram accepts. A single overlong line is cut too, but never
+    inside an entity (`&amp;`) or a tag, and tags open at the cut are closed and opened again: Telegram refuses
+    a message whose HTML does not parse, and the admin would get nothing."""
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while len(line) > limit:
+        if len(line) > limit:
             if current:
                 parts.append(current)
                 current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
+            *whole, line = _cut_html(line, limit)
+            parts.extend(whole)
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             parts.append(current)
@@ -70,6 +73,32 @@ def split_reply(text: str, limit: int = MAX_REPLY) -> list[str]:
     if current:
         parts.append(current)
     return parts or ["(empty)"]
+
+
+_HTML_TOKEN = re.compile(r"<[^>]*>|&#?\w+;|.", re.DOTALL)
+
+
+def _cut_html(line: str, limit: int) -> list[str]:
+    """An HTML line in pieces of at most `limit` characters, each well-formed on its own."""
+    pieces: list[str] = []
+    opened: list[tuple[str, str]] = []          # (tag name, the opening tag as written)
+    current = ""
+    for token in _HTML_TOKEN.findall(line):
+        closing = "".join(f"</{name}>" for name, _ in reversed(opened))
+        if len(current) + len(token) + len(closing) > limit and current:
+            pieces.append(current + closing)
+            current = "".join(tag for _, tag in opened)
+        current += token
+        if token.startswith("</"):
+            name = token[2:-1].split()[0].lower() if len(token) > 3 else ""
+            for i in range(len(opened) - 1, -1, -1):
+                if opened[i][0] == name:
+                    del opened[i:]
+                    break
+        elif token.startswith("<") and len(token) > 2 and not token.endswith("/>"):
+            opened.append((token[1:-1].split()[0].lower(), token))
+    pieces.append(current)
+    return pieces
 
 
 # -- status ------------------------------------------------------------------------------------------
@@ -134,10 +163,13 @@ def render_status(status: dict[str, Any], tz: tzinfo) -> str:
 
     failed = status.get("failed_jobs")
     if failed is not None:
-        if failed["open"]:
+        if failed.get("open"):
             lines.append(f"❌ failed jobs: {failed['open']} (newest {clock(failed['newest'], tz)}) → /failed")
-        else:
+        elif "open" in failed:
             lines.append("✅ failed jobs: none")
+        if failed.get("spooled") or failed.get("unwritable"):
+            lines.append(f"⚠️ failed jobs still in Redis: {failed.get('spooled', 0)} spooled, "
+                         f"{failed.get('unwritable', 0)} refused by PostgreSQL → /failed")
 
     alerts = status.get("alerts")
     if alerts is not None:

@@ -113,7 +113,7 @@ async def collect_stats_task(ctx: Ctx) -> dict:
     return {"status": "success", "slot": slot.isoformat(), "queues": depths, "posts": by_status}
 
 
-@job(queue="monitoring", manual=True)
+@job(queue="monitoring", manual=True, destructive="deletes finished posts and stats past their retention")
 async def cleanup_old_results_task(ctx: Ctx) -> dict:
     """Delete finished posts and stats past their retention (seed 004, 03:00 UTC). Safe to repeat."""
     now, cfg = ctx.now(), ctx.settings.carsbot

@@ -29,6 +29,7 @@ from adolfd.domain.carsbot.answers import (
     generation_prompt,
 )
 from adolfd.domain.carsbot.post_text import CAPTION_LIMIT, TEXT_LIMIT, fingerprint
+from adolfd.engine.arguments import Id
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.errors import is_retryable
@@ -153,7 +154,7 @@ WHERE id = $1
 
 
 @job(queue="ai", retry=CARSBOT_RETRY, timeout=1800, soft_timeout=1500, manual=True)
-async def process_post_task(ctx: Ctx, post_id: int) -> dict:
+async def process_post_task(ctx: Ctx, post_id: Id) -> dict:
     """Classify → extract → generate one post (seed 004 `process_post_task`). Safe to repeat: only a post still
     new, waiting for the LLM, or interrupted mid-processing is worked on."""
     post = await ctx.db.fetchrow(

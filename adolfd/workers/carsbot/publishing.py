@@ -34,6 +34,7 @@ from aiogram.exceptions import (
 from aiogram.types import InputMediaPhoto, MediaUnion, Message
 
 from adolfd.cron import CARSBOT_RETRY
+from adolfd.engine.arguments import Id
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.keys import CARSBOT_PUBLISH_AGAIN_JOB as PUBLISH_AGAIN_JOB
@@ -76,7 +77,7 @@ async def _settle(ctx: Ctx, post_id: int, attempt: uuid.UUID, status: str, *, er
 
 
 @job(queue="publishing", retry=CARSBOT_RETRY, timeout=1800, soft_timeout=1500, manual=True)
-async def publish_post_task(ctx: Ctx, post_id: int) -> dict:
+async def publish_post_task(ctx: Ctx, post_id: Id) -> dict:
     """Send one ready post to the target channel, once (module docstring)."""
     now = ctx.now()
     lease = timedelta(seconds=ctx.settings.carsbot.publish_lease_seconds)

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
 from pydantic import PositiveInt
 
+from adolfd.engine.arguments import between
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.workers.logistic.inputs import _rules
 
 
-@job(queue="logic", manual=True)
-async def cleanup_old_data(ctx: Ctx, retention_days: int | None = None) -> dict:
+@job(queue="logic", manual=True, destructive="deletes logistic history older than retention_days (default 90)")
+async def cleanup_old_data(ctx: Ctx, retention_days: Annotated[int, between(90, 3650, "days")] | None = None) -> dict:
     """Logistic rows older than the retention (90 days): FBO snapshots, 1C history, resolved alerts,
     completed or cancelled tasks, via the SQL function logistic_cleanup_old_data (seed 000 §8.4.8)."""
     days = retention_days or _rules(ctx).retention_days

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 
@@ -20,7 +20,7 @@ from adolfd.domain.logistic.supply_engine import (
     tasks_generated_alert,
     urgent_tasks,
 )
-from adolfd.engine.arguments import BrandId
+from adolfd.engine.arguments import BrandId, between
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.keys import LOGISTIC_SUPPLY_DEFERRED_JOB
@@ -103,7 +103,8 @@ async def _plan_brand(ctx: Ctx, conn: asyncpg.Connection, brand: str, rules: Log
 
 
 @job(queue="logic", manual=True)
-async def generate_supply_tasks(ctx: Ctx, brand_id: BrandId = "all", attempt: int = 0) -> dict:
+async def generate_supply_tasks(ctx: Ctx, brand_id: BrandId = "all", attempt: Annotated[int, between(0, 20)] = 0,
+                                ) -> dict:
     """Daily FBO supply tasks (seed 000 §8.4.5). Waits for its inputs (today's brain and analytics syncs, a
     stock sync within the hour): defers itself by 10 minutes up to 6 times, then runs with a DATA_STALE
     warning. Safe to run twice: a position with an open task gets no new one."""
@@ -150,8 +151,9 @@ WHERE task_number = ANY($1::text[]) AND status = 'new' RETURNING task_number
 """
 
 
-@job(queue="logic", manual=True)
-async def auto_cancel_expired(ctx: Ctx, max_age_hours: float | None = None) -> dict:
+@job(queue="logic", manual=True, destructive="cancels supply tasks still new after max_age_hours (default 48)")
+async def auto_cancel_expired(ctx: Ctx, max_age_hours: Annotated[float, between(48, 8760, "hours")] | None = None,
+                              ) -> dict:
     """Supply tasks still `new` 48 h after creation → `cancelled` + TASK_OVERDUE (seed 000 §8.4.6).
     Safe to run twice: a cancelled task is no longer `new`."""
     now = ctx.now()

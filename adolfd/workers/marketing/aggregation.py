@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from adolfd.engine.arguments import Month
+from adolfd.engine.arguments import JobDate, Month, Year
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import BadArguments
 from adolfd.workers.marketing.alerts import marketing_job
 
 
 @marketing_job(queue="low")
-async def aggregate_daily_stats(ctx: Ctx, stat_date: date | None = None) -> dict:
+async def aggregate_daily_stats(ctx: Ctx, stat_date: JobDate | None = None) -> dict:
     """Yesterday's (or `stat_date`'s) detail rows into `marketing_stats_daily` via the SQL function."""
     day = stat_date or ctx.now().date() - timedelta(days=1)
     rows = await ctx.db.fetchval("SELECT fn_marketing_aggregate_daily_stats($1)", day)
@@ -68,7 +68,7 @@ ON CONFLICT (campaign_id, stat_year, stat_month) DO UPDATE SET
 
 
 @marketing_job(queue="low")
-async def aggregate_monthly_stats(ctx: Ctx, year: int | None = None, month: Month | None = None) -> dict:
+async def aggregate_monthly_stats(ctx: Ctx, year: Year | None = None, month: Month | None = None) -> dict:
     """The previous month (or year/month) from the daily rows: the seed's SQL (§7.3.5), which on a rerun also
     refreshes the average CPC, CPO and DRR (the seed's update list left them stale)."""
     if year is not None and month is not None:

@@ -22,7 +22,8 @@ log = structlog.get_logger(__name__)
 
 
 def marketing_job(*, queue: str, retry: RetryPolicy | None = None, timeout: float | None = None,
-                  manual: bool = True) -> Callable[[Callable[..., Awaitable[dict]]], Callable[..., Awaitable[dict]]]:
+                  manual: bool = True, destructive: str = "",
+                  ) -> Callable[[Callable[..., Awaitable[dict]]], Callable[..., Awaitable[dict]]]:
     """`@job` plus seed 002 §7.6.2: when a job fails for good, besides the platform's `failed_jobs` row and
     critical alert, a `system_error` marketing alert is written for the marketing screens."""
     def register(fn: Callable[..., Awaitable[dict]]) -> Callable[..., Awaitable[dict]]:
@@ -35,7 +36,7 @@ def marketing_job(*, queue: str, retry: RetryPolicy | None = None, timeout: floa
                 if final:
                     await _system_error_alert(ctx, fn.__name__, exc)
                 raise
-        return job(queue=queue, retry=retry, timeout=timeout, manual=manual)(run)
+        return job(queue=queue, retry=retry, timeout=timeout, manual=manual, destructive=destructive)(run)
     return register
 
 
@@ -156,7 +157,8 @@ async def record_alert(ctx: Ctx, campaign: CampaignRef | None, keyword_id: int |
     return (await record_alerts(ctx, [PendingAlert(campaign, keyword_id, alert, dedup_key)])).ids[0]
 
 
-@marketing_job(queue="high", retry=RetryPolicy(tries=3, delay=10), timeout=60)
+# Not manual: an alert is what a job found, never what an operator types (it would forge a critical alert).
+@marketing_job(queue="high", retry=RetryPolicy(tries=3, delay=10), timeout=60, manual=False)
 async def send_alert(ctx: Ctx, campaign_id: int, alert_type: AlertType, severity: Severity, title: str, message: str,
                      keyword_id: int | None = None, action_taken: str | None = None,
                      details: dict[str, Any] | None = None, dedup_key: str | None = None) -> dict:

@@ -13,6 +13,7 @@ import asyncpg
 
 from adolfd.clients.errors import BadResponse, Unavailable
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
+from adolfd.engine.arguments import Id
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import BadArguments
 from adolfd.engine.retry import RetryPolicy
@@ -56,7 +57,7 @@ async def request_bid_change(db: asyncpg.Pool | asyncpg.Connection, keyword_id: 
 
 
 @marketing_job(queue="high", retry=RetryPolicy(tries=3, delay=30, backoff=2.0), timeout=120)
-async def apply_bid_change(ctx: Ctx, change_id: int) -> dict:
+async def apply_bid_change(ctx: Ctx, change_id: Id) -> dict:
     """Apply one recorded bid change exactly once (seed §7.1). On a retry, or after an answer that never came,
     the bid is read back first: if the marketplace already has it, it is recorded, not sent again. Two jobs for
     one change (a duplicate enqueue under another job id) take turns on the change's lock: the second finds it

@@ -7,7 +7,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-from adolfd.engine.arguments import BrandId
+from adolfd.engine.arguments import BrandId, ChatId, Id, JobDate
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import BadArguments
 from adolfd.keys import MARKETING_REPORT_SENT as REPORT_SENT
@@ -18,8 +18,8 @@ REPORT_COLUMNS = ("stat_date", "brand_id", "marketplace", "campaign_id", "campai
 
 
 @marketing_job(queue="low", timeout=600)
-async def generate_report(ctx: Ctx, date_from: date, date_to: date, campaign_id: int | None = None,
-                          brand_id: BrandId | None = None, chat_id: int | None = None) -> dict:
+async def generate_report(ctx: Ctx, date_from: JobDate, date_to: JobDate, campaign_id: Id | None = None,
+                          brand_id: BrandId | None = None, chat_id: ChatId | None = None) -> dict:
     """A CSV of daily campaign figures for one campaign or one brand over a period; the path is in the result.
     The same request writes the same file (replaced atomically). With `chat_id` the file is sent to that chat
     (Bot API sendDocument); a retry after a send that succeeded does not send it again (a per-job mark)."""

@@ -9,7 +9,7 @@ from adolfd.workers.marketing import MODULE_NAME as MODULE
 from adolfd.workers.marketing.alerts import marketing_job
 
 
-@marketing_job(queue="low")
+@marketing_job(queue="low", destructive="deletes marketing stats, bid history and alerts past their retention")
 async def cleanup_old_stats(ctx: Ctx) -> dict:
     """Retention (seed §7.3.6): stats 30 days, bid history 12 months, alerts 6 months, daily stats 24 months."""
     s = ctx.settings.marketing

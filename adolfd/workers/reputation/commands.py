@@ -7,6 +7,7 @@ import json
 
 from adolfd.admin.shell import EXIT_USAGE, fail, with_resources
 from adolfd.engine.module import Command
+from adolfd.outside_text import printable
 from adolfd.settings import Settings
 
 
@@ -69,13 +70,20 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reviews_args(p: argparse.ArgumentParser) -> None:
+    # an unknown status exits 2 naming the allowed ones (list_items' ValueError, below), not a traceback
     p.add_argument("--status", default="pending_review",
                    help="item status (default pending_review); escalated items are listed first")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=_limit, default=20, help="at most this many items, 1 to 500 (default 20)")
+
+
+def _limit(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 500:
+        raise argparse.ArgumentTypeError(f"allowed: 1 to 500, not {value}")
+    return value
 
 
 def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
-    from adolfd.domain.reputation.outside_text import clean_text
     from adolfd.workers.reputation import approval as reputation
 
     async def go(res) -> int:
@@ -88,11 +96,13 @@ def cmd_reviews(args: argparse.Namespace, settings: Settings) -> int:
             flag = ""
             if r["escalate"]:
                 flag = f" ⚠ ESCALATED ({', '.join((r['ai_analysis'] or {}).get('reasons') or ['model'])})"
-            print(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}]{flag} {r['text'][:120]!r}")
-            if r["draft"]:                       # outside text: no control character reaches the terminal
-                print(f"    → {clean_text(r['draft'])}")
+            # outside text (a customer's review, a draft built from it): no escape sequence reaches the terminal
+            print(printable(f"#{r['id']} {r['platform']} {r['item_type']}{stars} [{r['brand_id']}]{flag} "
+                            f"{r['text'][:120]!r}"))
+            if r["draft"]:
+                print(f"    → {printable(r['draft'])}")
             if r["guard_reason"]:
-                print(f"    ⚠ held by the content guard: {clean_text(r['guard_reason'])}")
+                print(f"    ⚠ held by the content guard: {printable(r['guard_reason'])}")
         if not rows:
             print(f"no items in status {args.status}")
         return 0

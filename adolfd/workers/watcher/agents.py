@@ -7,9 +7,11 @@ night batch — the agents' results arriving between 00:00 and 06:00 — from he
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
 from adolfd.domain.watcher.agents import AgentState, aggregate, gone_offline
 from adolfd.domain.watcher.recipients import admins
+from adolfd.engine.arguments import Details, Id, Text, between
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
@@ -47,7 +49,7 @@ async def _night_batch(ctx: Ctx, results: int) -> None:
 
 
 @job(queue="default", manual=True)
-async def consume_agent_events(ctx: Ctx, seconds: float = 50.0) -> dict:
+async def consume_agent_events(ctx: Ctx, seconds: Annotated[float, between(0, 55, "seconds")] = 50.0) -> dict:
     """Apply the agents' events for `seconds` (docs/agents.md). Safe to run twice or side by side: a consumer
     group hands each event to one consumer, and an event id is applied once."""
     consumer = Consumer(ctx.db, ctx.redis, ctx.now, reclaim_idle_ms=ctx.settings.watcher.reclaim_idle_ms)
@@ -98,7 +100,7 @@ async def _redistribute(ctx: Ctx, agent_id: int, name: str, *, mark_offline: boo
 
 
 @job(queue="critical", retry=RetryPolicy(2, 30), timeout=120, manual=True)
-async def redistribute_agent_tasks(ctx: Ctx, agent_id: int) -> dict:
+async def redistribute_agent_tasks(ctx: Ctx, agent_id: Id) -> dict:
     """An agent's in-progress and claimed tasks back to the head of their queue, in their original order
     (seed 001 §7.5; the seed reversed them). Safe to run twice: the second run finds nothing to return."""
     name = await ctx.db.fetchval("SELECT name FROM watcher_agents WHERE id = $1", agent_id)
@@ -123,8 +125,9 @@ async def check_cookies_validity(ctx: Ctx) -> dict:
     return {"status": "success", "invalid_count": len(names), "agents": names}
 
 
-@job(queue="critical", retry=RetryPolicy(2, 10), timeout=60, manual=True)
-async def handle_panic_mode(ctx: Ctx, agent_id: int, reason: str, details: dict | None = None) -> dict:
+@job(queue="critical", retry=RetryPolicy(2, 10), timeout=60, manual=True,
+     destructive="stops the agent, blocks its IP for 1 h and takes its tasks back")
+async def handle_panic_mode(ctx: Ctx, agent_id: Id, reason: Text, details: Details | None = None) -> dict:
     """Panic from outside the stream (an operator, another system): agent to panic, logged, IP blocked for 1 h,
     tasks back to the head of the queue, admins told (seed 001 §7.5). `details` may be absent or carry no IP
     (the seed assumed a dict with one). Safe to run twice: the admins' alert is keyed by the job."""

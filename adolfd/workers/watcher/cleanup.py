@@ -5,7 +5,9 @@ its own connection in autocommit, after the delete has committed."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
+from adolfd.engine.arguments import between
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.keys import WATCHER_AGENT_STATE_PATTERN as AGENT_STATE_PATTERN
@@ -15,8 +17,8 @@ from adolfd.keys import WATCHER_STATS_PATTERN as STATS_PATTERN
 SCAN_COUNT = 500
 
 
-@job(queue="default", manual=True)
-async def cleanup_old_tasks(ctx: Ctx, days: int = 90) -> dict:
+@job(queue="default", manual=True, destructive="deletes watcher tasks scheduled more than `days` ago (default 90)")
+async def cleanup_old_tasks(ctx: Ctx, days: Annotated[int, between(90, 3650, "days")] = 90) -> dict:
     """Tasks scheduled more than `days` ago, then VACUUM ANALYZE watcher_tasks (seed 001 §7.6)."""
     cutoff = ctx.now().date() - timedelta(days=days)
     deleted = await ctx.db.execute("DELETE FROM watcher_tasks WHERE scheduled_date < $1", cutoff)
@@ -25,8 +27,8 @@ async def cleanup_old_tasks(ctx: Ctx, days: int = 90) -> dict:
     return {"status": "success", "deleted_count": int(deleted.split()[-1]), "cutoff_date": cutoff.isoformat()}
 
 
-@job(queue="default", manual=True)
-async def cleanup_old_logs(ctx: Ctx, days: int = 30) -> dict:
+@job(queue="default", manual=True, destructive="deletes agent logs older than `days` (default 30)")
+async def cleanup_old_logs(ctx: Ctx, days: Annotated[int, between(30, 3650, "days")] = 30) -> dict:
     """Agent logs older than `days` (seed 001 §7.6), and applied-event ids as old (redelivery is long over)."""
     cutoff = ctx.now() - timedelta(days=days)
     deleted = await ctx.db.execute("DELETE FROM watcher_agent_logs WHERE created_at < $1", cutoff)
@@ -35,8 +37,8 @@ async def cleanup_old_logs(ctx: Ctx, days: int = 30) -> dict:
             "applied_events_deleted": int(events.split()[-1])}
 
 
-@job(queue="default", manual=True)
-async def cleanup_resolved_alerts(ctx: Ctx, days: int = 365) -> dict:
+@job(queue="default", manual=True, destructive="deletes resolved alerts older than `days` (default 365)")
+async def cleanup_resolved_alerts(ctx: Ctx, days: Annotated[int, between(365, 3650, "days")] = 365) -> dict:
     """Resolved alerts created more than `days` ago (seed 001 §7.6, weekly)."""
     cutoff = ctx.now() - timedelta(days=days)
     deleted = await ctx.db.execute("DELETE FROM watcher_alerts WHERE is_resolved AND created_at < $1", cutoff)
@@ -48,7 +50,7 @@ def _agent_of(key: bytes, prefix: str, suffix: str = "") -> str:
     return text[len(prefix): len(text) - len(suffix) if suffix else None]
 
 
-@job(queue="default", manual=True)
+@job(queue="default", manual=True, destructive="deletes watcher Redis keys of agents no longer in the database")
 async def cleanup_redis_keys(ctx: Ctx) -> dict:
     """Stale watcher keys (seed 001 §7.6), found with SCAN, never KEYS: `watcher:stats:*` without a TTL, and
     per-agent keys (`watcher:agent:*:state`, empty claimed lists aside) of agents no longer in the database."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from adolfd.domain.watcher.marketplaces import MARKETPLACES, agent_name
+from adolfd.engine.arguments import JobDate
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.keys import WATCHER_GENERATION as GENERATION
@@ -61,7 +62,7 @@ async def _generate(ctx: Ctx, night: date) -> dict:
 
 
 @job(queue="default", manual=True)
-async def generate_daily_tasks(ctx: Ctx, scheduled_date: date | None = None) -> dict:
+async def generate_daily_tasks(ctx: Ctx, scheduled_date: JobDate | None = None) -> dict:
     """Parsing tasks for the coming night (seed 001 §7.3), record in watcher:generation:{date}. Safe to run
     twice: a second run for the date creates no row and pushes no id."""
     night = scheduled_date or ctx.now().date()
@@ -96,7 +97,7 @@ async def generate_daily_tasks(ctx: Ctx, scheduled_date: date | None = None) -> 
 
 
 @job(queue="default", manual=True)
-async def regenerate_failed_tasks(ctx: Ctx, scheduled_date: date | None = None) -> dict:
+async def regenerate_failed_tasks(ctx: Ctx, scheduled_date: JobDate | None = None) -> dict:
     """Tasks of a night that failed for good (3 tries) start over (seed 001 §7.3, manual). Safe to run twice:
     the second run finds them pending and does nothing; an id is never pushed twice."""
     night = scheduled_date or ctx.now().date()

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from adolfd.domain.watcher.recipients import admins
 from adolfd.domain.watcher.stats import DailyStats, render_weekly, weekly_report
+from adolfd.engine.arguments import JobDate
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.keys import WATCHER_DAILY_STATS as DAILY_STATS
@@ -32,7 +33,7 @@ async def _day(ctx: Ctx, day: date) -> DailyStats:
 
 
 @job(queue="default", manual=True)
-async def generate_daily_stats(ctx: Ctx, target_date: date | None = None) -> dict:
+async def generate_daily_stats(ctx: Ctx, target_date: JobDate | None = None) -> dict:
     """Yesterday's figures (seed 001 §7.8). Safe to run twice: the day's document is overwritten."""
     day = target_date or ctx.now().date() - timedelta(days=1)
     stats = await _day(ctx, day)

@@ -186,7 +186,7 @@ async def test_a_post_the_store_cannot_take_is_logged_whole_and_ingests_later(re
 
     await channels()
     monkeypatch.setattr(channel_bot, "STORE_PAUSES", (0.01, 0.01))
-    dead_pool = await db.create_pool(res.settings.database_url, 1)
+    dead_pool = await db.create_pool(res.settings.database_url.get_secret_value(), 1)
     await dead_pool.close()
     down = dataclasses.replace(res, db=dead_pool)
     update = telegram_fake_update(res, photo=True)

@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 from adolfd.sandbox.environment import sandbox_env
+from adolfd.testing import service_env
 
 ADOLFD = str(Path(sys.executable).with_name("adolfd"))
 
 
 async def adolfd(settings, sandbox, *args: str) -> tuple[int, str, str]:
-    env = {**os.environ, **sandbox_env(sandbox.url), "ADOLFD_DATABASE_URL": settings.database_url,
-           "ADOLFD_REDIS_URL": settings.redis_url, "ADOLFD_LOG_LEVEL": "warning"}
+    env = {**os.environ, **sandbox_env(sandbox.url), **service_env(settings),
+           "ADOLFD_LOG_LEVEL": "warning"}
     proc = await asyncio.create_subprocess_exec(ADOLFD, *args, env=env, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 60)
@@ -52,3 +53,20 @@ async def test_operator_commands(res, settings, sandbox, feed, poll, items, run_
 
     code, out, _ = await adolfd(settings, sandbox, "status", "--json")
     assert code == 0 and {b["breaker"] for b in json.loads(out)["breakers"]} >= {"reputation:wb:question"}
+
+
+async def test_reviews_refuses_an_unknown_status_and_strips_terminal_escapes(res, settings, sandbox, feed, poll,
+                                                                               items):
+    code, out, err = await adolfd(settings, sandbox, "reviews", "--status", "x")
+    assert code == 2 and "unknown status 'x'" in err and "pending_review" in err and "Traceback" not in err
+    code, _, err = await adolfd(settings, sandbox, "reviews", "--limit", "0")
+    assert code == 2 and "allowed: 1 to 500" in err
+
+    feed("wb", backlog=1)
+    await poll("wb", "question")
+    item = (await items(platform="wb", item_type="question"))[0]
+    await res.db.execute("UPDATE reputation_items SET text = $2 WHERE id = $1", item["id"], "hi\x1b]0;owned\x07")
+    await res.db.execute("UPDATE reputation_responses SET draft_text = $2, final_text = NULL WHERE item_id = $1",
+                         item["id"], "Спасибо\x1b[2J\x1b[31m!")
+    code, out, _ = await adolfd(settings, sandbox, "reviews")
+    assert code == 0 and "→ Спасибо!" in out and "\x1b" not in out and "\x07" not in out

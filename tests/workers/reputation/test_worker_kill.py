@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from adolfd.engine.serialization import arq_job
 from adolfd.sandbox.environment import sandbox_env
+from adolfd.testing import service_env
 from adolfd.workers.reputation.approval import approve
 from arq.constants import in_progress_key_prefix
 
@@ -19,8 +20,8 @@ JOB_ID = "reputation:send:{item_id}:g1"
 
 
 async def _start_worker(settings, sandbox) -> tuple[asyncio.subprocess.Process, asyncio.Task]:
-    env = {**os.environ, **sandbox_env(sandbox.url), "ADOLFD_DATABASE_URL": settings.database_url,
-           "ADOLFD_REDIS_URL": settings.redis_url, "ADOLFD_METRICS_PORT": "0", "ADOLFD_ENVIRONMENT": "test"}
+    env = {**os.environ, **sandbox_env(sandbox.url), **service_env(settings),
+           "ADOLFD_METRICS_PORT": "0", "ADOLFD_ENVIRONMENT": "test"}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "adolfd", "worker", "reputation", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)

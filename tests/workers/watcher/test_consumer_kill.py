@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from adolfd.keys import WATCHER_EVENTS as EVENTS
+from adolfd.testing import service_env
 from adolfd.workers.watcher.consumer import Consumer
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
@@ -56,8 +57,8 @@ async def test_consumer_killed_mid_event_applies_it_once(res, settings, clock, c
     await fleet.heartbeat()
     await consume()
     task = await fleet.agent("ozon-1").work_one()          # its start and its price result wait on the stream
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", DOOMED, settings.database_url,
-                                                settings.redis_url, point, stdout=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", DOOMED, *service_env(settings).values(), point,
+                                                stdout=asyncio.subprocess.PIPE)
     try:
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 60)

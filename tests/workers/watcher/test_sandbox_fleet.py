@@ -39,7 +39,8 @@ async def consume_until(res, consume, done_sql: str, expected, timeout: float = 
 async def test_adolfd_sandbox_starts_agents_that_complete_pushed_tasks(res, settings, database_url, at, catalogue,
                                                                       run_job, consume):
     port = free_port()
-    env = {"ADOLFD_REDIS_URL": settings.redis_url, "ADOLFD_DATABASE_URL": database_url, "ADOLFD_ENVIRONMENT": "demo",
+    env = {"ADOLFD_REDIS_URL": settings.redis_url.get_secret_value(), "ADOLFD_DATABASE_URL": database_url,
+           "ADOLFD_ENVIRONMENT": "demo",
            "ADOLFD_WATCHER__SANDBOX_HEARTBEAT_SECONDS": "1", "ADOLFD_LOG_LEVEL": "info"}
     proc = await AdolfdProcess.start("sandbox", "--port", str(port), "--no-seed-db", env=env,
                                      ready="watcher_fleet_started", timeout=60)
