@@ -48,6 +48,7 @@ MARKETING_REPORT_SENT = "marketing:report_sent:{job_id}"  # generate_report: the
 MARKETING_BIDS_PAUSED = PREFIX + "marketing:bids_paused"
 MARKETING_ALERT_JOB = "marketing:alert:{key}"              # job id: one notification per alert key
 MARKETING_BID_CHANGE_JOB = "marketing:bid_change:{change}"  # job id: one apply per bid change
+MARKETING_BID_CHANGE_LOCK = "marketing:lock:bid_change:{change}"  # one sender per bid change (apply_bid_change)
 
 # -- reputation (seed 003 §7.3 `_poll_items`) --------------------------------------------------------
 

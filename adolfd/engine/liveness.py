@@ -76,6 +76,12 @@ async def register_owned_lock(redis: Redis, key: str) -> None:
     await redis.sadd(OWNED_LOCKS, key)  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
 
 
+async def unregister_owned_lock(redis: Redis, key: str) -> None:
+    """For locks named per item (one per bid change): drop the name once the lock is released, so the set the
+    sweep reads stays small. A dead process's lock and its name are dropped by the sweep."""
+    await redis.srem(OWNED_LOCKS, key)  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
+
+
 def holder_of(value: bytes | str | None) -> str | None:
     """The process named by a claim or a lock token, or None if it names none."""
     if value is None:
@@ -132,6 +138,8 @@ async def sweep_once(redis: Redis, sweep: Sweep, *, me: str | None = None, now: 
                 sweep.jobs.append(key.removeprefix(in_progress_key_prefix))
             else:
                 sweep.locks.append(key)
+                # its name goes too: a lock's next holder registers it again before taking it
+                await redis.srem(OWNED_LOCKS, key)  # type: ignore[misc]  # redis-py stub: Awaitable[T] | T
     for process in dead:
         sweep.suspects.pop(process, None)
         log.warning("dead_worker_released", worker=process,

@@ -1,29 +1,37 @@
-"""An operator's bid change, applied once (seed 002 §7.1 `apply_bid_change`): the change row is held under a
-PostgreSQL advisory lock while it is sent (a second job for the same change waits, then finds it applied), and on
-a retry the bid is read back from the marketplace before sending.
+"""An operator's bid change, applied once (seed 002 §7.1 `apply_bid_change`): one job at a time holds the
+change's Redis lock while it reads and sends it (a second job for the same change waits, then finds it applied),
+and on a retry the bid is read back from the marketplace before sending. The lock is Redis's, not a PostgreSQL
+transaction's: a transaction held across the marketplace call would pin a pooled connection per running job, and
+with as many jobs as connections every job would wait for a connection none can give back. The lock names this
+worker (adolfd.engine.liveness), so a dead worker's lock is freed within seconds.
 
 A change is identified by its request id. Without one given, the request is keyed by (keyword, bid, the last bid
 that landed on the keyword): typing the same command twice records one change, while setting a value again after
 the bid cycle moved the bid away records a new one that is sent."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from decimal import Decimal
 
 import asyncpg
+from redis.exceptions import LockError
 
 from adolfd.clients.errors import BadResponse, Unavailable
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
+from adolfd.engine import liveness
 from adolfd.engine.arguments import Id
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import BadArguments
 from adolfd.engine.retry import RetryPolicy
+from adolfd.keys import MARKETING_BID_CHANGE_LOCK
 from adolfd.workers.marketing.ad_account import BidOrder
 from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
 from adolfd.workers.marketing.campaigns import _k
 
-# held by apply_bid_change for one change while it reads and sends it: one sender per change
-_LOCK_CHANGE = "SELECT pg_advisory_xact_lock(hashtextextended('marketing.bid_change:' || $1::bigint, 0))"
+APPLY_TIMEOUT_S = 120
+CHANGE_LOCK_S = APPLY_TIMEOUT_S + 30      # outlives the job that holds it; a dead holder's is freed by liveness
 _LAST_LANDED = "SELECT coalesce(max(id), 0) FROM marketing_bid_history WHERE keyword_id = $1 AND status = 'applied'"
 
 
@@ -56,15 +64,35 @@ async def request_bid_change(db: asyncpg.Pool | asyncpg.Connection, keyword_id: 
         kopecks_to_roubles(bid), source, f"{source}:{request_id}")
 
 
-@marketing_job(queue="high", retry=RetryPolicy(tries=3, delay=30, backoff=2.0), timeout=120)
+@marketing_job(queue="high", retry=RetryPolicy(tries=3, delay=30, backoff=2.0), timeout=APPLY_TIMEOUT_S)
 async def apply_bid_change(ctx: Ctx, change_id: Id) -> dict:
     """Apply one recorded bid change exactly once (seed §7.1). On a retry, or after an answer that never came,
     the bid is read back first: if the marketplace already has it, it is recorded, not sent again. Two jobs for
     one change (a duplicate enqueue under another job id) take turns on the change's lock: the second finds it
     applied."""
-    async with ctx.db.acquire() as conn, conn.transaction():
-        await conn.execute(_LOCK_CHANGE, change_id)
+    async with _change_lock(ctx, change_id):
         return await _apply_locked(ctx, change_id)
+
+
+@asynccontextmanager
+async def _change_lock(ctx: Ctx, change_id: int) -> AsyncIterator[None]:
+    """One sender per change, across processes and hosts; waits for a holder (the job's own timeout bounds it)."""
+    key = MARKETING_BID_CHANGE_LOCK.format(change=change_id)
+    lock = ctx.redis.lock(key, timeout=CHANGE_LOCK_S, thread_local=False)
+    token = liveness.owned_lock_token()
+    if token:
+        await liveness.register_owned_lock(ctx.redis, key)
+    try:
+        if not await lock.acquire(token=token):
+            raise Unavailable(f"bid change {change_id} is being applied by another job")
+        try:
+            yield
+        finally:
+            with suppress(LockError):
+                await lock.release()
+    finally:
+        if token:
+            await liveness.unregister_owned_lock(ctx.redis, key)
 
 
 async def _apply_locked(ctx: Ctx, change_id: int) -> dict:

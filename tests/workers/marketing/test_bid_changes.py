@@ -2,6 +2,7 @@
 moved the bid is sent, a command typed twice is one change, two jobs for one change send it once."""
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 
@@ -78,3 +79,20 @@ async def test_a_bid_above_max_bid_is_refused_with_nothing_recorded(res, cli, oz
     code, _, err = await cli("set-bid", "999999", "10")
     assert code == 2 and "no keyword 999999" in err
     assert await res.db.fetchval("SELECT count(*) FROM marketing_bid_history") == 0
+
+
+async def test_more_changes_at_once_than_pooled_connections_all_apply(res, sandbox, run_queue, ozon_keyword):
+    """Every slot of the high queue busy with a change while the marketplace answers slowly: no job may hold a
+    pooled connection across the call, or the jobs wait on each other for connections for good."""
+    keywords = await res.db.fetch(
+        "SELECT k.id, k.current_bid FROM marketing_keywords k JOIN marketing_campaigns c ON c.id = k.campaign_id "
+        "WHERE c.marketplace = 'ozon' ORDER BY k.id LIMIT $1", res.settings.db_pool_size + 4)
+    assert len(keywords) > res.settings.db_pool_size
+    sandbox.sandbox.add_fault("ozon-performance", "timeout", count=len(keywords), seconds=0.5, process=True)
+    changes = [await request_bid_change(res.db, k["id"], k["current_bid"] + 1, request_id=f"many-{k['id']}")
+               for k in keywords]
+    for change in changes:
+        assert await enqueue(res.redis, "marketing.apply_bid_change", {"change_id": change})
+    await asyncio.wait_for(run_queue("marketing", "high", max_jobs=len(changes)), 60)
+    statuses = await res.db.fetch("SELECT status FROM marketing_bid_history WHERE id = ANY($1::bigint[])", changes)
+    assert [r["status"] for r in statuses] == ["applied"] * len(changes)
