@@ -13,8 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter, TelegramServerError
-
+from adolfd.clients.bot_api import BotBadRequest, BotForbidden, BotRetryAfter, BotServerError
 from adolfd.domain.carsbot.subscriptions import expiry_notice
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
@@ -38,11 +37,11 @@ async def _notify(ctx: Ctx, telegram_id: int) -> str:
         return "already"
     try:
         await carsbot_bot(ctx).send_message(telegram_id, expiry_notice(claimed))
-    except TelegramForbiddenError:
+    except BotForbidden:
         await ctx.db.execute("UPDATE carsbot_subscribers SET blocked_at = $2 WHERE telegram_id = $1",
                              telegram_id, ctx.now())
         return "blocked"
-    except (TelegramRetryAfter, TelegramServerError, TelegramBadRequest) as exc:
+    except (BotRetryAfter, BotServerError, BotBadRequest) as exc:
         await ctx.db.execute("UPDATE carsbot_subscribers SET notified_at = NULL WHERE telegram_id = $1", telegram_id)
         ctx.log.warning("carsbot_notice_not_sent", telegram_id=telegram_id, error=type(exc).__name__)
         return "retry"
@@ -62,12 +61,12 @@ async def _remove_access(ctx: Ctx, telegram_id: int) -> bool:
     try:
         await bot.ban_chat_member(channel, telegram_id)          # removes the member …
         await bot.unban_chat_member(channel, telegram_id, only_if_banned=True)   # … and lets them rejoin if renewed
-    except (TelegramRetryAfter, TelegramServerError) as exc:
+    except (BotRetryAfter, BotServerError) as exc:
         await ctx.db.execute("UPDATE carsbot_subscribers SET access_removed_at = NULL WHERE telegram_id = $1",
                              telegram_id)
         ctx.log.warning("carsbot_access_not_removed", telegram_id=telegram_id, error=type(exc).__name__)
         return False
-    except TelegramBadRequest:
+    except BotBadRequest:
         return True                                              # not a member (any more)
     return True
 

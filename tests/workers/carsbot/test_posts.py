@@ -115,12 +115,12 @@ async def test_published_once_under_429_and_a_lost_answer(res, sandbox, channels
     await res.redis.delete("adolfd:carsbot:publishing")
     # Telegram's answer is lost after it posted: never sent again by itself
     sandbox.sandbox.add_fault("telegram", "timeout", count=1, seconds=0.5, process=True, path="sendMessage")
-    session = carsbot_bot(ctx).session
-    session.timeout = 0.2
+    bot = carsbot_bot(ctx)
+    bot.timeout = 0.2
     try:
         out = await run_job("carsbot.publish_post_task", post_id=1, _job_id="lost")
     finally:
-        session.timeout = res.settings.http.timeout
+        bot.timeout = res.settings.http.timeout
     assert out["result"]["status"] == "publish_unknown"
     await asyncio.sleep(0.5)
     again = await run_job("carsbot.publish_post_task", post_id=1, _job_id="again")
