@@ -151,13 +151,17 @@ class BotApi:
 
     async def _post(self, method: str, body: dict[str, Any]) -> Any:
         url = f"{self._base}/bot{self._token}/{method}"
+        # httpx puts the URL, and so the token, into its errors: only their class names go further, raised
+        # outside the `except` so the httpx error is not even the new one's context
+        response: httpx.Response | None = None
         try:
             response = await self._client.post(url, json=body, timeout=self.timeout)
         except httpx.TimeoutException as exc:
-            raise BotNetworkError(method, f"no answer in time ({type(exc).__name__})") from None
+            lost = f"no answer in time ({type(exc).__name__})"
         except httpx.HTTPError as exc:
-            # never str(exc): httpx puts the URL, and so the token, into it
-            raise BotNetworkError(method, f"no answer ({type(exc).__name__})") from None
+            lost = f"no answer ({type(exc).__name__})"
+        if response is None:
+            raise BotNetworkError(method, lost)
         try:
             answer = json.loads(response.content)
         except (json.JSONDecodeError, UnicodeDecodeError):
