@@ -184,11 +184,8 @@ class BotApi:
             raise BotBadResponse(method, "the result is not a Message")
         return result
 
-    async def send_message(self, chat_id: int | str, text: str, *, parse_mode: str | None = None,
-                           disable_link_preview: bool = False) -> dict[str, Any]:
-        return await self._message("sendMessage", {
-            "chat_id": chat_id, "text": text, "parse_mode": parse_mode,
-            "link_preview_options": {"is_disabled": True} if disable_link_preview else None})
+    async def send_message(self, chat_id: int | str, text: str, *, parse_mode: str | None = None) -> dict[str, Any]:
+        return await self._message("sendMessage", {"chat_id": chat_id, "text": text, "parse_mode": parse_mode})
 
     async def send_photo(self, chat_id: int | str, photo: str, *, caption: str | None = None,
                          parse_mode: str | None = None) -> dict[str, Any]:
