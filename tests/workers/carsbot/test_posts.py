@@ -195,3 +195,20 @@ async def test_an_unreadable_answer_is_publish_unknown_and_never_resent(res, san
     again = await run_job("carsbot.publish_post_task", post_id=1, _job_id="again")
     assert again["result"]["status"] == "skipped"
     assert telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL) == []
+
+
+async def test_a_revoked_token_fails_the_post_with_an_alert(res, sandbox, channels, ctx, run_job, monkeypatch):
+    from pydantic import SecretStr
+
+    await _ready_post(res, ctx, channels, run_job)
+    revoked = res.settings.carsbot.bot_token.get_secret_value().split(":")[0] + ":revoked-by-botfather"
+    monkeypatch.setattr(res.settings.carsbot, "bot_token", SecretStr(revoked))
+    res.bot_apis.pop("carsbot", None)                  # built again, with the revoked token
+    try:
+        out = await run_job("carsbot.publish_post_task", post_id=1, _job_id="revoked")
+    finally:
+        res.bot_apis.pop("carsbot", None)
+    assert out["result"]["status"] == "failed" and (await _post(res))["status"] == "failed"
+    assert await res.db.fetchval("SELECT severity FROM alerts WHERE alert_type = 'PUBLISH_FAILED'") == "critical"
+    assert "revoked-by-botfather" not in out["result"]["error"]
+    assert telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL) == []
