@@ -37,6 +37,11 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS alerts_open_dedup ON alerts (module, dedup_key)
     WHERE resolved_at IS NULL AND dedup_key IS NOT NULL;
+-- Who read (acknowledged) or closed an alert by hand (`bot:<user>`, `cli:<user>`); a module's retention
+-- deletes read alerts (seed 000 §8.4.8).
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acknowledged_at timestamptz;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acknowledged_by text;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS resolved_by text;
 -- One row per cron fire time, claimed by the first scheduler that gets there (any host).
 CREATE TABLE IF NOT EXISTS cron_fires (
     module     text        NOT NULL,
@@ -241,6 +246,24 @@ CREATE TABLE IF NOT EXISTS supply_tasks (
 CREATE UNIQUE INDEX IF NOT EXISTS supply_tasks_one_open ON supply_tasks (brand_id, article, cluster_id)
     WHERE status IN ('new', 'confirmed', 'in_progress');
 CREATE INDEX IF NOT EXISTS supply_tasks_new ON supply_tasks (created_at) WHERE status = 'new';
+-- What people did with a task (adolfd logistic confirm|start|complete|cancel, the bot's buttons).
+ALTER TABLE supply_tasks ADD COLUMN IF NOT EXISTS quantity_sent integer CHECK (quantity_sent IS NULL OR quantity_sent > 0);
+ALTER TABLE supply_tasks ADD COLUMN IF NOT EXISTS confirmed_at timestamptz;
+ALTER TABLE supply_tasks ADD COLUMN IF NOT EXISTS shipped_at timestamptz;
+ALTER TABLE supply_tasks ADD COLUMN IF NOT EXISTS completed_at timestamptz;
+-- One row per action on a task, with who did it (`cli:<user>`, `telegram:<user>`, `auto` for auto-cancel).
+CREATE TABLE IF NOT EXISTS supply_task_actions (
+    id            bigserial   PRIMARY KEY,
+    task_number   text        NOT NULL REFERENCES supply_tasks (task_number) ON DELETE CASCADE,
+    action        text        NOT NULL CHECK (action IN ('confirm', 'start', 'complete', 'cancel')),
+    from_status   text        NOT NULL,
+    to_status     text        NOT NULL,
+    actor         text        NOT NULL,
+    quantity_sent integer,
+    reason        text,
+    acted_at      timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS supply_task_actions_task ON supply_task_actions (task_number, acted_at);
 
 -- When each input of generate_supply_tasks last arrived, per brand (DOMAIN.md "Inputs before outputs").
 -- Written only when a sync applied data: a `stale` brain sync does not count as today's.
@@ -272,9 +295,10 @@ BEGIN
     GET DIAGNOSTICS analytics_deleted = ROW_COUNT;
     DELETE FROM logistic_brain_anomalies WHERE detected_at < cutoff;
     GET DIAGNOSTICS anomalies_deleted = ROW_COUNT;
-    -- resolved alerts, and delivered one-off notices (no dedup key: nothing ever resolves them)
+    -- read alerts (seed 000 §8.4.8): resolved, acknowledged by a person, or delivered to the chats, older than
+    -- the cutoff; an open alert nobody resolves goes too once read (raised again if its condition still holds)
     DELETE FROM alerts WHERE module = 'logistic' AND (resolved_at < cutoff
-        OR (dedup_key IS NULL AND delivered_at IS NOT NULL AND created_at < cutoff));
+        OR (created_at < cutoff AND (acknowledged_at IS NOT NULL OR delivered_at IS NOT NULL)));
     GET DIAGNOSTICS alerts_deleted = ROW_COUNT;
     DELETE FROM supply_tasks WHERE status IN ('completed', 'cancelled') AND updated_at < cutoff;
     GET DIAGNOSTICS tasks_deleted = ROW_COUNT;
@@ -443,6 +467,15 @@ CREATE TABLE IF NOT EXISTS marketing_bid_history (
 CREATE INDEX IF NOT EXISTS marketing_bid_history_created ON marketing_bid_history (created_at);
 CREATE INDEX IF NOT EXISTS marketing_bid_history_keyword ON marketing_bid_history (keyword_id, created_at DESC);
 
+-- The bid-cycle kill switch (DOMAIN.md "Marketing"): one row while bids are paused, none while the cycle runs.
+-- Its record is here, not in Redis, so a Redis restart without persistence cannot lift a pause.
+CREATE TABLE IF NOT EXISTS marketing_bid_pause (
+    singleton  boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    paused_by  text        NOT NULL,
+    paused_at  timestamptz NOT NULL,
+    reason     text        NOT NULL DEFAULT ''
+);
+
 -- The seed's MarketingAlert (§7.3.7). `dedup_key` keeps one row per condition and day (CAP_BID, low CTR …).
 CREATE TABLE IF NOT EXISTS marketing_alerts (
     id           bigserial   PRIMARY KEY,
@@ -487,6 +520,12 @@ CREATE TABLE IF NOT EXISTS marketing_recommendations (
     created_at  timestamptz NOT NULL DEFAULT now(),
     UNIQUE (campaign_id, rec_date, kind)
 );
+-- An operator's decision on a recommendation (adolfd recommendations accept|dismiss, the bot's buttons).
+ALTER TABLE marketing_recommendations ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'open'
+    CHECK (status IN ('open', 'accepted', 'dismissed'));
+ALTER TABLE marketing_recommendations ADD COLUMN IF NOT EXISTS decided_by text;
+ALTER TABLE marketing_recommendations ADD COLUMN IF NOT EXISTS decided_at timestamptz;
+ALTER TABLE marketing_recommendations ADD COLUMN IF NOT EXISTS bid_changes bigint[] NOT NULL DEFAULT '{}';
 
 -- Detail → day (seed §7.3.5 `aggregate_daily_stats`): copies the day's figures of every campaign and keyword
 -- with the derived ratios; running it again for the same day rewrites the same rows. Returns rows written.

@@ -17,6 +17,8 @@ QUEUE_HEALTH_CHECK = QUEUE + ":health-check"              # ARQ's worker health 
 WAKE_CHANNEL = PREFIX + "wake"                            # pub/sub: the queue to poll now (adolfd.engine.enqueue)
 RUNS = PREFIX + "runs"                                    # hash module.job -> JSON of its last run (run book)
 RUNS_OK = PREFIX + "runs:ok"                              # hash module.job -> ISO time of its last success
+ALIVE = PREFIX + "alive:{process}"                        # a worker process's heartbeat (TTL 3 × heartbeat_seconds)
+OWNED_LOCKS = PREFIX + "owned_locks"                      # set: lock keys whose token names the holding process
 FAILED_SPOOL = PREFIX + "failed_jobs:spool"               # list: dead letters held while PostgreSQL is down
 CRON_CLAIM = PREFIX + "cron:claim:{module}:{name}:{epoch}"  # a fire time claimed while PostgreSQL is down
 RATELIMIT = PREFIX + "ratelimit:"                         # + api:account:endpoint class: GCRA state
@@ -40,6 +42,8 @@ MARKETING_LAST_CYCLE = "marketing:last_bid_cycle"
 MARKETING_API_STATUS = "marketing:api_status:{mp}"
 MARKETING_API_ERRORS = "marketing:api_errors:{mp}"
 MARKETING_WORKERS = "marketing:workers"
+MARKETING_API_CHECKS = "marketing:api_checks:{mp}"   # every health check of the last hour (the error rate's base)
+MARKETING_REPORT_SENT = "marketing:report_sent:{job_id}"  # generate_report: the message id of a report already sent
 MARKETING_BIDS_PAUSED = PREFIX + "marketing:bids_paused"
 MARKETING_ALERT_JOB = "marketing:alert:{key}"              # job id: one notification per alert key
 MARKETING_BID_CHANGE_JOB = "marketing:bid_change:{change}"  # job id: one apply per bid change
@@ -51,6 +55,7 @@ REPUTATION_ANALYZE_JOB = "reputation:analyze:{item_id}"    # job id: one analysi
 REPUTATION_GENERATE_JOB = "reputation:generate:{item_id}"  # job id: one draft per analysed item
 REPUTATION_SEND_RETRY_JOB = "reputation:send:{item_id}:t{tries}"       # job id: one resend per failed try
 REPUTATION_SEND_APPROVED_JOB = "reputation:send:{item_id}:g{generation}"  # job id: one send per approved draft
+REPUTATION_RESUME_JOB = "reputation:resume:{item_id}:{state}:{hour}"  # job id: a sweep's resume of a stuck item
 REPUTATION_REGENERATE_JOB = "reputation:regenerate:{item_id}:g{generation}:{nonce}"  # job id: an operator's ask
 
 # -- watcher (seed 001) --------------------------------------------------------------------------------

@@ -120,10 +120,28 @@ class LogisticSettings(BaseModel):
                              ozon_deficit_grades=frozenset(g.upper() for g in merged.ozon_deficit_grades))
 
 
+class CampaignDefaults(BaseModel):
+    """Strategy and limits a campaign gets when `sync_campaigns` first sees it, so the bid cycle and
+    `check_budgets` work on it from the start; an operator changes them per campaign (`adolfd campaign-set`)."""
+
+    strategy: Literal["position", "drr", "cpo", "manual"] = "drr"
+    target_position: int | None = None
+    target_drr: float | None = 10.0            # percent: ad spend ÷ revenue
+    target_cpo_rub: float | None = None
+    max_bid_rub: float = 100.0
+    daily_limit_rub: float | None = 3000.0
+
+
 class MarketingSettings(BaseModel):
     """Thresholds of DOMAIN.md "Marketing" (seed 002); money in roubles here, kopecks in the code."""
 
+    # new campaigns' strategy and limits: `campaign_defaults`, overridden per brand by `brand_campaign_defaults`
+    # (ADOLFD_MARKETING__BRAND_CAMPAIGN_DEFAULTS='{"ohana_kids": {"strategy": "position", "target_position": 3}}')
+    campaign_defaults: CampaignDefaults = Field(default_factory=CampaignDefaults)
+    brand_campaign_defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
     bid_lock_ttl_seconds: int = 840
+    reconcile_after_seconds: int = 120         # a pending/unknown bid change this old is settled from the marketplace
     stats_window_days: int = 7                 # keyword safety and drr/cpo strategies look this far back
     step_percent: float = 5.0                  # one bid step: 5 % of the bid …
     min_step_rub: float = 1.0                  # … at least 1 ₽
@@ -139,13 +157,17 @@ class MarketingSettings(BaseModel):
     anomaly_window_days: int = 7
     trend_days: int = 14
     competitor_bid_max_age_minutes: int = 120
-    default_max_bid_rub: float = 100.0         # max_bid of a campaign first seen by sync_campaigns
     max_in_flight: int = 16                    # concurrent API calls per marketplace in the bid cycle
     api_slow_ms: int = 2000                    # check_api_health: slower is "slow" (seed §7.4.4)
     stats_retention_days: int = 30             # seed §7.3.6
     bid_history_retention_months: int = 12
     alerts_retention_months: int = 6
     daily_retention_months: int = 24
+
+    def defaults_for(self, brand: str) -> CampaignDefaults:
+        """The brand's new-campaign defaults: the global ones with the brand's overrides."""
+        return CampaignDefaults.model_validate({**self.campaign_defaults.model_dump(),
+                                                **self.brand_campaign_defaults.get(brand, {})})
 
 
 class ReputationSettings(BaseModel):
@@ -157,6 +179,7 @@ class ReputationSettings(BaseModel):
     breaker_probe_timeout_seconds: int = 600   # a half-open probe not heard of for this long is presumed dead
     publish_max_tries: int = 5
     publish_lease_seconds: int = 600           # a `publishing` claim older than this belonged to a dead worker
+    resume_after_seconds: int = 120            # an item this long in new/analyzed/approved, no job queued: resumed
     archive_after_days: int = 365
     initial_lookback_days: int = 14            # first poll of a platform reaches back this far
     cursor_overlap_minutes: int = 60           # each poll re-reads this much before its cursor (late indexing)
@@ -250,6 +273,7 @@ class Settings(BaseSettings):
     max_jobs: int = 20
     concurrency: dict[str, int] = Field(default_factory=dict)   # "<module>_<queue>" -> jobs at once (per process)
     drain_seconds: float = 300.0              # SIGTERM: wait this long for running jobs, then hand them back
+    heartbeat_seconds: float = 5.0            # liveness: a worker silent 3 periods + 2 sweeps is dead, its jobs freed
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9108                  # 0 = no /metrics and /healthz; groups get port + index
     missed_run_grace_hours: float = 6.0

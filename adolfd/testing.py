@@ -1,5 +1,6 @@
 """Helpers for testing adolfd with real processes: a private redis-server that can be killed and restarted with
-its data, and an `adolfd` subprocess whose JSON log lines can be awaited.
+its data, a private PostgreSQL that can be restarted, and an `adolfd` subprocess whose JSON log lines can be
+awaited.
 
 They ship with adolfd (as structlog ships `structlog.testing`) so the fault tests, the benchmarks and anyone
 checking a deployment use the same tools.
@@ -9,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +85,60 @@ class RedisServer:
         self.kill() if hard else self.stop()
         await asyncio.sleep(down_for)
         await self.start()
+
+
+class PostgresServer:
+    """A private PostgreSQL (trust auth, loopback, its own data directory) that can be stopped and started again
+    while adolfd runs: what a PostgreSQL upgrade, restart or crash looks like to the workers. Run as root, the
+    server runs as the `postgres` user (PostgreSQL refuses root)."""
+
+    def __init__(self, directory: Path | None = None, port: int | None = None) -> None:
+        # its own directory directly under the temp root: the `postgres` user must be able to reach it
+        self.directory = directory or Path(tempfile.mkdtemp(prefix="adolfd-pg-"))
+        self.port = port or free_port()
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+        if not bins:
+            raise FileNotFoundError("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin")
+        self.bin = bins[-1].parent
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.bin / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+
+    def init(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            self.directory.chmod(0o755)
+            shutil.chown(self.directory, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.directory / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.directory / "data"), "-l", str(self.directory / "log"), "-w", "-o",
+                  f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{self.directory}' "
+                  "-c fsync=off", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` (a clean restart: sessions cut) or `immediate` (a crash: recovery on the next start)."""
+        self._run("pg_ctl", "-D", str(self.directory / "data"), "-m", mode, "-w", "stop")
+
+    async def restart(self, *, mode: str = "fast", down_for: float = 0.0) -> None:
+        await asyncio.to_thread(self.stop, mode)
+        await asyncio.sleep(down_for)
+        await asyncio.to_thread(self.start)
+
+    def remove(self) -> None:
+        """Stop it (if running) and delete its data."""
+        try:
+            self.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 class AdolfdProcess:

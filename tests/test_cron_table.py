@@ -46,11 +46,13 @@ EXPECTED_NAMES = {
         "run_bid_cycle", "collect_stats_wb", "collect_stats_ozon", "collect_stats_ym", "check_budgets",
         "sync_campaigns", "check_api_health", "calculate_analytics", "aggregate_daily_stats",
         "aggregate_monthly_stats", "cleanup_old_stats",
+        "reconcile_bid_history",       # adolfd's own: bid history settled from the marketplaces
     },
     "reputation": {
         "poll_wb_reviews", "poll_wb_questions", "poll_ozon_reviews", "poll_ozon_questions", "poll_ym_reviews",
         "poll_ym_questions", "retry_failed_publish", "calculate_daily_analytics", "archive_old_items",
         "office_heartbeat",
+        "resume_stuck_items",          # adolfd's own: items whose jobs were lost resume within minutes
     },
     "carsbot": {
         "sync_channels_task", "sync_subscribers_task", "update_analytics_task", "check_subscriptions_task",

@@ -1,6 +1,6 @@
 """Delivering the alerts of every module (table `alerts`) to Telegram chats; runs inside `adolfd bot`.
 
-One pass (`deliver_pending`): route each undelivered alert to its chats (seed 001 §7.4 roles, brands,
+One pass (`deliver_pending`): route each undelivered alert to its chats (roles by the module's seed, brands,
 modules: `adolfd.domain.alert_routing`) as rows of `alert_deliveries`; then, per chat, send the waiting alerts
 as digests, most severe first, paced by the shared limiter (`adolfd.clients.telegram.TelegramPacing`), and
 record each digest's message id on its rows at once. An alert is delivered when every row is. A failed send
@@ -30,7 +30,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import LinkPreviewOptions
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from redis.asyncio import Redis
 
 from adolfd.domain.alert_routing import Alert, AlertChat, recipients, render_digests, retry_delay
@@ -43,7 +43,7 @@ DELIVERY_LOCK = 0x4AD0A1          # advisory lock: one delivery pass at a time, 
 CHAT_CONCURRENCY = 8
 
 _UNDELIVERED = """
-SELECT id, module, alert_type, severity, brand_id, message, created_at, resolved_at IS NOT NULL AS resolved
+SELECT id, module, alert_type, severity, brand_id, message, created_at, resolved_at IS NOT NULL AS resolved, details
 FROM alerts WHERE delivered_at IS NULL ORDER BY id LIMIT $1
 """
 _ROUTE = """
@@ -58,7 +58,7 @@ WHERE a.id = ANY($1::bigint[]) AND a.delivered_at IS NULL
 """
 _DUE = """
 SELECT d.chat_id, a.id, a.module, a.alert_type, a.severity, a.brand_id, a.message, a.created_at,
-       a.resolved_at IS NOT NULL AS resolved
+       a.resolved_at IS NOT NULL AS resolved, a.details
 FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
 WHERE d.delivered_at IS NULL AND d.next_attempt_at <= $1
 ORDER BY d.chat_id, a.id
@@ -106,15 +106,29 @@ class DeliveryReport:
                 "failed_chats": {str(k): v for k, v in self.failed_chats.items()}}
 
 
+_USER_CHATS = """
+SELECT telegram_chat_id, role, brand_id FROM users
+WHERE is_active AND telegram_chat_id IS NOT NULL ORDER BY id
+"""
+
+
 def alert_chats(settings: Settings) -> list[AlertChat]:
     return [AlertChat(chat_id=c.chat_id, role=c.role, brand=c.brand, modules=frozenset(c.modules),
                       min_severity=c.min_severity) for c in settings.ops.alert_chats]
 
 
+async def delivery_chats(db: asyncpg.Pool, settings: Settings) -> list[AlertChat]:
+    """Who receives alerts: the people in `users` with a Telegram chat (role and brand, the seeds' `User`) and
+    the group chats of `ADOLFD_OPS__ALERT_CHATS`. The seed's role `administrator` is the chats' `admin`."""
+    people = [AlertChat(chat_id=r["telegram_chat_id"], role="admin" if r["role"] == "administrator" else r["role"],
+                        brand=r["brand_id"]) for r in await db.fetch(_USER_CHATS)]
+    return alert_chats(settings) + people
+
+
 def _alert(row: asyncpg.Record) -> Alert:
     return Alert(id=row["id"], module=row["module"], alert_type=row["alert_type"], severity=row["severity"],
                  message=row["message"], created_at=row["created_at"], brand_id=row["brand_id"],
-                 resolved=row["resolved"])
+                 resolved=row["resolved"], details=row["details"] or {})
 
 
 def _describe(exc: TelegramAPIError, token: str) -> str:
@@ -156,7 +170,10 @@ async def _deliver_chat(db: asyncpg.Pool, bot: Bot, settings: Settings, chat_id:
             return
         ids = list(digest.alert_ids)
         try:
-            sent = await bot.send_message(chat_id, digest.text, parse_mode="HTML",
+            markup = InlineKeyboardMarkup(inline_keyboard=[
+                [InlineKeyboardButton(text=text, callback_data=data)] for text, data in digest.buttons]) \
+                if digest.buttons else None
+            sent = await bot.send_message(chat_id, digest.text, parse_mode="HTML", reply_markup=markup,
                                           link_preview_options=LinkPreviewOptions(is_disabled=True))
         except TelegramUnauthorizedError:
             raise
@@ -186,9 +203,10 @@ async def deliver_pending(db: asyncpg.Pool, bot: Bot, settings: Settings, *, now
                           time_budget: float = 60.0, redis: Redis | None = None) -> DeliveryReport:
     """One delivery pass; safe to run from several processes at once (only one does the work)."""
     report = DeliveryReport()
-    chats = alert_chats(settings)
+    chats = await delivery_chats(db, settings)
     if not chats:
-        log.warning("alert_delivery_unconfigured", hint="set ADOLFD_OPS__ALERT_CHATS; alerts wait until then")
+        log.warning("alert_delivery_unconfigured",
+                    hint="give users a telegram_chat_id or set ADOLFD_OPS__ALERT_CHATS; alerts wait until then")
         return report
     now = now or datetime.now(UTC)
     deadline = asyncio.get_running_loop().time() + time_budget

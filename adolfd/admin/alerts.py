@@ -54,3 +54,48 @@ async def resolve_alerts(db: asyncpg.Pool | asyncpg.Connection, *, module: str, 
         module, dedup_keys,
     )
     return len(closed)
+
+
+class AlertRefused(LookupError):
+    """No such alert, or it is already in the asked state; nothing was changed."""
+
+
+_OPEN = """
+SELECT id, module, alert_type, severity, brand_id, message, created_at, acknowledged_at, acknowledged_by
+FROM alerts WHERE resolved_at IS NULL AND ($1::text IS NULL OR module = $1)
+ORDER BY array_position(ARRAY['critical','high','warning','medium','low','info'], severity), id DESC
+LIMIT $2
+"""
+
+
+async def open_alerts(db: asyncpg.Pool, *, module: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Unresolved alerts, most severe first (the bot's /alerts, `adolfd alerts`)."""
+    return [dict(r) for r in await db.fetch(_OPEN, module, limit)]
+
+
+async def acknowledge_alert(db: asyncpg.Pool, alert_id: int, *, by: str, now: Any) -> dict[str, Any]:
+    """A person has read the alert (retention then treats it as read); it stays open until resolved."""
+    row = await db.fetchrow(
+        "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3 WHERE id = $1 AND acknowledged_at IS NULL "
+        "RETURNING id", alert_id, now, by)
+    if row is None:
+        state = await db.fetchval("SELECT acknowledged_by FROM alerts WHERE id = $1", alert_id)
+        if state is None and not await db.fetchval("SELECT true FROM alerts WHERE id = $1", alert_id):
+            raise AlertRefused(f"no alert {alert_id}")
+        raise AlertRefused(f"alert {alert_id} was already acknowledged by {state}")
+    log.info("alert_acknowledged", alert_id=alert_id, by=by)
+    return {"alert_id": alert_id, "acknowledged_by": by}
+
+
+async def resolve_alert(db: asyncpg.Pool, alert_id: int, *, by: str, now: Any) -> dict[str, Any]:
+    """Close one alert by hand; its condition raises a new one if it comes back."""
+    row = await db.fetchrow(
+        "UPDATE alerts SET resolved_at = $2, resolved_by = $3, acknowledged_at = coalesce(acknowledged_at, $2), "
+        "acknowledged_by = coalesce(acknowledged_by, $3) WHERE id = $1 AND resolved_at IS NULL RETURNING id",
+        alert_id, now, by)
+    if row is None:
+        if not await db.fetchval("SELECT true FROM alerts WHERE id = $1", alert_id):
+            raise AlertRefused(f"no alert {alert_id}")
+        raise AlertRefused(f"alert {alert_id} is already resolved")
+    log.info("alert_resolved", alert_id=alert_id, by=by)
+    return {"alert_id": alert_id, "resolved_by": by}

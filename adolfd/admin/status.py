@@ -50,7 +50,7 @@ async def cron_status(redis: ArqRedis, now: datetime | None = None) -> list[dict
             "module": entry.module, "job": entry.name, "enabled": entry.enabled, "cron": entry.cron,
             "second": entry.second, "last_started": last and last.get("started"),
             "outcome": last and last.get("outcome"), "duration": last and last.get("duration"),
-            "overdue": is_overdue(entry, last, now),
+            "overdue": is_overdue(entry, last, now), "never_run": entry.enabled and last is None,
         })
     return out
 

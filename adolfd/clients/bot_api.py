@@ -146,7 +146,8 @@ class BotApi:
         try:
             return await self._post(method, body)
         except BotRetryAfter as exc:
-            await self.limiter.penalise(chat_key(chat_id), exc.retry_after)
+            await self.limiter.penalise(chat_key(chat_id), exc.retry_after,
+                                        self.settings.rate_limit("telegram", chat_class(chat_id)))
             raise
 
     async def _post(self, method: str, body: dict[str, Any]) -> Any:

@@ -142,7 +142,7 @@ class ApiClient:
                 log.warning("api_rate_limited", api=self.api, path=path, status=status, retry_after=wait)
                 if wait > self.settings.max_retry_after or attempt == attempts:
                     raise last_error
-                await self.limiter.penalise(bucket, wait)
+                await self.limiter.penalise(bucket, wait, limit)
                 continue
             if status == 401 and not refreshed and await self.on_auth_failure():
                 refreshed = True

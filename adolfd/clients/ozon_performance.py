@@ -255,8 +255,11 @@ class OzonPerformanceClient(ApiClient):
         calls = 0
         for start in range(0, len(bids), BIDS_PER_CALL):
             chunk = bids[start:start + BIDS_PER_CALL]
-            await self.request("PUT", f"/api/client/campaign/{campaign_id}/products", idempotent=False,
-                               json_body={"bids": [{"sku": sku, "bid": bid} for sku, bid in chunk]})
+            data = await self.request_json("PUT", f"/api/client/campaign/{campaign_id}/products", idempotent=False,
+                                           json_body={"bids": [{"sku": sku, "bid": bid} for sku, bid in chunk]})
+            if data is not None and not isinstance(data, dict):     # a 200 whose body is no answer of Ozon's
+                raise BadResponse(f"bids of campaign {campaign_id}: unexpected answer {str(data)[:120]}",
+                                  api=self.api)
             calls += 1
         return calls
 

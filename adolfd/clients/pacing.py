@@ -39,5 +39,5 @@ class PacedLimiter:
             self._last[key] = time.monotonic()
         return waited
 
-    async def penalise(self, key: str, seconds: float) -> None:
-        await self.shared.penalise(key, seconds)
+    async def penalise(self, key: str, seconds: float, limit: RateLimit | None = None) -> None:
+        await self.shared.penalise(key, seconds, limit)

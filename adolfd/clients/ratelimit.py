@@ -6,6 +6,7 @@ queue up in order with one Redis round trip each and nobody polls. Keys are `api
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -29,11 +30,13 @@ return 0
 """
 
 
-# KEYS[1] = bucket; ARGV[1] = ms from now before which no slot is handed out.
+# KEYS[1] = bucket; ARGV[1] = ms from now before which no slot is handed out, ARGV[2] = burst tolerance ms.
+# The bucket is left empty at that moment (TAT = until + tolerance): the callers waiting on the key get one slot
+# each, an emission interval apart, instead of the whole burst retrying at once.
 _PUSH = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local until_ms = now + tonumber(ARGV[1])
+local until_ms = now + tonumber(ARGV[1]) + tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < until_ms then
   redis.call('SET', KEYS[1], until_ms, 'PX', math.ceil(until_ms - now) + 1000)
@@ -47,7 +50,7 @@ class Limiter(Protocol):
 
     async def acquire(self, key: str, limit: RateLimit) -> float: ...
 
-    async def penalise(self, key: str, seconds: float) -> None: ...
+    async def penalise(self, key: str, seconds: float, limit: RateLimit | None = None) -> None: ...
 
 
 class RateLimiter:
@@ -71,6 +74,12 @@ class RateLimiter:
             await asyncio.sleep(wait)
         return wait
 
-    async def penalise(self, key: str, seconds: float) -> None:
-        """After a 429 the server's clock wins: nobody on this key sends before `seconds` from now."""
-        await self._push(keys=[self._prefix + key], args=[max(seconds, 0) * 1000.0])
+    async def penalise(self, key: str, seconds: float, limit: RateLimit | None = None) -> None:
+        """After a 429 the server's clock wins: nobody on this key sends before `seconds` (plus up to 10 %
+        jitter, so hosts told the same Retry-After do not return in step) from now, and then the waiting
+        callers go one per emission interval of `limit` (no burst), in the order they asked."""
+        tolerance_ms = 0.0
+        if limit is not None:
+            tolerance_ms = 1000.0 / limit.rate * max(limit.burst - 1, 0)
+        wait_ms = max(seconds, 0) * 1000.0 * random.uniform(1.0, 1.1)
+        await self._push(keys=[self._prefix + key], args=[wait_ms, tolerance_ms])

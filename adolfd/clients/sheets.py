@@ -100,7 +100,7 @@ class SheetsManager(gspread_asyncio.AsyncioGspreadClientManager):
                 if status == 429:
                     asked = _retry_after(exc.response)
                     wait = max(wait, asked or 0.0)
-                    await self._limiter.penalise(key, wait)
+                    await self._limiter.penalise(key, wait, self._limits(kind))
                     error = RateLimited(message, api=API, status=status, retry_after=asked)
                 elif status >= 500:
                     error = Unavailable(message, api=API, status=status)

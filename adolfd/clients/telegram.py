@@ -67,7 +67,8 @@ class TelegramPacing(BaseRequestMiddleware):
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as exc:
-            await self.limiter.penalise(chat_key(chat_id), exc.retry_after)
+            await self.limiter.penalise(chat_key(chat_id), exc.retry_after,
+                                        self.settings.rate_limit("telegram", chat_class(chat_id)))
             raise
 
 

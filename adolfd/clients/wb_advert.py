@@ -250,9 +250,11 @@ class WbAdvertClient(ApiClient):
         """One PATCH of a body from `bid_batches` (callers may send several concurrently)."""
         data = await self.request_json("PATCH", "/api/advert/v1/bids", json_body={"bids": body},
                                        endpoint_class="bids", idempotent=False)
-        if isinstance(data, dict) and isinstance(data.get("bids"), list):
-            return [self.parse(WbAdvertBids, item, what="bids reply item") for item in data["bids"]]
-        return []
+        if data is None:
+            return []
+        if not isinstance(data, dict) or not isinstance(data.get("bids", []), list):
+            raise BadResponse(f"bids reply: unexpected answer {str(data)[:120]}", api=self.api)
+        return [self.parse(WbAdvertBids, item, what="bids reply item") for item in data.get("bids", [])]
 
     async def change_nms(self, advert_id: int, *, add: Sequence[int] = (), delete: Sequence[int] = ()) -> None:
         """Add or remove products of a campaign (adolfd's keyword pause/resume on WB)."""

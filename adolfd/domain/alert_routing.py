@@ -1,11 +1,13 @@
 """Who gets an alert, and how alerts read in a Telegram chat.
 
-Recipients follow seed 001 §7.4 (`_get_alert_recipients`), applied to the alerts of every module: critical →
-brand managers + senior + director + admin; warning → brand managers + senior; info → brand managers. A
-manager with brand `all` gets every brand, and alerts without a brand (a failed job) reach only such
-managers; the other roles get every brand. adolfd's six severities map onto the seed's three: high and
-critical count as critical, medium and warning as warning, low and info as info. A chat may narrow what it
-receives further (some modules only, a severity floor).
+Recipients by role follow the seed of the alert's module. Marketing alerts follow seed 002 §7.3.7
+(`_get_alert_recipients`): brand managers always; senior, director and administrator too for warning and
+critical. Every other module (watcher's own seed 001 §7.4, and the modules whose seeds name no recipients)
+follows seed 001 §7.4: critical → brand managers + senior + director + admin; warning → brand managers +
+senior; info → brand managers. A manager with brand `all` gets every brand, and alerts without a brand (a
+failed job) reach only such managers; the other roles get every brand. adolfd's six severities map onto the
+seeds' three: high and critical count as critical, medium and warning as warning, low and info as info. A chat
+may narrow what it receives further (some modules only, a severity floor).
 
 Alerts waiting for one chat are sent as digests: several alerts per message, the most severe first,
 identical ones (same module, type, brand, severity and text) folded into one line with a count, each message
@@ -31,6 +33,13 @@ _ROLES_BY_LEVEL = {
     "warning": frozenset({"manager", "senior"}),
     "info": frozenset({"manager"}),
 }
+# seed 002 §7.3.7: senior and above for warning and critical, the brand's managers for everything
+_MARKETING_ROLES_BY_LEVEL = {
+    "critical": frozenset({"manager", "senior", "director", "admin"}),
+    "warning": frozenset({"manager", "senior", "director", "admin"}),
+    "info": frozenset({"manager"}),
+}
+_ROLES_BY_MODULE = {"marketing": _MARKETING_ROLES_BY_LEVEL}
 _MARK = {"critical": "🔴", "high": "🟠", "warning": "🟡", "medium": "🟡", "low": "🔵", "info": "🔵"}
 
 
@@ -41,10 +50,11 @@ def severity_rank(severity: str) -> int:
         raise ValueError(f"unknown severity {severity!r}; expected one of {', '.join(SEVERITIES)}") from None
 
 
-def roles_for(severity: str) -> frozenset[str]:
-    """The roles an alert of this severity goes to (seed 001 §7.4)."""
+def roles_for(severity: str, module: str | None = None) -> frozenset[str]:
+    """The roles an alert of this severity from this module goes to (seed 002 §7.3.7 for marketing, seed 001
+    §7.4 for the others)."""
     severity_rank(severity)
-    return _ROLES_BY_LEVEL[_SEED_LEVEL[severity]]
+    return _ROLES_BY_MODULE.get(module or "", _ROLES_BY_LEVEL)[_SEED_LEVEL[severity]]
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,7 @@ class Alert:
 
 
 def receives(chat: AlertChat, alert: Alert) -> bool:
-    if chat.role not in roles_for(alert.severity):
+    if chat.role not in roles_for(alert.severity, alert.module):
         return False
     if severity_rank(alert.severity) < severity_rank(chat.min_severity):
         return False
@@ -93,12 +103,28 @@ def recipients(alert: Alert, chats: Iterable[AlertChat]) -> tuple[int, ...]:
     return tuple(sorted({chat.chat_id for chat in chats if receives(chat, alert)}))
 
 
+MAX_BUTTONS = 20
+
+
 @dataclass(frozen=True)
 class Digest:
-    """One Telegram message (HTML) and the alerts it carries."""
+    """One Telegram message (HTML), the alerts it carries, and the inline buttons those alerts offer
+    (`details["buttons"]`: `{"text", "callback_data"}` each, one per row, at most MAX_BUTTONS)."""
 
     text: str
     alert_ids: tuple[int, ...]
+    buttons: tuple[tuple[str, str], ...] = ()
+
+
+def _buttons(alerts: Iterable[Alert]) -> tuple[tuple[str, str], ...]:
+    found: dict[str, str] = {}
+    for alert in alerts:
+        if alert.resolved:
+            continue
+        for b in alert.details.get("buttons") or ():
+            if isinstance(b, dict) and isinstance(b.get("text"), str) and isinstance(b.get("callback_data"), str):
+                found.setdefault(b["callback_data"], b["text"])
+    return tuple((text, data) for data, text in found.items())[:MAX_BUTTONS]
 
 
 def _when(moment: datetime, now: datetime, tz: tzinfo) -> str:
@@ -149,18 +175,18 @@ def render_digests(alerts: Iterable[Alert], now: datetime, tz: tzinfo, limit: in
     """Pack alerts into as few messages as fit, most severe first; every alert lands in exactly one message."""
     digests: list[Digest] = []
     text = ""
-    ids: list[int] = []
+    carried: list[Alert] = []
     for group in _groups(alerts):
         block = _block(group, now, tz, limit)
         joined = f"{text}\n\n{block}" if text else block
         if text and len(joined) > limit:
-            digests.append(Digest(text, tuple(ids)))
-            text, ids = block, []
+            digests.append(Digest(text, tuple(a.id for a in carried), _buttons(carried)))
+            text, carried = block, []
         else:
             text = joined
-        ids.extend(a.id for a in group)
+        carried.extend(group)
     if text:
-        digests.append(Digest(text, tuple(ids)))
+        digests.append(Digest(text, tuple(a.id for a in carried), _buttons(carried)))
     return digests
 
 

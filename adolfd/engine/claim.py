@@ -31,7 +31,7 @@ arq_log = logging.getLogger("arq.worker")
 RETRY_COUNTER_TTL_S = 88400
 
 # KEYS: queue. ARGV: now ms, claim (in-progress) ttl ms, jobs wanted, most ids to look at, consume aborts (0/1:
-# ARQ's allow_abort_jobs).
+# ARQ's allow_abort_jobs), the claim's value (the owning process, adolfd.engine.liveness.claim_value).
 # Returns id, score, job body ('' when gone), try, aborted (0/1) for every job claimed, flat.
 CLAIM_DUE_JOBS = f"""
 local want, budget = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -46,7 +46,7 @@ while claimed < want and offset < budget do
     local id = due[i]
     local held = '{in_progress_key_prefix}' .. id
     if redis.call('EXISTS', held) == 0 then
-      redis.call('PSETEX', held, ARGV[2], '1')
+      redis.call('PSETEX', held, ARGV[2], ARGV[6])
       local retry = '{retry_key_prefix}' .. id
       local try = redis.call('INCR', retry)
       redis.call('EXPIRE', retry, {RETRY_COUNTER_TTL_S})

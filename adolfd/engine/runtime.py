@@ -18,6 +18,7 @@ from arq.utils import timestamp_ms, to_ms
 from arq.worker import func
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from adolfd.engine import liveness
 from adolfd.engine.claim import CLAIM_DUE_JOBS, parse_claims, run_claimed_job
 from adolfd.engine.context import Resources
 from adolfd.engine.enqueue import WAKE_CHANNEL
@@ -34,6 +35,7 @@ from adolfd.process import metrics, sdnotify
 from adolfd.settings import Settings
 
 log = structlog.get_logger(__name__)
+SPOOL_FLUSH_SECONDS = 15.0
 
 
 def groups() -> tuple[str, ...]:
@@ -193,7 +195,7 @@ class AdolfdWorker(Worker):
         budget = max(self.queue_read_limit, count + CLAIM_SCAN_PER_SLOT * self.max_jobs)
         reply = await claim(keys=[self.queue_name],
                             args=[timestamp_ms(), int(self.in_progress_timeout_s * 1000), count, budget,
-                                  int(self.allow_abort_jobs)])
+                                  int(self.allow_abort_jobs), liveness.claim_value()])
         for claimed in parse_claims(reply):
             await self.sem.acquire()              # free: at most `count` (the free slots) were claimed
             self.job_counter += 1
@@ -250,6 +252,7 @@ class WorkerGroup:
         self.stopping = asyncio.Event()
         self.crashed = False      # a component ended by itself: the process exits non-zero so systemd restarts it
         self._tasks: list[asyncio.Task[Any]] = []
+        self._liveness: asyncio.Task[None] | None = None
 
     def build(self) -> None:
         s = self.res.settings
@@ -270,6 +273,10 @@ class WorkerGroup:
                 self.scheduled.extend(scheduled)
         if not self.workers:
             raise LookupError(f"worker group {self.group!r} has no jobs")
+
+    def wake_all(self) -> None:
+        for worker in self.workers.values():
+            worker.wake_event.set()
 
     def wake(self, queue: str) -> None:
         worker = self.workers.get(queue)
@@ -303,10 +310,25 @@ class WorkerGroup:
                     metrics.QUEUE_DEPTH.labels(name).set(await self.res.redis.zcard(name))
             await asyncio.sleep(15)
 
+    async def _flush_failures(self) -> None:
+        """Dead letters held in Redis while PostgreSQL was down are written as soon as it answers again, not
+        at the next start of the process."""
+        while True:
+            await asyncio.sleep(SPOOL_FLUSH_SECONDS)
+            try:
+                written = await flush_spool(self.res.db, self.res.redis)
+            except Exception as exc:  # noqa: BLE001 — PostgreSQL or Redis still down: the next round tries again
+                log.debug("failed_jobs_spool_waiting", error=repr(exc))
+                continue
+            if written:
+                log.warning("failed_jobs_spool_flushed", written=written)
+
     async def run(self) -> None:
         """Run until `stop()`; then drain."""
         with contextlib.suppress(Exception):
             await flush_spool(self.res.db, self.res.redis)
+        heartbeat = self.res.settings.heartbeat_seconds
+        await liveness.start_beating(self.res.redis, heartbeat)
         metrics.WORKER_UP.labels(self.group).set(1)
         mains: list[asyncio.Task[Any]] = []
         for name, worker in self.workers.items():
@@ -316,12 +338,15 @@ class WorkerGroup:
                                   grace_hours=self.res.settings.missed_run_grace_hours)
         self._tasks = [asyncio.create_task(scheduler.run(), name="cron scheduler"),
                        asyncio.create_task(self._listen_for_wakeups(), name="wake-up listener"),
-                       asyncio.create_task(self._track_queue_depths(), name="queue depths")]
+                       asyncio.create_task(self._track_queue_depths(), name="queue depths"),
+                       asyncio.create_task(self._flush_failures(), name="failed-job flush")]
+        # the heartbeat goes on through the drain: the jobs still running are this process's
+        self._liveness = asyncio.create_task(liveness.run(self.res.redis, heartbeat, self.wake_all), name="liveness")
         log.info("worker_group_started", group=self.group, queues=sorted(self.workers),
                  cron_jobs=len(self.scheduled))
         sdnotify.ready(f"{len(self.workers)} queues, {len(self.scheduled)} cron jobs")
         self._tasks.append(asyncio.create_task(sdnotify.watchdog_loop(self.healthy)))
-        watched = [*self._tasks[:2], *mains]
+        watched = [*self._tasks[:2], self._liveness, *mains]
         stop_wait = asyncio.create_task(self.stopping.wait())
         done, _ = await asyncio.wait([stop_wait, *watched], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -357,6 +382,10 @@ class WorkerGroup:
             with contextlib.suppress(Exception):
                 await worker.close()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._liveness is not None:
+            self._liveness.cancel()
+            await asyncio.gather(self._liveness, return_exceptions=True)
+        await liveness.farewell(self.res.redis)
         log.info("worker_group_stopped", group=self.group)
 
 

@@ -97,6 +97,7 @@ class SentMessage:
     method: str = "sendMessage"
     photos: list[str] = field(default_factory=list)        # file ids of sendPhoto / sendMediaGroup
     media_group_id: str | None = None
+    document: dict[str, Any] | None = None                 # sendDocument: file_name, mime_type, file_size, content
 
 
 @dataclass
@@ -120,6 +121,7 @@ class TelegramFake:
     invite_links: list[dict[str, Any]] = field(default_factory=list)   # ChatInviteLink objects, with chat_id
     commands: list[dict[str, Any]] = field(default_factory=list)
     next_update_id: int = 1
+    callback_answers: list[dict[str, Any]] = field(default_factory=list)
     _message_ids: dict[int, int] = field(default_factory=dict)
     _reset_epoch: int = 0
 
@@ -140,6 +142,7 @@ class TelegramFake:
         self.banned.clear()
         self.invite_links.clear()
         self.commands.clear()
+        self.callback_answers.clear()
         self.next_update_id = 1
         self._message_ids.clear()
         self._reset_epoch += 1              # a waiting poll returns empty, as after a quiet timeout
@@ -320,12 +323,21 @@ class TelegramFake:
     def send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._check_chat(params)
         photo = params.get("photo")
+        upload = None
+        if isinstance(photo, str) and photo.startswith("attach://"):     # an uploaded file (multipart)
+            upload = params.get(photo.removeprefix("attach://"))
+            if not isinstance(upload, dict) or not upload.get("content"):
+                raise TelegramError(400, "Bad Request: there is no photo in the request")
+            photo = f"sandbox-photo-{chat_id}-{len(self.sent) + 1}"
         if not isinstance(photo, str) or not photo:
             raise TelegramError(400, "Bad Request: there is no photo in the request")
         parse_mode = params.get("parse_mode") or None
         visible = self._caption(params.get("caption"), parse_mode)
         self._gate(chat_id)
         message = self._record(chat_id, str(params.get("caption") or ""), parse_mode, "sendPhoto", photos=[photo])
+        if upload is not None:          # the uploaded bytes, for tests to look at (not part of Telegram's answer)
+            message.document = {"file_name": upload["filename"], "mime_type": upload["content_type"],
+                                "file_size": len(upload["content"]), "content": upload["content"]}
         return self._message_object(message, visible, caption=True)
 
     def send_media_group(self, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -505,6 +517,9 @@ async def _params(request: web.Request) -> dict[str, Any]:
         else:
             form = await request.post()
             raw.update({k: v for k, v in form.items() if isinstance(v, str)})
+            # multipart uploads (sendDocument, sendPhoto with a file): name, type and bytes
+            raw.update({k: {"filename": v.filename, "content_type": v.content_type, "content": v.file.read()}
+                        for k, v in form.items() if isinstance(v, web.FileField)})
     return {name: _coerce(name, value) for name, value in raw.items()}
 
 
@@ -565,6 +580,44 @@ async def _delete_commands(fake: TelegramFake, params: dict[str, Any]) -> Any:
 @method("sendMessage")
 async def _send_message(fake: TelegramFake, params: dict[str, Any]) -> Any:
     return fake.send_message(params)
+
+
+@method("sendDocument")
+async def _send_document(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    """Bot API sendDocument with an uploaded file (multipart): answers the Message with its `document`."""
+    chat_id = fake._check_chat(params)
+    upload = params.get("document")
+    if isinstance(upload, str) and upload.startswith("attach://"):      # the file travels as its own form field
+        upload = params.get(upload.removeprefix("attach://"))
+    if not isinstance(upload, dict) or not upload.get("content"):
+        raise TelegramError(400, "Bad Request: there is no document in the request")
+    if len(upload["content"]) > 50 * 1024 * 1024:
+        raise TelegramError(413, "Request Entity Too Large")
+    parse_mode = params.get("parse_mode") or None
+    visible = fake._caption(params.get("caption"), parse_mode)
+    fake._gate(chat_id)
+    message = fake._record(chat_id, str(params.get("caption") or ""), parse_mode, "sendDocument", photos=[])
+    file_id = f"sandbox-doc-{chat_id}-{message.message_id}"
+    message.document = {"file_id": file_id, "file_unique_id": file_id[-12:], "file_name": upload["filename"],
+                        "mime_type": upload["content_type"], "file_size": len(upload["content"]),
+                        "content": upload["content"]}
+    body = fake._message_object(message, visible, caption=True)
+    body.pop("text", None)
+    if visible:
+        body["caption"] = visible
+    body["document"] = {k: v for k, v in message.document.items() if k != "content"}
+    return body
+
+
+@method("answerCallbackQuery")
+async def _answer_callback(fake: TelegramFake, params: dict[str, Any]) -> Any:
+    query_id = params.get("callback_query_id")
+    if not isinstance(query_id, str) or not query_id:
+        raise TelegramError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+    if len(str(params.get("text") or "")) > 200:
+        raise TelegramError(400, "Bad Request: text is too long")
+    fake.callback_answers.append({"callback_query_id": query_id, "text": params.get("text")})
+    return True
 
 
 @method("sendPhoto")
@@ -667,7 +720,13 @@ async def _list_messages(request: web.Request) -> web.Response:
         chat_id = int(raw) if raw is not None else None
     except ValueError:
         return web.json_response({"error": "chat_id must be an integer"}, status=400)
-    return web.json_response({"messages": [asdict(m) for m in request.app[_FAKE].messages(chat_id)]})
+    def shown(m: SentMessage) -> dict[str, Any]:
+        body = asdict(m)
+        if m.document is not None:        # the bytes stay in the process; the listing gives their size
+            body["document"] = {k: v for k, v in m.document.items() if k != "content"}
+        return body
+
+    return web.json_response({"messages": [shown(m) for m in request.app[_FAKE].messages(chat_id)]})
 
 
 async def _set_chat(request: web.Request) -> web.Response:

@@ -110,3 +110,15 @@ async def test_rate_limit_is_shared_and_exact(res):
     await asyncio.gather(*[c.request("GET", "/x") for c in (client_a, client_b) for _ in range(20)])
     elapsed = time.monotonic() - started
     assert 0.37 <= elapsed < 0.8
+
+
+async def test_after_a_429_waiting_calls_queue_one_interval_apart(res):
+    """A 429 empties the bucket: the callers waiting on the key get one slot each, an interval apart, after the
+    penalty — the burst allowance does not let them all retry at once (which earned more 429s)."""
+    limiter = RateLimiter(res.redis)
+    limit = RateLimit(rate=10, burst=10)                      # 100 ms apart, bursts of 10
+    await limiter.penalise("storm", 0.5, limit)
+    waits = [await limiter.reserve("storm", limit) for _ in range(6)]
+    assert 0.45 <= waits[0] <= 0.6, waits                     # Retry-After plus at most 10 % jitter
+    gaps = [b - a for a, b in zip(waits, waits[1:], strict=False)]
+    assert all(0.08 <= g <= 0.12 for g in gaps), waits

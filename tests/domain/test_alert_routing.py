@@ -1,4 +1,4 @@
-"""Alert recipients (seed 001 §7.4 for every module) and Telegram digests."""
+"""Alert recipients (seed 002 §7.3.7 for marketing, seed 001 §7.4 for the others) and Telegram digests."""
 from __future__ import annotations
 
 import html
@@ -50,6 +50,25 @@ def alert(id: int = 1, severity: str = "warning", brand: str | None = "ohana_mar
 )
 def test_roles_by_severity(severity: str, roles: set[str]) -> None:
     assert roles_for(severity) == roles
+
+
+@pytest.mark.parametrize(
+    ("severity", "roles"),
+    [
+        ("critical", {"manager", "senior", "director", "admin"}),
+        ("warning", {"manager", "senior", "director", "admin"}),
+        ("info", {"manager"}),
+    ],
+)
+def test_marketing_roles_follow_seed_002(severity: str, roles: set[str]) -> None:
+    assert roles_for(severity, "marketing") == roles
+    assert roles_for(severity, "watcher") == roles_for(severity)          # watcher keeps seed 001 §7.4
+
+
+def test_marketing_warning_reaches_director_and_admin_but_a_logistic_one_does_not() -> None:
+    assert recipients(alert(severity="warning", module="marketing"), CHATS) == (1, 3, 4, 5, 6)
+    assert recipients(alert(severity="warning", module="logistic"), CHATS) == (1, 3, 4)
+    assert recipients(alert(severity="info", module="marketing"), CHATS) == (1, 3)
 
 
 def test_unknown_severity_and_role_are_errors() -> None:

@@ -96,3 +96,20 @@ def replies(fake) -> Callable[..., Any]:
         return fake.messages(chat_id)[:n]
 
     return wait
+
+
+@pytest.fixture
+def press(sandbox) -> Callable[..., Any]:
+    """`await press("sup:confirm:SUP-…")`: a user presses an inline button (a callback_query update)."""
+
+    async def run(data: str, user_id: int = ADMIN) -> None:
+        user = {"id": user_id, "is_bot": False, "first_name": "ops", "username": f"u{user_id}"}
+        update = {"callback_query": {
+            "id": f"cb-{user_id}-{data}", "from": user, "chat_instance": "1", "data": data,
+            "message": {"message_id": 1, "date": 1771214400, "chat": {"id": user_id, "type": "private"},
+                        "text": "…"}}}
+        async with httpx.AsyncClient(base_url=sandbox.url, timeout=5) as client:
+            r = await client.post("/telegram/_sandbox/updates", json={"update": update})
+        r.raise_for_status()
+
+    return run

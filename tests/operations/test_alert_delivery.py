@@ -55,6 +55,26 @@ async def test_alerts_reach_chats_by_severity_role_and_brand(ops, tg, fake):
     assert await ops.db.fetchval("SELECT count(*) FROM alerts WHERE delivered_at IS NULL") == 0
 
 
+async def test_marketing_warnings_reach_director_and_admin_chats_and_users_chats(ops, tg, fake):
+    """Seed 002 §7.3.7: a marketing warning goes to senior, director and administrator too; the people of
+    `users` with a Telegram chat receive alerts like the configured chats."""
+    director_chat, kids_person, retired = 333, 444, 555
+    await ops.db.executemany(
+        "INSERT INTO users (name, role, brand_id, telegram_chat_id, is_active) VALUES ($1, $2, $3, $4, $5)",
+        [("director", "director", "all", director_chat, True), ("kids", "manager", "ohana_kids", kids_person, True),
+         ("gone", "administrator", "all", retired, False), ("no chat", "senior", "all", None, True)])
+    budget = await alert(ops, "warning", brand="ohana_kids", module="marketing", alert_type="budget_exceeded",
+                         message="campaign paused at its daily limit")
+    stock = await alert(ops, "warning", brand="ohana_kids", module="logistic")
+    await deliver_pending(ops.db, tg, ops.settings)
+    routed = {(r["alert_id"], r["chat_id"]) for r in await deliveries(ops)}
+    assert routed == {(budget, ADMIN_CHAT), (budget, KIDS_MANAGERS), (budget, SENIOR), (budget, director_chat),
+                      (budget, kids_person),
+                      (stock, KIDS_MANAGERS), (stock, SENIOR), (stock, kids_person)}
+    assert any("budget_exceeded" in m.text for m in fake.messages(director_chat))
+    assert fake.messages(retired) == []
+
+
 async def test_one_digest_per_chat_and_a_second_pass_sends_nothing(ops, tg, fake, sandbox):
     for n in range(5):
         await alert(ops, "warning", brand="ohana_market", message=f"SKU {n}: low")

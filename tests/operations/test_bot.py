@@ -48,7 +48,7 @@ async def test_stranger_gets_one_polite_refusal_and_every_attempt_is_logged(bot,
 async def test_stranger_cannot_pause_bids(ops, bot, say, replies):
     await say("/pause_bids", user_id=STRANGER)
     await replies(STRANGER, 1)
-    assert await bids_paused(ops.redis) is None
+    assert await bids_paused(ops.db, ops.redis) is None
 
 
 async def test_status_shows_the_system_at_a_glance(ops, bot, say, replies):
@@ -125,13 +125,13 @@ async def test_pause_and_resume_bids(ops, bot, say, replies):
     await say("/pause_bids wb budget audit")
     [paused] = await replies(ADMIN, 1)
     assert "Bid cycle paused" in paused.text and "wb budget audit" in paused.text
-    flag = await bids_paused(ops.redis)
+    flag = await bids_paused(ops.db, ops.redis)
     assert flag["by"] == "telegram:ops" and flag["reason"] == "wb budget audit"
 
     await say("/pause_bids again", user_id=SECOND_ADMIN, username="night")
     [again] = await replies(SECOND_ADMIN, 1)
     assert "already paused by telegram:ops" in again.text
-    assert (await bids_paused(ops.redis))["reason"] == "wb budget audit"     # the first pause stands
+    assert (await bids_paused(ops.db, ops.redis))["reason"] == "wb budget audit"     # the first pause stands
 
     await say("/status")
     [_, status] = await replies(ADMIN, 2)
@@ -140,7 +140,7 @@ async def test_pause_and_resume_bids(ops, bot, say, replies):
     await say("/resume_bids")
     [*_, resumed] = await replies(ADMIN, 3)
     assert "Bid cycle resumed" in resumed.text
-    assert await bids_paused(ops.redis) is None
+    assert await bids_paused(ops.db, ops.redis) is None
 
 
 async def test_breakers_lists_the_polling_breakers(ops, bot, say, replies):

@@ -44,6 +44,16 @@ def test_problems_are_named_and_idle_modules_are_not_noise() -> None:
     assert "✅ failed jobs: none" in text
 
 
+def test_schedules_that_never_ran_are_not_called_on_time() -> None:
+    cron = [{"module": "reputation", "job": "poll_wb_reviews", "enabled": True, "overdue": False,
+             "outcome": "success", "last_started": (NOW - timedelta(minutes=3)).isoformat(), "never_run": False},
+            {"module": "marketing", "job": "run_bid_cycle", "enabled": True, "overdue": False, "outcome": None,
+             "last_started": None, "never_run": True}]
+    text = render_status(status(cron=cron), MSK)
+    assert "✅ schedules: 1 on time · 1 never run" in text
+    assert "⏳ never run: marketing.run_bid_cycle" in text
+
+
 def test_kill_switch_breakers_marketing_and_alerts() -> None:
     text = render_status(status(
         alerts={"last_pass": (NOW - timedelta(seconds=20)).isoformat(), "undelivered": 2, "last_24h": 9,

@@ -75,10 +75,10 @@ async def test_kill_switch_from_the_command_line(adolfd, res):
 
     out = adolfd("pause-bids", "--reason", "budget review")
     assert out.returncode == 0, out.stderr
-    paused = await bids_paused(res.redis)
+    paused = await bids_paused(res.db, res.redis)
     assert paused is not None and paused.get("reason") == "budget review"
     assert adolfd("resume-bids").returncode == 0
-    assert await bids_paused(res.redis) is None
+    assert await bids_paused(res.db, res.redis) is None
 
 
 # -- run --at / --in / --wait, scheduled, purge (Celery's eta, countdown, AsyncResult.get, inspect scheduled, purge) --

@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from aiogram import BaseMiddleware, Router
 from aiogram.filters import Filter
-from aiogram.types import Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from adolfd.engine.context import Resources
 from adolfd.keys import BOT_REFUSED as REFUSED_KEY
@@ -27,8 +27,8 @@ class AdminFilter(Filter):
     def __init__(self, admin_ids: Iterable[int]) -> None:
         self.admin_ids = frozenset(admin_ids)
 
-    async def __call__(self, message: Message) -> bool:
-        return message.from_user is not None and message.from_user.id in self.admin_ids
+    async def __call__(self, event: Message | CallbackQuery) -> bool:
+        return event.from_user is not None and event.from_user.id in self.admin_ids
 
 
 class AuditLog(BaseMiddleware):
@@ -39,6 +39,9 @@ class AuditLog(BaseMiddleware):
         if isinstance(event, Message) and event.from_user is not None:
             log.info("bot_command", user_id=event.from_user.id, username=event.from_user.username,
                      chat_id=event.chat.id, text=(event.text or "")[:200])
+        elif isinstance(event, CallbackQuery):
+            log.info("bot_button", user_id=event.from_user.id, username=event.from_user.username,
+                     data=(event.data or "")[:64])
         return await handler(event, data)
 
 
@@ -46,6 +49,8 @@ def admin_router(admin_ids: Iterable[int]) -> Router:
     router = Router(name="admin")
     router.message.filter(AdminFilter(admin_ids))
     router.message.middleware(AuditLog())
+    router.callback_query.filter(AdminFilter(admin_ids))      # inline-keyboard buttons: admins only too
+    router.callback_query.middleware(AuditLog())
     return router
 
 
@@ -59,8 +64,15 @@ async def refuse(message: Message, res: Resources) -> None:
         await message.answer(REFUSAL)
 
 
+async def refuse_button(query: CallbackQuery) -> None:
+    log.warning("bot_access_denied", user_id=query.from_user.id, username=query.from_user.username,
+                data=(query.data or "")[:64])
+    await query.answer(REFUSAL[:200], show_alert=True)
+
+
 def strangers_router() -> Router:
     """After the admin router: everyone the admin filter turned away."""
     r = Router(name="strangers")
     r.message.register(refuse)
+    r.callback_query.register(refuse_button)
     return r

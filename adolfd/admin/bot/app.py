@@ -23,6 +23,7 @@ from aiogram.exceptions import TelegramAPIError
 
 from adolfd.admin.alert_delivery import deliver_pending
 from adolfd.admin.bot import access, jobs, system
+from adolfd.admin.bot import alerts as alert_actions
 from adolfd.clients.telegram import TelegramPacing, api_server
 from adolfd.engine.context import Resources
 from adolfd.modules import MODULES
@@ -37,7 +38,8 @@ def build_dispatcher(settings: Settings, res: Resources) -> Dispatcher:
     dp = Dispatcher(res=res)
     admin = access.admin_router(settings.ops.admin_ids)
     module_routers = [m.bot_router() for m in MODULES if m.bot_router is not None]
-    admin.include_routers(system.router(), jobs.router(), *module_routers, system.fallback())
+    admin.include_routers(system.router(), jobs.router(), alert_actions.router(), *module_routers,
+                          system.fallback())
     dp.include_routers(admin, access.strangers_router())
     return dp
 
@@ -85,7 +87,7 @@ async def serve_bot(settings: Settings, res: Resources, *, stop: asyncio.Event |
     await prepare(bot)
     polling = asyncio.create_task(dp.start_polling(
         bot, handle_signals=False, close_bot_session=False, polling_timeout=settings.ops.poll_timeout_seconds,
-        allowed_updates=["message"]))
+        allowed_updates=["message", "callback_query"]))
     delivery = asyncio.create_task(delivery_loop(res, bot, stop))
     watchdog = asyncio.create_task(sdnotify.watchdog_loop(lambda: not polling.done() and not delivery.done()))
     sdnotify.ready("polling Telegram, delivering alerts")

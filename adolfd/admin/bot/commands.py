@@ -35,7 +35,37 @@ def cmd_deliver_alerts(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(with_resources(settings, go))
 
 
+def _alert_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("alert_id", type=int)
+    p.add_argument("--by")
+
+
+def _alert_action(resolve: bool):
+    def cmd(args: argparse.Namespace, settings: Settings) -> int:
+        import getpass
+        from datetime import UTC, datetime
+
+        from adolfd.admin.alerts import AlertRefused, acknowledge_alert, resolve_alert
+
+        async def go(res) -> int:
+            act = resolve_alert if resolve else acknowledge_alert
+            try:
+                done = await act(res.db, args.alert_id, by=f"cli:{args.by or getpass.getuser()}",
+                                 now=datetime.now(UTC))
+            except AlertRefused as exc:
+                return fail(str(exc).strip("'\""), EXIT_USAGE)
+            print(json.dumps(done, ensure_ascii=False))
+            return 0
+
+        return asyncio.run(with_resources(settings, go))
+
+    return cmd
+
+
 COMMANDS = (
     Command("bot", "run the Telegram admin bot and the alert delivery loop (long polling)", cmd_bot),
+    Command("alert-ack", "mark an alert read (retention then deletes it with the module's read alerts)",
+            _alert_action(False), _alert_args),
+    Command("alert-resolve", "close an alert by hand", _alert_action(True), _alert_args),
     Command("deliver-alerts", "one alert delivery pass now (what the bot does every few seconds)", cmd_deliver_alerts),
 )

@@ -120,8 +120,13 @@ def render_status(status: dict[str, Any], tz: tzinfo) -> str:
     cron = [c for c in status.get("cron", []) if c["enabled"]]
     overdue = [c for c in cron if c["overdue"]]
     failed_runs = [c for c in cron if c["outcome"] == "failed"]
+    never = [c for c in cron if c.get("never_run", c["last_started"] is None)]
     if not overdue and not failed_runs:
-        lines.append(f"✅ schedules: {len(cron)} on time")
+        ran = len(cron) - len(never)
+        lines.append(f"✅ schedules: {ran} on time" + (f" · {len(never)} never run" if never else ""))
+    if never:
+        never_names = ", ".join(f"{c['module']}.{c['job']}" for c in never[:5]) + (" …" if len(never) > 5 else "")
+        lines.append(f"  ⏳ never run: {esc(never_names)}")
     for c in overdue:
         lines.append(f"  ⏰ {esc(c['module'])}.{esc(c['job'])} overdue (last {ago(c['last_started'], now)})")
     for c in failed_runs:

@@ -165,12 +165,28 @@ class SupplyPlan:
         return SupplySummary.of(self.tasks, len(self.purchase_required))
 
 
-def tasks_generated_alert(brand: str, tasks: Iterable[SupplyTask]) -> LogisticAlert:
-    """The seed's per-brand summary alert: «Сформировано N заданий (K urgent)»."""
+URGENT_LISTED = 20           # urgent tasks named in the summary (and given a confirm button); the rest counted
+
+
+def urgent_tasks(tasks: Iterable[SupplyTask]) -> list[SupplyTask]:
+    """The urgent tasks, fewest days of stock first: the ones to confirm this morning."""
+    return sorted((t for t in tasks if t.priority is Priority.URGENT), key=lambda t: (t.days_of_stock, t.task_number))
+
+
+def tasks_generated_alert(brand: str, tasks: Iterable[SupplyTask],
+                          cluster_names: dict[str, str] | None = None) -> LogisticAlert:
+    """The seed's per-brand summary alert: «Сформировано N заданий (K urgent)», then the urgent tasks by number
+    (what, where, how many) so they can be confirmed from the message."""
+    tasks = list(tasks)
     summary = SupplySummary.of(tasks)
-    return LogisticAlert(
-        AlertType.TASKS_GENERATED, brand,
-        f"Сформировано {summary.total_tasks} заданий ({summary.urgent} urgent), {summary.total_quantity} шт.")
+    lines = [f"Сформировано {summary.total_tasks} заданий ({summary.urgent} urgent), {summary.total_quantity} шт."]
+    urgent = urgent_tasks(tasks)
+    names = cluster_names or {}
+    lines += [f"{t.task_number}: {t.article} → {names.get(t.cluster, t.cluster)}, {t.quantity} шт., "
+              f"запас {t.days_of_stock:.1f} дн." for t in urgent[:URGENT_LISTED]]
+    if len(urgent) > URGENT_LISTED:
+        lines.append(f"…и ещё {len(urgent) - URGENT_LISTED} срочных (adolfd logistic tasks --priority urgent)")
+    return LogisticAlert(AlertType.TASKS_GENERATED, brand, "\n".join(lines))
 
 
 def warehouse_low_alert(d: Deficit) -> LogisticAlert:
@@ -294,6 +310,6 @@ def plan_auto_cancel(tasks: Iterable[TaskState], now: datetime,
 __all__ = [
     "CancelPlan", "Coverage", "Deficit", "OPEN_TASK_STATUSES", "PRIORITY_ORDER", "PositionKey", "Priority",
     "SupplyPlan", "SupplySummary", "SupplyTask", "TaskState", "is_expired", "plan_auto_cancel", "plan_supply",
-    "priority_for", "target_stock", "task_number", "task_overdue_alert", "tasks_generated_alert",
+    "priority_for", "target_stock", "task_number", "task_overdue_alert", "tasks_generated_alert", "urgent_tasks",
     "warehouse_low_alert",
 ]

@@ -23,6 +23,18 @@ def _jobs():
     return job_functions(ozon_sync, brain, stock_alerts, supply, cleanup)
 
 
+def _commands():
+    from adolfd.workers.logistic.commands import COMMANDS
+
+    return COMMANDS
+
+
+def _bot_router():
+    from adolfd.workers.logistic.bot import router
+
+    return router()
+
+
 def _status():
     from adolfd.workers.logistic.status import logistic_status
 
@@ -46,6 +58,8 @@ MODULE = ModuleSpec(
     summary="Ozon FBO stocks per cluster, 1C warehouse stocks, daily supply tasks, stock alerts",
     queues=(Queue("sync"), Queue("brain"), Queue("logic")),
     jobs=_jobs,
+    commands=_commands,
+    bot_router=_bot_router,
     status=_status,
     clients=_clients,
     sandbox=_sandbox,

@@ -18,6 +18,7 @@ from adolfd.domain.logistic.supply_engine import (
     plan_auto_cancel,
     plan_supply,
     tasks_generated_alert,
+    urgent_tasks,
 )
 from adolfd.engine.arguments import BrandId
 from adolfd.engine.context import Ctx
@@ -28,6 +29,7 @@ from adolfd.workers.logistic import MODULE_NAME
 from adolfd.workers.logistic.alerts import _open_alerts, _raise, _resolve
 from adolfd.workers.logistic.inputs import _finite, _input_runs, _rules
 from adolfd.workers.logistic.stock_alerts import _position_details, _position_of, _positions
+from adolfd.workers.logistic.tasks import confirm_buttons
 
 SUPPLY_LOCK = "logistic.generate_supply_tasks"
 
@@ -93,8 +95,9 @@ async def _plan_brand(ctx: Ctx, conn: asyncpg.Connection, brand: str, rules: Log
         "SELECT true FROM alerts WHERE module = $1 AND brand_id = $2 AND alert_type = 'TASKS_GENERATED' "
         "AND details->>'plan_date' = $3 LIMIT 1", MODULE_NAME, brand, today.isoformat())
     if saved or not summarised:
-        await _raise(conn, tasks_generated_alert(brand, saved), task_numbers=[t.task_number for t in saved],
-                     plan_date=today.isoformat())
+        urgent = [t.task_number for t in urgent_tasks(saved)]
+        await _raise(conn, tasks_generated_alert(brand, saved, names), task_numbers=[t.task_number for t in saved],
+                     urgent_task_numbers=urgent, buttons=confirm_buttons(urgent), plan_date=today.isoformat())
     await _resolve(conn, plan.resolve)
     return saved, SupplySummary.of(saved, len(plan.purchase_required))
 
@@ -165,6 +168,11 @@ async def auto_cancel_expired(ctx: Ctx, max_age_hours: float | None = None) -> d
             plan = plan_auto_cancel(tasks, now, rules)
             done = {r["task_number"] for r in await conn.fetch(
                 _CANCEL, list(plan.task_numbers), now, f"auto: not confirmed within {rules.auto_cancel_hours:g} h")}
+            if done:
+                await conn.executemany(
+                    "INSERT INTO supply_task_actions (task_number, action, from_status, to_status, actor, reason, "
+                    "acted_at) VALUES ($1, 'cancel', 'new', 'cancelled', 'auto', $2, $3)",
+                    [(n, f"auto: not confirmed within {rules.auto_cancel_hours:g} h", now) for n in sorted(done)])
             for number, alert in zip(plan.task_numbers, plan.alerts, strict=True):
                 if number in done:
                     await _raise(conn, alert, task_number=number)

@@ -11,6 +11,8 @@ What keeps each job from doing anything twice:
   `marketing_bid_history`, so a retry of the same cycle never moves a bid again;
 - `apply_bid_change` claims its change row and, on a retry, reads the bid back from the marketplace before
   sending: a change that already landed is recorded, not sent again;
+- `reconcile_bid_history` settles the bid changes a failure left `pending`/`unknown` from the marketplaces'
+  own bids (a killed cycle, a PostgreSQL outage, a 5xx storm) and applies lost operator changes again;
 - stats, daily/monthly aggregates and recommendations upsert by their natural keys;
 - alerts carry dedup keys (one per condition, campaign/keyword and day), pauses are guarded by the row status.
 """
@@ -33,13 +35,14 @@ def _jobs():
         budgets,
         campaign_sync,
         health,
+        reconcile,
         reports,
         retention,
         stats,
     )
 
-    return job_functions(bid_cycle, bid_changes, stats, budgets, campaign_sync, health, analytics, aggregation,
-                         retention, reports, alerts)
+    return job_functions(bid_cycle, bid_changes, reconcile, stats, budgets, campaign_sync, health, analytics,
+                         aggregation, retention, reports, alerts)
 
 
 def _commands():

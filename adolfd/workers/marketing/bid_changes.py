@@ -1,12 +1,17 @@
-"""An operator's bid change, applied once (seed 002 §7.1 `apply_bid_change`): the change row is claimed, and on a
-retry the bid is read back from the marketplace before sending."""
+"""An operator's bid change, applied once (seed 002 §7.1 `apply_bid_change`): the change row is held under a
+PostgreSQL advisory lock while it is sent (a second job for the same change waits, then finds it applied), and on
+a retry the bid is read back from the marketplace before sending.
+
+A change is identified by its request id. Without one given, the request is keyed by (keyword, bid, the last bid
+that landed on the keyword): typing the same command twice records one change, while setting a value again after
+the bid cycle moved the bid away records a new one that is sent."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 import asyncpg
 
-from adolfd.clients.errors import Unavailable
+from adolfd.clients.errors import BadResponse, Unavailable
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import BadArguments
@@ -16,19 +21,32 @@ from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import marketing_job
 from adolfd.workers.marketing.campaigns import _k
 
+# held by apply_bid_change for one change while it reads and sends it: one sender per change
+_LOCK_CHANGE = "SELECT pg_advisory_xact_lock(hashtextextended('marketing.bid_change:' || $1::bigint, 0))"
+_LAST_LANDED = "SELECT coalesce(max(id), 0) FROM marketing_bid_history WHERE keyword_id = $1 AND status = 'applied'"
 
-async def request_bid_change(db: asyncpg.Pool, keyword_id: int, new_bid_rub: Decimal | float | str, *,
-                             request_id: str, source: str = "manual") -> int:
+
+async def request_bid_change(db: asyncpg.Pool | asyncpg.Connection, keyword_id: int,
+                             new_bid_rub: Decimal | float | str, *, request_id: str | None = None,
+                             source: str = "manual") -> int:
     """Record an operator's bid change (bot, CLI, UI) for `apply_bid_change`; the same `request_id` gives the
-    same change. The bid must lie between the marketplace minimum and the campaign's max_bid."""
+    same change (default: keyword, bid and the last change that landed). The bid must lie between the
+    marketplace minimum and the campaign's max_bid."""
     row = await db.fetchrow(
         "SELECT k.id, k.campaign_id, k.current_bid, k.min_bid, c.max_bid, c.marketplace, c.brand_id "
         "FROM marketing_keywords k JOIN marketing_campaigns c ON c.id = k.campaign_id WHERE k.id = $1", keyword_id)
     if row is None:
         raise LookupError(f"no keyword {keyword_id}")
     bid = rouble(str(new_bid_rub))
-    if not _k(row["min_bid"]) <= bid <= _k(row["max_bid"]):
-        raise ValueError(f"bid {kopecks_to_roubles(bid)} ₽ is outside {row['min_bid']}..{row['max_bid']} ₽")
+    if bid > _k(row["max_bid"]):
+        raise ValueError(f"bid {kopecks_to_roubles(bid)} ₽ is above the campaign's max_bid {row['max_bid']} ₽ "
+                         f"(allowed {row['min_bid']}..{row['max_bid']} ₽; raise max_bid first)")
+    if bid < _k(row["min_bid"]):
+        raise ValueError(f"bid {kopecks_to_roubles(bid)} ₽ is outside {row['min_bid']}..{row['max_bid']} ₽ "
+                         f"(below the marketplace minimum)")
+    if request_id is None:
+        landed = await db.fetchval(_LAST_LANDED, keyword_id)
+        request_id = f"{keyword_id}:{kopecks_to_roubles(bid)}:after:{landed}"
     return await db.fetchval(
         "INSERT INTO marketing_bid_history (keyword_id, campaign_id, marketplace, brand_id, old_bid, new_bid, source, "
         "reason, change_key) VALUES ($1, $2, $3, $4, $5, $6, $7, 'operator', $8) "
@@ -40,7 +58,15 @@ async def request_bid_change(db: asyncpg.Pool, keyword_id: int, new_bid_rub: Dec
 @marketing_job(queue="high", retry=RetryPolicy(tries=3, delay=30, backoff=2.0), timeout=120)
 async def apply_bid_change(ctx: Ctx, change_id: int) -> dict:
     """Apply one recorded bid change exactly once (seed §7.1). On a retry, or after an answer that never came,
-    the bid is read back first: if the marketplace already has it, it is recorded, not sent again."""
+    the bid is read back first: if the marketplace already has it, it is recorded, not sent again. Two jobs for
+    one change (a duplicate enqueue under another job id) take turns on the change's lock: the second finds it
+    applied."""
+    async with ctx.db.acquire() as conn, conn.transaction():
+        await conn.execute(_LOCK_CHANGE, change_id)
+        return await _apply_locked(ctx, change_id)
+
+
+async def _apply_locked(ctx: Ctx, change_id: int) -> dict:
     row = await ctx.db.fetchrow(
         "SELECT h.id, h.status, h.new_bid, h.keyword_id, k.external_id, k.placement, k.price, c.id AS campaign_id, "
         "c.external_id AS campaign_external_id, c.marketplace, c.brand_id "
@@ -62,7 +88,7 @@ async def apply_bid_change(ctx: Ctx, change_id: int) -> dict:
             return {"change_id": change_id, "status": "applied", "sent": False, "verified": True}
     (batch,) = await acc.set_bids([order])
     if batch.error is not None:
-        state = "unknown" if isinstance(batch.error, Unavailable) else "failed"
+        state = "unknown" if isinstance(batch.error, (Unavailable, BadResponse)) else "failed"
         await ctx.db.execute("UPDATE marketing_bid_history SET status = $2, error = $3 WHERE id = $1",
                              change_id, state, str(batch.error)[:500])
         raise batch.error

@@ -1,5 +1,7 @@
 """The 15-minute bid cycle (seed 002 §7.3.1): one Redis lock with an owner token, the kill switch, and every bid
-keyed by (keyword, cycle slot) in `marketing_bid_history`, so a retry of the same cycle never moves a bid again."""
+keyed by (keyword, cycle slot) in `marketing_bid_history`, so a retry of the same cycle never moves a bid again.
+The lock's token names the worker process (adolfd.engine.liveness): if that worker dies, the lock is freed by
+the others' liveness sweep within a minute, not at its TTL (`bid_lock_ttl_seconds`)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,11 +11,12 @@ from typing import Any
 
 from redis.exceptions import LockError
 
-from adolfd.clients.errors import Unavailable
+from adolfd.clients.errors import BadResponse, Unavailable
 from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles
 from adolfd.domain.marketing.ad_safety import CampaignToday, check_campaign, check_keyword
 from adolfd.domain.marketing.bid_engine import BidUnit, UnitStats, decide_bid
+from adolfd.engine import liveness
 from adolfd.engine.arguments import MarketplaceOrAll
 from adolfd.engine.context import Ctx
 from adolfd.keys import MARKETING_BID_CYCLE_LOCK as LOCK_KEY
@@ -87,14 +90,17 @@ def cycle_slot(ctx: Ctx) -> str:
 async def run_bid_cycle(ctx: Ctx, marketplace: MarketplaceOrAll = "all") -> dict:
     """The 15-minute bid cycle (seed §7.3.1). Marketplaces and brands run concurrently under one Redis lock."""
     started = ctx.now()
-    stopped = await bids_paused(ctx.redis)     # the kill switch (bot /pause_bids, CLI)
+    stopped = await bids_paused(ctx.db, ctx.redis)     # the kill switch (bot /pause_bids, CLI)
     if stopped:
         ctx.log.warning("bid_cycle_skipped", reason="kill_switch", by=stopped.get("by"), note=stopped.get("reason"))
         await _save_cycle(ctx, {"started_at": started.isoformat(), "finished_at": ctx.now().isoformat(),
                                 "status": "skipped", "reason": "kill_switch", **CycleStats().as_dict()})
         return {"status": "skipped", "reason": "kill_switch", "paused_by": stopped.get("by")}
     lock = ctx.redis.lock(LOCK_KEY, timeout=ctx.settings.marketing.bid_lock_ttl_seconds, thread_local=False)
-    if not await lock.acquire(blocking=False):
+    token = liveness.owned_lock_token()      # names this worker: a dead holder's lock is freed in seconds
+    if token:
+        await liveness.register_owned_lock(ctx.redis, LOCK_KEY)
+    if not await lock.acquire(blocking=False, token=token):
         ctx.log.warning("lock_not_acquired", lock=LOCK_KEY)
         return {"status": "skipped", "reason": "lock_not_acquired"}
     try:
@@ -293,7 +299,7 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
         if batch.error is None:
             applied.extend((kid, o.bid) for kid, o in zip(ids, batch.orders, strict=False))
         else:
-            state = "unknown" if isinstance(batch.error, Unavailable) else "failed"
+            state = "unknown" if isinstance(batch.error, (Unavailable, BadResponse)) else "failed"
             failed.extend((kid, state, str(batch.error)[:500]) for kid in ids)
             ctx.log.error("bid_batch_failed", marketplace=marketplace, brand=brand, orders=len(ids),
                           error=str(batch.error))

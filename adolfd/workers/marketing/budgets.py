@@ -13,11 +13,17 @@ from adolfd.workers.marketing.campaigns import CampaignRow, _day_start, load_cam
 from adolfd.workers.marketing.pausing import pause_campaign, resume_campaign
 from adolfd.workers.marketing.rules import budget_rules
 
+# Pauses for the day's spend limit: lifted the next Moscow day.
+LIMIT_PAUSES = ("budget", "safety")
+
 
 @marketing_job(queue="high")
 async def check_budgets(ctx: Ctx) -> dict:
     """spent ≥ daily limit → pause + `budget_exceeded`; ≥ 80 % → one `budget_warning` a day (seed §7.3.3).
-    Campaigns adolfd paused for their limit on an earlier day run again (setting `resume_budget_paused_next_day`)."""
+    Campaigns adolfd paused for their limit on an earlier day run again (setting `resume_budget_paused_next_day`):
+    those this job paused (`budget`) and those the bid cycle's safety logic paused (`safety`, seed §7.3.1: its
+    only campaign pause is spend at the daily limit), so an Ozon campaign stopped mid-cycle is back the next day
+    like a WB or YM one. Operators' and marketplaces' pauses are left alone."""
     started_at = ctx.now().isoformat()
     counts = {"campaigns_checked": 0, "campaigns_paused": 0, "campaigns_resumed": 0, "alerts_sent": 0, "errors": 0}
     today = ctx.now().date()
@@ -52,7 +58,7 @@ async def check_budgets(ctx: Ctx) -> dict:
             ctx.log.error("budget_check_failed", campaign=c.id, error=str(exc))
     if ctx.settings.marketing.resume_budget_paused_next_day:
         for c in await load_campaigns(ctx.db, today, statuses=("paused",)):
-            if c.paused_by != "budget" or c.paused_at is None or c.brand_id not in ctx.brands():
+            if c.paused_by not in LIMIT_PAUSES or c.paused_at is None or c.brand_id not in ctx.brands():
                 continue
             if c.paused_at.astimezone(ctx.settings.tz).date() >= today:
                 continue

@@ -3,6 +3,7 @@ competitor bids."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
 from adolfd.clients.errors import Unavailable
@@ -15,8 +16,9 @@ from adolfd.workers.marketing.campaigns import upsert_units
 
 _UPSERT_CAMPAIGN = """
 INSERT INTO marketing_campaigns AS c (brand_id, marketplace, external_id, name, status, mp_status, paused_by,
-                                      max_bid, bid_type, payment_type, synced_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                      max_bid, bid_type, payment_type, synced_at, strategy_type, target_position,
+                                      target_drr, target_cpo, daily_limit)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ON CONFLICT (marketplace, brand_id, external_id) DO UPDATE SET
     name = EXCLUDED.name, mp_status = EXCLUDED.mp_status, bid_type = EXCLUDED.bid_type,
     payment_type = EXCLUDED.payment_type, synced_at = EXCLUDED.synced_at, updated_at = now(),
@@ -37,7 +39,8 @@ RETURNING id, status
 @marketing_job(queue="default")
 async def sync_campaigns(ctx: Ctx) -> dict:
     """Campaigns, their units, current bids, marketplace minimum bids and competitor bids (hourly).
-    A campaign seen for the first time gets strategy `manual` (never changed) until an operator sets one."""
+    A campaign seen for the first time gets its brand's defaults (settings `marketing.campaign_defaults`, per brand
+    `brand_campaign_defaults`): a working strategy, max_bid and daily limit; later syncs never touch them."""
     pairs = [(mp, brand) for mp in MARKETPLACES for brand in ctx.brands()]
     outcomes = await asyncio.gather(*(_sync_account(ctx, mp, brand) for mp, brand in pairs), return_exceptions=True)
     summary: dict[str, Any] = {"campaigns": 0, "keywords": 0, "errors": 0, "accounts": {}}
@@ -66,12 +69,20 @@ async def _sync_account(ctx: Ctx, marketplace: str, brand: str) -> tuple[int, in
         return None
     now = ctx.now()
     found = await acc.campaigns()
-    default_max = kopecks_to_roubles(rouble(str(ctx.settings.marketing.default_max_bid_rub)))
+    d = ctx.settings.marketing.defaults_for(brand)
+
+    def money(value: float | None) -> Decimal | None:
+        return None if value is None else kopecks_to_roubles(rouble(str(value)))
+
+    defaults = (d.strategy, d.target_position, None if d.target_drr is None else Decimal(str(d.target_drr)),
+                money(d.target_cpo_rub), money(d.daily_limit_rub))
+    default_max = money(d.max_bid_rub)
     ids: dict[str, int] = {}
     for c in found:
         status = "archived" if c.archived else ("active" if c.active else "paused")
         row = await ctx.db.fetchrow(_UPSERT_CAMPAIGN, brand, marketplace, c.external_id, c.name, status, c.mp_status,
-                                    None if c.active else "marketplace", default_max, c.bid_type, c.payment_type, now)
+                                    None if c.active else "marketplace", default_max, c.bid_type, c.payment_type, now,
+                                    *defaults)
         ids[c.external_id] = row["id"]
     live = [c for c in found if not c.archived]
     units = await acc.units([c.external_id for c in live])

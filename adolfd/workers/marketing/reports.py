@@ -1,4 +1,5 @@
-"""CSV reports of daily campaign figures (seed 002 §7.1 `generate_report`)."""
+"""CSV reports of daily campaign figures (seed 002 §7.1 `generate_report`), written on the worker host and, when
+asked from a chat (the bot's /report, or `chat_id=` from the CLI), sent to that chat as a file."""
 from __future__ import annotations
 
 import csv
@@ -9,6 +10,7 @@ from pathlib import Path
 from adolfd.engine.arguments import BrandId
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import BadArguments
+from adolfd.keys import MARKETING_REPORT_SENT as REPORT_SENT
 from adolfd.workers.marketing.alerts import marketing_job
 
 REPORT_COLUMNS = ("stat_date", "brand_id", "marketplace", "campaign_id", "campaign", "views", "clicks", "ctr",
@@ -17,9 +19,10 @@ REPORT_COLUMNS = ("stat_date", "brand_id", "marketplace", "campaign_id", "campai
 
 @marketing_job(queue="low", timeout=600)
 async def generate_report(ctx: Ctx, date_from: date, date_to: date, campaign_id: int | None = None,
-                          brand_id: BrandId | None = None) -> dict:
+                          brand_id: BrandId | None = None, chat_id: int | None = None) -> dict:
     """A CSV of daily campaign figures for one campaign or one brand over a period; the path is in the result.
-    The same request writes the same file (replaced atomically)."""
+    The same request writes the same file (replaced atomically). With `chat_id` the file is sent to that chat
+    (Bot API sendDocument); a retry after a send that succeeded does not send it again (a per-job mark)."""
     if date_to < date_from:
         raise BadArguments("date_to is before date_from")
     if (campaign_id is None) == (brand_id is None):
@@ -44,4 +47,26 @@ async def generate_report(ctx: Ctx, date_from: date, date_to: date, campaign_id:
         for r in rows:
             writer.writerow([r[c] for c in REPORT_COLUMNS])
     partial.replace(path)
-    return {"path": str(path), "rows": len(rows), "date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
+    result: dict = {"path": str(path), "rows": len(rows), "date_from": date_from.isoformat(),
+                    "date_to": date_to.isoformat()}
+    if chat_id is not None:
+        result["sent_to"] = chat_id
+        result["message_id"] = await _send_report(ctx, chat_id, path, len(rows), date_from, date_to)
+    return result
+
+
+async def _send_report(ctx: Ctx, chat_id: int, path: Path, rows: int, date_from: date, date_to: date) -> int:
+    from aiogram.types import BufferedInputFile
+
+    from adolfd.clients.telegram import telegram_bot
+
+    mark = REPORT_SENT.format(job_id=ctx.job_id)
+    sent = await ctx.redis.get(mark)
+    if sent is not None:
+        return int(sent)
+    message = await telegram_bot(ctx.res).send_document(
+        chat_id, BufferedInputFile(path.read_bytes(), filename=path.name),
+        caption=f"Отчёт по рекламе {date_from:%d.%m.%Y}–{date_to:%d.%m.%Y}: {rows} строк")
+    await ctx.redis.set(mark, message.message_id, ex=86400)
+    ctx.log.info("report_sent", chat_id=chat_id, file=path.name, rows=rows, message_id=message.message_id)
+    return message.message_id

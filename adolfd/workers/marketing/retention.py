@@ -1,9 +1,11 @@
-"""Retention of marketing rows (seed 002 §7.3.6): stats, bid history, alerts and daily stats."""
+"""Retention of marketing rows (seed 002 §7.3.6): stats, bid history, alerts and daily stats. Alerts are the
+module's rows of `marketing_alerts` and of the shared `alerts` table alike: 6 months, resolved or not."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from adolfd.engine.context import Ctx
+from adolfd.workers.marketing import MODULE_NAME as MODULE
 from adolfd.workers.marketing.alerts import marketing_job
 
 
@@ -22,6 +24,9 @@ async def cleanup_old_stats(ctx: Ctx) -> dict:
     ):
         status = await ctx.db.execute(f"DELETE FROM {table} WHERE {column} < $1", cutoff)
         cleaned[table] = int(status.split()[-1])
+    status = await ctx.db.execute("DELETE FROM alerts WHERE module = $1 AND created_at < $2", MODULE,
+                                  _months_back(now, s.alerts_retention_months))
+    cleaned["alerts"] = int(status.split()[-1])
     ctx.log.info("marketing_cleanup", deleted=sum(cleaned.values()), **cleaned)
     return {"started_at": started, "tables_cleaned": cleaned, "finished_at": ctx.now().isoformat()}
 

@@ -15,7 +15,7 @@ async def marketing_status(redis: Any, db: Any) -> dict[str, Any]:
         return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
                 for k, v in raw.items()}
     return {
-        "bids_paused": await bids_paused(redis),
+        "bids_paused": await bids_paused(db, redis),
         "bid_cycle_running": bool(await redis.exists(LOCK_KEY)),
         "last_bid_cycle": text(await redis.hgetall(LAST_CYCLE)),
         "api_status": {mp: text(await redis.hgetall(API_STATUS.format(mp=mp))) for mp in MARKETPLACES},

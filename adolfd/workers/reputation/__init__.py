@@ -15,9 +15,9 @@ from adolfd.engine.module import ModuleSpec, Queue
 
 def _jobs():
     from adolfd.engine.jobs import job_functions
-    from adolfd.workers.reputation import analysis, analytics, archive, office, polling, publishing
+    from adolfd.workers.reputation import analysis, analytics, archive, office, polling, publishing, resume
 
-    return job_functions(polling, analysis, publishing, analytics, archive, office)
+    return job_functions(polling, analysis, publishing, resume, analytics, archive, office)
 
 
 def _commands():

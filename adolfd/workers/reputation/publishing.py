@@ -8,9 +8,11 @@ taken as ours and nothing is sent again; after attempts the marketplace refused 
 later was written by someone else and the item is skipped. Right before the claim the content guard reads the reply
 once more (`reply_guard`): a held reply goes back to review, never out. After the publishing call the answer's body
 is checked by the client and the reply is read back (`seller_answers`): an unreadable answer or a reply that is not
-there fails the attempt with its outcome unknown, so the next attempt looks before it sends. A claim whose worker
-died is taken over only after `publish_lease_seconds`, by the job's own ARQ re-run or by the hourly
-`retry_failed_publish`; only the holder of the attempt id may finish it."""
+there fails the attempt with its outcome unknown, so the next attempt looks before it sends. The attempt id is derived
+from the job id: when a worker dies mid-job (its claim freed by the liveness sweep) or a drain hands the job back,
+the job's next try takes its own claim over at once; any other claim is taken over only after
+`publish_lease_seconds`, by the frequent `resume_stuck_items` sweep or the hourly `retry_failed_publish`. Only the
+holder of the attempt id may finish it."""
 from __future__ import annotations
 
 import uuid
@@ -52,12 +54,22 @@ class Held:
     reason: str
 
 
+def attempt_of(job_id: str) -> uuid.UUID:
+    """A job's attempt id, the same on every try of that job: ARQ runs one try of a job id at a time, so a
+    later try finding its own job's claim knows the earlier try is over (it died, or a drain cut it)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"reputation.send_response/{job_id}") if job_id else uuid.uuid4()
+
+
 async def claim_publish(db: asyncpg.Pool, item_id: int, now: datetime, lease: timedelta,
-                        max_tries: int) -> Claim | Held | str:
-    """Take the item for one publish attempt, or say why not (its status, `gave_up`, or the guard's `Held`).
+                        max_tries: int, attempt: uuid.UUID | None = None,
+                        rerun: bool = False) -> Claim | Held | str:
+    """Take the item for one publish attempt, or say why not (its status, `gave_up`, or the guard's `Held`). A
+    re-run of the job that holds the claim (`rerun` with the same `attempt`) takes it over without waiting for the
+    lease.
 
     The new attempt counts as doubtful from here: if the worker dies mid-call nobody can tell whether the
     marketplace got it. `_finish` clears that when the outcome is known."""
+    attempt = attempt or uuid.uuid4()
     async with db.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(ITEM + " FOR UPDATE OF i", item_id)
         if row is None:
@@ -65,7 +77,8 @@ async def claim_publish(db: asyncpg.Pool, item_id: int, now: datetime, lease: ti
         status = row["status"]
         stale = (status == ItemStatus.PUBLISHING and row["publish_started_at"] is not None
                  and row["publish_started_at"] <= now - lease)
-        if not (status in (ItemStatus.APPROVED, ItemStatus.FAILED) or stale):
+        own = status == ItemStatus.PUBLISHING and rerun and row["publish_attempt"] == attempt
+        if not (status in (ItemStatus.APPROVED, ItemStatus.FAILED) or stale or own):
             return status
         if status == ItemStatus.FAILED and row["publish_retry_count"] >= max_tries:
             return "gave_up"
@@ -79,7 +92,6 @@ async def claim_publish(db: asyncpg.Pool, item_id: int, now: datetime, lease: ti
             await conn.execute("UPDATE reputation_items SET status = 'pending_review', updated_at = $2 "
                                "WHERE id = $1", item_id, now)
             return Held(verdict.reason)
-        attempt = uuid.uuid4()
         await conn.execute("UPDATE reputation_responses SET publish_attempt = $2, publish_started_at = $3, "
                            "publish_retry_count = publish_retry_count + 1, doubtful_attempts = doubtful_attempts + 1, "
                            "updated_at = $3 WHERE item_id = $1",
@@ -122,7 +134,7 @@ async def send_response(ctx: Ctx, item_id: int) -> dict:
     """Публикация ответа (seed 003 §7.3), exactly once per item (module docstring)."""
     rep = ctx.settings.reputation
     claim = await claim_publish(ctx.db, item_id, ctx.now(), timedelta(seconds=rep.publish_lease_seconds),
-                                rep.publish_max_tries)
+                                rep.publish_max_tries, attempt_of(ctx.job_id), rerun=ctx.job_try > 1)
     if isinstance(claim, Held):
         ctx.log.warning("reply_held_by_guard", item_id=item_id, reason=claim.reason)
         await ctx.alert("REPUTATION_REPLY_HELD", "warning",

@@ -126,6 +126,22 @@ async def test_cleanup_old_data_keeps_recent_rows(res, at, moment, inputs, run_j
     assert result["retention_days"] == 90
 
 
+async def test_cleanup_old_data_deletes_read_alerts_even_unresolved(res, at, moment, run_job):
+    """Seed 000 §8.4.8 deletes read alerts: an open alert older than the retention goes once a person
+    acknowledged it or it reached the chats; one nobody has seen yet, a recent one and other modules' stay."""
+    old, recent = moment - timedelta(days=91), moment - timedelta(days=10)
+    rows = [("logistic", "resolved", old, old, None, None), ("logistic", "acknowledged", old, None, old, None),
+            ("logistic", "delivered", old, None, None, old), ("logistic", "unseen", old, None, None, None),
+            ("logistic", "recent", recent, None, recent, recent), ("watcher", "other", old, None, old, old)]
+    await res.db.executemany(
+        "INSERT INTO alerts (module, alert_type, severity, message, dedup_key, created_at, resolved_at, "
+        "acknowledged_at, delivered_at) VALUES ($1, $2, 'warning', 'm', $2, $3, $4, $5, $6)", rows)
+    out = await run_job("logistic.cleanup_old_data")
+    assert out["result"]["alerts_deleted"] == 3
+    left = await res.db.fetch("SELECT alert_type FROM alerts ORDER BY alert_type")
+    assert [r["alert_type"] for r in left] == ["other", "recent", "unseen"]
+
+
 async def test_cleanup_stock_history(res, at, moment, run_job):
     for age in (91, 89):
         await res.db.execute("INSERT INTO logistic_stock_history VALUES ('ohana_market', 'X', 'W', $1, 5, $2)",

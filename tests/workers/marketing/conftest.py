@@ -7,6 +7,15 @@ from typing import Any
 import pytest
 from adolfd.engine.jobs import resolve
 from adolfd.engine.retry import RetryPolicy
+from adolfd.settings import CampaignDefaults
+
+
+@pytest.fixture(autouse=True)
+def campaigns_arrive_manual(res, monkeypatch):
+    """These tests set each campaign's strategy and limits themselves (`configure`): new campaigns arrive
+    `manual` without a limit here, not with the production defaults (test_campaign_admin.py covers those)."""
+    monkeypatch.setattr(res.settings.marketing, "campaign_defaults",
+                        CampaignDefaults(strategy="manual", target_drr=None, daily_limit_rub=None))
 
 
 @pytest.fixture

@@ -104,12 +104,12 @@ async def test_lock_cannot_be_released_by_a_non_owner(res, sandbox, synced, monk
 
 
 async def test_kill_switch_skips_the_cycle(res, sandbox, run_job, synced):
-    await pause_bids(res.redis, by="test", now=res.clock.now(), reason="promo day")
+    await pause_bids(res.db, res.redis, by="test", now=res.clock.now(), reason="promo day")
     result = await run_job("marketing.run_bid_cycle")
     assert result["result"] == {"status": "skipped", "reason": "kill_switch", "paused_by": "test"}
     assert total(sandbox, "bids_set") == 0
     assert (await res.redis.hgetall(LAST_CYCLE))[b"status"] == b"skipped"
-    assert (await resume_bids(res.redis, by="test"))["lifted"]["by"] == "test"
+    assert (await resume_bids(res.db, res.redis, by="test"))["lifted"]["by"] == "test"
     result = await run_job("marketing.run_bid_cycle")
     assert result["result"]["status"] == "completed" and total(sandbox, "bids_set") > 0
 
@@ -181,8 +181,10 @@ async def test_apply_bid_change_is_exactly_once_under_retries(res, sandbox, run_
 async def test_bid_change_outside_limits_is_refused(res, synced):
     kw = await res.db.fetchrow("SELECT k.id FROM marketing_keywords k JOIN marketing_campaigns c "
                                "ON c.id = k.campaign_id WHERE c.marketplace = 'ozon' LIMIT 1")
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="above the campaign's max_bid 1000.00"):
         await request_bid_change(res.db, kw["id"], 5000, request_id="too-much")
+    with pytest.raises(ValueError, match="below the marketplace minimum"):
+        await request_bid_change(res.db, kw["id"], 0, request_id="too-little")
     assert await res.db.fetchval("SELECT count(*) FROM marketing_bid_history") == 0
 
 

@@ -247,9 +247,16 @@ async def test_cleanup_keeps_the_seed_retention(res, run_job, synced, clock):
     await res.db.execute(
         "INSERT INTO marketing_alerts (alert_type, severity, title, message, created_at) SELECT 'x', 'info', 't', 'm', "
         "$1::timestamptz - (n || ' months')::interval - interval '1 day' FROM unnest(ARRAY[5, 6]) AS n", now)
+    # the module's rows of the shared alerts table: 6 months too, resolved or not; other modules' rows stay
+    await res.db.execute(
+        "INSERT INTO alerts (module, alert_type, severity, message, created_at, resolved_at) SELECT m, 'x', 'info', "
+        "'m', $1::timestamptz - (n || ' months')::interval - interval '1 day', NULL "
+        "FROM unnest(ARRAY[5, 6]) AS n, unnest(ARRAY['marketing', 'watcher']) AS m", now)
     result = await run_job("marketing.cleanup_old_stats")
     assert result["result"]["tables_cleaned"] == {"marketing_stats": 1, "marketing_bid_history": 1,
-                                                  "marketing_alerts": 1, "marketing_stats_daily": 0}
+                                                  "marketing_alerts": 1, "marketing_stats_daily": 0, "alerts": 1}
+    left = await res.db.fetch("SELECT module FROM alerts ORDER BY module")
+    assert [r["module"] for r in left] == ["marketing", "watcher", "watcher"]
     assert await res.db.fetchval("SELECT count(*) FROM marketing_stats") == 1
 
 
@@ -274,3 +281,60 @@ async def test_analytics_flags_a_spend_spike_and_writes_recommendations(res, run
     assert await res.db.fetchval("SELECT count(*) FROM marketing_alerts") == 1
     assert await res.db.fetchval("SELECT count(*) FROM marketing_recommendations WHERE campaign_id = $1",
                                  campaign) == len(kinds)
+
+
+async def test_campaign_paused_by_the_cycle_safety_logic_runs_again_the_next_day(res, sandbox, run_job, synced,
+                                                                                 clock):
+    """An Ozon campaign the bid cycle stopped at its daily limit (`paused_by='safety'`) is resumed the next
+    Moscow day like the ones `check_budgets` paused; an operator's pause is not."""
+    today = clock.now().astimezone(res.settings.tz).date()
+    over, manual = await res.db.fetch("SELECT id, external_id, brand_id FROM marketing_campaigns "
+                                      "WHERE marketplace = 'ozon' ORDER BY id LIMIT 2")
+    await res.db.execute("UPDATE marketing_campaigns SET spent_today = 600, spent_date = $2, daily_limit = 500 "
+                         "WHERE id = $1", over["id"], today)
+    await res.db.execute("UPDATE marketing_campaigns SET status = 'paused', paused_by = 'operator', paused_at = $2 "
+                         "WHERE id = $1", manual["id"], clock.now())
+    cycle = await run_job("marketing.run_bid_cycle", marketplace="ozon")
+    assert cycle["success"] and cycle["result"]["campaigns_paused"] == 1
+    row = await res.db.fetchrow("SELECT status, paused_by FROM marketing_campaigns WHERE id = $1", over["id"])
+    assert (row["status"], row["paused_by"]) == ("paused", "safety")
+    key = f"ozon:{over['brand_id']}:{over['external_id']}"
+    same_day = await run_job("marketing.check_budgets")
+    assert same_day["result"]["campaigns_resumed"] == 0
+    clock.advance(days=1)
+    next_day = await run_job("marketing.check_budgets")
+    assert next_day["result"]["campaigns_resumed"] == 1
+    assert sandbox.sandbox.counter("campaign_started", key) == 1
+    assert await res.db.fetchval("SELECT status FROM marketing_campaigns WHERE id = $1", over["id"]) == "active"
+    assert await res.db.fetchval("SELECT paused_by FROM marketing_campaigns WHERE id = $1", manual["id"]) == "operator"
+
+
+async def test_seed_thresholds_raise_deduplicated_alerts_and_resolve_them(res, run_job, clock):
+    """Seed 002 §7.4.2: a 6-minute cycle with errors and a queue of 101 jobs raise one alert each (not again on
+    the next check), resolved once back to normal; queues without a worker are `worker_status` alerts."""
+    from adolfd.keys import MARKETING_LAST_CYCLE as LAST_CYCLE
+
+    now = clock.now()
+    await res.redis.hset(LAST_CYCLE, mapping={"started_at": (now - timedelta(minutes=7)).isoformat(),
+                                              "finished_at": (now - timedelta(minutes=1)).isoformat(),
+                                              "status": "completed", "errors": "2"})
+    await res.redis.zadd("adolfd:marketing:default", {f"parked-{n}": now.timestamp() + 3600 for n in range(101)})
+    first = await run_job("marketing.check_api_health")
+    breached = set(first["result"]["thresholds"]["breached"])
+    assert {"bid_cycle_duration", "bid_cycle_errors", "queue_length:default", "worker_status:low"} <= breached
+    assert "worker_status:high" not in breached                       # the worker running this very check
+    open_alerts = {r["dedup_key"]: r for r in await res.db.fetch(
+        "SELECT dedup_key, alert_type, severity, module FROM alerts WHERE resolved_at IS NULL")}
+    assert open_alerts["threshold:bid_cycle_duration"]["alert_type"] == "THRESHOLD_BID_CYCLE_DURATION"
+    assert open_alerts["threshold:worker_status:low"]["severity"] == "critical"
+    assert {a["module"] for a in open_alerts.values()} == {"marketing"}
+    again = await run_job("marketing.check_api_health")
+    assert again["result"]["thresholds"]["raised"] == 0
+    assert await res.db.fetchval("SELECT count(*) FROM alerts") == len(open_alerts)
+    await res.redis.hset(LAST_CYCLE, mapping={"started_at": (now - timedelta(minutes=2)).isoformat(), "errors": "0"})
+    await res.redis.delete("adolfd:marketing:default")
+    calm = await run_job("marketing.check_api_health")
+    assert calm["result"]["thresholds"]["resolved"] == 3
+    resolved = {r["dedup_key"] for r in await res.db.fetch(
+        "SELECT dedup_key FROM alerts WHERE resolved_at IS NOT NULL")}
+    assert resolved == {"threshold:bid_cycle_duration", "threshold:bid_cycle_errors", "threshold:queue_length:default"}

@@ -1,0 +1,80 @@
+"""Operators' bid changes (`adolfd set-bid`, seed 002 §7.1 apply_bid_change): a value set again after the cycle
+moved the bid is sent, a command typed twice is one change, two jobs for one change send it once."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from adolfd.engine.enqueue import enqueue
+from adolfd.workers.marketing.bid_changes import request_bid_change
+
+
+@pytest.fixture
+async def ozon_keyword(res, run_job, configure, fast_retries):
+    fast_retries("marketing.apply_bid_change")
+    assert (await run_job("marketing.sync_campaigns"))["success"]
+    await configure("ozon", max_bid=1_000.0)
+    return await res.db.fetchrow(
+        "SELECT k.id, k.external_id, k.current_bid, c.external_id AS campaign, c.brand_id FROM marketing_keywords k "
+        "JOIN marketing_campaigns c ON c.id = k.campaign_id WHERE c.marketplace = 'ozon' ORDER BY k.id LIMIT 1")
+
+
+def sent(sandbox, kw) -> int:
+    return sandbox.sandbox.counter("bids_set", f"ozon:{kw['brand_id']}:{kw['campaign']}:{kw['external_id']}")
+
+
+async def current_bid(res, kw) -> Decimal:
+    return await res.db.fetchval("SELECT current_bid FROM marketing_keywords WHERE id = $1", kw["id"])
+
+
+async def test_setting_a_bid_again_after_the_cycle_moved_it_is_applied(res, sandbox, cli, run_job, run_queue,
+                                                                     ozon_keyword):
+    kw = ozon_keyword
+    mine, cycles = kw["current_bid"] + 2, kw["current_bid"] + 5
+    code, out, err = await cli("set-bid", str(kw["id"]), str(mine))
+    assert code == 0, err
+    first = json.loads(out)
+    await run_queue("marketing", "high")
+    assert await current_bid(res, kw) == mine and sent(sandbox, kw) == 1
+    # the bid cycle moves the bid away (recorded and sent like any cycle change)
+    moved = await request_bid_change(res.db, kw["id"], cycles, request_id="slot-1", source="bid_cycle")
+    assert (await run_job("marketing.apply_bid_change", change_id=moved))["result"]["status"] == "applied"
+    assert await current_bid(res, kw) == cycles and sent(sandbox, kw) == 2
+    code, out, err = await cli("set-bid", str(kw["id"]), str(mine))
+    assert code == 0, err
+    second = json.loads(out)
+    assert second["change_id"] != first["change_id"] and second["enqueued"]
+    await run_queue("marketing", "high")
+    assert await current_bid(res, kw) == mine and sent(sandbox, kw) == 3
+    status = await res.db.fetchval("SELECT status FROM marketing_bid_history WHERE id = $1", second["change_id"])
+    assert status == "applied"
+
+
+async def test_a_command_typed_twice_is_one_change(res, ozon_keyword):
+    kw = ozon_keyword
+    bid = kw["current_bid"] + 3
+    assert await request_bid_change(res.db, kw["id"], bid) == await request_bid_change(res.db, kw["id"], bid)
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_bid_history") == 1
+
+
+async def test_two_jobs_for_one_change_send_it_once(res, sandbox, run_queue, ozon_keyword):
+    """A duplicate enqueue under another job id: the jobs run side by side; the marketplace answers the first
+    send slowly, and the second job waits for it and finds the change applied."""
+    kw = ozon_keyword
+    change = await request_bid_change(res.db, kw["id"], kw["current_bid"] + 4, request_id="op-7")
+    sandbox.sandbox.add_fault("ozon-performance", "timeout", count=1, seconds=1.0, process=True,
+                              path=f"/campaign/{kw['campaign']}/products")
+    for job_id in ("bid-a", "bid-b"):
+        assert await enqueue(res.redis, "marketing.apply_bid_change", {"change_id": change}, job_id=job_id)
+    await run_queue("marketing", "high")
+    assert sent(sandbox, kw) == 1
+    assert await current_bid(res, kw) == kw["current_bid"] + 4
+
+
+async def test_a_bid_above_max_bid_is_refused_with_nothing_recorded(res, cli, ozon_keyword):
+    code, _, err = await cli("set-bid", str(ozon_keyword["id"]), "1000.01")
+    assert code == 2 and "above the campaign's max_bid 1000.00" in err
+    code, _, err = await cli("set-bid", "999999", "10")
+    assert code == 2 and "no keyword 999999" in err
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_bid_history") == 0
