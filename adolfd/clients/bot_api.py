@@ -136,27 +136,33 @@ class BotApi:
     def __repr__(self) -> str:
         return f"BotApi(bot={self.id})"
 
-    async def call(self, method: str, params: dict[str, Any]) -> Any:
-        """POST one method; messages wait for their pacing slots first; a 429 penalises the chat's slot."""
+    async def call(self, method: str, params: dict[str, Any], files: dict[str, tuple[str, bytes, str]] | None = None
+                   ) -> Any:
+        """POST one method; messages wait for their pacing slots first; a 429 penalises the chat's slot.
+        `files` (field -> (file name, bytes, MIME type)) makes it a multipart upload."""
         body = {key: value for key, value in params.items() if value is not None}
         chat_id: int | str | None = body.get("chat_id")
         if self.limiter is None or chat_id is None or not method.startswith(PACED_PREFIXES):
-            return await self._post(method, body)
+            return await self._post(method, body, files)
         await pace_message(self.limiter, self.settings, self.id, chat_id)
         try:
-            return await self._post(method, body)
+            return await self._post(method, body, files)
         except BotRetryAfter as exc:
             await self.limiter.penalise(chat_key(chat_id), exc.retry_after,
                                         self.settings.rate_limit("telegram", chat_class(chat_id)))
             raise
 
-    async def _post(self, method: str, body: dict[str, Any]) -> Any:
+    async def _post(self, method: str, body: dict[str, Any], files: dict[str, tuple[str, bytes, str]] | None) -> Any:
         url = f"{self._base}/bot{self._token}/{method}"
+        payload: dict[str, Any] = {"json": body}
+        if files:       # form fields are strings; objects and numbers JSON-encoded, as the Bot API reads them
+            payload = {"data": {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()},
+                       "files": files}
         # httpx puts the URL, and so the token, into its errors: only their class names go further, raised
         # outside the `except` so the httpx error is not even the new one's context
         response: httpx.Response | None = None
         try:
-            response = await self._client.post(url, json=body, timeout=self.timeout)
+            response = await self._client.post(url, timeout=self.timeout, **payload)
         except httpx.TimeoutException as exc:
             lost = f"no answer in time ({type(exc).__name__})"
         except httpx.HTTPError as exc:
@@ -179,8 +185,9 @@ class BotApi:
             raise BotBadResponse(method, "ok without a result", status=response.status_code)
         return answer["result"]
 
-    async def _message(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        result = await self.call(method, params)
+    async def _message(self, method: str, params: dict[str, Any],
+                       files: dict[str, tuple[str, bytes, str]] | None = None) -> dict[str, Any]:
+        result = await self.call(method, params, files)
         if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
             raise BotBadResponse(method, "the result is not a Message")
         return result
@@ -193,6 +200,12 @@ class BotApi:
         """`photo` is a file id or an HTTP URL (worker jobs never upload bytes)."""
         return await self._message("sendPhoto", {"chat_id": chat_id, "photo": photo, "caption": caption,
                                                  "parse_mode": parse_mode})
+
+    async def send_document(self, chat_id: int | str, filename: str, content: bytes, *, mime_type: str,
+                            caption: str | None = None) -> dict[str, Any]:
+        """Upload one file as a document (multipart, as the Bot API requires for new files)."""
+        return await self._message("sendDocument", {"chat_id": chat_id, "caption": caption},
+                                   files={"document": (filename, content, mime_type)})
 
     async def send_media_group(self, chat_id: int | str, media: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """`media`: InputMediaPhoto objects (`{"type": "photo", "media": <file id>, "caption"?, "parse_mode"?}`)."""
@@ -222,8 +235,16 @@ class BotApi:
 def worker_bot(res: Resources, token: str, purpose: str) -> BotApi:
     """The `purpose` bot of this worker process, built once over the shared httpx client and the shared pacing."""
     bot = res.bot_apis.get(purpose)
-    if bot is None:
+    if bot is None or bot._token != token:
         bot = res.bot_apis[purpose] = BotApi(res.http_for("telegram"), token,
                                              base_url=res.settings.api_urls.telegram, limiter=res.limiter,
                                              settings=res.settings)
     return bot
+
+
+def admin_bot(res: Resources) -> BotApi:
+    """The admin bot (`ops.bot_token`) for jobs that deliver to an operator's chat (reports)."""
+    token = res.settings.ops.bot_token.get_secret_value()
+    if not token:
+        raise LookupError("no Telegram bot token configured (ADOLFD_OPS__BOT_TOKEN or its credential file)")
+    return worker_bot(res, token, "admin")
