@@ -154,3 +154,21 @@ async def test_the_carsbot_calls_against_the_sandbox(res, sandbox):
         await bot.send_message(user, "hello")
     with pytest.raises(BotBadRequest, match="can't parse entities"):
         await bot.send_message(channel, "<b>unclosed", parse_mode="HTML")
+
+
+async def test_documents_are_multipart_uploads(settings):
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True, "result": message(111, "")})
+
+    sent = await bot_over(handler, settings).send_document(111, "report.csv", b"a,b\n1,2\n", mime_type="text/csv",
+                                                           caption="Отчёт")
+    assert sent["message_id"] == 7
+    [request] = seen
+    body = request.read()
+    assert request.url.path == f"/bot{TOKEN}/sendDocument"
+    assert request.headers["content-type"].startswith("multipart/form-data")
+    assert b'name="chat_id"\r\n\r\n111\r\n' in body and "Отчёт".encode() in body
+    assert b'name="document"; filename="report.csv"' in body and b"a,b\n1,2\n" in body
