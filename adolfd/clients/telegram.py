@@ -6,9 +6,10 @@ about 30 per second overall. `TelegramPacing` takes a slot from the shared Redis
 each message, so the bot's replies, alert digests and channel posts from any process add up within them; a
 429 still pushes that chat's slot out by its `retry_after`.
 
-In worker processes the Bot runs over the process's shared httpx client (`HttpxSession`), so it needs no
-connection of its own and is closed with the other resources; the long-polling bot process uses aiogram's
-own `AiohttpSession` (`adolfd.admin.bot.app`).
+Worker jobs do not use this module: they send through `adolfd.clients.bot_api` (same URL, pacing and limits,
+without aiogram's import cost). `paced_bot` runs a Bot over the process's shared httpx client (`HttpxSession`),
+so it needs no connection of its own and is closed with the other resources; the long-polling bot processes use
+aiogram's own `AiohttpSession` (`adolfd.admin.bot.app`).
 """
 from __future__ import annotations
 
@@ -25,13 +26,14 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.utils.token import TokenValidationError
 
+from adolfd.clients.bot_api import PACED_PREFIXES, chat_class, chat_key, pace_message
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.settings import Settings
 
 if TYPE_CHECKING:
     from adolfd.engine.context import Resources
 
-_PACED_PREFIXES = ("send", "copy", "forward")
+__all__ = ["HttpxSession", "TelegramPacing", "api_server", "chat_class", "make_bot", "paced_bot", "telegram_bot"]
 
 
 def api_server(settings: Settings) -> TelegramAPIServer:
@@ -49,11 +51,6 @@ def make_bot(settings: Settings, session: BaseSession) -> Bot:
         raise LookupError("the configured Telegram bot token is malformed (expected <bot id>:<secret>)") from exc
 
 
-def chat_class(chat_id: int | str) -> str:
-    """Groups, supergroups and channels (negative ids, @usernames) share the stricter group limit."""
-    return "group" if isinstance(chat_id, str) or chat_id < 0 else "chat"
-
-
 class TelegramPacing(BaseRequestMiddleware):
     """Waits for the shared per-chat and global slots before every outgoing message."""
 
@@ -64,16 +61,14 @@ class TelegramPacing(BaseRequestMiddleware):
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Any:
         chat_id = getattr(method, "chat_id", None)
-        if chat_id is None or not method.__api_method__.startswith(_PACED_PREFIXES):
+        if chat_id is None or not method.__api_method__.startswith(PACED_PREFIXES):
             return await make_request(bot, method)
-        kind = chat_class(chat_id)
-        chat_key = f"telegram:{chat_id}:{kind}"
-        await self.limiter.acquire(chat_key, self.settings.rate_limit("telegram", kind))
-        await self.limiter.acquire(f"telegram:{bot.id}:default", self.settings.rate_limit("telegram", "default"))
+        await pace_message(self.limiter, self.settings, bot.id, chat_id)
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as exc:
-            await self.limiter.penalise(chat_key, exc.retry_after, self.settings.rate_limit("telegram", kind))
+            await self.limiter.penalise(chat_key(chat_id), exc.retry_after,
+                                        self.settings.rate_limit("telegram", chat_class(chat_id)))
             raise
 
 

@@ -24,6 +24,7 @@ from adolfd.settings import Settings
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from adolfd.clients.bot_api import BotApi
     from adolfd.clients.http import ApiClient
     from adolfd.clients.llm import LLMProvider
     from adolfd.clients.sheets import SheetsClient
@@ -40,7 +41,8 @@ class Resources:
     http: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     # Built on first use by their owners (adolfd.clients.llm, .telegram, .sheets), once per process:
     llm: LLMProvider | None = None
-    bots: dict[str, Bot] = field(default_factory=dict)          # "admin", "carsbot": each bot token's Bot
+    bots: dict[str, Bot] = field(default_factory=dict)          # aiogram Bots of the bot processes ("admin")
+    bot_apis: dict[str, BotApi] = field(default_factory=dict)   # workers' Bot API senders ("carsbot")
     sheets: SheetsClient | None = None
     _clients: dict[tuple[type[ApiClient], str], ApiClient] = field(default_factory=dict)
 
@@ -83,6 +85,7 @@ class Resources:
         for bot in self.bots.values():
             await bot.session.close()
         self.bots.clear()
+        self.bot_apis.clear()           # they share the httpx clients closed below
         if self.sheets is not None:
             await self.sheets.close()
             self.sheets = None

@@ -3,7 +3,8 @@
 `check_subscriptions_task` closes each expired subscription once (one UPDATE, so two runs cannot both close
 it), then tells the subscriber and removes them from the private channel, each once: the notice is claimed
 (`notified_at`) before it is sent and released only when Telegram says it was not delivered (429, 5xx). A
-subscriber who blocked the bot (403) is marked `blocked_at` and never written to again.
+subscriber who blocked the bot (403) is marked `blocked_at` and never written to again. The removal (ban, then
+unban) is idempotent: any failure but a 400 (not a member) releases its claim for the next run.
 
 Retention (docs/carsbot.md): finished posts (published, rejected, duplicate, skipped, failed) after
 `posts_retention_days` (90), stats rows after `stats_retention_days` (30). ARQ keeps job results 24 h by itself.
@@ -13,8 +14,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter, TelegramServerError
-
+from adolfd.clients.bot_api import (
+    BotBadRequest,
+    BotBadResponse,
+    BotForbidden,
+    BotNetworkError,
+    BotRetryAfter,
+    BotServerError,
+)
 from adolfd.domain.carsbot.subscriptions import expiry_notice
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
@@ -38,11 +45,11 @@ async def _notify(ctx: Ctx, telegram_id: int) -> str:
         return "already"
     try:
         await carsbot_bot(ctx).send_message(telegram_id, expiry_notice(claimed))
-    except TelegramForbiddenError:
+    except BotForbidden:
         await ctx.db.execute("UPDATE carsbot_subscribers SET blocked_at = $2 WHERE telegram_id = $1",
                              telegram_id, ctx.now())
         return "blocked"
-    except (TelegramRetryAfter, TelegramServerError, TelegramBadRequest) as exc:
+    except (BotRetryAfter, BotServerError, BotBadRequest) as exc:
         await ctx.db.execute("UPDATE carsbot_subscribers SET notified_at = NULL WHERE telegram_id = $1", telegram_id)
         ctx.log.warning("carsbot_notice_not_sent", telegram_id=telegram_id, error=type(exc).__name__)
         return "retry"
@@ -62,12 +69,13 @@ async def _remove_access(ctx: Ctx, telegram_id: int) -> bool:
     try:
         await bot.ban_chat_member(channel, telegram_id)          # removes the member …
         await bot.unban_chat_member(channel, telegram_id, only_if_banned=True)   # … and lets them rejoin if renewed
-    except (TelegramRetryAfter, TelegramServerError) as exc:
+    except (BotRetryAfter, BotServerError, BotNetworkError, BotBadResponse) as exc:
+        # ban and unban are idempotent, so whatever Telegram did, the next run may safely do them again
         await ctx.db.execute("UPDATE carsbot_subscribers SET access_removed_at = NULL WHERE telegram_id = $1",
                              telegram_id)
         ctx.log.warning("carsbot_access_not_removed", telegram_id=telegram_id, error=type(exc).__name__)
         return False
-    except TelegramBadRequest:
+    except BotBadRequest:
         return True                                              # not a member (any more)
     return True
 

@@ -8,11 +8,11 @@ finds nothing to claim. Then one Telegram call: text (`sendMessage`), one photo 
 - sent → `published` with the message ids, written only if the claim is still ours;
 - 429 → not sent: the claim is released and the job re-enqueued after `retry_after`;
 - 5xx → not sent: released, and the job fails into its retry policy (exponential backoff);
-- 403 (the bot is not an admin of the channel) and 400 (bad caption, file) → `failed` with Telegram's words
-  and a critical alert: repeating the same call cannot succeed;
-- no answer (timeout, connection lost after sending) → `publish_unknown` and an alert: Telegram may have
-  posted it, and the Bot API cannot tell us, so adolfd never sends it again by itself (an operator looks at
-  the channel and publishes it with `publish-now` if it is not there).
+- 403 (the bot is not an admin of the channel), 401 (a revoked token) and 400 (bad caption, file) → `failed`
+  with Telegram's words and a critical alert: repeating the same call cannot succeed;
+- no answer (timeout, connection lost after sending) or an unreadable one → `publish_unknown` and an alert:
+  Telegram may have posted it, and the Bot API cannot tell us, so adolfd never sends it again by itself (an
+  operator looks at the channel and publishes it with `publish-now` if it is not there).
 
 A claim older than `publish_lease_seconds` belonged to a worker that died mid-send: the same reasoning makes it
 `publish_unknown`, never a second send.
@@ -23,16 +23,16 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
+from adolfd.clients.bot_api import (
+    BotApi,
+    BotBadRequest,
+    BotBadResponse,
+    BotForbidden,
+    BotNetworkError,
+    BotRetryAfter,
+    BotServerError,
+    BotUnauthorized,
 )
-from aiogram.types import InputMediaPhoto, MediaUnion, Message
-
 from adolfd.cron import CARSBOT_RETRY
 from adolfd.engine.arguments import Id
 from adolfd.engine.context import Ctx
@@ -56,14 +56,15 @@ RETURNING id
 """
 
 
-async def _send(bot: Bot, chat_id: int, text: str, photos: list[dict[str, Any]]) -> list[Message]:
+async def _send(bot: BotApi, chat_id: int, text: str, photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Messages Telegram made of the post."""
     if not photos:
         return [await bot.send_message(chat_id, text, parse_mode="HTML")]
     if len(photos) == 1:
         return [await bot.send_photo(chat_id, photos[0]["file_id"], caption=text, parse_mode="HTML")]
-    media: list[MediaUnion] = [InputMediaPhoto(media=p["file_id"], caption=text if i == 0 else None,
-                             parse_mode="HTML" if i == 0 else None) for i, p in enumerate(photos[:ALBUM_MAX])]
-    return list(await bot.send_media_group(chat_id, media))
+    media = [{"type": "photo", "media": p["file_id"], **({"caption": text, "parse_mode": "HTML"} if i == 0 else {})}
+             for i, p in enumerate(photos[:ALBUM_MAX])]
+    return await bot.send_media_group(chat_id, media)
 
 
 async def _settle(ctx: Ctx, post_id: int, attempt: uuid.UUID, status: str, *, error: str | None = None,
@@ -98,24 +99,25 @@ async def publish_post_task(ctx: Ctx, post_id: Id) -> dict:
         raise LookupError("no target channel configured (ADOLFD_CARSBOT__TARGET_CHANNEL_ID)")
     try:
         sent = await _send(carsbot_bot(ctx), target, post["generated_text"], post["photos"])
-    except TelegramRetryAfter as exc:
+    except BotRetryAfter as exc:
         await _settle(ctx, post_id, attempt, "ready")
         await ctx.enqueue("carsbot.publish_post_task", post_id=post_id, _defer_by=float(exc.retry_after),
                           _job_id=PUBLISH_AGAIN_JOB.format(post_id=post_id, reason="429", n=attempt.hex[:8]))
         return {"status": "rate_limited", "post_id": post_id, "retry_in": exc.retry_after}
-    except TelegramServerError:
+    except BotServerError:
         await _settle(ctx, post_id, attempt, "ready")
         raise
-    except (TelegramForbiddenError, TelegramBadRequest) as exc:
-        await _settle(ctx, post_id, attempt, "failed", error=exc.message[:500])
-        await ctx.alert("PUBLISH_FAILED", "critical", f"Пост {post_id} не опубликован: {exc.message}",
+    except (BotForbidden, BotUnauthorized, BotBadRequest) as exc:
+        await _settle(ctx, post_id, attempt, "failed", error=exc.description[:500])
+        await ctx.alert("PUBLISH_FAILED", "critical", f"Пост {post_id} не опубликован: {exc.description}",
                         dedup_key=f"carsbot:publish_failed:{post_id}", post_id=post_id)
-        return {"status": "failed", "post_id": post_id, "error": exc.message}
-    except TelegramNetworkError as exc:
-        await _settle(ctx, post_id, attempt, "publish_unknown", error=f"no answer from Telegram: {exc.message}"[:500])
+        return {"status": "failed", "post_id": post_id, "error": exc.description}
+    except (BotNetworkError, BotBadResponse) as exc:
+        await _settle(ctx, post_id, attempt, "publish_unknown",
+                      error=f"no usable answer from Telegram: {exc.description}"[:500])
         await ctx.alert("PUBLISH_UNKNOWN", "high", f"Пост {post_id}: Telegram не ответил, проверьте канал",
                         dedup_key=f"carsbot:publish_unknown:{post_id}", post_id=post_id)
         return {"status": "publish_unknown", "post_id": post_id}
-    ids = [m.message_id for m in sent]
+    ids = [m["message_id"] for m in sent]
     await _settle(ctx, post_id, attempt, "published", message_ids=ids)
     return {"status": "published", "post_id": post_id, "message_ids": ids}

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
+from adolfd.clients.bot_api import (
+    BotApi,
+    BotBadRequest,
+    BotBadResponse,
+    BotForbidden,
+    BotNetworkError,
+    BotRetryAfter,
+    BotServerError,
 )
-
 from adolfd.domain.carsbot.subscriptions import invite_text
 from adolfd.engine.context import Ctx
 from adolfd.workers.carsbot.resources import carsbot_bot
@@ -50,37 +50,37 @@ WHERE telegram_id = $1 AND invite_link IS NOT NULL AND invited_at IS NULL AND bl
 RETURNING invite_link, expires_on
 """
 
-_TRANSIENT = (TelegramRetryAfter, TelegramServerError, TelegramNetworkError)
+_TRANSIENT = (BotRetryAfter, BotServerError, BotNetworkError, BotBadResponse)
 
 
-async def _open_door(ctx: Ctx, bot: Bot, channel: int, telegram_id: int) -> bool:
+async def _open_door(ctx: Ctx, bot: BotApi, channel: int, telegram_id: int) -> bool:
     try:
         await bot.unban_chat_member(channel, telegram_id, only_if_banned=True)
         link = await bot.create_chat_invite_link(channel, name=f"renewal {telegram_id}"[:32], member_limit=1)
     except _TRANSIENT as exc:
         ctx.log.warning("carsbot_reinvite_later", telegram_id=telegram_id, error=type(exc).__name__)
         return False
-    except (TelegramBadRequest, TelegramForbiddenError) as exc:
+    except (BotBadRequest, BotForbidden) as exc:
         await ctx.alert("REINVITE_FAILED", "high", f"Не удалось пригласить продлившего подписчика {telegram_id} "
-                        f"в закрытый канал: {exc.message} (бот — администратор канала с правом приглашать?)",
-                        dedup_key=f"carsbot:reinvite:{channel}:{exc.message[:60]}", telegram_id=telegram_id)
+                        f"в закрытый канал: {exc.description} (бот — администратор канала с правом приглашать?)",
+                        dedup_key=f"carsbot:reinvite:{channel}:{exc.description[:60]}", telegram_id=telegram_id)
         return False
-    return bool(await ctx.db.fetchval(_STORE_LINK, telegram_id, link.invite_link))
+    return bool(await ctx.db.fetchval(_STORE_LINK, telegram_id, link))
 
 
-async def _send_link(ctx: Ctx, bot: Bot, telegram_id: int) -> str:
+async def _send_link(ctx: Ctx, bot: BotApi, telegram_id: int) -> str:
     claimed = await ctx.db.fetchrow(_CLAIM_SEND, telegram_id, ctx.now())
     if claimed is None:
         return "already"
     try:
         await bot.send_message(telegram_id, invite_text(claimed["invite_link"], claimed["expires_on"]))
-    except TelegramForbiddenError:
+    except BotForbidden:
         await ctx.db.execute("UPDATE carsbot_subscribers SET blocked_at = $2 WHERE telegram_id = $1",
                              telegram_id, ctx.now())
         return "blocked"
-    except TelegramNetworkError:
+    except (BotNetworkError, BotBadResponse):
         return "unknown"          # may have arrived: not resent; the link is in /status anyway
-    except (TelegramRetryAfter, TelegramServerError, TelegramBadRequest) as exc:
+    except (BotRetryAfter, BotServerError, BotBadRequest) as exc:
         await ctx.db.execute("UPDATE carsbot_subscribers SET invited_at = NULL WHERE telegram_id = $1", telegram_id)
         ctx.log.warning("carsbot_invite_not_sent", telegram_id=telegram_id, error=type(exc).__name__)
         return "retry"

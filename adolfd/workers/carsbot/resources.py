@@ -1,20 +1,18 @@
 """What carsbot jobs share within one worker process: the carsbot bot, the sheets client, the LLM provider."""
 from __future__ import annotations
 
-from aiogram import Bot
-
+from adolfd.clients.bot_api import BotApi, worker_bot
 from adolfd.clients.llm import LLMProvider, worker_provider
 from adolfd.clients.sheets import SheetsClient
-from adolfd.clients.telegram import paced_bot
 from adolfd.engine.context import Ctx
 
 
-def carsbot_bot(ctx: Ctx) -> Bot:
+def carsbot_bot(ctx: Ctx) -> BotApi:
     """The carsbot bot (its own token, not the admin bot's): channel posts and subscriber messages."""
     token = ctx.settings.carsbot.bot_token.get_secret_value()
     if not token:
         raise LookupError("no carsbot bot token configured (ADOLFD_CARSBOT__BOT_TOKEN or its credential file)")
-    return paced_bot(ctx.res, token, "carsbot")
+    return worker_bot(ctx.res, token, "carsbot")
 
 
 def sheets(ctx: Ctx) -> SheetsClient:

@@ -56,17 +56,16 @@ async def generate_report(ctx: Ctx, date_from: JobDate, date_to: JobDate, campai
 
 
 async def _send_report(ctx: Ctx, chat_id: int, path: Path, rows: int, date_from: date, date_to: date) -> int:
-    from aiogram.types import BufferedInputFile
-
-    from adolfd.clients.telegram import telegram_bot
+    from adolfd.clients.bot_api import admin_bot
 
     mark = REPORT_SENT.format(job_id=ctx.job_id)
     sent = await ctx.redis.get(mark)
     if sent is not None:
         return int(sent)
-    message = await telegram_bot(ctx.res).send_document(
-        chat_id, BufferedInputFile(path.read_bytes(), filename=path.name),
+    message = await admin_bot(ctx.res).send_document(
+        chat_id, path.name, path.read_bytes(), mime_type="text/csv",
         caption=f"Отчёт по рекламе {date_from:%d.%m.%Y}–{date_to:%d.%m.%Y}: {rows} строк")
-    await ctx.redis.set(mark, message.message_id, ex=86400)
-    ctx.log.info("report_sent", chat_id=chat_id, file=path.name, rows=rows, message_id=message.message_id)
-    return message.message_id
+    message_id: int = message["message_id"]
+    await ctx.redis.set(mark, message_id, ex=86400)
+    ctx.log.info("report_sent", chat_id=chat_id, file=path.name, rows=rows, message_id=message_id)
+    return message_id

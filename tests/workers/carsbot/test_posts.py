@@ -115,12 +115,12 @@ async def test_published_once_under_429_and_a_lost_answer(res, sandbox, channels
     await res.redis.delete("adolfd:carsbot:publishing")
     # Telegram's answer is lost after it posted: never sent again by itself
     sandbox.sandbox.add_fault("telegram", "timeout", count=1, seconds=0.5, process=True, path="sendMessage")
-    session = carsbot_bot(ctx).session
-    session.timeout = 0.2
+    bot = carsbot_bot(ctx)
+    bot.timeout = 0.2
     try:
         out = await run_job("carsbot.publish_post_task", post_id=1, _job_id="lost")
     finally:
-        session.timeout = res.settings.http.timeout
+        bot.timeout = res.settings.http.timeout
     assert out["result"]["status"] == "publish_unknown"
     await asyncio.sleep(0.5)
     again = await run_job("carsbot.publish_post_task", post_id=1, _job_id="again")
@@ -156,3 +156,59 @@ async def test_telegram_429_defers_and_403_fails_with_an_alert(res, sandbox, cha
     out = await run_job("carsbot.publish_post_task", post_id=1, _job_id="forbidden")
     assert out["result"]["status"] == "failed" and (await _post(res))["status"] == "failed"
     assert await res.db.fetchval("SELECT severity FROM alerts WHERE alert_type = 'PUBLISH_FAILED'") == "critical"
+
+
+
+async def _ready_post(res, ctx, channels, run_job) -> None:
+    await channels()
+    await store_post(ctx, message())
+    await run_job("carsbot.process_post_task", post_id=1, _job_id="carsbot:process:1")
+    await res.redis.delete("adolfd:carsbot:publishing")
+
+
+async def test_a_telegram_5xx_releases_the_claim_and_the_retry_publishes_once(res, sandbox, channels, ctx, run_job,
+                                                                               run_queue):
+    await _ready_post(res, ctx, channels, run_job)
+    # 5xx with a Bot API body: Telegram did not post; the claim goes back and the job's retry policy applies
+    sandbox.sandbox.add_fault("telegram", "5xx", path="sendMessage")
+    await ctx.enqueue("carsbot.publish_post_task", post_id=1, _job_id="outage")
+    await run_queue("carsbot", "publishing", max_burst_jobs=1)             # the first try only
+    assert (await _post(res))["status"] == "ready"
+    assert await res.redis.zscore("adolfd:carsbot:publishing", "outage") is not None    # its retry is queued
+    assert telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL) == []
+    sandbox.sandbox.clear_faults("telegram")
+    await asyncio.sleep(1.5)                                   # CARSBOT_RETRY's first delay
+    await run_queue("carsbot", "publishing")
+    assert (await _post(res))["status"] == "published"
+    assert len(telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL)) == 1
+
+
+async def test_an_unreadable_answer_is_publish_unknown_and_never_resent(res, sandbox, channels, ctx, run_job):
+    await _ready_post(res, ctx, channels, run_job)
+    # 200 with a body that is not the Bot API's: it may have been posted, so it is never sent again by itself
+    sandbox.sandbox.add_fault("telegram", "malformed_json", count=1, path="sendMessage")
+    out = await run_job("carsbot.publish_post_task", post_id=1, _job_id="garbled")
+    assert out["result"]["status"] == "publish_unknown"
+    post = await _post(res)
+    assert post["status"] == "publish_unknown" and "not a Bot API answer" in post["error"]
+    assert await res.db.fetchval("SELECT severity FROM alerts WHERE alert_type = 'PUBLISH_UNKNOWN'") == "high"
+    again = await run_job("carsbot.publish_post_task", post_id=1, _job_id="again")
+    assert again["result"]["status"] == "skipped"
+    assert telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL) == []
+
+
+async def test_a_revoked_token_fails_the_post_with_an_alert(res, sandbox, channels, ctx, run_job, monkeypatch):
+    from pydantic import SecretStr
+
+    await _ready_post(res, ctx, channels, run_job)
+    revoked = res.settings.carsbot.bot_token.get_secret_value().split(":")[0] + ":revoked-by-botfather"
+    monkeypatch.setattr(res.settings.carsbot, "bot_token", SecretStr(revoked))
+    res.bot_apis.pop("carsbot", None)                  # built again, with the revoked token
+    try:
+        out = await run_job("carsbot.publish_post_task", post_id=1, _job_id="revoked")
+    finally:
+        res.bot_apis.pop("carsbot", None)
+    assert out["result"]["status"] == "failed" and (await _post(res))["status"] == "failed"
+    assert await res.db.fetchval("SELECT severity FROM alerts WHERE alert_type = 'PUBLISH_FAILED'") == "critical"
+    assert "revoked-by-botfather" not in out["result"]["error"]
+    assert telegram_fake(sandbox.sandbox).messages(CARSBOT_TARGET_CHANNEL) == []

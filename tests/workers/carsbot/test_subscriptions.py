@@ -112,3 +112,25 @@ async def test_the_invite_is_sent_again_only_when_telegram_surely_did_not_take_i
     second = await run_job("carsbot.sync_subscribers_task", _job_id="later")
     assert second["result"]["reinvited"] == {"links": 0, "sent": 1} and len(fake.invite_links) == 1
     assert len(fake.messages(700000001)) == 2                    # the expiry notice and one invite
+
+
+async def test_access_removal_lost_on_the_wire_is_done_by_the_next_run(res, sandbox, sheet, clock, run_job, ctx):
+    from adolfd.workers.carsbot.resources import carsbot_bot
+
+    clock.set(MIDNIGHT)
+    sheet("Подписчики", SUBSCRIBERS)
+    await run_job("carsbot.sync_subscribers_task")
+    # the first ban gets no answer in time (Telegram never acted on it)
+    sandbox.sandbox.add_fault("telegram", "timeout", count=1, seconds=0.5, path="banChatMember")
+    bot = carsbot_bot(ctx)
+    bot.timeout = 0.2
+    try:
+        first = await run_job("carsbot.check_subscriptions_task")
+    finally:
+        bot.timeout = res.settings.http.timeout
+    assert first["result"]["closed"] == 2 and first["result"]["access_removed"] == 1
+    second = await run_job("carsbot.check_subscriptions_task", _job_id="again")
+    assert second["result"]["access_removed"] == 1
+    assert sandbox.sandbox.counter("members_banned", f"telegram:{CARSBOT_PRIVATE_CHANNEL}") == 2
+    assert await res.db.fetchval("SELECT count(*) FROM carsbot_subscribers WHERE access_removed_at IS NULL "
+                                 "AND closed_at IS NOT NULL") == 0
