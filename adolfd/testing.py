@@ -224,3 +224,15 @@ def with_jobs(monkeypatch: Any, module: str, *functions: Any) -> None:
 
     catalog = jobs.Catalog(tuple(extended(m) if m.name == module else m for m in MODULES))
     monkeypatch.setattr(jobs, "catalog", lambda: catalog)
+
+
+async def until_polling(task: asyncio.Task[Any], requests: list[Any], token: str = "", timeout: float = 10) -> None:
+    """Wait until a bot served by `task` has asked the sandbox's Bot API for updates (with `token`, if given);
+    fails at once if the bot ended, and after `timeout` seconds if it never polled."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    suffix = f"bot{token}/getUpdates" if token else "/getUpdates"
+    while not any(r.path.endswith(suffix) for r in requests):
+        assert not task.done(), task.exception()
+        assert loop.time() < deadline, "the bot never started polling"
+        await asyncio.sleep(0.02)

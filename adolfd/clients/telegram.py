@@ -13,11 +13,12 @@ aiogram's own `AiohttpSession` (`adolfd.admin.bot.app`).
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
@@ -135,3 +136,20 @@ def telegram_bot(res: Resources) -> Bot:
     if not token:
         raise LookupError("no Telegram bot token configured (ADOLFD_OPS__BOT_TOKEN or its credential file)")
     return paced_bot(res, token, "admin")
+
+
+async def stop_polling(dp: Dispatcher, polling: asyncio.Task[Any], bot: Bot, *,
+                       finishing: tuple[asyncio.Task[Any], ...] = (),
+                       helpers: tuple[asyncio.Task[Any], ...] = ()) -> None:
+    """A long-polling bot's stop: aiogram ends its poll (handlers in flight finish; cancelled if it never started
+    or is stuck), the `finishing` tasks end by themselves, the `helpers` are cancelled, and the session closes."""
+    if not polling.done():
+        try:
+            await asyncio.wait_for(dp.stop_polling(), 10)
+        except (TimeoutError, RuntimeError):     # not started yet, or stuck: cancel it
+            polling.cancel()
+    await asyncio.gather(polling, *finishing, return_exceptions=True)
+    for task in helpers:
+        task.cancel()
+    await asyncio.gather(*helpers, return_exceptions=True)
+    await bot.session.close()

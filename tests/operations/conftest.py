@@ -11,6 +11,7 @@ from adolfd.admin.bot.app import serve_bot
 from adolfd.sandbox.accounts import TELEGRAM_BOT
 from adolfd.sandbox.telegram import SentMessage, telegram_fake
 from adolfd.settings import AlertChatSettings, OpsSettings, RateLimit
+from adolfd.testing import until_polling
 
 ADMIN = 111                      # an operator (private chat id = user id)
 SECOND_ADMIN = 112
@@ -56,12 +57,7 @@ async def bot(ops, sandbox, fake) -> AsyncIterator[asyncio.Event]:
     """The bot process (polling + alert delivery) running until the test ends; yields its stop event."""
     stop = asyncio.Event()
     task = asyncio.create_task(serve_bot(ops.settings, ops, stop=stop))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while not any(r.path.endswith("/getUpdates") for r in sandbox.sandbox.requests):
-        assert not task.done(), task.exception()
-        assert loop.time() < deadline, "the bot never started polling"
-        await asyncio.sleep(0.02)
+    await until_polling(task, sandbox.sandbox.requests)
     yield stop
     stop.set()
     await asyncio.wait_for(task, 15)

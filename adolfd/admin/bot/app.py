@@ -24,7 +24,7 @@ from aiogram.exceptions import TelegramAPIError
 from adolfd.admin.alert_delivery import deliver_pending
 from adolfd.admin.bot import access, jobs, system
 from adolfd.admin.bot import alerts as alert_actions
-from adolfd.clients.telegram import TelegramPacing, api_server
+from adolfd.clients.telegram import TelegramPacing, api_server, stop_polling
 from adolfd.engine.context import Resources
 from adolfd.modules import MODULES
 from adolfd.process import sdnotify
@@ -103,16 +103,7 @@ async def serve_bot(settings: Settings, res: Resources, *, stop: asyncio.Event |
     finally:
         sdnotify.stopping("stopping: finishing the alert pass in flight")
         stop.set()
-        if not polling.done():
-            try:
-                await asyncio.wait_for(dp.stop_polling(), 10)
-            except (TimeoutError, RuntimeError):     # not started yet, or stuck: cancel it
-                polling.cancel()
-        await asyncio.gather(polling, delivery, return_exceptions=True)
-        watchdog.cancel()
-        stopper.cancel()
-        await asyncio.gather(watchdog, stopper, return_exceptions=True)
-        await bot.session.close()
+        await stop_polling(dp, polling, bot, finishing=(delivery,), helpers=(watchdog, stopper))
         log.info("bot_stopped")
 
 

@@ -13,7 +13,6 @@ accepts as a line: Telegram does not resend an update once the next poll has con
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from typing import Any
@@ -27,7 +26,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, Message
 from aiogram.utils.token import TokenValidationError
 
-from adolfd.clients.telegram import TelegramPacing, api_server
+from adolfd.clients.telegram import TelegramPacing, api_server, stop_polling
 from adolfd.engine.context import Ctx, Resources
 from adolfd.process import sdnotify
 from adolfd.settings import Settings
@@ -138,17 +137,7 @@ async def serve_carsbot_bot(settings: Settings, res: Resources, *, stop: asyncio
             log.error("carsbot_bot_crashed", error=repr(polling.exception()))
     finally:
         sdnotify.stopping("stopping: finishing the updates in flight")
-        if not polling.done():
-            try:
-                await asyncio.wait_for(dp.stop_polling(), 10)
-            except (TimeoutError, RuntimeError):
-                polling.cancel()
-        with contextlib.suppress(Exception):
-            await polling
-        watchdog.cancel()
-        stopper.cancel()
-        await asyncio.gather(watchdog, stopper, return_exceptions=True)
-        await bot.session.close()
+        await stop_polling(dp, polling, bot, helpers=(watchdog, stopper))
         log.info("carsbot_bot_stopped")
 
 

@@ -12,6 +12,7 @@ import pytest
 from adolfd.sandbox.accounts import CARSBOT_BOT
 from adolfd.sandbox.telegram import telegram_fake
 from adolfd.settings import RateLimit
+from adolfd.testing import until_polling
 from adolfd.workers.carsbot.channel_bot import serve_carsbot_bot
 from structlog.testing import capture_logs
 
@@ -36,12 +37,7 @@ async def carsbot(res, sandbox, monkeypatch) -> AsyncIterator[asyncio.Event]:
     assert res.settings.carsbot.bot_token.get_secret_value() == CARSBOT_BOT.token
     stop = asyncio.Event()
     task = asyncio.create_task(serve_carsbot_bot(res.settings, res, stop=stop))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while not any(r.path.endswith(f"bot{CARSBOT_BOT.token}/getUpdates") for r in sandbox.sandbox.requests):
-        assert not task.done(), task.exception()
-        assert loop.time() < deadline, "the carsbot bot never started polling"
-        await asyncio.sleep(0.02)
+    await until_polling(task, sandbox.sandbox.requests, CARSBOT_BOT.token)
     yield stop
     stop.set()
     await asyncio.wait_for(task, 15)

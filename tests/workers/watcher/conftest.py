@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from adolfd.sandbox.watcher_agents import Fleet, PriceScript
+from adolfd.testing import until_polling
 from adolfd.workers.watcher.consumer import Consumer
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -90,12 +91,7 @@ async def bot(admin_bot_settings, sandbox):
     res = admin_bot_settings
     stop = asyncio.Event()
     task = asyncio.create_task(serve_bot(res.settings, res, stop=stop))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while not any(r.path.endswith("/getUpdates") for r in sandbox.sandbox.requests):
-        assert not task.done(), task.exception()
-        assert loop.time() < deadline, "the bot never started polling"
-        await asyncio.sleep(0.02)
+    await until_polling(task, sandbox.sandbox.requests)
     yield stop
     stop.set()
     await asyncio.wait_for(task, 15)
