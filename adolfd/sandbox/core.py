@@ -576,9 +576,10 @@ def token_gate(sandbox: Sandbox, api: str, *classes: str,
 
     @asynccontextmanager
     async def gate(caller: Caller, request: web.Request) -> AsyncIterator[dict[str, str]]:
-        limited = [c for c in classes if (api, c) in sandbox.limits]
-        if limited and STORM_KEY in request:
-            raise refuse(limited[0], request.pop(STORM_KEY))
+        if STORM_KEY in request:
+            limited = next((c for c in classes if (api, c) in sandbox.limits), None)
+            if limited is not None:
+                raise refuse(limited, request.pop(STORM_KEY))
         for endpoint_class in classes:
             wait = sandbox.gate(api, caller.account, endpoint_class)
             if wait is not None:

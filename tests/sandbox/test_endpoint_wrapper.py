@@ -213,7 +213,8 @@ async def test_a_429_fault_is_each_apis_own_rate_limit_refusal(running: RunningS
 
 
 async def test_a_429_storm_ends_after_its_count(running: RunningSandbox, http) -> None:
-    running.sandbox.add_fault("wb-advert", "429", count=3)
+    added = await http.post(running.url + "/_sandbox/faults", json={"api": "wb-advert", "mode": "429", "count": 3})
+    assert added.json()["fault"]["seconds"] == 1.0, "a storm's default wait is short, not a timeout's hold"
     statuses = [(await http.get(running.api_url("wb-advert") + "/ping", headers=WB)).status_code for _ in range(4)]
     assert statuses == [429, 429, 429, 200]
-    assert running.sandbox.faults == []
+    assert running.sandbox.faults == [] and running.sandbox.counter("faults", "wb-advert:429") == 3
