@@ -2,9 +2,9 @@
 
 Each API lives in its own sub-application mounted at `/{api}` (`/ozon-seller`, ...), so pointing adolfd
 at the sandbox is only a matter of base URLs. The core owns what every fake shares: a settable clock,
-fault injection (5xx, 4xx refusals, timeouts, malformed bodies), per-(api, account, endpoint class) token buckets with
-the real limits, counters of requests, responses and side effects (so a test can prove nothing happened
-twice), and the `/_sandbox/*` control endpoints used by tests and the demo.
+fault injection (5xx, 4xx refusals, timeouts, malformed bodies, 429 storms), per-(api, account, endpoint
+class) token buckets with the real limits, counters of requests, responses and side effects (so a test can
+prove nothing happened twice), and the `/_sandbox/*` control endpoints used by tests and the demo.
 
 Every route of a fake is built with `endpoint(sandbox, api, handler, auth=..., limit=...)`: authentication
 in the API's words, the account recorded in the request log, fault injection, the rate limit with the API's
@@ -33,8 +33,9 @@ log = structlog.get_logger(__name__)
 
 MSK = ZoneInfo("Europe/Moscow")
 
-FAULT_MODES = ("5xx", "timeout", "malformed_json", "wrong_shape", "4xx")
+FAULT_MODES = ("5xx", "timeout", "malformed_json", "wrong_shape", "4xx", "429")
 DEFAULT_TIMEOUT_HOLD = 30.0           # seconds a `timeout` fault holds a request: longer than any client timeout
+DEFAULT_STORM_WAIT = 1.0              # seconds a `429` fault asks the client to wait
 
 
 def request_key(name: str) -> Any:
@@ -45,6 +46,7 @@ def request_key(name: str) -> Any:
 
 ACCOUNT_KEY = request_key("sandbox_account")    # set by `endpoint`: the account the request is for
 FAULT_KEY = request_key("sandbox_fault")        # the fault mode injected into the request
+STORM_KEY = request_key("sandbox_storm")        # a `429` fault's wait, until the endpoint's rate gate refuses
 
 # Builds an API's own error body for a status and message (Ozon: {code, message, details}).
 ErrorBody = Callable[[int, str], Any]
@@ -157,11 +159,13 @@ class Fault:
     `path` limits it to request paths containing that substring. A `timeout` holds the request for
     `seconds`, then answers 504 — or, with `process=True`, serves it normally (the call reached the
     marketplace but the client had already given up: the case that tests duplicate side effects).
+    A `429` is the endpoint's own rate-limit refusal (429, or Yandex Market's 420, with the API's headers)
+    asking the client to wait `seconds`; the request spends no token and does nothing.
     """
 
     id: int
     api: str                       # an API name, or "*" for all
-    mode: str                      # 5xx | timeout | malformed_json | wrong_shape | 4xx (a definitive 400)
+    mode: str                      # 5xx | timeout | malformed_json | wrong_shape | 4xx (a definitive 400) | 429
     remaining: int | None = None
     path: str | None = None
     seconds: float = DEFAULT_TIMEOUT_HOLD
@@ -276,7 +280,9 @@ class Sandbox:
         self._fault_ids += 1
         fault = Fault(
             id=self._fault_ids, api=api, mode=mode, remaining=count, path=path or None,
-            seconds=DEFAULT_TIMEOUT_HOLD if seconds is None else float(seconds), process=bool(process),
+            seconds=float(seconds) if seconds is not None else
+            DEFAULT_STORM_WAIT if mode == "429" else DEFAULT_TIMEOUT_HOLD,
+            process=bool(process),
         )
         self.faults.append(fault)
         return fault
@@ -490,8 +496,10 @@ def endpoint(sandbox: Sandbox, api: str, handler: Handler, *, auth: Auth | None 
     1. `auth` (default: the API's, from `subapp`): the caller, recorded as the request's account, so the
        request log names the account of every authenticated request, faulted ones included; a refusal is
        counted under `auth_failed` and answered in the API's words.
-    2. An injected fault, if one matches (before the rate limit: a held request spends no token).
-    3. `limit`: the caller's tokens, or the API's own 429/420 with its headers.
+    2. An injected fault, if one matches (before the rate limit: a held request spends no token). A `429`
+       fault goes on to the limit, which refuses it as it refuses a caller out of tokens.
+    3. `limit`: the caller's tokens, or the API's own 429/420 with its headers (a plain 429 with
+       Retry-After where the endpoint has no token gate).
     4. `handler`; an ApiError it raises is answered with the API's error body. The limit's headers go on
        every answer.
     """
@@ -499,6 +507,9 @@ def endpoint(sandbox: Sandbox, api: str, handler: Handler, *, auth: Auth | None 
     async def served(request: web.Request, caller: Caller) -> web.StreamResponse:
         try:
             async with (limit or _unlimited)(caller, request) as headers:
+                storm = request.pop(STORM_KEY, None)
+                if storm is not None:             # a `429` fault on an endpoint without a token gate
+                    raise ApiError(429, "Too Many Requests", headers={"Retry-After": retry_after_header(storm)})
                 try:
                     response = await handler(request, caller)
                 except ApiError as exc:
@@ -518,6 +529,11 @@ def endpoint(sandbox: Sandbox, api: str, handler: Handler, *, auth: Auth | None 
         request[ACCOUNT_KEY] = caller.account
         fault = sandbox.take_fault(api, api_path(api, request))
         if fault is None:
+            return await served(request, caller)
+        if fault.mode == "429":
+            request[FAULT_KEY] = fault.mode
+            sandbox.count("faults", f"{api}:{fault.mode}")
+            request[STORM_KEY] = fault.seconds
             return await served(request, caller)
         return await _faulted(sandbox, api, fault, request, lambda: served(request, caller))
 
@@ -554,11 +570,16 @@ def token_gate(sandbox: Sandbox, api: str, *classes: str,
     """A RateLimit over the token buckets `classes`, taken in order (Ozon: the 50 rps gate, then the method's).
 
     `refuse(endpoint_class, wait)` words the refusal; `headers(caller, endpoint_class)` gives the headers of
-    every answer (taken after the tokens, so "remaining" counts this request).
+    every answer (taken after the tokens, so "remaining" counts this request). A `429` fault on the request is
+    refused by `refuse` as if the first limited class were out of tokens, waiting the fault's `seconds`.
     """
 
     @asynccontextmanager
     async def gate(caller: Caller, request: web.Request) -> AsyncIterator[dict[str, str]]:
+        if STORM_KEY in request:
+            limited = next((c for c in classes if (api, c) in sandbox.limits), None)
+            if limited is not None:
+                raise refuse(limited, request.pop(STORM_KEY))
         for endpoint_class in classes:
             wait = sandbox.gate(api, caller.account, endpoint_class)
             if wait is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -15,7 +17,7 @@ from adolfd.sandbox.google_sheets import SERVICE_EMAIL, SPREADSHEET_ID, service_
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from .conftest import ozon_headers
+from .conftest import NOON, ozon_headers
 
 BRAND = "ohana_market"
 WB = {"Authorization": ACCOUNTS[BRAND].wb.token}
@@ -183,3 +185,36 @@ async def test_rate_limit_refusal_is_logged_with_the_account(running: RunningSan
     assert refused.json()["errors"][0]["code"] == "HIT_RATE_LIMIT"
     assert refused.headers["X-RateLimit-Resource-Remaining"] == "0"
     assert running.sandbox.requests[-1].account == str(BUSINESS)
+
+
+async def test_a_429_fault_is_each_apis_own_rate_limit_refusal(running: RunningSandbox, http) -> None:
+    """A storm answers as the endpoint's rate gate does when spent (YM: 420 HIT_RATE_LIMIT), asking for the
+    fault's wait in the API's own header, and spends nothing: the next call goes through."""
+    calls = _calls(await _ozon_performance_token(http, running.api_url("ozon-performance")),
+                   await _google_token(http, running.api_url("google-sheets")))
+    until = format_datetime((NOON + timedelta(seconds=3)).astimezone(UTC), usegmt=True)
+    wait_header = {"ozon-seller": ("retry-after", "3"), "ozon-performance": ("Retry-After", "3"),
+                   "wb-advert": ("X-Ratelimit-Retry", "3"), "wb-feedbacks": ("X-Ratelimit-Retry", "3"),
+                   "ym": ("X-RateLimit-Resource-Until", until), "telegram": ("Retry-After", "3"),
+                   "llm": ("Retry-After", "3")}
+    for call in calls:
+        running.sandbox.add_fault(call.api, "429", count=1, path=call.path, seconds=3)
+        storm = await _send(http, running, call, bad=False)
+        assert storm.status_code == (420 if call.api == "ym" else 429), (call.api, storm.text)
+        assert running.sandbox.requests[-1].fault == "429"
+        if call.api in wait_header:
+            name, value = wait_header[call.api]
+            assert storm.headers.get(name) == value, (call.api, dict(storm.headers))
+        assert (await _send(http, running, call, bad=False)).status_code in (200, 204), call.api
+    body = storm.json()["error"]                                           # Google's own quota refusal
+    assert body["code"] == 429 and body["message"].startswith("Quota exceeded")
+    assert running.sandbox.counter("faults", "ym:429") == 2
+    assert running.sandbox.counters.get("rate_limited", {}) == {}, "a storm spends no tokens"
+
+
+async def test_a_429_storm_ends_after_its_count(running: RunningSandbox, http) -> None:
+    added = await http.post(running.url + "/_sandbox/faults", json={"api": "wb-advert", "mode": "429", "count": 3})
+    assert added.json()["fault"]["seconds"] == 1.0, "a storm's default wait is short, not a timeout's hold"
+    statuses = [(await http.get(running.api_url("wb-advert") + "/ping", headers=WB)).status_code for _ in range(4)]
+    assert statuses == [429, 429, 429, 200]
+    assert running.sandbox.faults == [] and running.sandbox.counter("faults", "wb-advert:429") == 3
