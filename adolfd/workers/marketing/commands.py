@@ -112,10 +112,11 @@ def cmd_campaigns(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _campaign_set_args(p: argparse.ArgumentParser) -> None:
-    from adolfd.workers.marketing.campaign_admin import STRATEGIES
+    # the domain's names, not campaign_admin's: building the parser must not load the ad clients
+    from adolfd.domain.marketing.bid_engine import Strategy
 
     p.add_argument("campaign_id", type=int)
-    p.add_argument("--strategy", choices=STRATEGIES)
+    p.add_argument("--strategy", choices=tuple(s.value for s in Strategy))
     p.add_argument("--target", help="position (≥ 1), drr percent or cpo roubles, as the strategy needs")
     p.add_argument("--max-bid", help="roubles")
     p.add_argument("--daily-limit", help="roubles, or none")
