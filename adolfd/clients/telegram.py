@@ -153,3 +153,24 @@ async def stop_polling(dp: Dispatcher, polling: asyncio.Task[Any], bot: Bot, *,
         task.cancel()
     await asyncio.gather(*helpers, return_exceptions=True)
     await bot.session.close()
+
+
+async def serve_until_signal(settings: Settings, serve: Any) -> int:
+    """A long-polling bot process: shared resources, `serve(settings, res, stop=…)` until SIGTERM/SIGINT, then the
+    resources closed. aiogram's per-update INFO lines are muted: adolfd logs who did what itself."""
+    import logging
+    import signal
+
+    from adolfd.process.resources import build_resources, close_resources
+
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    res = await build_resources(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve(settings, res, stop=stop)
+    finally:
+        await close_resources(res)
+    return 0

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import signal
 from datetime import UTC, datetime
 
 import structlog
@@ -24,7 +22,7 @@ from aiogram.exceptions import TelegramAPIError
 from adolfd.admin.alert_delivery import deliver_pending
 from adolfd.admin.bot import access, jobs, system
 from adolfd.admin.bot import alerts as alert_actions
-from adolfd.clients.telegram import TelegramPacing, api_server, stop_polling
+from adolfd.clients.telegram import TelegramPacing, api_server, serve_until_signal, stop_polling
 from adolfd.engine.context import Resources
 from adolfd.modules import MODULES
 from adolfd.process import sdnotify
@@ -108,17 +106,4 @@ async def serve_bot(settings: Settings, res: Resources, *, stop: asyncio.Event |
 
 
 async def run(settings: Settings) -> int:
-    from adolfd.process.resources import build_resources, close_resources
-
-    # aiogram logs every handled update at INFO; adolfd's own bot_command line already says who did what
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    res = await build_resources(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await serve_bot(settings, res, stop=stop)
-    finally:
-        await close_resources(res)
-    return 0
+    return await serve_until_signal(settings, serve_bot)

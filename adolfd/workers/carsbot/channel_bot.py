@@ -13,8 +13,6 @@ accepts as a line: Telegram does not resend an update once the next poll has con
 from __future__ import annotations
 
 import asyncio
-import logging
-import signal
 from typing import Any
 
 import structlog
@@ -26,7 +24,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, Message
 from aiogram.utils.token import TokenValidationError
 
-from adolfd.clients.telegram import TelegramPacing, api_server, stop_polling
+from adolfd.clients.telegram import TelegramPacing, api_server, serve_until_signal, stop_polling
 from adolfd.engine.context import Ctx, Resources
 from adolfd.process import sdnotify
 from adolfd.settings import Settings
@@ -142,18 +140,7 @@ async def serve_carsbot_bot(settings: Settings, res: Resources, *, stop: asyncio
 
 
 async def run(settings: Settings) -> int:
-    from adolfd.process.resources import build_resources, close_resources
 
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     if not settings.carsbot.bot_token.get_secret_value():
         raise LookupError("no carsbot bot token configured (ADOLFD_CARSBOT__BOT_TOKEN or its credential file)")
-    res = await build_resources(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await serve_carsbot_bot(settings, res, stop=stop)
-    finally:
-        await close_resources(res)
-    return 0
+    return await serve_until_signal(settings, serve_carsbot_bot)
