@@ -23,9 +23,9 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from adolfd.domain.reputation.outside_text import clean_json
 from adolfd.domain.reputation.replies import SellerAnswer
 from adolfd.domain.reputation.review_analysis import FeedbackItem, ItemType
+from adolfd.outside_text import clean_json
 
 E = TypeVar("E", bound=BaseModel)
 

@@ -1,7 +1,7 @@
 """Cleaning customers' text of what PostgreSQL, JSON or a terminal refuse (adolfd.domain.reputation.outside_text)."""
 import json
 
-from adolfd.domain.reputation.outside_text import REPLACEMENT, clean_json, clean_text
+from adolfd.outside_text import REPLACEMENT, clean_json, clean_text
 
 
 def test_nul_and_controls_are_dropped_lone_surrogates_replaced():
