@@ -368,6 +368,9 @@ CREATE TABLE IF NOT EXISTS marketing_keywords (
     updated_at     timestamptz   NOT NULL DEFAULT now(),
     UNIQUE (campaign_id, external_id)
 );
+-- When adolfd last set current_bid from a bid the marketplace confirmed: a campaign read that began earlier saw an
+-- older bid and must not write it over this one.
+ALTER TABLE marketing_keywords ADD COLUMN IF NOT EXISTS bid_set_at timestamptz;
 
 -- Competitor bids per marketplace item: written by Watcher (source 'watcher') and by sync_campaigns from the
 -- marketplace's own competitive-bid data (source 'ozon_competitive'); the bid cycle takes the freshest.

@@ -137,5 +137,5 @@ async def _mark_applied(ctx: Ctx, change_id: int, keyword_id: int, bid: int) -> 
     async with ctx.db.acquire() as conn, conn.transaction():
         await conn.execute("UPDATE marketing_bid_history SET status = 'applied', applied_at = $2, error = NULL "
                            "WHERE id = $1", change_id, ctx.now())
-        await conn.execute("UPDATE marketing_keywords SET current_bid = $2, updated_at = now() WHERE id = $1",
-                           keyword_id, kopecks_to_roubles(bid))
+        await conn.execute("UPDATE marketing_keywords SET current_bid = $2, bid_set_at = $3, updated_at = now() "
+                           "WHERE id = $1", keyword_id, kopecks_to_roubles(bid), ctx.now())

@@ -219,9 +219,10 @@ async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, toda
             AlertType.BID_CONFIG, Severity.WARNING, SafetyAction.ALERT, "Стратегия кампании настроена неверно",
             str(exc)), f"bid_config:{campaign.id}:{today}"))
         return []
+    read_at = ctx.now()
     units = (await acc.units([campaign.external_id])).get(campaign.external_id, [])
     now = ctx.now()
-    rows = (await upsert_units(ctx.db, {campaign.id: units}, now))[campaign.id]
+    rows = (await upsert_units(ctx.db, {campaign.id: units}, now, read_at=read_at))[campaign.id]
     window = {r["keyword_id"]: r for r in await ctx.db.fetch(
         _WINDOW_STATS, [r["id"] for r in rows.values()], today - timedelta(days=s.stats_window_days - 1))}
     rivals = {r["external_id"]: _k(r["bid"]) for r in await ctx.db.fetch(
@@ -310,9 +311,9 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
             "FROM unnest($1::text[]) AS u(key) WHERE h.change_key = u.key",
             [f"cycle:{slot}:{kid}" for kid, _ in part], now)
         await ctx.db.execute(
-            "UPDATE marketing_keywords k SET current_bid = u.bid, updated_at = now() "
+            "UPDATE marketing_keywords k SET current_bid = u.bid, bid_set_at = $3, updated_at = now() "
             "FROM unnest($1::bigint[], $2::numeric[]) AS u(id, bid) WHERE k.id = u.id",
-            [kid for kid, _ in part], [kopecks_to_roubles(b) for _, b in part])
+            [kid for kid, _ in part], [kopecks_to_roubles(b) for _, b in part], now)
         await pause_point()
     for part in chunks(failed):
         await ctx.db.execute(

@@ -87,7 +87,8 @@ async def _sync_account(ctx: Ctx, marketplace: str, brand: str) -> tuple[int, in
     live = [c for c in found if not c.archived]
     units = await acc.units([c.external_id for c in live])
     keywords = 0
-    stored = await upsert_units(ctx.db, {ids[c.external_id]: units.get(c.external_id, []) for c in live}, now)
+    stored = await upsert_units(ctx.db, {ids[c.external_id]: units.get(c.external_id, []) for c in live}, now,
+                                read_at=now)
     for c in live:
         listed = units.get(c.external_id, [])
         keywords += len(stored[ids[c.external_id]])

@@ -95,7 +95,8 @@ SELECT u.campaign_id, u.external_id, u.keyword, u.placement, u.bid, u.price, $1
 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[])
      AS u(campaign_id, external_id, keyword, placement, bid, price)
 ON CONFLICT (campaign_id, external_id) DO UPDATE SET
-    keyword = EXCLUDED.keyword, placement = EXCLUDED.placement, current_bid = EXCLUDED.current_bid,
+    keyword = EXCLUDED.keyword, placement = EXCLUDED.placement,
+    current_bid = CASE WHEN k.bid_set_at >= $8 THEN k.current_bid ELSE EXCLUDED.current_bid END,
     price = COALESCE(EXCLUDED.price, k.price), synced_at = EXCLUDED.synced_at, updated_at = now(),
     status = CASE WHEN k.status = 'removed' THEN 'active' ELSE k.status END
 RETURNING id, campaign_id, external_id, keyword, placement, status, min_bid, price
@@ -103,9 +104,12 @@ RETURNING id, campaign_id, external_id, keyword, placement, status, min_bid, pri
 
 
 async def upsert_units(conn: asyncpg.Pool | asyncpg.Connection, units: dict[int, Sequence[MpUnit]],
-                       now: datetime) -> dict[int, dict[str, asyncpg.Record]]:
+                       now: datetime, *, read_at: datetime) -> dict[int, dict[str, asyncpg.Record]]:
     """Store the units the marketplace lists for each campaign id (bid and price as it reports them), in one
-    statement; returns the rows by campaign id and external id."""
+    statement; returns the rows by campaign id and external id.
+
+    `read_at` is when the marketplace read began: a bid adolfd set and confirmed after it (`bid_set_at`) is newer
+    than the bid this read saw, so a slow read never writes an older bid over it."""
     flat = [(cid, u) for cid, us in units.items() for u in us]
     found: dict[int, dict[str, asyncpg.Record]] = {cid: {} for cid in units}
     if not flat:
@@ -114,7 +118,7 @@ async def upsert_units(conn: asyncpg.Pool | asyncpg.Connection, units: dict[int,
         rows = await conn.fetch(
             _UPSERT_KEYWORDS, now, [cid for cid, _ in part], [u.external_id for _, u in part],
             [u.label for _, u in part], [u.placement for _, u in part], [kopecks_to_roubles(u.bid) for _, u in part],
-            [kopecks_to_roubles(u.price) if u.price is not None else None for _, u in part])
+            [kopecks_to_roubles(u.price) if u.price is not None else None for _, u in part], read_at)
         for r in rows:
             found[r["campaign_id"]][r["external_id"]] = r
         await pause_point()

@@ -96,3 +96,29 @@ async def test_more_changes_at_once_than_pooled_connections_all_apply(res, sandb
     await asyncio.wait_for(run_queue("marketing", "high", max_jobs=len(changes)), 60)
     statuses = await res.db.fetch("SELECT status FROM marketing_bid_history WHERE id = ANY($1::bigint[])", changes)
     assert [r["status"] for r in statuses] == ["applied"] * len(changes)
+
+
+async def test_a_campaign_read_that_began_before_a_bid_change_never_writes_its_older_bid(res, run_job, ozon_keyword):
+    """sync_campaigns and the bid cycle read a campaign's units, then store them: a change applied while the read
+    was under way is newer than what the read saw, so the stored bid stays the applied one until a later read."""
+    from adolfd.engine.context import Ctx
+    from adolfd.engine.jobs import resolve
+    from adolfd.workers.marketing.ad_marketplaces import account
+    from adolfd.workers.marketing.campaigns import upsert_units
+
+    kw = ozon_keyword
+    ctx = Ctx(res, job_id="read", job_try=1, spec=resolve("marketing.sync_campaigns"))
+    campaign_id = await res.db.fetchval("SELECT campaign_id FROM marketing_keywords WHERE id = $1", kw["id"])
+    read_at = res.clock.now()
+    stale = (await account(ctx, "ozon", kw["brand_id"]).units([kw["campaign"]]))[kw["campaign"]]
+    assert any(u.external_id == kw["external_id"] for u in stale)
+    applied = kw["current_bid"] + 4
+    change = await request_bid_change(res.db, kw["id"], applied, request_id="while-reading")
+    assert (await run_job("marketing.apply_bid_change", change_id=change))["result"]["status"] == "applied"
+    await upsert_units(res.db, {campaign_id: stale}, res.clock.now(), read_at=read_at)   # the slow read lands
+    assert await current_bid(res, kw) == applied
+    assert (await run_job("marketing.sync_campaigns"))["success"]                       # a read begun afterwards
+    assert await current_bid(res, kw) == applied
+    await res.db.execute("UPDATE marketing_keywords SET current_bid = 0 WHERE id = $1", kw["id"])
+    assert (await run_job("marketing.sync_campaigns"))["success"]                       # still the marketplace's
+    assert await current_bid(res, kw) == applied
