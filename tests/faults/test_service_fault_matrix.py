@@ -5,8 +5,9 @@ The advertising and feedback fakes have their matrix in `test_api_fault_matrix.p
 - Ozon Seller (the logistic syncs: clusters, 28-day ordered units, FBO stock): each sync's request faulted once;
   the job ends complete (succeeded on its retry, or failed having written nothing), and a clean run then stores
   exactly what the marketplace has.
-- Google Sheets (carsbot: the channels tab read, the analytics tab written): a faulted call is tried again within
-  the client; a faulted write never reaches the sheet, so each write is applied once and the tab is right.
+- Google Sheets (carsbot: the channels tab read, the analytics tab written): a 5xx, timeout or 429 is tried again
+  within the call, an unreadable answer fails the job at once; a faulted write never reaches the sheet, so each
+  write is applied once and, after the next run at the latest, the tab holds exactly the new rows.
 - Telegram (alert delivery's sendMessage): a faulted send leaves the alert undelivered and its chat held; the next
   pass sends it once and records the message Telegram holds. A 429 storm on the workers' sender (a channel post)
   is waited out as Telegram's `parameters.retry_after` says: no request comes sooner.
