@@ -8,8 +8,9 @@ leaves its rows waiting: Telegram down, 5xx or 429 → retried on the next pass 
 refusing (bot blocked, chat gone) → retried with a back-off up to an hour. Nothing is dropped.
 
 Passes never overlap (a PostgreSQL advisory lock, so a CLI `adolfd deliver-alerts` and the bot, or two hosts,
-cannot send the same digest twice). A send whose answer is lost (timeout after Telegram acted, crash before
-the row is written) is sent again on the next pass: at least once, never lost.
+cannot send the same digest twice). A send whose answer is lost or unreadable (timeout after Telegram acted, a
+body that is not the Bot API's, crash before the row is written) is sent again on the next pass: at least once,
+never lost.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import asyncpg
 import structlog
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     RestartingTelegram,
     TelegramAPIError,
     TelegramNetworkError,
@@ -131,13 +133,15 @@ def _alert(row: asyncpg.Record) -> Alert:
                  resolved=row["resolved"], details=row["details"] or {})
 
 
-def _describe(exc: TelegramAPIError, token: str) -> str:
+def _describe(exc: TelegramAPIError | ClientDecodeError, token: str) -> str:
     text = f"{type(exc).__name__}: {exc.message}"
     return text.replace(token, "***") if token else text
 
 
-def _is_transient(exc: TelegramAPIError) -> bool:
-    return isinstance(exc, (TelegramNetworkError, TelegramServerError, RestartingTelegram, TelegramRetryAfter))
+def _is_transient(exc: TelegramAPIError | ClientDecodeError) -> bool:
+    """Telegram down, busy or answering something unreadable: the next pass tries again."""
+    return isinstance(exc, (TelegramNetworkError, TelegramServerError, RestartingTelegram, TelegramRetryAfter,
+                            ClientDecodeError))
 
 
 async def route_undelivered(db: asyncpg.Pool, chats: list[AlertChat], *, now: datetime, batch: int,
@@ -177,7 +181,7 @@ async def _deliver_chat(db: asyncpg.Pool, bot: Bot, settings: Settings, chat_id:
                                           link_preview_options=LinkPreviewOptions(is_disabled=True))
         except TelegramUnauthorizedError:
             raise
-        except TelegramAPIError as exc:
+        except (TelegramAPIError, ClientDecodeError) as exc:
             transient = _is_transient(exc)
             error = _describe(exc, token)
             retry_after = exc.retry_after if isinstance(exc, TelegramRetryAfter) else None

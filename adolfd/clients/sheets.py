@@ -7,7 +7,9 @@ fixed 1.1 s pace, process-local. adolfd replaces that one loop (`SheetsManager._
   Google's per-user per-minute quotas), so every process and host together stay within them;
 - a bounded retry: `http.attempts` tries with doubling `http.backoff`, a 429 also pushes the shared limiter
   back by the server's wait; then the platform's errors: `RateLimited` (429), `Unavailable` (5xx, network,
-  token endpoint unreachable), `AuthError` (401/403, a refused service-account grant), `Rejected` (other 4xx).
+  token endpoint unreachable), `AuthError` (401/403, a refused service-account grant), `Rejected` (other 4xx),
+  `BadResponse` (at once: a body that is not JSON, or not the object Google answers — a "cleared" that is not
+  one must not pass for one, or the tab would keep its old rows under the new ones).
 
 gspread's URLs are Google's own; `RebasedSession` (the `requests` session gspread is handed) sends them to
 `carsbot.sheets_url` instead, which is how tests and the demo reach the sandbox with no network. The service
@@ -28,7 +30,7 @@ from google.auth import exceptions as google_errors
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.service_account import Credentials
 
-from adolfd.clients.errors import ApiError, AuthError, RateLimited, Rejected, Unavailable
+from adolfd.clients.errors import ApiError, AuthError, BadResponse, RateLimited, Rejected, Unavailable
 from adolfd.clients.ratelimit import RateLimiter
 from adolfd.settings import CarsbotSettings, HttpSettings, RateLimit
 
@@ -108,6 +110,8 @@ class SheetsManager(gspread_asyncio.AsyncioGspreadClientManager):
                     raise AuthError(message, api=API, status=status) from None
                 else:
                     raise Rejected(message, api=API, status=status) from None
+            except requests.JSONDecodeError:
+                raise BadResponse(f"{method.__name__}: the answer is not JSON", api=API) from None
             except google_errors.RefreshError as exc:
                 raise AuthError(f"the service-account token was refused: {type(exc).__name__}", api=API) from None
             except (google_errors.TransportError, requests.RequestException) as exc:
@@ -164,16 +168,26 @@ class SheetsClient:
 
     async def read_tab(self, title: str) -> list[list[str]]:
         sheet = await self._spreadsheet()
-        answer = await sheet.values_get(_quoted(title))
-        return [[str(cell) for cell in row] for row in answer.get("values", [])]
+        answer = _answer("values_get", await sheet.values_get(_quoted(title)), "range")
+        values = answer.get("values", [])
+        if not isinstance(values, list) or not all(isinstance(row, list) for row in values):
+            raise BadResponse("values_get: `values` is not a list of rows", api=API)
+        return [[str(cell) for cell in row] for row in values]
 
     async def write_tab(self, title: str, rows: list[list[Any]]) -> int:
         """Replace the tab's content; returns the cells written. Running it twice leaves the same tab."""
         sheet = await self._spreadsheet()
-        await sheet.values_clear(_quoted(title))
-        answer = await sheet.values_update(f"{_quoted(title)}!A1", params={"valueInputOption": "RAW"},
-                                           body={"values": rows})
+        _answer("values_clear", await sheet.values_clear(_quoted(title)), "clearedRange")
+        answer = _answer("values_update", await sheet.values_update(
+            f"{_quoted(title)}!A1", params={"valueInputOption": "RAW"}, body={"values": rows}), "updatedRange")
         return int(answer.get("updatedCells", 0))
+
+
+def _answer(method: str, answer: Any, field: str) -> dict[str, Any]:
+    """Google's answer object, which always names the range it read, cleared or updated."""
+    if not isinstance(answer, dict) or field not in answer:
+        raise BadResponse(f"{method}: not the answer Google gives (no `{field}`)", api=API)
+    return answer
 
 
 def _quoted(title: str) -> str:

@@ -16,7 +16,7 @@ Served under `/telegram` exactly as the real server shapes it (docs/external-api
   (`getMe`) and update queue: each polls its own updates, as on Telegram. Sent messages are one log.
 - Limits from Telegram's Bot FAQ: about one message per second per chat (short bursts allowed), 20 messages
   per minute per group, about 30 messages per second overall; over a limit → 429 with
-  `parameters.retry_after`.
+  `parameters.retry_after`. An injected `429` fault is answered the same way (`too_many_requests`).
 - Test side, under `/telegram/_sandbox/`: `POST updates` injects an update (`{"text", "user_id", "chat_id",
   "username"}` or a whole `{"update": {…}}`; `"bot": "carsbot"` for the carsbot bot's queue) and wakes a
   waiting `getUpdates`; `POST channel_posts` posts to a channel the carsbot bot administers
@@ -31,7 +31,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
@@ -40,7 +41,7 @@ from typing import Any
 from aiohttp import web
 
 from adolfd.sandbox.accounts import CARSBOT_BOT, TELEGRAM_BOT, TELEGRAM_BOTS, TelegramBotAccount
-from adolfd.sandbox.core import ApiError, Caller, Sandbox, endpoint
+from adolfd.sandbox.core import STORM_KEY, ApiError, Caller, Sandbox, endpoint
 
 API = "telegram"
 MAX_TEXT = 4096
@@ -84,6 +85,12 @@ class TelegramError(ApiError):
         self.code = code
         self.description = description
         self.parameters = parameters
+
+
+def too_many_requests(wait: float) -> TelegramError:
+    """Telegram's 429: `"Too Many Requests: retry after N"` with `parameters.retry_after` N, whole seconds ≥ 1."""
+    retry_after = max(1, math.ceil(wait))
+    return TelegramError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
 
 
 @dataclass
@@ -401,9 +408,7 @@ class TelegramFake:
         for account, endpoint_class in checks:
             wait = self.sandbox.gate(API, account, endpoint_class)
             if wait is not None:
-                retry_after = max(1, math.ceil(wait))
-                raise TelegramError(429, f"Too Many Requests: retry after {retry_after}",
-                                    {"retry_after": retry_after})
+                raise too_many_requests(wait)
 
 
 def bot_user(bot_id: int | None = None) -> dict[str, Any]:
@@ -653,6 +658,16 @@ async def bot_token(request: web.Request) -> Caller:
     return Caller(account=str(bot.bot_id))
 
 
+@asynccontextmanager
+async def _storm(caller: Caller, request: web.Request) -> AsyncIterator[dict[str, str]]:
+    """An injected `429` fault refused in Telegram's words, as the per-chat gates refuse (`TelegramFake._gate`);
+    the core's generic answer would carry no `parameters.retry_after`, which Telegram always gives."""
+    wait = request.pop(STORM_KEY, None)
+    if wait is not None:
+        raise too_many_requests(wait)
+    yield {}
+
+
 async def _bot_api(request: web.Request, caller: Caller) -> web.Response:
     """One Bot API method. Its limits are per chat, known only from the parameters: `TelegramFake._gate`."""
     impl = METHODS.get(request.match_info["method"].lower())
@@ -749,6 +764,6 @@ def install(sandbox: Sandbox) -> None:
     app.router.add_post("/_sandbox/channel_posts", _channel_post)
     app.router.add_get("/_sandbox/messages", _list_messages)
     app.router.add_post("/_sandbox/chats", _set_chat)
-    bot_api = endpoint(sandbox, API, _bot_api, auth=bot_token)
+    bot_api = endpoint(sandbox, API, _bot_api, auth=bot_token, limit=_storm)
     app.router.add_route("POST", "/bot{token}/{method}", bot_api)
     app.router.add_route("GET", "/bot{token}/{method}", bot_api)

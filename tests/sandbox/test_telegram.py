@@ -132,6 +132,19 @@ async def test_per_chat_limit_answers_429_with_retry_after(bot: Bot, running: Ru
     assert running.sandbox.counter("rate_limited", "telegram:chat") == 1
 
 
+async def test_a_429_fault_answers_in_telegrams_words(running: RunningSandbox) -> None:
+    """An injected `429` is Telegram's own refusal: its body, `retry_after` in whole seconds, nothing sent."""
+    running.sandbox.add_fault("telegram", "429", count=1, path="sendMessage", seconds=2.5)
+    async with httpx.AsyncClient() as client:
+        refused = await client.post(api(running, "sendMessage"), json={"chat_id": ADMIN, "text": "hi"})
+        sent = await client.post(api(running, "sendMessage"), json={"chat_id": ADMIN, "text": "hi"})
+    assert refused.status_code == 429
+    assert refused.json() == {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 3",
+                              "parameters": {"retry_after": 3}}
+    assert sent.json()["ok"] is True
+    assert running.sandbox.counter("messages_sent", f"telegram:{ADMIN}") == 1
+
+
 async def test_group_limit_is_twenty_a_minute(bot: Bot, running: RunningSandbox) -> None:
     for n in range(5):
         await bot.send_message(GROUP, f"alert {n}")
