@@ -218,10 +218,20 @@ class CronScheduler:
             for item in due:
                 item.job.calculate_next(upcoming)
             await asyncio.sleep(max(upcoming.timestamp() - time.time(), 0))
-            for queue in {item.entry.queue_name for item in fired}:
+            queues = sorted({item.entry.queue_name for item in fired})
+            for queue in queues:        # this process's workers first: no round trip before any of them polls
                 self._wake(queue)
-                with contextlib.suppress(*REDIS_DOWN):       # other processes' wake-up; they poll anyway
-                    await self.redis.publish(WAKE_CHANNEL, queue)
+            await self.announce(queues)
+
+    async def announce(self, queues: list[str]) -> None:
+        """Other processes' wake-up, every queue in one round trip; they poll anyway if it is lost."""
+        if not queues:
+            return
+        with contextlib.suppress(*REDIS_DOWN):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for queue in queues:
+                    pipe.publish(WAKE_CHANNEL, queue)
+                await pipe.execute()
 
 
 def entries(module: str | None = None, queue: str | None = None, *, enabled_only: bool = True) -> list[CronEntry]:
