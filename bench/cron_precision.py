@@ -14,7 +14,8 @@ an ARQ worker in the same event loop drains.
 `--real-table` (adolfd modes) runs `adolfd worker all` instead of one queue and loads every row of
 adolfd.cron.TABLE at its own schedule next to the probe rows, each row's job replaced by one that only records
 its lateness (fires before the run started, i.e. the start-up catch-up, are not counted): the scheduler carries
-the whole table while the probes sample lateness every `--every` seconds.
+the whole table while the probes sample lateness every `--every` seconds. In adolfd modes the probes of the first
+5 s (start-up: catch-up, heap freeze) are kept apart: `start_up_late_ms_max`.
 `--event-loop uvloop` runs the bench's event loop on uvloop, as `adolfd worker` does when it is installed.
 Run: `.venv/bin/python bench/cron_precision.py [--minutes 2] [--every 1] [--modes loop,aiocron] [--loads 0,1000]
 [--real-table] [--event-loop uvloop]`.
@@ -48,6 +49,8 @@ from bench.common import private_redis, redis_commands, scratch  # noqa: E402
 SECONDS: list[int] = []
 LATENESS: list[float] = []
 TABLE_LATENESS: list[float] = []     # the real table's rows that fired during the run (--real-table)
+START_UP_LATENESS: list[float] = []  # adolfd's probe fires in its first START_UP_SECONDS (start-up catch-up)
+START_UP_SECONDS = 5.0
 LOAD_DONE: list[int] = [0]
 
 
@@ -188,7 +191,8 @@ async def run_adolfd(db_url: str, redis_url: str, minutes: float, per_second: in
     from adolfd.settings import Settings
 
     async def tick(ctx) -> dict:
-        LATENESS.append(time.time() - _intended(ctx.fire_time.timestamp()))
+        fire = _intended(ctx.fire_time.timestamp())
+        (LATENESS if fire >= started + START_UP_SECONDS else START_UP_LATENESS).append(time.time() - fire)
         return {"status": "success"}
 
     configure("warning")
@@ -196,8 +200,9 @@ async def run_adolfd(db_url: str, redis_url: str, minutes: float, per_second: in
     spec = JobSpec(name="tick", module="operations", queue="default", func=tick, args_model=_args_model(tick, "tick"))
     group = WorkerGroup("all" if real_table else "operations", res)
     group.build()
+    started = time.time()
     if real_table:
-        real_table_rows(group, time.time())
+        real_table_rows(group, started)
     worker = group.workers["adolfd:operations:default"]
     for second in SECONDS:
         entry = CronEntry(name=f"tick_{second:02d}", module="operations", queue="default", cron="* * * * *",
@@ -254,6 +259,7 @@ async def main(modes: list[str], loads: list[int], minutes: float, redis_port: i
         for mode in modes:
             LATENESS.clear()
             TABLE_LATENESS.clear()
+            START_UP_LATENESS.clear()
             LOAD_DONE[0] = 0
             async with private_redis(redis_port) as redis_base, scratch(redis_base) as (db_url, redis_url):
                 before = await redis_commands(redis_url)
@@ -273,6 +279,8 @@ async def main(modes: list[str], loads: list[int], minutes: float, redis_port: i
                    "load_jobs_per_s": round(LOAD_DONE[0] / elapsed), **_stats("", LATENESS)}
             if row["real_table"]:
                 row.update(_stats("table_", TABLE_LATENESS))
+            if START_UP_LATENESS:
+                row["start_up_late_ms_max"] = round(max(START_UP_LATENESS) * 1000, 1)
             out.append({**row, "redis_commands_per_s": round(rate, 1)})
     return out
 
