@@ -32,6 +32,7 @@ from adolfd.engine.runbook import RUNS, SUCCESS
 from adolfd.engine.scheduler import CronScheduler, Scheduled, arq_cron, entries, schedule_name
 from adolfd.engine.serialization import SERIALIZERS
 from adolfd.process import metrics, sdnotify
+from adolfd.process.heap import freeze_startup_heap
 from adolfd.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -426,6 +427,7 @@ async def serve_group(group_name: str, res: Resources, *, metrics_port: int | No
         await runner.setup()
         await web.TCPSite(runner, res.settings.metrics_host, metrics_port).start()
         log.info("metrics_listening", port=metrics_port)
+    freeze_startup_heap()       # built: a full collection no longer stops the loop for the start-up heap
     try:
         await group.run()
     finally:

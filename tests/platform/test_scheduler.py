@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from datetime import datetime, timedelta
 
 import pytest
 from adolfd.cron import MSK, UTC, CronEntry
+from adolfd.engine.enqueue import WAKE_CHANNEL
 from adolfd.engine.execution import arq_function
 from adolfd.engine.jobs import job, resolve
 from adolfd.engine.runbook import last_runs
@@ -139,3 +141,43 @@ async def test_rows_in_two_timezones_with_second_offsets_enqueue_early_and_wake_
     assert [queue for queue, _ in wakes] == [moscow.queue_name, utc.queue_name]
     for (_, woke), fire in zip(wakes, (start, second), strict=True):
         assert 0 <= woke - fire.timestamp() < 0.1
+
+
+async def test_queues_firing_together_are_all_woken_before_other_processes_are_told(res):
+    """Rows of three queues at one second: this process's workers are woken in one step of the event loop, with
+    no Redis round trip before the last of them, and other processes then get every queue's wake-up."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    base = _row("together_for_tests", start, UTC)
+    rows = [dataclasses.replace(base, name=f"together_{queue}_for_tests", queue=queue)
+            for queue in ("default", "second", "third")]
+    steps = [0]
+    wakes: list[tuple[str, int, float]] = []
+    sched = CronScheduler(res.redis, res.db, [_scheduled(row) for row in rows],
+                          wake=lambda queue: wakes.append((queue, steps[0], time.time())), grace_hours=0)
+    other = res.redis.pubsub()
+    await other.subscribe(WAKE_CHANNEL)
+
+    async def count_loop_steps() -> None:
+        await asyncio.sleep(start.timestamp() - 0.1 - time.time())
+        while True:
+            steps[0] += 1
+            await asyncio.sleep(0)
+
+    tasks = [asyncio.create_task(sched.run()), asyncio.create_task(count_loop_steps())]
+    try:
+        ours = {row.queue_name for row in rows}       # the channel is shared by every Redis DB's workers
+        told: list[str] = []
+        deadline = start.timestamp() + 1.5
+        while len(told) < len(rows) and time.time() < deadline:
+            message = await other.get_message(ignore_subscribe_messages=True, timeout=0.1)
+            if message and message["data"].decode() in ours:
+                told.append(message["data"].decode())
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await other.aclose()
+    assert sorted(queue for queue, _, _ in wakes) == sorted(row.queue_name for row in rows)
+    assert len({step for _, step, _ in wakes}) == 1, wakes       # all in one step: nothing awaited between
+    assert all(0 <= woke - start.timestamp() < 0.1 for _, _, woke in wakes), wakes
+    assert sorted(told) == sorted(row.queue_name for row in rows)
