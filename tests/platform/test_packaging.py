@@ -27,7 +27,8 @@ def _run(*cmd: str | Path, **kw) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> tuple[Path, Path]:
-    """(wheel, venv): the wheel built from a copy of the source tree, installed into a new venv."""
+    """(wheel, venv): the wheel built from a copy of the source tree, installed into a new venv with its `fast`
+    extra and the locked versions, as docs/operations.md installs it."""
     tmp = tmp_path_factory.mktemp("packaging")
     source = tmp / "source"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCE)      # an in-tree build would leave build/ in the checkout
@@ -35,7 +36,7 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     wheel = next((tmp / "dist").glob("adolfd-*.whl"))
     venv = tmp / "venv"
     _run(sys.executable, "-m", "venv", venv)
-    _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheel)
+    _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", "-c", ROOT / "requirements.lock", f"{wheel}[fast]")
     return wheel, venv
 
 
@@ -58,6 +59,7 @@ async def test_the_installed_command_migrates_and_prints_the_schedule(installed,
     origin = _run(venv / "bin" / "python", "-c", "import adolfd.process.db; print(adolfd.process.db.__file__)",
                   env=env, cwd=tmp_path)
     assert Path(origin.stdout.strip()).is_relative_to(venv)        # the installed copy, not the checkout
+    _run(venv / "bin" / "python", "-c", "import uvloop", env=env, cwd=tmp_path)   # `fast`: the daemon's event loop
 
     migrated = _run(adolfd, "migrate", env=env, cwd=tmp_path)
     assert "schema applied" in migrated.stdout
