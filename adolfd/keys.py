@@ -23,6 +23,7 @@ FAILED_SPOOL = PREFIX + "failed_jobs:spool"               # list: dead letters h
 FAILED_SPOOL_UNWRITABLE = PREFIX + "failed_jobs:unwritable"  # list: spooled dead letters PostgreSQL refused
 CRON_CLAIM = PREFIX + "cron:claim:{module}:{name}:{epoch}"  # a fire time claimed while PostgreSQL is down
 RATELIMIT = PREFIX + "ratelimit:"                         # + api:account:endpoint class: GCRA state
+RATELIMIT_SENT = PREFIX + "ratelimit_sent:"               # + api:account:endpoint class: when the last one left
 BREAKER = PREFIX + "breaker:"                             # + platform:item type: circuit breaker state
 OZON_PERFORMANCE_TOKEN = PREFIX + "ozon_performance:token:"  # + client id: the shared OAuth token
 ALERTS_LAST_PASS = PREFIX + "alerts:last_pass"            # alert delivery's last pass (status)
