@@ -5,8 +5,8 @@ sandbox, which runs as its own process (`adolfd sandbox`), as the marketplaces d
 uses is limited to `--rate` requests a second: the sandbox enforces it (burst 2, so a few milliseconds of network
 jitter between two paced requests is no refusal) and adolfd paces at it (burst 1) with its shared limiter plus the
 advertising clients' local spacing (`adolfd.clients.pacing`). Campaigns are synced and their stats collected first
-(not timed); strategies are set so that nearly every unit gets a new bid. Then one `run_bid_cycle` is
-timed, and the figures printed per marketplace:
+(not timed); strategies are set so that nearly every unit gets a new bid and no daily limit pauses a campaign.
+Then one `run_bid_cycle` is timed, and the figures printed per marketplace:
 
 - requests the cycle sent, per endpoint class, and 429/420 refusals the sandbox answered;
 - lower bound = the largest over the endpoint classes of (requests of that class ÷ its rate): every class has
@@ -17,7 +17,11 @@ timed, and the figures printed per marketplace:
   configuration (`pacing()`), the same table the sandbox is told to enforce before the first request.
 
 Run: `.venv/bin/python bench/bid_cycle.py [--campaigns 20] [--units 500] [--rate 20] [--marketplace all|ozon|wb|ym]`
-(`--show-refusals` prints each refused request with the ones before it).
+(`--show-refusals` prints each refused request with the ones before it; `--timeline` when each endpoint class
+was busy during the cycle). `--processes N` runs the timed phase in N `adolfd worker marketing` processes on one
+Redis instead of in this process: the cycle in one of them, a campaign sync (which reads through the cycle's own
+endpoint classes) in each of the others at the same moment; the refusals then say whether the limiter holds
+across processes (see `cycle_in_workers`).
 Uses a scratch PostgreSQL database and a redis-server of its own, both gone afterwards.
 """
 from __future__ import annotations
@@ -244,9 +248,9 @@ async def main(args: argparse.Namespace) -> int:
     kinds = Counter(after.get("rate_limited", {})) - Counter(run_start.get("rate_limited", {}))
     for i, r in enumerate(log_rows):
         if r["status"] in (429, 420):
-            near = [f"{x['at'][17:26]} {x['status']} {x['path'][-30:]}" for x in log_rows[max(0, i - 3):i + 1]
-                    if x["api"] == r["api"]]
-            print("refused:", r["api"], near)
+            same = [x for x in log_rows[max(0, i - 40):i + 1] if x["api"] == r["api"] and x["path"] == r["path"]]
+            near = [f"{x['at'][17:26]} {x['status']} {x['duration_ms']:.0f}ms" for x in same[-5:]]
+            print("refused:", r["api"], r["path"][-30:], "(answered at, status, time taken):", near)
     if args.timeline:
         print_timeline(log_rows, started_at, chosen)
     if args.processes:
@@ -270,7 +274,8 @@ async def main(args: argparse.Namespace) -> int:
         print(f"  {mp:5} requests {sum(per_class.values()):5d} {dict(per_class)}  bids set "
               f"{done.get('bids_updated', 0):6d}  lower bound {bounds[mp]:6.2f} s (busiest class {busiest})")
     bound = max(bounds.values())
-    print(f"  wall {wall:.2f} s (adolfd's CPU {cpu:.2f} s), lower bound {bound:.2f} s, ratio {wall / bound:.3f}, "
+    cpu_note = "" if args.processes else f" (adolfd's CPU {cpu:.2f} s)"
+    print(f"  wall {wall:.2f} s{cpu_note}, lower bound {bound:.2f} s, ratio {wall / bound:.3f}, "
           f"429/420 in the cycle "
           f"{refusals}, in the whole run (set-up included) {refusals_run}, cycle {result['status']}, "
           f"bids updated {result['bids_updated']}, errors {result['errors']}")
