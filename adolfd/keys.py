@@ -24,6 +24,7 @@ FAILED_SPOOL_UNWRITABLE = PREFIX + "failed_jobs:unwritable"  # list: spooled dea
 CRON_CLAIM = PREFIX + "cron:claim:{module}:{name}:{epoch}"  # a fire time claimed while PostgreSQL is down
 RATELIMIT = PREFIX + "ratelimit:"                         # + api:account:endpoint class: GCRA state
 RATELIMIT_SENT = PREFIX + "ratelimit_sent:"               # + api:account:endpoint class: when the last one left
+YM_IN_FLIGHT = PREFIX + "ym:in_flight:{business}"        # zset: YM requests in progress (4 a business at most)
 BREAKER = PREFIX + "breaker:"                             # + platform:item type: circuit breaker state
 OZON_PERFORMANCE_TOKEN = PREFIX + "ozon_performance:token:"  # + client id: the shared OAuth token
 ALERTS_LAST_PASS = PREFIX + "alerts:last_pass"            # alert delivery's last pass (status)

@@ -15,8 +15,9 @@ are SKUs (docs/external-apis.md "Yandex Market bids"). The seed's calls map to:
 
 Each bid method has its own resource limit (500 a minute each), so each is its own endpoint class (`bids_info`,
 `bids`, `bids_recommendations`): reading bids never waits behind setting them.
-Yandex Market allows 4 parallel requests per business: each process keeps at most 4 in flight per
-business (cross-host parallelism is bounded by the shared rate limiter and a 420 is waited out).
+Yandex Market allows 4 parallel requests per business: each process keeps at most 4 in flight per business
+(a semaphore), and a client built for a brand also counts them in Redis (`SharedInFlight`), so several processes
+and hosts together stay at 4.
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adolfd.clients.errors import BadResponse
 from adolfd.clients.http import ApiClient
+from adolfd.clients.in_flight import SharedInFlight
+from adolfd.keys import YM_IN_FLIGHT
 
 if TYPE_CHECKING:
     from adolfd.engine.context import Resources
@@ -135,6 +138,7 @@ class YmBidsClient(ApiClient):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.parallel = asyncio.Semaphore(MAX_PARALLEL)      # every request goes through it (`request`)
+        self.shared_parallel: SharedInFlight | None = None   # the same cap across processes (`_send`)
 
     @classmethod
     def for_brand(cls, res: Resources, brand: str) -> YmBidsClient:
@@ -146,6 +150,8 @@ class YmBidsClient(ApiClient):
         client.api_key = creds.api_key.get_secret_value()
         client.business_id = creds.business_id
         client.campaign_id = creds.campaign_id
+        client.shared_parallel = SharedInFlight(res.redis, YM_IN_FLIGHT.format(business=creds.business_id),
+                                                MAX_PARALLEL, lease_seconds=res.settings.http.timeout + 5)
         return client
 
     async def auth_headers(self) -> dict[str, str]:
@@ -163,6 +169,12 @@ class YmBidsClient(ApiClient):
     async def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         async with self.parallel:
             return await super().request(method, path, **kw)
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        if self.shared_parallel is None:
+            return await super()._send(request)
+        async with self.shared_parallel.hold():
+            return await super()._send(request)
 
     # -- bids ----------------------------------------------------------------------------------------------
     async def bids_info(self, skus: Sequence[str] = ()) -> list[YmSkuBid]:
