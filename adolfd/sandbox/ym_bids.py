@@ -202,6 +202,8 @@ async def orders_stats(sandbox: Sandbox, brand: str, request: web.Request) -> di
     orders = _orders_listing(sandbox, brand, first, last, fresh=start == 0)
     page = orders[start:start + limit]
     paging = {"nextPageToken": str(start + limit)} if start + limit < len(orders) else {}
+    if not paging:          # the read is over: a large listing held on would slow every garbage collection
+        sandbox.state(BOOK).get("orders_listings", {}).pop((brand, first, last), None)
     return _ok({"orders": page, "paging": paging})
 
 
