@@ -66,7 +66,9 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     "wb_advert:fullstats": RateLimit(rate=3 / 60 * 0.95, burst=1),
     "wb_advert:auction_nms": RateLimit(rate=0.95, burst=1),
     "wb_advert:bids_min": RateLimit(rate=20 / 60, burst=4),
-    "ym:bids": RateLimit(rate=500 / 60, burst=4),
+    "ym:bids": RateLimit(rate=500 / 60, burst=4),           # each bid method has its own 500 a minute
+    "ym:bids_info": RateLimit(rate=500 / 60, burst=4),
+    "ym:bids_recommendations": RateLimit(rate=500 / 60, burst=4),
     "ym:orders_stats": RateLimit(rate=10000 / 3600, burst=4),
     "ym:default": RateLimit(rate=8, burst=4),
     # YM goods feedback / questions: per-method hourly quotas (x-resource-limit-config, YM-OA), as a bucket

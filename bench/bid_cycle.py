@@ -5,8 +5,8 @@ sandbox, which runs as its own process (`adolfd sandbox`), as the marketplaces d
 uses is limited to `--rate` requests a second: the sandbox enforces it (burst 2, so a few milliseconds of network
 jitter between two paced requests is no refusal) and adolfd paces at it (burst 1) with its shared limiter plus the
 advertising clients' local spacing (`adolfd.clients.pacing`). Campaigns are synced and their stats collected first
-(not timed); strategies are set so that nearly every unit gets a new bid. Then one `run_bid_cycle` is
-timed, and the figures printed per marketplace:
+(not timed); strategies are set so that nearly every unit gets a new bid and no daily limit pauses a campaign.
+Then one `run_bid_cycle` is timed, and the figures printed per marketplace:
 
 - requests the cycle sent, per endpoint class, and 429/420 refusals the sandbox answered;
 - lower bound = the largest over the endpoint classes of (requests of that class ÷ its rate): every class has
@@ -17,7 +17,11 @@ timed, and the figures printed per marketplace:
   configuration (`pacing()`), the same table the sandbox is told to enforce before the first request.
 
 Run: `.venv/bin/python bench/bid_cycle.py [--campaigns 20] [--units 500] [--rate 20] [--marketplace all|ozon|wb|ym]`
-(`--show-refusals` prints each refused request with the ones before it).
+(`--show-refusals` prints each refused request with the ones before it; `--timeline` when each endpoint class
+was busy during the cycle). `--processes N` runs the timed phase in N `adolfd worker marketing` processes on one
+Redis instead of in this process: the cycle in one of them, a campaign sync (which reads through the cycle's own
+endpoint classes) in each of the others at the same moment; the refusals then say whether the limiter holds
+across processes, and the wall is the whole phase's (see `cycle_in_workers`).
 Uses a scratch PostgreSQL database and a redis-server of its own, both gone afterwards.
 """
 from __future__ import annotations
@@ -25,11 +29,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -37,15 +45,18 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adolfd.engine.context import Ctx  # noqa: E402
+from adolfd.engine.enqueue import enqueue  # noqa: E402
 from adolfd.engine.jobs import resolve  # noqa: E402
+from adolfd.engine.serialization import SERIALIZERS  # noqa: E402
 from adolfd.process.resources import build_resources, close_resources  # noqa: E402
-from adolfd.sandbox.environment import sandbox_settings  # noqa: E402
+from adolfd.sandbox.environment import sandbox_env, sandbox_settings  # noqa: E402
 from adolfd.settings import RateLimit, Settings  # noqa: E402
 from adolfd.workers.marketing.bid_cycle import run_bid_cycle  # noqa: E402
 from adolfd.workers.marketing.campaign_sync import sync_campaigns  # noqa: E402
 from adolfd.workers.marketing.stats import collect_stats  # noqa: E402
+from arq.connections import RedisSettings, create_pool  # noqa: E402
 
-from bench.common import free_port, private_redis, scratch  # noqa: E402
+from bench.common import free_port, private_redis, scratch, spawn_worker  # noqa: E402
 
 BRAND = "ohana_market"
 FAKE = {"wb": "wb-advert", "ozon": "ozon-performance", "ym": "ym"}
@@ -53,12 +64,12 @@ FAKE = {"wb": "wb-advert", "ozon": "ozon-performance", "ym": "ym"}
 CLASSES = {
     "wb": {"count": "count", "adverts": "adverts", "bids": "bids"},
     "ozon": {"default": "default"},
-    "ym": {"bids_info": "bids", "offer_prices": "offer_prices", "bids": "bids"},
+    "ym": {"bids_info": "bids_info", "offer_prices": "offer_prices", "bids": "bids"},
 }
 API = {"wb": "wb_advert", "ozon": "ozon_performance", "ym": "ym"}
 # classes used by the untimed set-up only (campaign sync, stats): (sandbox class, adolfd class, rate/s, burst)
-SETUP_CLASSES = {"wb": [("fullstats", "fullstats", 50.0, 10)], "ozon": [], "ym": [("orders_stats", "orders_stats",
-                                                                                   50.0, 10)]}
+SETUP_CLASSES = {"wb": [("fullstats", "fullstats", 50.0, 10), ("bids_min", "bids_min", 50.0, 10)], "ozon": [],
+                 "ym": [("orders_stats", "orders_stats", 50.0, 10)]}
 STRATEGY = {"wb": ("position", {"target_position": 1}), "ozon": ("drr", {"target_drr": 10}),
             "ym": ("cpo", {"target_cpo": 30})}
 
@@ -85,7 +96,8 @@ def sandbox_class(marketplace: str, method: str, path: str) -> str | None:
     if marketplace == "ozon":
         return None if path.endswith(("/api/client/token", "/statistics/products/sku")) else "default"
     if marketplace == "wb":
-        for suffix, cls in (("/promotion/count", "count"), ("/v2/adverts", "adverts"), ("/v1/bids", "bids"),
+        for suffix, cls in (("/promotion/count", "count"), ("/v2/adverts", "adverts"), ("/bids/min", "bids_min"),
+                            ("/v1/bids", "bids"),
                             ("/auction/nms", "auction_nms"), ("/fullstats", "fullstats"), ("/pause", "pause")):
             if path.endswith(suffix):
                 return cls
@@ -95,6 +107,71 @@ def sandbox_class(marketplace: str, method: str, path: str) -> str | None:
         if path.endswith(suffix):
             return cls
     return "other"
+
+
+async def cycle_in_workers(args: argparse.Namespace, database_url: str, redis_url: str, sandbox_url: str,
+                           limits: dict[str, RateLimit]) -> tuple[dict, float]:
+    """The timed phase in `--processes` `adolfd worker marketing` processes sharing one Redis and the same pacing
+    table: one runs the bid cycle (its lock lets only one), each of the others a campaign sync at the same moment,
+    which reads every campaign and unit through the cycle's own endpoint classes. Refusals are the sandbox's
+    answer to all of them together: the limiter is shared only if there are none. Returns the cycle's result
+    and the phase's wall time (enqueue to the last job's end)."""
+    env = {**sandbox_env(sandbox_url), "ADOLFD_BRANDS": json.dumps([BRAND]), "ADOLFD_ENVIRONMENT": "test",
+           "ADOLFD_RATE_LIMITS": json.dumps({k: v.model_dump() for k, v in limits.items()}),
+           "ADOLFD_MARKETING__MAX_IN_FLIGHT": str(args.in_flight), "ADOLFD_MISSED_RUN_GRACE_HOURS": "0",
+           "ADOLFD_MAX_JOBS": "1", "ADOLFD_LOG_LEVEL": "info"}
+    logs = [Path(tempfile.gettempdir()) / f"adolfd-bench-bid-cycle-{os.getpid()}-{i}.log"
+            for i in range(args.processes)]
+    procs = [spawn_worker("marketing", database_url, redis_url, log, **env) for log in logs]
+    pool = await create_pool(RedisSettings.from_dsn(redis_url), **SERIALIZERS)
+    try:
+        for _ in range(600):                        # every process up: each one logs its start
+            if all(log.exists() and "worker_group_started" in log.read_text() for log in logs):
+                break
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError(f"a worker exited; see {logs}")
+            await asyncio.sleep(0.1)
+        else:
+            raise RuntimeError(f"the workers did not start; see {logs}")
+        marketplace = args.marketplace
+        started = time.perf_counter()
+        cycle = await enqueue(pool, "marketing.run_bid_cycle", {"marketplace": marketplace}, job_id="bench-cycle")
+        syncs = [await enqueue(pool, "marketing.sync_campaigns", {}, job_id=f"bench-sync-{i}")
+                 for i in range(args.processes - 1)]
+        assert cycle is not None and all(syncs)
+        result = await cycle.result(timeout=600)
+        for job in syncs:
+            assert job is not None
+            await job.result(timeout=600)
+        wall = time.perf_counter() - started
+    finally:
+        await pool.aclose()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(60)
+    for i, log in enumerate(logs):
+        ran = [json.loads(line[line.index("{"):]).get("job_id") for line in log.read_text().splitlines()
+               if '"job_started"' in line]
+        print(f"  process {i}: {', '.join(str(j) for j in ran) or 'no job'} ({log})")
+    cycle_wall = datetime.fromisoformat(result["finished_at"]) - datetime.fromisoformat(result["started_at"])
+    print(f"  the cycle itself took {cycle_wall.total_seconds():.2f} s; the wall below is from the enqueue to the "
+          f"last job's end, against the bound of every job's requests")
+    return result, wall
+
+
+def print_timeline(rows: list[dict], started_at: datetime, chosen: tuple[str, ...]) -> None:
+    """When each endpoint class was busy during the cycle (seconds from its start, as the sandbox logged each
+    answer): where a class waits for another, or the cycle's tail runs after the busiest class is done."""
+    spans: dict[tuple[str, str | None], list[float]] = {}
+    for r in rows:
+        at = (datetime.fromisoformat(r["at"]) - started_at).total_seconds()
+        mp = next((m for m in chosen if FAKE[m] == r["api"]), None)
+        if at >= 0 and mp is not None:
+            spans.setdefault((mp, sandbox_class(mp, r["method"], r["path"])), []).append(at)
+    for (mp, cls), times in sorted(spans.items(), key=lambda kv: min(kv[1])):
+        print(f"  timeline {mp:5} {str(cls):14} {len(times):4d} answers, first {min(times):6.3f} s, "
+              f"last {max(times):6.3f} s")
 
 
 @contextlib.asynccontextmanager
@@ -150,28 +227,40 @@ async def main(args: argparse.Namespace) -> int:
                 name, fields = STRATEGY[mp]
                 sets = ", ".join(f"{k} = {v}" for k, v in fields.items())
                 await res.db.execute(f"UPDATE marketing_campaigns SET strategy_type = '{name}', {sets}, "
-                                     f"max_bid = 100000 WHERE marketplace = $1", mp)
+                                     f"max_bid = 100000, daily_limit = NULL WHERE marketplace = $1", mp)
                 await collect_stats(Ctx(res, job_id=f"bench-stats-{mp}",
                                                   spec=resolve("marketing.collect_stats")), marketplace=mp)
                 print(f"set-up: {mp} stats collected at {time.perf_counter() - setup_started:.1f} s", file=sys.stderr)
             await asyncio.sleep(1.0)                       # every bucket full again, both sides
             before = (await control.get("/_sandbox/counters")).json()
-            started = time.perf_counter()
-            result = await run_bid_cycle(Ctx(res, job_id="bench-cycle",
-                                                       spec=resolve("marketing.run_bid_cycle")))
-            wall = time.perf_counter() - started
+            started_at = datetime.now(UTC)
+            if args.processes:
+                cpu = float("nan")
+                result, wall = await cycle_in_workers(args, database_url, redis_url, url, limits)
+            else:
+                started, cpu_started = time.perf_counter(), time.process_time()
+                result = await run_bid_cycle(Ctx(res, job_id="bench-cycle",
+                                                           spec=resolve("marketing.run_bid_cycle")))
+                wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             after = (await control.get("/_sandbox/counters")).json()
-            log_rows = (await control.get("/_sandbox/requests")).json()["requests"] if args.show_refusals else []
+            log_rows = ((await control.get("/_sandbox/requests")).json()["requests"]
+                        if args.show_refusals or args.timeline else [])
         finally:
             await close_resources(res)
     sent = Counter(after.get("requests", {})) - Counter(before.get("requests", {}))
     refusals = refusals_in(before, after)
     refusals_run = refusals_in(run_start, after)
+    kinds = Counter(after.get("rate_limited", {})) - Counter(run_start.get("rate_limited", {}))
     for i, r in enumerate(log_rows):
         if r["status"] in (429, 420):
-            near = [f"{x['at'][17:26]} {x['status']} {x['path'][-30:]}" for x in log_rows[max(0, i - 3):i + 1]
-                    if x["api"] == r["api"]]
-            print("refused:", r["api"], near)
+            same = [x for x in log_rows[max(0, i - 40):i + 1] if x["api"] == r["api"] and x["path"] == r["path"]]
+            near = [f"{x['at'][17:26]} {x['status']} {x['duration_ms']:.0f}ms" for x in same[-5:]]
+            print("refused:", r["api"], r["path"][-30:], "(answered at, status, time taken):", near)
+    if args.timeline:
+        print_timeline(log_rows, started_at, chosen)
+    if args.processes:
+        print(f"{args.processes} `adolfd worker marketing` processes on one Redis: the bid cycle in one, "
+              f"{args.processes - 1} campaign syncs in the others at the same time; figures below are of them all")
     print(f"bid cycle: {args.campaigns} campaigns × {args.units} units per marketplace; "
           f"sandbox limit {args.rate:g} req/s (burst 2) per endpoint class; "
           f"adolfd paces at {paced:g} req/s (burst 1), {args.in_flight} in flight")
@@ -190,9 +279,13 @@ async def main(args: argparse.Namespace) -> int:
         print(f"  {mp:5} requests {sum(per_class.values()):5d} {dict(per_class)}  bids set "
               f"{done.get('bids_updated', 0):6d}  lower bound {bounds[mp]:6.2f} s (busiest class {busiest})")
     bound = max(bounds.values())
-    print(f"  wall {wall:.2f} s, lower bound {bound:.2f} s, ratio {wall / bound:.3f}, 429/420 in the cycle "
+    cpu_note = "" if args.processes else f" (adolfd's CPU {cpu:.2f} s)"
+    print(f"  wall {wall:.2f} s{cpu_note}, lower bound {bound:.2f} s, ratio {wall / bound:.3f}, "
+          f"429/420 in the cycle "
           f"{refusals}, in the whole run (set-up included) {refusals_run}, cycle {result['status']}, "
           f"bids updated {result['bids_updated']}, errors {result['errors']}")
+    if kinds:
+        print(f"  refused by (sandbox limit that answered): {dict(kinds)}")
     return 0 if result["status"] == "completed" and refusals_run == 0 else 1
 
 
@@ -204,5 +297,8 @@ if __name__ == "__main__":
     parser.add_argument("--marketplace", choices=("ozon", "wb", "ym", "all"), default="all")
     parser.add_argument("--in-flight", type=int, default=16, help="concurrent requests per marketplace")
     parser.add_argument("--show-refusals", action="store_true", help="print each refused request and its neighbours")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="run the timed phase in N `adolfd worker marketing` processes (see cycle_in_workers)")
+    parser.add_argument("--timeline", action="store_true", help="print when each endpoint class was busy")
     parser.add_argument("--margin", type=float, default=0.0, help="pace this share below the sandbox's limit")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -5,9 +5,11 @@ When the event loop is busy for a moment (a large reply being parsed, a large st
 several requests whose slots passed during that moment wake together and leave back to back. A marketplace's
 token bucket then sees two requests a few milliseconds apart, and the small reserve that covers network
 jitter is gone; over a long saturated phase (hundreds of bid requests) such moments add up to a 429.
-`PacedLimiter` keeps the shared limiter's slots and adds one local rule after the wait: a request of a bucket
-leaves no sooner than one interval after the previous one from this process. The advertising clients (bid
-cycle) use it; cross-process pacing stays with the shared limiter.
+`PacedLimiter` keeps the shared limiter's slots and adds one rule after the wait: a request of a bucket leaves
+no sooner than one interval after the previous one. In this process a lock per bucket orders the callers; across
+processes and hosts the shared limiter's `space` check does the same in Redis (a worker that woke late would
+otherwise send right before another worker's request that is on time: the 429 that several processes drew with
+slots alone). The advertising clients (bid cycle) use it.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ class PacedLimiter:
             if ready > now:
                 await asyncio.sleep(ready - now)
                 waited += ready - now
+            waited += await self.shared.space(key, limit)
             self._last[key] = time.monotonic()
         return waited
 

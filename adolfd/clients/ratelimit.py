@@ -11,7 +11,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from adolfd.keys import RATELIMIT
+from adolfd.keys import RATELIMIT, RATELIMIT_SENT
 from adolfd.settings import RateLimit
 
 # KEYS[1] = bucket; ARGV = emission interval ms, burst tolerance ms. Returns the wait in ms.
@@ -45,6 +45,20 @@ return 0
 """
 
 
+# KEYS[1] = the bucket's last send; ARGV[1] = emission interval µs. 0: send now (recorded as the last send);
+# otherwise the µs to wait before asking again. Nothing is booked ahead, so a caller that wakes late never
+# leaves right behind one that woke on time.
+_SPACE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local last = tonumber(redis.call('GET', KEYS[1]) or 0)
+if now < last + interval then return last + interval - now end
+redis.call('SET', KEYS[1], now, 'PX', math.ceil(interval / 1000) + 1000)
+return 0
+"""
+
+
 class Limiter(Protocol):
     """What an API client needs of a limiter: the shared `RateLimiter`, or `PacedLimiter` (its pacing on top)."""
 
@@ -54,11 +68,13 @@ class Limiter(Protocol):
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, prefix: str = RATELIMIT) -> None:
+    def __init__(self, redis: Redis, prefix: str = RATELIMIT, sent_prefix: str = RATELIMIT_SENT) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._sent_prefix = sent_prefix
         self._script = redis.register_script(_RESERVE)
         self._push = redis.register_script(_PUSH)
+        self._space = redis.register_script(_SPACE)
 
     async def reserve(self, key: str, limit: RateLimit) -> float:
         """Reserve one request; returns seconds to wait before sending it."""
@@ -73,6 +89,18 @@ class RateLimiter:
         if wait > 0:
             await asyncio.sleep(wait)
         return wait
+
+    async def space(self, key: str, limit: RateLimit) -> float:
+        """Wait until the last request of `key` from any process left one interval ago, and record this one as
+        leaving now; returns the seconds waited. A GCRA slot says when a request may go, but a process whose
+        event loop was busy sends late, right before another process's request that is on time: this keeps those
+        two an interval apart too."""
+        waited = 0.0
+        interval_us = 1_000_000.0 / limit.rate
+        while (wait_us := await self._space(keys=[self._sent_prefix + key], args=[interval_us])) > 0:
+            await asyncio.sleep(float(wait_us) / 1_000_000.0)
+            waited += float(wait_us) / 1_000_000.0
+        return waited
 
     async def penalise(self, key: str, seconds: float, limit: RateLimit | None = None) -> None:
         """After a 429 the server's clock wins: nobody on this key sends before `seconds` (plus up to 10 %

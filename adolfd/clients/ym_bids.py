@@ -13,13 +13,16 @@ are SKUs (docs/external-apis.md "Yandex Market bids"). The seed's calls map to:
 | item prices (to turn ₽ into a share) | `POST /v2/businesses/{id}/offer-prices` (≤500 offerIds) |
 | competitor bids | `POST /v2/businesses/{id}/bids/recommendations` |
 
-Yandex Market allows 4 parallel requests per business: each process keeps at most 4 in flight per
-business (cross-host parallelism is bounded by the shared rate limiter and a 420 is waited out).
+Each bid method has its own resource limit (500 a minute each), so each is its own endpoint class (`bids_info`,
+`bids`, `bids_recommendations`): reading bids never waits behind setting them.
+Yandex Market allows 4 parallel requests per business: each process keeps at most 4 in flight per business
+(a semaphore), and a client built for a brand also counts them in Redis (`SharedInFlight`), so several processes
+and hosts together stay at 4.
 """
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adolfd.clients.errors import BadResponse
 from adolfd.clients.http import ApiClient
+from adolfd.clients.in_flight import SharedInFlight
+from adolfd.keys import YM_IN_FLIGHT
 
 if TYPE_CHECKING:
     from adolfd.engine.context import Resources
@@ -133,6 +138,7 @@ class YmBidsClient(ApiClient):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.parallel = asyncio.Semaphore(MAX_PARALLEL)      # every request goes through it (`request`)
+        self.shared_parallel: SharedInFlight | None = None   # the same cap across processes (`_send`)
 
     @classmethod
     def for_brand(cls, res: Resources, brand: str) -> YmBidsClient:
@@ -144,6 +150,8 @@ class YmBidsClient(ApiClient):
         client.api_key = creds.api_key.get_secret_value()
         client.business_id = creds.business_id
         client.campaign_id = creds.campaign_id
+        client.shared_parallel = SharedInFlight(res.redis, YM_IN_FLIGHT.format(business=creds.business_id),
+                                                MAX_PARALLEL, lease_seconds=res.settings.http.timeout + 5)
         return client
 
     async def auth_headers(self) -> dict[str, str]:
@@ -162,6 +170,12 @@ class YmBidsClient(ApiClient):
         async with self.parallel:
             return await super().request(method, path, **kw)
 
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        if self.shared_parallel is None:
+            return await super()._send(request)
+        async with self.shared_parallel.hold():
+            return await super()._send(request)
+
     # -- bids ----------------------------------------------------------------------------------------------
     async def bids_info(self, skus: Sequence[str] = ()) -> list[YmSkuBid]:
         """Bids the API campaign holds: all of them (paged), or those of `skus` (≤500 a call)."""
@@ -169,27 +183,34 @@ class YmBidsClient(ApiClient):
         if skus:
             found: list[YmSkuBid] = []
             for start in range(0, len(skus), MAX_INFO_SKUS):
-                data = await self.request_json("POST", path, endpoint_class="bids",
+                data = await self.request_json("POST", path, endpoint_class="bids_info",
                                                json_body={"skus": list(skus[start:start + MAX_INFO_SKUS])})
                 found.extend(self.parse(YmBidsInfo, _result(data, "bids/info"), what="bids/info").bids)
             return found
-        found, token = [], None
+        return [bid async for page in self.bids_info_pages() for bid in page]
+
+    async def bids_info_pages(self) -> AsyncIterator[list[YmSkuBid]]:
+        """Every bid of the API campaign, one page (≤500) at a time as the API hands them out, so a caller can
+        work on a page while the next one is on its way."""
+        path = f"/v2/businesses/{self.business_id}/bids/info"
+        token = None
         budget = self.page_budget("bids/info")
         while True:
             budget.turn()
             params: dict[str, Any] = {"limit": MAX_INFO_SKUS}
             if token:
                 params["pageToken"] = token
-            data = await self.request_json("POST", path, params=params, json_body={}, endpoint_class="bids")
+            data = await self.request_json("POST", path, params=params, json_body={}, endpoint_class="bids_info")
             page = self.parse(YmBidsInfo, _result(data, "bids/info"), what="bids/info")
-            found.extend(page.bids)
+            if page.bids:
+                yield page.bids
             token = page.paging.nextPageToken if page.paging else None
             if not token or not page.bids:
-                return found
+                return
 
     async def ping(self) -> None:
         data = await self.request_json("POST", f"/v2/businesses/{self.business_id}/bids/info",
-                                       params={"limit": 1}, json_body={}, endpoint_class="bids")
+                                       params={"limit": 1}, json_body={}, endpoint_class="bids_info")
         _result(data, "bids/info")
 
     async def put_bids(self, bids: Sequence[tuple[str, int]]) -> int:
@@ -209,7 +230,7 @@ class YmBidsClient(ApiClient):
         found: dict[str, int] = {}
         for start in range(0, len(skus), MAX_INFO_SKUS):
             data = await self.request_json("POST", f"/v2/businesses/{self.business_id}/bids/recommendations",
-                                           endpoint_class="bids",
+                                           endpoint_class="bids_recommendations",
                                            json_body={"skus": list(skus[start:start + MAX_INFO_SKUS])})
             reply = self.parse(YmRecommendations, _result(data, "bids/recommendations"), what="recommendations")
             for rec in reply.recommendations:

@@ -6,6 +6,7 @@ settings; `Ctx` adds the job's identity and small conveniences. Jobs never open 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -109,6 +110,20 @@ class Ctx:
         self.fire_time = fire_time
         self.log = structlog.get_logger(f"adolfd.{spec.module}" if spec else "adolfd")
         self.soft_limit = asyncio.Event()    # set at the job's soft time limit (adolfd.engine.execution)
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def background(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """A task that lives no longer than the job: whatever way the job ends (returned, failed, timed out,
+        cancelled), it is cancelled then, so work started ahead of the job's need never outlives it."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    def end_background(self) -> None:
+        """Cancel the job's background tasks that are still running (adolfd.engine.execution, at the job's end)."""
+        for task in list(self._background):
+            task.cancel()
 
     @property
     def past_soft_limit(self) -> bool:

@@ -115,6 +115,7 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
             })
             raise
         finally:
+            ctx.end_background()
             gauge.dec()
             metrics.JOB_DURATION.labels(spec.module, spec.name).observe(time.perf_counter() - started)
         duration = round(time.perf_counter() - started, 3)

@@ -199,6 +199,21 @@ async def orders_stats(sandbox: Sandbox, brand: str, request: web.Request) -> di
     except ValueError:
         raise YmError(400, "dateFrom and dateTo are required (YYYY-MM-DD)") from None
     limit, start = _limit(request, 100, 200), _offset(request)
+    orders = _orders_listing(sandbox, brand, first, last, fresh=start == 0)
+    page = orders[start:start + limit]
+    paging = {"nextPageToken": str(start + limit)} if start + limit < len(orders) else {}
+    if not paging:          # the read is over: a large listing held on would slow every garbage collection
+        sandbox.state(BOOK).get("orders_listings", {}).pop((brand, first, last), None)
+    return _ok({"orders": page, "paging": paging})
+
+
+def _orders_listing(sandbox: Sandbox, brand: str, first: date, last: date, *, fresh: bool) -> list[dict[str, Any]]:
+    """The orders of one listing, built on its first page and kept for its next ones: the pages of one read
+    agree with each other, and a large shop's listing costs one pass, not one per page."""
+    listings = sandbox.state(BOOK).setdefault("orders_listings", {})
+    key = (brand, first, last)
+    if not fresh and key in listings:
+        return listings[key]
     campaign = _campaign(sandbox, brand)
     now = sandbox.now()
     orders = []
@@ -213,9 +228,8 @@ async def orders_stats(sandbox: Sandbox, brand: str, request: web.Request) -> di
                         "offerName": u.title, "shopSku": u.unit_id, "count": 1,
                         "prices": [{"type": "BUYER", "costPerItem": float(u.price), "total": float(u.price)}],
                         "bidFee": u.base_bid}]})
-    page = orders[start:start + limit]
-    paging = {"nextPageToken": str(start + limit)} if start + limit < len(orders) else {}
-    return _ok({"orders": page, "paging": paging})
+    listings[key] = orders
+    return orders
 
 
 def _latency_control(sandbox: Sandbox) -> Callable[[web.Request], Awaitable[web.Response]]:

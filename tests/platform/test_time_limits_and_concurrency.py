@@ -31,8 +31,22 @@ async def stubborn(ctx: Ctx) -> dict:
     return {"status": "success"}
 
 
+READERS: list[asyncio.Task] = []
+
+
+@job(queue="default", timeout=0.3)
+async def reads_ahead(ctx: Ctx, fail: bool = False, hang: bool = False) -> dict:
+    """Starts a reader that would run for a minute (as the YM listing reader runs ahead of the bid cycle)."""
+    READERS.append(ctx.background(asyncio.sleep(60)))
+    if fail:
+        raise ValueError("the job fails while its reader runs")
+    if hang:
+        await asyncio.sleep(5)
+    return {"status": "success"}
+
+
 LIMITS = ModuleSpec(name="operations", summary="time limits under test", queues=(Queue("default"),),
-                    jobs=lambda: (chunked, stubborn))
+                    jobs=lambda: (chunked, stubborn, reads_ahead))
 
 
 async def test_a_job_past_its_soft_limit_is_told_and_keeps_its_partial_work(res):
@@ -68,3 +82,18 @@ def test_each_queue_runs_at_its_seed_concurrency_and_an_operator_can_change_one(
     monkeypatch.setattr(res.settings, "concurrency", {"watcher_heavy": 3})
     assert queue_concurrency("watcher", Queue("heavy", 1), res.settings) == 3
     assert queue_concurrency("operations", Queue("default"), res.settings) == res.settings.max_jobs
+
+
+@pytest.mark.parametrize("ending", ["returns", "fails", "times_out"])
+async def test_a_jobs_background_tasks_end_with_it(res, ending):
+    READERS.clear()
+    spec = bind(reads_ahead, LIMITS)
+    run = execute({"resources": res, "job_id": f"bg-{ending}"}, spec,
+                  {"fail": ending == "fails", "hang": ending == "times_out"}, ("operations.reads_ahead",))
+    if ending == "returns":
+        assert (await run)["status"] == "success"
+    else:
+        with pytest.raises((ValueError, TimeoutError)):
+            await asyncio.wait_for(run, 3)
+    await asyncio.sleep(0)                          # let the cancellation land
+    assert len(READERS) == 1 and READERS[0].cancelled()

@@ -4,7 +4,7 @@ concurrency the adapters send their requests with."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -80,9 +80,13 @@ class AdAccount(Protocol):
     brand: str
     calls: Calls
     sends_per_campaign: bool          # False: one bid request carries many campaigns (WB), send them together
+    bids_per_request: int             # the most bid orders one request carries
 
     async def campaigns(self) -> list[MpCampaign]: ...
     async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]: ...
+    def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
+        """A campaign's units in the pieces the marketplace lists them in, each as soon as it is read."""
+        ...
     async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]: ...
     async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]: ...
     async def pause_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None: ...

@@ -32,5 +32,5 @@ def account(ctx: Ctx, marketplace: str, brand: str) -> AdAccount:
     if marketplace == "ozon":
         return OzonAds(ctx.client(OzonPerformanceClient, brand), brand, in_flight)
     if marketplace == "ym":
-        return YmAds(ctx.client(YmBidsClient, brand), brand, in_flight)
+        return YmAds(ctx.client(YmBidsClient, brand), brand, in_flight, ctx.background)
     raise ValueError(f"unknown marketplace {marketplace!r}; expected one of {', '.join(MARKETPLACES)}")

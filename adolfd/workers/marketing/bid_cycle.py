@@ -5,8 +5,9 @@ the others' liveness sweep within a minute, not at its TTL (`bid_lock_ttl_second
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import LockError
@@ -15,13 +16,13 @@ from adolfd.clients.errors import BadResponse, Unavailable
 from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles
 from adolfd.domain.marketing.ad_safety import CampaignToday, check_campaign, check_keyword
-from adolfd.domain.marketing.bid_engine import BidUnit, UnitStats, decide_bid
+from adolfd.domain.marketing.bid_engine import BidUnit, CampaignTarget, UnitStats, decide_bid
 from adolfd.engine import liveness
 from adolfd.engine.arguments import MarketplaceOrAll
 from adolfd.engine.context import Ctx
 from adolfd.keys import MARKETING_BID_CYCLE_LOCK as LOCK_KEY
 from adolfd.keys import MARKETING_LAST_CYCLE as LAST_CYCLE
-from adolfd.workers.marketing.ad_account import MARKETPLACES, AdAccount, BidOrder
+from adolfd.workers.marketing.ad_account import MARKETPLACES, AdAccount, BidOrder, MpUnit
 from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import PendingAlert, marketing_job, record_alerts
 from adolfd.workers.marketing.campaigns import CampaignRow, _k, chunks, load_campaigns, pause_point, upsert_units
@@ -171,12 +172,27 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> C
 
     async def flow(campaign: CampaignRow) -> CycleStats:
         stats = CycleStats(campaigns=1)
-        orders = await _decide_campaign(ctx, acc, campaign, today, stats, alerts)
-        if acc.sends_per_campaign:
-            applied, failed = await _apply_orders(ctx, acc, marketplace, brand, slot, orders)
-            stats.bids_updated, stats.bids_failed = applied, failed
-        else:
-            held.extend(orders)
+        sending: list[asyncio.Task[tuple[int, int]]] = []
+        ready: list[_Order] = []
+
+        def send(orders: list[_Order]) -> None:
+            sending.append(asyncio.create_task(_apply_orders(ctx, acc, marketplace, brand, slot, orders)))
+
+        try:
+            async for orders in _decide_campaign(ctx, acc, campaign, today, stats, alerts):
+                if not acc.sends_per_campaign:
+                    held.extend(orders)
+                    continue
+                ready.extend(orders)
+                while len(ready) >= acc.bids_per_request:   # a full request goes out while later pages are read
+                    send(ready[:acc.bids_per_request])
+                    ready = ready[acc.bids_per_request:]
+            if ready:
+                send(ready)
+        finally:       # claimed changes are always sent and recorded, even when a later page failed
+            for applied, failed in await asyncio.gather(*sending):
+                stats.bids_updated += applied
+                stats.bids_failed += failed
         return stats
 
     outcomes = await asyncio.gather(*(flow(c) for c in live), return_exceptions=True)
@@ -199,18 +215,17 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> C
 
 
 async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, today: date, stats: CycleStats,
-                           alerts: list[PendingAlert]) -> list[_Order]:
-    """Campaign safety, then its units: keyword safety and the strategy. Pauses are applied here; the bid
-    orders are returned for sending."""
+                           alerts: list[PendingAlert]) -> AsyncIterator[list[_Order]]:
+    """Campaign safety, then its units page by page as the marketplace lists them: keyword safety and the
+    strategy. Pauses are applied here; each page's bid orders are yielded for sending."""
     s = ctx.settings.marketing
-    rules, safety = bid_rules(s), safety_rules(s)
     check = check_campaign(CampaignToday(campaign.name, campaign.spent_today, campaign.revenue_today,
-                                         campaign.daily_limit, campaign.target_drr), safety)
+                                         campaign.daily_limit, campaign.target_drr), safety_rules(s))
     alerts += [PendingAlert(campaign.ref, None, a, f"{a.alert_type.value}:{campaign.id}:{today}") for a in check.alerts]
     if check.action is SafetyAction.PAUSE_CAMPAIGN:
         if await pause_campaign(ctx, acc, campaign, paused_by="safety"):
             stats.campaigns_paused += 1
-        return []
+        return
     try:
         target = campaign.target()
     except ValueError as exc:
@@ -218,9 +233,18 @@ async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, toda
         alerts.append(PendingAlert(campaign.ref, None, AdAlert(
             AlertType.BID_CONFIG, Severity.WARNING, SafetyAction.ALERT, "Стратегия кампании настроена неверно",
             str(exc)), f"bid_config:{campaign.id}:{today}"))
-        return []
-    read_at = ctx.now()
-    units = (await acc.units([campaign.external_id])).get(campaign.external_id, [])
+        return
+    read_at = ctx.now()                      # before the first page: a bid set later is newer than any page
+    async for units in acc.unit_pages(campaign.external_id):
+        yield await _decide_units(ctx, acc, campaign, target, units, today, stats, alerts, read_at)
+
+
+async def _decide_units(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, target: CampaignTarget,
+                        units: list[MpUnit], today: date, stats: CycleStats,
+                        alerts: list[PendingAlert], read_at: datetime) -> list[_Order]:
+    """One page of a campaign's units: stored, checked, and a bid decided for each; its pauses applied."""
+    s = ctx.settings.marketing
+    rules, safety = bid_rules(s), safety_rules(s)
     now = ctx.now()
     rows = (await upsert_units(ctx.db, {campaign.id: units}, now, read_at=read_at))[campaign.id]
     window = {r["keyword_id"]: r for r in await ctx.db.fetch(

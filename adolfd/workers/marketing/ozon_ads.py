@@ -3,7 +3,7 @@ SKU, a resume adds it back with its bid. Campaign figures are the sums of the SK
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -26,6 +26,7 @@ from adolfd.workers.marketing.ad_account import (
 class OzonAds:
     marketplace = "ozon"
     sends_per_campaign = True
+    bids_per_request = BIDS_PER_CALL
 
     def __init__(self, client: OzonPerformanceClient, brand: str, in_flight: int) -> None:
         self.client, self.brand, self.in_flight = client, brand, in_flight
@@ -49,6 +50,9 @@ class OzonAds:
 
     def _count_page(self) -> None:
         self.calls.count += 1
+
+    async def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
+        yield (await self.units([campaign_id])).get(campaign_id, [])
 
     async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]:
         rows = await self._call(self.client.sku_stats(list(campaign_ids), first, last)) if campaign_ids else []

@@ -4,11 +4,13 @@ product out of the campaign (`auction/nms`), a resume puts it back and restores 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import date
 from decimal import Decimal
 
 from adolfd.clients.wb_advert import (
+    MAX_BID_CAMPAIGNS,
+    MAX_BID_NMS,
     STATUS_ACTIVE,
     STATUS_PAUSED,
     WbAdvert,
@@ -35,6 +37,7 @@ from adolfd.workers.marketing.ad_account import (
 class WbAds:
     marketplace = "wb"
     sends_per_campaign = False
+    bids_per_request = MAX_BID_CAMPAIGNS * MAX_BID_NMS
 
     def __init__(self, client: WbAdvertClient, brand: str, in_flight: int) -> None:
         self.client, self.brand, self.in_flight = client, brand, in_flight
@@ -71,6 +74,9 @@ class WbAds:
             result[cid] = [MpUnit(str(nm.nm_id), str(nm.nm_id), advert.bid_of(nm), advert.placement)
                            for nm in advert.nm_settings or []]
         return result
+
+    async def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
+        yield (await self.units([campaign_id])).get(campaign_id, [])
 
     async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]:
         ids = [int(c) for c in campaign_ids]

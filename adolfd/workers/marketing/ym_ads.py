@@ -4,12 +4,15 @@ a campaign pause does so for every SKU; figures come from the shop's orders that
 clicks exist)."""
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections import defaultdict
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from adolfd.clients.ym_bids import MAX_PUT_BIDS, YmBidsClient
+from adolfd.clients.ym_bids import MAX_PRICE_IDS, MAX_PUT_BIDS, YmBidsClient, YmSkuBid
 from adolfd.domain.marketing.ad_money import kopecks_to_ym_bid, rouble, ym_bid_to_kopecks
 from adolfd.workers.marketing.ad_account import (
     BidBatch,
@@ -24,15 +27,58 @@ from adolfd.workers.marketing.ad_account import (
     run_batches,
 )
 
+Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[Any]"]
+
+
+class PricedPages:
+    """The campaign's SKUs page by page as `bids/info` hands them out, each page priced (`offer-prices`, its own
+    endpoint class) as soon as it arrives. One reader walks the listing in the background at the pace the limiter
+    allows, so pricing page n, deciding it and sending its bids overlap reading page n+1; every reader of the
+    pages (the campaign list, the cycle, min bids) shares the one walk."""
+
+    def __init__(self, ads: YmAds, spawn: Spawn) -> None:
+        loop = asyncio.get_running_loop()
+        self._slots: list[asyncio.Future[list[MpUnit] | None]] = [loop.create_future()]
+        self._reader = spawn(self._read(ads))
+
+    async def _read(self, ads: YmAds) -> None:
+        try:
+            async for bids in ads.client.bids_info_pages():
+                ads.calls.count += 1
+                slot = self._slots[-1]
+                self._slots.append(asyncio.get_running_loop().create_future())
+                pricing = asyncio.ensure_future(ads.priced(bids))
+                pricing.add_done_callback(functools.partial(_settle, slot))
+            self._slots[-1].set_result(None)
+        except Exception as exc:  # noqa: BLE001 — handed to whoever reads the next page
+            self._slots[-1].set_exception(exc)
+
+    async def __aiter__(self) -> AsyncIterator[list[MpUnit]]:
+        n = 0
+        while (page := await self._slots[n]) is not None:
+            yield page
+            n += 1
+
+
+def _settle(slot: asyncio.Future[list[MpUnit] | None], done: asyncio.Future[list[MpUnit]]) -> None:
+    if done.cancelled():
+        slot.cancel()
+    elif (exc := done.exception()) is not None:
+        slot.set_exception(exc)
+    else:
+        slot.set_result(done.result())
+
 
 class YmAds:
     marketplace = "ym"
     sends_per_campaign = True
+    bids_per_request = MAX_PUT_BIDS
 
-    def __init__(self, client: YmBidsClient, brand: str, in_flight: int) -> None:
-        self.client, self.brand, self.in_flight = client, brand, in_flight
+    def __init__(self, client: YmBidsClient, brand: str, in_flight: int, spawn: Spawn) -> None:
+        """`spawn` starts the listing's reader as a task of the job (`Ctx.background`), so it ends with the job."""
+        self.client, self.brand, self.in_flight, self._spawn = client, brand, in_flight, spawn
         self.calls = Calls()
-        self._units: list[MpUnit] | None = None
+        self._pages: PricedPages | None = None
 
     async def _call(self, job: Awaitable[T]) -> T:
         self.calls.count += 1
@@ -42,30 +88,45 @@ class YmAds:
     def campaign_id(self) -> str:
         return str(self.client.business_id)
 
+    def _listing(self) -> PricedPages:
+        if self._pages is None:
+            self._pages = PricedPages(self, self._spawn)
+        return self._pages
+
     async def campaigns(self) -> list[MpCampaign]:
-        units = await self._load()
-        return [MpCampaign(self.campaign_id, "Буст продаж (API)", "api_boost", bool(units))]
+        active = False
+        async for _ in self._listing():          # the first page tells; the rest keeps coming meanwhile
+            active = True
+            break
+        return [MpCampaign(self.campaign_id, "Буст продаж (API)", "api_boost", active)]
+
+    async def priced(self, bids: Sequence[YmSkuBid]) -> list[MpUnit]:
+        """Units of one page of bids, each bid turned into kopecks with the SKU's current price."""
+        skus = [b.sku for b in bids]
+        prices: dict[str, float] = {}
+        chunks = [skus[i:i + MAX_PRICE_IDS] for i in range(0, len(skus), MAX_PRICE_IDS)]
+        for part in await gather_limited(self.in_flight, (self._call(self.client.offer_prices(c)) for c in chunks)):
+            prices.update(part)
+        units = []
+        for b in bids:
+            price = rouble(Decimal(str(prices[b.sku]))) if b.sku in prices else None
+            bid = ym_bid_to_kopecks(b.bid, price) if price else 0
+            units.append(MpUnit(b.sku, b.sku, bid, None, price))
+        return units
 
     async def _load(self) -> list[MpUnit]:
-        if self._units is None:
-            bids = await self._call(self.client.bids_info())
-            skus = [b.sku for b in bids]
-            chunks = [skus[i:i + 500] for i in range(0, len(skus), 500)]
-            prices: dict[str, float] = {}
-            for part in await gather_limited(self.in_flight, (self._call(self.client.offer_prices(c)) for c in chunks)):
-                prices.update(part)
-            units = []
-            for b in bids:
-                price = rouble(Decimal(str(prices[b.sku]))) if b.sku in prices else None
-                bid = ym_bid_to_kopecks(b.bid, price) if price else 0
-                units.append(MpUnit(b.sku, b.sku, bid, None, price))
-            self._units = units
-        return self._units
+        return [u async for page in self._listing() for u in page]
 
     async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]:
         if self.campaign_id not in campaign_ids:
             return {}
-        return {self.campaign_id: list(await self._load())}
+        return {self.campaign_id: await self._load()}
+
+    async def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
+        if campaign_id != self.campaign_id:
+            return
+        async for page in self._listing():
+            yield page
 
     async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]:
         if self.campaign_id not in campaign_ids:
