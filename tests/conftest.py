@@ -7,14 +7,17 @@ Environment: ADOLFD_TEST_PG (admin DSN, default postgres@127.0.0.1:5432), ADOLFD
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date
 from typing import Any
 
 import asyncpg
 import pytest
+from adolfd.clients.pacing import PacedLimiter
 from adolfd.engine.context import Resources
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.jobs import resolve
@@ -96,13 +99,107 @@ async def _truncate_all(pool: asyncpg.Pool) -> None:
 
 @pytest.fixture
 async def res(session_resources: Resources, sandbox) -> AsyncIterator[Resources]:
-    """Fresh state for each test: empty tables, empty Redis DB, reset sandbox, real clock."""
+    """Fresh state for each test: empty tables, empty Redis DB, reset sandbox, real clock, and no pacing left
+    over from the last test's sends (a WB stats request would otherwise wait out the previous test's 21 s)."""
     await _truncate_all(session_resources.db)
     await session_resources.redis.flushdb()
     sandbox.sandbox.reset()
     session_resources.clock = Clock()
     session_resources._clients.clear()
+    session_resources.paced = PacedLimiter(session_resources.limiter)
     yield session_resources
+
+
+@dataclass
+class StateSnapshot:
+    """What a set-up left behind, to start later tests from the same state without redoing it: every table's
+    rows and sequence positions, every Redis key with its TTL, the sandbox's per-API state, counters and request
+    log. Taken on the sandbox's Moscow day `day` (tests that date stats from "today" must not cross midnight)."""
+
+    day: date
+    value: Any
+    tables: dict[str, tuple[list[str], list[tuple]]] = field(default_factory=dict)
+    sequences: list[tuple[str, int]] = field(default_factory=list)
+    redis: list[tuple[bytes, int, bytes]] = field(default_factory=list)
+    sandbox_states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sandbox_counters: dict[str, Any] = field(default_factory=dict)
+    sandbox_requests: list[Any] = field(default_factory=list)
+
+
+async def take_snapshot(res: Resources, sandbox, value: Any = None) -> StateSnapshot:
+    snap = StateSnapshot(day=sandbox.sandbox.today(), value=copy.deepcopy(value))
+    async with res.db.acquire() as conn:
+        columns = await conn.fetch(
+            "SELECT c.relname AS table, array_agg(a.attname ORDER BY a.attnum) AS columns FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped "
+            "AND a.attgenerated = '' GROUP BY c.relname")
+        for row in columns:
+            records = await conn.fetch(f'SELECT {", ".join(map(_quoted, row["columns"]))} FROM "{row["table"]}"')
+            if records:
+                snap.tables[row["table"]] = (list(row["columns"]), [tuple(r) for r in records])
+        snap.sequences = [(r["name"], r["last_value"]) for r in await conn.fetch(
+            "SELECT format('%I.%I', schemaname, sequencename) AS name, last_value FROM pg_sequences "
+            "WHERE schemaname = 'public' AND last_value IS NOT NULL")]
+    async for key in res.redis.scan_iter(count=1000):
+        dumped = await res.redis.dump(key)
+        if dumped is not None:
+            snap.redis.append((key, max(await res.redis.pttl(key), 0), dumped))
+    state = sandbox.sandbox
+    snap.sandbox_states = copy.deepcopy({api: dict(s) for api, s in state._states.items()})
+    snap.sandbox_counters = copy.deepcopy(state.counters)
+    snap.sandbox_requests = list(state.requests)
+    return snap
+
+
+async def restore_snapshot(res: Resources, sandbox, snap: StateSnapshot) -> Any:
+    """Put a snapshot back over the fresh state `res` made (empty tables and Redis, reset sandbox)."""
+    async with res.db.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")     # rows go in, FKs checked at take
+        for table, (columns, records) in snap.tables.items():
+            await conn.copy_records_to_table(table, records=records, columns=columns)
+        for name, last_value in snap.sequences:
+            await conn.execute("SELECT setval($1::regclass, $2, true)", name, last_value)
+    if snap.redis:
+        pipe = res.redis.pipeline(transaction=False)
+        for key, ttl, dumped in snap.redis:
+            pipe.restore(key, ttl, dumped, replace=True)
+        await pipe.execute()
+    state = sandbox.sandbox
+    for api, saved in copy.deepcopy(snap.sandbox_states).items():
+        state.state(api).clear()
+        state.state(api).update(saved)
+    state.counters = copy.deepcopy(snap.sandbox_counters)
+    state.requests.extend(snap.sandbox_requests)
+    return copy.deepcopy(snap.value)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@pytest.fixture(scope="session")
+def snapshots() -> dict[str, StateSnapshot]:
+    """Set-ups taken once per session by name (see `from_snapshot`)."""
+    return {}
+
+
+@pytest.fixture
+def from_snapshot(res: Resources, sandbox, snapshots: dict[str, StateSnapshot]):
+    """`value = await from_snapshot("name", build)`: the first test runs `await build()` on its fresh state and
+    keeps what it left behind; later tests get that state restored (a fast copy) and the same return value,
+    instead of repeating a slow set-up such as a rate-limited sync against the sandbox. Call it first, on the
+    fresh state `res` gives. A snapshot from another Moscow day is taken again."""
+
+    async def restored(name: str, build: Callable[[], Awaitable[Any]]) -> Any:
+        snap = snapshots.get(name)
+        if snap is None or snap.day != sandbox.sandbox.today():
+            value = await build()
+            snapshots[name] = await take_snapshot(res, sandbox, value)
+            return value
+        return await restore_snapshot(res, sandbox, snap)
+
+    return restored
 
 
 @pytest.fixture
