@@ -90,11 +90,27 @@ async def session_resources(settings: Settings) -> AsyncIterator[Resources]:
     await close_resources(res)
 
 
+# the tables a test touched: rows left, or an id sequence that has been read (its table may be empty again)
+_TABLES = "SELECT format('%I', tablename) FROM pg_tables WHERE schemaname = 'public'"
+_READ_SEQUENCE_TABLES = """
+SELECT DISTINCT format('%I', c.relname) FROM pg_sequences s
+JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+ AND d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass
+JOIN pg_class c ON c.oid = d.refobjid
+WHERE s.schemaname = 'public' AND s.last_value IS NOT NULL
+"""
+
+
 async def _truncate_all(pool: asyncpg.Pool) -> None:
-    tables = await pool.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-    if tables:
-        names = ", ".join(f'"{t["tablename"]}"' for t in tables)
-        await pool.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    """Every table empty and every id sequence restarted. Only the touched tables are truncated: a TRUNCATE of
+    all ~50 costs ~150 ms a test, finding the touched ones ~1 ms."""
+    tables = [r[0] for r in await pool.fetch(_TABLES)]
+    if not tables:
+        return
+    with_rows = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT FROM {t})" for t in tables)
+    touched = {r[0] for r in await pool.fetch(with_rows)} | {r[0] for r in await pool.fetch(_READ_SEQUENCE_TABLES)}
+    if touched:
+        await pool.execute(f"TRUNCATE {', '.join(sorted(touched))} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture
@@ -113,12 +129,14 @@ async def res(session_resources: Resources, sandbox) -> AsyncIterator[Resources]
 @dataclass
 class StateSnapshot:
     """What a set-up left behind, to start later tests from the same state without redoing it: every table's
-    rows and sequence positions, every Redis key with its TTL, the sandbox's per-API state, counters and request
-    log. Taken on the sandbox's Moscow day `day` (tests that date stats from "today" must not cross midnight)."""
+    rows (copied into the session database's schema `schema`) and sequence positions, every Redis key with its
+    TTL, the sandbox's per-API state, counters and request log. Taken on the sandbox's Moscow day `day` (tests
+    that date stats from "today" must not cross midnight)."""
 
     day: date
     value: Any
-    tables: dict[str, tuple[list[str], list[tuple]]] = field(default_factory=dict)
+    schema: str
+    tables: dict[str, str] = field(default_factory=dict)            # table → its columns, quoted
     sequences: list[tuple[str, int]] = field(default_factory=list)
     redis: list[tuple[bytes, int, bytes]] = field(default_factory=list)
     sandbox_states: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -127,17 +145,20 @@ class StateSnapshot:
 
 
 async def take_snapshot(res: Resources, sandbox, value: Any = None) -> StateSnapshot:
-    snap = StateSnapshot(day=sandbox.sandbox.today(), value=copy.deepcopy(value))
-    async with res.db.acquire() as conn:
+    snap = StateSnapshot(day=sandbox.sandbox.today(), value=copy.deepcopy(value),
+                         schema=f"snapshot_{uuid.uuid4().hex[:10]}")
+    async with res.db.acquire() as conn, conn.transaction():
+        await conn.execute(f"CREATE SCHEMA {snap.schema}")
         columns = await conn.fetch(
-            "SELECT c.relname AS table, array_agg(a.attname ORDER BY a.attnum) AS columns FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid "
-            "WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped "
-            "AND a.attgenerated = '' GROUP BY c.relname")
+            "SELECT format('%I', c.relname) AS table, string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum) "
+            "AS columns FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid WHERE n.nspname = 'public' AND c.relkind = 'r' "
+            "AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' GROUP BY c.relname")
         for row in columns:
-            records = await conn.fetch(f'SELECT {", ".join(map(_quoted, row["columns"]))} FROM "{row["table"]}"')
-            if records:
-                snap.tables[row["table"]] = (list(row["columns"]), [tuple(r) for r in records])
+            copied = await conn.execute(f"CREATE TABLE {snap.schema}.{row['table']} AS "
+                                        f"SELECT {row['columns']} FROM public.{row['table']}")
+            if copied != "SELECT 0":
+                snap.tables[row["table"]] = row["columns"]
         snap.sequences = [(r["name"], r["last_value"]) for r in await conn.fetch(
             "SELECT format('%I.%I', schemaname, sequencename) AS name, last_value FROM pg_sequences "
             "WHERE schemaname = 'public' AND last_value IS NOT NULL")]
@@ -155,9 +176,9 @@ async def take_snapshot(res: Resources, sandbox, value: Any = None) -> StateSnap
 async def restore_snapshot(res: Resources, sandbox, snap: StateSnapshot) -> Any:
     """Put a snapshot back over the fresh state `res` made (empty tables and Redis, reset sandbox)."""
     async with res.db.acquire() as conn, conn.transaction():
-        await conn.execute("SET LOCAL session_replication_role = replica")     # rows go in, FKs checked at take
-        for table, (columns, records) in snap.tables.items():
-            await conn.copy_records_to_table(table, records=records, columns=columns)
+        await conn.execute("SET LOCAL session_replication_role = replica")  # any table order (rows were valid)
+        for table, columns in snap.tables.items():
+            await conn.execute(f"INSERT INTO public.{table} ({columns}) SELECT {columns} FROM {snap.schema}.{table}")
         for name, last_value in snap.sequences:
             await conn.execute("SELECT setval($1::regclass, $2, true)", name, last_value)
     if snap.redis:
@@ -172,10 +193,6 @@ async def restore_snapshot(res: Resources, sandbox, snap: StateSnapshot) -> Any:
     state.counters = copy.deepcopy(snap.sandbox_counters)
     state.requests.extend(snap.sandbox_requests)
     return copy.deepcopy(snap.value)
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @pytest.fixture(scope="session")
