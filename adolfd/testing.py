@@ -226,13 +226,19 @@ def with_jobs(monkeypatch: Any, module: str, *functions: Any) -> None:
     monkeypatch.setattr(jobs, "catalog", lambda: catalog)
 
 
-async def until_polling(task: asyncio.Task[Any], requests: list[Any], token: str = "", timeout: float = 10) -> None:
-    """Wait until a bot served by `task` has asked the sandbox's Bot API for updates (with `token`, if given);
-    fails at once if the bot ended, and after `timeout` seconds if it never polled."""
+async def until_polling(task: asyncio.Task[Any], sandbox: Any, token: str = "", timeout: float = 10) -> None:
+    """Wait until a bot served by `task` has a long poll (`getUpdates`) open at the in-process `sandbox`'s fake
+    Bot API (the bot of `token`; the admin bot if none): from then on an injected update reaches it. Waiting for
+    the poll to arrive, not to be answered, saves its timeout. Fails at once if the bot ended, and after
+    `timeout` seconds if it never polled. Call it right after creating `task`, before the loop runs it."""
+    from adolfd.sandbox.accounts import TELEGRAM_BOT
+    from adolfd.sandbox.telegram import telegram_fake
+
+    feed = telegram_fake(sandbox).feed(int(token.split(":")[0]) if token else TELEGRAM_BOT.bot_id)
+    polls_before = feed.poll_generation
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    suffix = f"bot{token}/getUpdates" if token else "/getUpdates"
-    while not any(r.path.endswith(suffix) for r in requests):
+    while feed.poll_generation == polls_before:
         assert not task.done(), task.exception()
         assert loop.time() < deadline, "the bot never started polling"
         await asyncio.sleep(0.02)

@@ -57,7 +57,7 @@ async def bot(ops, sandbox, fake) -> AsyncIterator[asyncio.Event]:
     """The bot process (polling + alert delivery) running until the test ends; yields its stop event."""
     stop = asyncio.Event()
     task = asyncio.create_task(serve_bot(ops.settings, ops, stop=stop))
-    await until_polling(task, sandbox.sandbox.requests)
+    await until_polling(task, sandbox.sandbox)
     yield stop
     stop.set()
     await asyncio.wait_for(task, 15)

@@ -37,7 +37,7 @@ async def carsbot(res, sandbox, monkeypatch) -> AsyncIterator[asyncio.Event]:
     assert res.settings.carsbot.bot_token.get_secret_value() == CARSBOT_BOT.token
     stop = asyncio.Event()
     task = asyncio.create_task(serve_carsbot_bot(res.settings, res, stop=stop))
-    await until_polling(task, sandbox.sandbox.requests, CARSBOT_BOT.token)
+    await until_polling(task, sandbox.sandbox, CARSBOT_BOT.token)
     yield stop
     stop.set()
     await asyncio.wait_for(task, 15)

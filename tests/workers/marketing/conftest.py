@@ -43,3 +43,20 @@ def fast_retries(monkeypatch):
         monkeypatch.setattr(resolve(name), "retry", RetryPolicy(tries=tries, delay=0.01))
 
     return run
+
+
+@pytest.fixture
+def sync_campaigns(from_snapshot, run_job):
+    """`await sync_campaigns()`: the campaigns and keywords of every account synced from the sandbox
+    (`marketing.sync_campaigns`, new campaigns `manual`). The sync is rate-limited (seconds), so it runs once a
+    session and later tests start from a restored copy of the state it left (tables, Redis, sandbox)."""
+
+    async def build() -> dict[str, Any]:
+        result = await run_job("marketing.sync_campaigns")
+        assert result["success"], result
+        return result
+
+    async def run() -> dict[str, Any]:
+        return await from_snapshot("marketing.sync_campaigns", build)
+
+    return run

@@ -12,9 +12,9 @@ from adolfd.workers.marketing.bid_changes import request_bid_change
 
 
 @pytest.fixture
-async def ozon_keyword(res, run_job, configure, fast_retries):
+async def ozon_keyword(res, configure, fast_retries, sync_campaigns):
     fast_retries("marketing.apply_bid_change")
-    assert (await run_job("marketing.sync_campaigns"))["success"]
+    await sync_campaigns()
     await configure("ozon", max_bid=1_000.0)
     return await res.db.fetchrow(
         "SELECT k.id, k.external_id, k.current_bid, c.external_id AS campaign, c.brand_id FROM marketing_keywords k "

@@ -27,11 +27,10 @@ def job_ctx(res, job_id: str, job_try: int = 1) -> Ctx:
 
 
 @pytest.fixture
-async def synced(res, run_job, configure):
+async def synced(res, run_job, configure, sync_campaigns):
     """Campaigns synced from the sandbox; WB on `position` (target 1: every product is below it, so each
     cycle raises), Ozon on `drr`, YM left `manual`."""
-    result = await run_job("marketing.sync_campaigns")
-    assert result["success"], result
+    result = await sync_campaigns()
     await configure("wb", strategy_type="position", target_position=1, max_bid=10_000.0)
     await configure("ozon", strategy_type="drr", target_drr=10.0, max_bid=1_000.0)
     for mp in ("wb", "ozon", "ym"):

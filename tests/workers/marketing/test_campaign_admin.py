@@ -12,11 +12,16 @@ from adolfd.workers.marketing.campaign_admin import CampaignRefused, set_keyword
 
 
 @pytest.fixture
-async def synced(res, run_job, monkeypatch):
+async def synced(res, run_job, monkeypatch, from_snapshot):
+    """Campaigns synced with production's defaults and one brand's own (once a session, then restored)."""
     monkeypatch.setattr(res.settings.marketing, "campaign_defaults", CampaignDefaults())     # production's
     monkeypatch.setattr(res.settings.marketing, "brand_campaign_defaults",
                         {"ohana_kids": {"strategy": "position", "target_position": 3, "target_drr": None}})
-    assert (await run_job("marketing.sync_campaigns"))["success"]
+
+    async def sync() -> None:
+        assert (await run_job("marketing.sync_campaigns"))["success"]
+
+    await from_snapshot("marketing.sync_campaigns with production and ohana_kids defaults", sync)
 
 
 async def campaign(res, marketplace: str = "ozon", brand: str = "ohana_market"):

@@ -5,8 +5,8 @@ from adolfd.keys import MARKETING_BIDS_PAUSED as BIDS_PAUSED
 from adolfd.workers.marketing.kill_switch import bids_paused, kill_switch_status, pause_bids, resume_bids
 
 
-async def test_a_pause_survives_a_redis_loss(res, sandbox, run_job):
-    assert (await run_job("marketing.sync_campaigns"))["success"]
+async def test_a_pause_survives_a_redis_loss(res, sandbox, run_job, sync_campaigns):
+    await sync_campaigns()
     paused = await pause_bids(res.db, res.redis, by="anna", now=res.clock.now(), reason="promo audit")
     assert paused["already"] is False
     await res.redis.flushdb()                           # Redis restarted without persistence

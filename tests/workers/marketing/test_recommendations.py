@@ -9,9 +9,9 @@ from adolfd.workers.marketing.recommendations import RecommendationRefused, deci
 
 
 @pytest.fixture
-async def ozon_campaign(res, run_job, configure, fast_retries):
+async def ozon_campaign(res, configure, fast_retries, sync_campaigns):
     fast_retries("marketing.apply_bid_change")
-    assert (await run_job("marketing.sync_campaigns"))["success"]
+    await sync_campaigns()
     await configure("ozon", max_bid=1_000.0)
     return await res.db.fetchval("SELECT id FROM marketing_campaigns WHERE marketplace = 'ozon' ORDER BY id LIMIT 1")
 

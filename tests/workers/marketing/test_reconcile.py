@@ -12,9 +12,9 @@ from adolfd.workers.marketing.bid_changes import request_bid_change
 
 
 @pytest.fixture
-async def ozon(res, run_job, configure, monkeypatch):
+async def ozon(res, run_job, configure, monkeypatch, sync_campaigns):
     """Ozon campaigns on the drr strategy (each cycle moves bids); changes settle at once; one HTTP try."""
-    assert (await run_job("marketing.sync_campaigns"))["success"]
+    await sync_campaigns()
     await configure("ozon", strategy_type="drr", target_drr=10.0, max_bid=1_000.0)
     assert (await run_job("marketing.collect_stats", marketplace="ozon"))["success"]
     monkeypatch.setattr(res.settings.marketing, "reconcile_after_seconds", 0)

@@ -13,9 +13,9 @@ from adolfd.workers.marketing.reports import generate_report
 from pydantic import SecretStr
 
 
-async def test_report_is_sent_to_the_chat_once(res, sandbox, run_job, monkeypatch):
+async def test_report_is_sent_to_the_chat_once(res, sandbox, run_job, monkeypatch, sync_campaigns):
     monkeypatch.setattr(res.settings.ops, "bot_token", SecretStr(TELEGRAM_BOT.token))
-    assert (await run_job("marketing.sync_campaigns"))["success"]
+    await sync_campaigns()
     campaign = await res.db.fetchval("SELECT id FROM marketing_campaigns WHERE brand_id = 'ohana_market' LIMIT 1")
     await res.db.execute(
         "INSERT INTO marketing_stats_daily (campaign_id, marketplace, brand_id, stat_date, views, clicks, spent, "

@@ -14,10 +14,8 @@ from pydantic import SecretStr
 
 
 @pytest.fixture
-async def synced(res, run_job):
-    result = await run_job("marketing.sync_campaigns")
-    assert result["success"], result
-    return result
+async def synced(res, sync_campaigns):
+    return await sync_campaigns()
 
 
 async def stats_snapshot(res):

@@ -6,6 +6,7 @@ import pytest
 from adolfd.engine.enqueue import enqueue
 from adolfd.sandbox import feedback_feed
 from adolfd.sandbox.llm import script_answers
+from adolfd.settings import RateLimit
 from adolfd.workers.reputation.approval import approve, list_items, request_regeneration, skip
 
 PLATFORM_KINDS = [("wb", "review"), ("wb", "question"), ("ozon", "review"), ("ozon", "question"),
@@ -121,9 +122,13 @@ async def test_skip_and_unknown_items(res, pending, items):
         await list_items(res.db, "sideways")
 
 
-async def test_auto_approval_publishes_five_star_positive_reviews_only(res, monkeypatch, feed, poll, run_queue,
-                                                                      items, replies):
+async def test_auto_approval_publishes_five_star_positive_reviews_only(res, sandbox, monkeypatch, feed, poll,
+                                                                      run_queue, items, replies):
     monkeypatch.setattr(res.settings.reputation, "auto_approve", True)
+    # WB allows 3 feedback requests a second (~20 s for these ~30 replies); this test is about which reviews
+    # publish, so lift that limit on both sides
+    sandbox.sandbox.set_limit("wb-feedbacks", "default", 50, 50)
+    monkeypatch.setitem(res.settings.rate_limits, "wb_feedbacks:default", RateLimit(rate=50, burst=20))
     feed("wb", backlog=25, every_seconds=60)
     await poll("wb", "review")
     await poll("wb", "question")

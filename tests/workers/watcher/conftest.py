@@ -91,7 +91,7 @@ async def bot(admin_bot_settings, sandbox):
     res = admin_bot_settings
     stop = asyncio.Event()
     task = asyncio.create_task(serve_bot(res.settings, res, stop=stop))
-    await until_polling(task, sandbox.sandbox.requests)
+    await until_polling(task, sandbox.sandbox)
     yield stop
     stop.set()
     await asyncio.wait_for(task, 15)
