@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from adolfd.domain.marketing.ad_money import parse_roubles
 
 MARKETPLACES = ("wb", "ozon", "ym")
 T = TypeVar("T")
+Client = TypeVar("Client")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,21 @@ class Calls:
     """How many requests an operation took (the bid cycle's summary and the benchmark read it)."""
 
     count: int = 0
+
+
+class CountedCalls(Generic[Client]):
+    """What every adapter shares: its API client, brand and in-flight cap, and a count of the requests it made."""
+
+    def __init__(self, client: Client, brand: str, in_flight: int) -> None:
+        self.client, self.brand, self.in_flight = client, brand, in_flight
+        self.calls = Calls()
+
+    async def _call(self, job: Awaitable[T]) -> T:
+        self.calls.count += 1
+        return await job
+
+    def _count_page(self) -> None:
+        self.calls.count += 1
 
 
 class AdAccount(Protocol):

@@ -3,7 +3,7 @@ SKU, a resume adds it back with its bid. Campaign figures are the sums of the SK
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -12,29 +12,20 @@ from adolfd.domain.marketing.ad_money import kopecks_to_ozon_micros, ozon_micros
 from adolfd.workers.marketing.ad_account import (
     BidBatch,
     BidOrder,
-    Calls,
+    CountedCalls,
     MpCampaign,
     MpDay,
     MpUnit,
-    T,
     _kopecks_of,
     gather_limited,
     run_batches,
 )
 
 
-class OzonAds:
+class OzonAds(CountedCalls[OzonPerformanceClient]):
     marketplace = "ozon"
     sends_per_campaign = True
     bids_per_request = BIDS_PER_CALL
-
-    def __init__(self, client: OzonPerformanceClient, brand: str, in_flight: int) -> None:
-        self.client, self.brand, self.in_flight = client, brand, in_flight
-        self.calls = Calls()
-
-    async def _call(self, job: Awaitable[T]) -> T:
-        self.calls.count += 1
-        return await job
 
     async def campaigns(self) -> list[MpCampaign]:
         found = await self._call(self.client.campaigns("SKU"))
@@ -47,9 +38,6 @@ class OzonAds:
             products = await self.client.products(cid, on_page=self._count_page)
             return cid, [MpUnit(p.sku, p.title or p.sku, ozon_micros_to_kopecks(p.bid or "0")) for p in products]
         return dict(await gather_limited(self.in_flight, (one(c) for c in campaign_ids)))
-
-    def _count_page(self) -> None:
-        self.calls.count += 1
 
     async def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
         yield (await self.units([campaign_id])).get(campaign_id, [])

@@ -4,7 +4,7 @@ product out of the campaign (`auction/nms`), a resume puts it back and restores 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -22,11 +22,10 @@ from adolfd.clients.wb_advert import (
 from adolfd.workers.marketing.ad_account import (
     BidBatch,
     BidOrder,
-    Calls,
+    CountedCalls,
     MpCampaign,
     MpDay,
     MpUnit,
-    T,
     _kopecks_of,
     _raise_first,
     gather_limited,
@@ -34,19 +33,14 @@ from adolfd.workers.marketing.ad_account import (
 )
 
 
-class WbAds:
+class WbAds(CountedCalls[WbAdvertClient]):
     marketplace = "wb"
     sends_per_campaign = False
     bids_per_request = MAX_BID_CAMPAIGNS * MAX_BID_NMS
 
     def __init__(self, client: WbAdvertClient, brand: str, in_flight: int) -> None:
-        self.client, self.brand, self.in_flight = client, brand, in_flight
-        self.calls = Calls()
+        super().__init__(client, brand, in_flight)
         self._adverts: dict[str, WbAdvert] = {}
-
-    async def _call(self, job: Awaitable[T]) -> T:
-        self.calls.count += 1
-        return await job
 
     async def campaigns(self) -> list[MpCampaign]:
         ids = (await self._call(self.client.promotion_count())).ids([STATUS_ACTIVE, STATUS_PAUSED])

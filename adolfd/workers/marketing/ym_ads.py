@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,11 +17,10 @@ from adolfd.domain.marketing.ad_money import kopecks_to_ym_bid, rouble, ym_bid_t
 from adolfd.workers.marketing.ad_account import (
     BidBatch,
     BidOrder,
-    Calls,
+    CountedCalls,
     MpCampaign,
     MpDay,
     MpUnit,
-    T,
     _raise_first,
     gather_limited,
     run_batches,
@@ -69,20 +68,16 @@ def _settle(slot: asyncio.Future[list[MpUnit] | None], done: asyncio.Future[list
         slot.set_result(done.result())
 
 
-class YmAds:
+class YmAds(CountedCalls[YmBidsClient]):
     marketplace = "ym"
     sends_per_campaign = True
     bids_per_request = MAX_PUT_BIDS
 
     def __init__(self, client: YmBidsClient, brand: str, in_flight: int, spawn: Spawn) -> None:
         """`spawn` starts the listing's reader as a task of the job (`Ctx.background`), so it ends with the job."""
-        self.client, self.brand, self.in_flight, self._spawn = client, brand, in_flight, spawn
-        self.calls = Calls()
+        super().__init__(client, brand, in_flight)
+        self._spawn = spawn
         self._pages: PricedPages | None = None
-
-    async def _call(self, job: Awaitable[T]) -> T:
-        self.calls.count += 1
-        return await job
 
     @property
     def campaign_id(self) -> str:
