@@ -785,6 +785,7 @@ def serve(host: str = "127.0.0.1", port: int = 8900, seed: int = 42, *, database
 
 
 async def _serve(host: str, port: int, seed: int, database_url: str | None, settings: Any = None) -> None:
+    from adolfd.process.heap import freeze_startup_heap
     from adolfd.sandbox import run_companions
 
     if database_url:
@@ -802,6 +803,7 @@ async def _serve(host: str, port: int, seed: int, database_url: str | None, sett
         from adolfd.sandbox.brain import run_extractor
 
         extractor = asyncio.create_task(run_extractor(running.sandbox, database_url))
+    freeze_startup_heap()      # the catalogue and accounts live as long as the process: no full collection walks them
     log.info("sandbox_started", url=running.url, seed=seed, apis=running.sandbox.apis,
              brain_extractor=database_url is not None)
     try:
