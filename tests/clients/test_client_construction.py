@@ -38,24 +38,15 @@ async def test_ozon_seller_client_without_an_api_key_is_refused_when_built(res):
     await http.aclose()
 
 
-async def test_ym_bids_client_built_directly_bounds_its_parallel_requests(res):
-    running, peak = 0, 0
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        await asyncio.sleep(0.02)
-        running -= 1
-        return httpx.Response(200, json={"status": "OK", "result": {"bids": [{"sku": "A", "bid": 500}]}})
-
-    http = httpx.AsyncClient(base_url="https://ym.test", transport=httpx.MockTransport(handler))
+async def test_ym_bids_client_built_directly_bounds_its_parallel_requests(res, parallel_probe):
+    probe = parallel_probe(0.02)
+    http = probe.client()
     client = YmBidsClient(http, res.limiter, account="b", limits=lambda ec: FAST, settings=HttpSettings())
     client.api_key, client.business_id = "key", "77"
     replies = await asyncio.wait_for(asyncio.gather(*(client.bids_info(["A"]) for _ in range(3 * MAX_PARALLEL))),
                                      timeout=30)
     assert all([(b.sku, b.bid) for b in reply] == [("A", 500)] for reply in replies)
-    assert 1 <= peak <= MAX_PARALLEL
+    assert 1 <= probe.peak <= MAX_PARALLEL
     await http.aclose()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
 from adolfd.clients.in_flight import SharedInFlight
 from adolfd.clients.ym_bids import MAX_PARALLEL, YmBidsClient
 from adolfd.keys import YM_IN_FLIGHT
@@ -13,18 +12,9 @@ from adolfd.settings import HttpSettings, RateLimit
 FAST = RateLimit(rate=1000, burst=100)
 
 
-async def test_two_processes_together_keep_four_requests_in_flight(res):
-    running, peak = 0, 0
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        await asyncio.sleep(0.03)
-        running -= 1
-        return httpx.Response(200, json={"status": "OK", "result": {"bids": [{"sku": "A", "bid": 500}]}})
-
-    http = httpx.AsyncClient(base_url="https://ym.test", transport=httpx.MockTransport(handler))
+async def test_two_processes_together_keep_four_requests_in_flight(res, parallel_probe):
+    probe = parallel_probe(0.03)
+    http = probe.client()
     clients = []
     for _ in range(2):                       # two worker processes: each its own client and semaphore
         client = YmBidsClient(http, res.limiter, account="77", limits=lambda ec: FAST, settings=HttpSettings())
@@ -36,7 +26,7 @@ async def test_two_processes_together_keep_four_requests_in_flight(res):
                                      timeout=30)
     await http.aclose()
     assert len(replies) == 16 and all(r[0].bid == 500 for r in replies)
-    assert peak == MAX_PARALLEL                      # each alone would allow 4, both 8
+    assert probe.peak == MAX_PARALLEL                      # each alone would allow 4, both 8
     assert await res.redis.zcard(YM_IN_FLIGHT.format(business="77")) == 0    # every slot given back
 
 

@@ -4,6 +4,7 @@ concurrency the adapters send their requests with."""
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -76,8 +77,9 @@ class Calls:
     count: int = 0
 
 
-class CountedCalls(Generic[Client]):
-    """What every adapter shares: its API client, brand and in-flight cap, and a count of the requests it made."""
+class CountedCalls(ABC, Generic[Client]):
+    """What every adapter shares: its API client, brand and in-flight cap, a count of the requests it made, and
+    a campaign's units as one page where its marketplace lists them in one read (YM pages them itself)."""
 
     def __init__(self, client: Client, brand: str, in_flight: int) -> None:
         self.client, self.brand, self.in_flight = client, brand, in_flight
@@ -89,6 +91,14 @@ class CountedCalls(Generic[Client]):
 
     def _count_page(self) -> None:
         self.calls.count += 1
+
+    @abstractmethod
+    async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]:
+        """Each campaign's bid-able units with their current bids, as the marketplace lists them."""
+
+    async def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
+        """One piece: the whole campaign, for marketplaces that list a campaign's units in one read."""
+        yield (await self.units([campaign_id])).get(campaign_id, [])
 
 
 class AdAccount(Protocol):

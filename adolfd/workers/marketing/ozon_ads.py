@@ -3,7 +3,7 @@ SKU, a resume adds it back with its bid. Campaign figures are the sums of the SK
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -38,9 +38,6 @@ class OzonAds(CountedCalls[OzonPerformanceClient]):
             products = await self.client.products(cid, on_page=self._count_page)
             return cid, [MpUnit(p.sku, p.title or p.sku, ozon_micros_to_kopecks(p.bid or "0")) for p in products]
         return dict(await gather_limited(self.in_flight, (one(c) for c in campaign_ids)))
-
-    async def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
-        yield (await self.units([campaign_id])).get(campaign_id, [])
 
     async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]:
         rows = await self._call(self.client.sku_stats(list(campaign_ids), first, last)) if campaign_ids else []

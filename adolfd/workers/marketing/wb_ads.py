@@ -4,7 +4,7 @@ product out of the campaign (`auction/nms`), a resume puts it back and restores 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -68,9 +68,6 @@ class WbAds(CountedCalls[WbAdvertClient]):
             result[cid] = [MpUnit(str(nm.nm_id), str(nm.nm_id), advert.bid_of(nm), advert.placement)
                            for nm in advert.nm_settings or []]
         return result
-
-    async def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
-        yield (await self.units([campaign_id])).get(campaign_id, [])
 
     async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]:
         ids = [int(c) for c in campaign_ids]

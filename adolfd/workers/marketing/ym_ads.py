@@ -26,7 +26,7 @@ from adolfd.workers.marketing.ad_account import (
     run_batches,
 )
 
-Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[Any]"]
+Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 
 
 class PricedPages:
@@ -38,6 +38,7 @@ class PricedPages:
     def __init__(self, ads: YmAds, spawn: Spawn) -> None:
         loop = asyncio.get_running_loop()
         self._slots: list[asyncio.Future[list[MpUnit] | None]] = [loop.create_future()]
+        self._spawn = spawn
         self._reader = spawn(self._read(ads))
 
     async def _read(self, ads: YmAds) -> None:
@@ -46,7 +47,7 @@ class PricedPages:
                 ads.calls.count += 1
                 slot = self._slots[-1]
                 self._slots.append(asyncio.get_running_loop().create_future())
-                pricing = asyncio.ensure_future(ads.priced(bids))
+                pricing = self._spawn(ads.priced(bids))
                 pricing.add_done_callback(functools.partial(_settle, slot))
             self._slots[-1].set_result(None)
         except Exception as exc:  # noqa: BLE001 — handed to whoever reads the next page
