@@ -363,7 +363,7 @@ CREATE TABLE IF NOT EXISTS marketing_keywords (
     current_bid    numeric(12,2) NOT NULL DEFAULT 0,
     min_bid        numeric(12,2) NOT NULL DEFAULT 0,
     price          numeric(12,2),               -- YM: the item price its bid is a share of
-    synced_at      timestamptz,
+    synced_at      timestamptz,                 -- when a marketplace listing last changed the row
     created_at     timestamptz   NOT NULL DEFAULT now(),
     updated_at     timestamptz   NOT NULL DEFAULT now(),
     UNIQUE (campaign_id, external_id)

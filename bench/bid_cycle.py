@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import json
 import logging
 import os
@@ -238,10 +239,16 @@ async def main(args: argparse.Namespace) -> int:
                 cpu = float("nan")
                 result, wall = await cycle_in_workers(args, database_url, redis_url, url, limits)
             else:
+                profile = cProfile.Profile() if args.profile else None
                 started, cpu_started = time.perf_counter(), time.process_time()
+                if profile:
+                    profile.enable()
                 result = await run_bid_cycle(Ctx(res, job_id="bench-cycle",
                                                            spec=resolve("marketing.run_bid_cycle")))
                 wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+                if profile:
+                    profile.disable()
+                    profile.dump_stats(args.profile)
             after = (await control.get("/_sandbox/counters")).json()
             log_rows = ((await control.get("/_sandbox/requests")).json()["requests"]
                         if args.show_refusals or args.timeline else [])
@@ -300,5 +307,6 @@ if __name__ == "__main__":
     parser.add_argument("--processes", type=int, default=0,
                         help="run the timed phase in N `adolfd worker marketing` processes (see cycle_in_workers)")
     parser.add_argument("--timeline", action="store_true", help="print when each endpoint class was busy")
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed cycle (one process only)")
     parser.add_argument("--margin", type=float, default=0.0, help="pace this share below the sandbox's limit")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -18,9 +18,9 @@ Each method has its own token bucket per seller account, hence one endpoint clas
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from adolfd.engine.context import Resources
 
 MAX_IDS = 50              # adverts and fullstats: at most 50 campaign ids per call
+K = TypeVar("K")
+T = TypeVar("T")
 MAX_BID_CAMPAIGNS = 50    # PATCH /api/advert/v1/bids: 50 campaigns …
 MAX_BID_NMS = 50          # … × 50 products per campaign
 
@@ -287,14 +289,20 @@ class WbAdvertClient(ApiClient):
         return found
 
 
-def bid_batches(bids: Sequence[WbAdvertBids]) -> list[list[dict[str, Any]]]:
-    """Request bodies of at most 50 campaigns × 50 products. A campaign may appear only once per request
-    (WB answers "campaign is not unique"), so request k carries the k-th slice of 50 products of each."""
-    slices: list[list[dict[str, Any]]] = []
-    for advert in bids:
-        for k, start in enumerate(range(0, len(advert.nm_bids), MAX_BID_NMS)):
+def request_slices(by_campaign: Mapping[K, Sequence[T]]) -> list[list[tuple[K, Sequence[T]]]]:
+    """Each bid request's (campaign, products) parts: at most 50 campaigns × 50 products. A campaign may appear
+    only once per request (WB answers "campaign is not unique"), so request k carries the k-th slice of 50
+    products of each."""
+    slices: list[list[tuple[K, Sequence[T]]]] = []
+    for campaign, items in by_campaign.items():
+        for k, start in enumerate(range(0, len(items), MAX_BID_NMS)):
             if k == len(slices):
                 slices.append([])
-            slices[k].append({"advert_id": advert.advert_id,
-                              "nm_bids": [b.model_dump() for b in advert.nm_bids[start:start + MAX_BID_NMS]]})
+            slices[k].append((campaign, items[start:start + MAX_BID_NMS]))
     return [part[i:i + MAX_BID_CAMPAIGNS] for part in slices for i in range(0, len(part), MAX_BID_CAMPAIGNS)]
+
+
+def bid_batches(bids: Sequence[WbAdvertBids]) -> list[list[dict[str, Any]]]:
+    """Request bodies of `PATCH /api/advert/v1/bids`, sliced by `request_slices`."""
+    return [[{"advert_id": advert_id, "nm_bids": [b.model_dump() for b in nms]} for advert_id, nms in request]
+            for request in request_slices({b.advert_id: b.nm_bids for b in bids})]

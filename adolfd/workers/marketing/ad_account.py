@@ -100,6 +100,12 @@ class CountedCalls(ABC, Generic[Client]):
         """One piece: the whole campaign, for marketplaces that list a campaign's units in one read."""
         yield (await self.units([campaign_id])).get(campaign_id, [])
 
+    bids_per_request: int
+
+    def bid_requests(self, orders: Sequence[BidOrder]) -> list[list[BidOrder]]:
+        """The orders each request of `set_bids` carries, in the order they are sent."""
+        return [list(orders[i:i + self.bids_per_request]) for i in range(0, len(orders), self.bids_per_request)]
+
 
 class AdAccount(Protocol):
     marketplace: str
@@ -107,6 +113,7 @@ class AdAccount(Protocol):
     calls: Calls
     sends_per_campaign: bool          # False: one bid request carries many campaigns (WB), send them together
     bids_per_request: int             # the most bid orders one request carries
+    bids_per_campaign: int            # … of them of one campaign
 
     async def campaigns(self) -> list[MpCampaign]: ...
     async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]: ...
@@ -114,6 +121,9 @@ class AdAccount(Protocol):
         """A campaign's units in the pieces the marketplace lists them in, each as soon as it is read."""
         ...
     async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]: ...
+    def bid_requests(self, orders: Sequence[BidOrder]) -> list[list[BidOrder]]:
+        """How `set_bids` splits orders into requests: sending each part on its own takes as many requests."""
+        ...
     async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]: ...
     async def pause_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None: ...
     async def resume_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None: ...

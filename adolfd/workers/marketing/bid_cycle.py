@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from redis.exceptions import LockError
 
 from adolfd.clients.errors import BadResponse, Unavailable
 from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
-from adolfd.domain.marketing.ad_money import kopecks_to_roubles
 from adolfd.domain.marketing.ad_safety import CampaignToday, check_campaign, check_keyword
 from adolfd.domain.marketing.bid_engine import BidUnit, CampaignTarget, UnitStats, decide_bid
 from adolfd.engine import liveness
@@ -25,7 +25,15 @@ from adolfd.keys import MARKETING_LAST_CYCLE as LAST_CYCLE
 from adolfd.workers.marketing.ad_account import MARKETPLACES, AdAccount, BidOrder, MpUnit
 from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import PendingAlert, marketing_job, record_alerts
-from adolfd.workers.marketing.campaigns import CampaignRow, _k, chunks, load_campaigns, pause_point, upsert_units
+from adolfd.workers.marketing.bid_packing import CampaignSlices
+from adolfd.workers.marketing.campaigns import (
+    UPSERT_KEYWORDS_CTE,
+    CampaignRow,
+    chunks,
+    load_campaigns,
+    pause_point,
+    unit_arrays,
+)
 from adolfd.workers.marketing.kill_switch import bids_paused
 from adolfd.workers.marketing.pausing import pause_campaign
 from adolfd.workers.marketing.rules import bid_rules, safety_rules
@@ -54,27 +62,35 @@ class CycleStats:
 # a bid to send: (order, keyword id, campaign, old bid, strategy, reason)
 _Order = tuple[BidOrder, int, CampaignRow, int, str, str]
 
-_WINDOW_STATS = """
-SELECT keyword_id, SUM(views) AS views, SUM(clicks) AS clicks, SUM(spent) AS spent, SUM(orders) AS orders,
-       SUM(revenue) AS revenue,
-       (array_agg(avg_position ORDER BY stat_date DESC) FILTER (WHERE avg_position IS NOT NULL))[1] AS position
-FROM marketing_stats
-WHERE keyword_id = ANY($1::bigint[]) AND stat_date >= $2
-GROUP BY keyword_id
+# Every unit of a page stored (UPSERT_KEYWORDS_CTE), with its figures over the stats window ($9 its first day)
+# and the freshest competitor bid seen since $11 on marketplace $10: one statement a page.
+_PAGE_UNITS = UPSERT_KEYWORDS_CTE + """, window_stats AS (
+    SELECT keyword_id, SUM(views) AS views, SUM(clicks) AS clicks, SUM(spent) AS spent, SUM(orders) AS orders,
+           SUM(revenue) AS revenue,
+           (array_agg(avg_position ORDER BY stat_date DESC) FILTER (WHERE avg_position IS NOT NULL))[1] AS position
+    FROM marketing_stats
+    WHERE keyword_id = ANY(ARRAY(SELECT id FROM stored)) AND stat_date >= $9
+    GROUP BY keyword_id
+), rivals AS (
+    SELECT DISTINCT ON (external_id) external_id, bid
+    FROM marketing_competitor_bids
+    WHERE marketplace = $10 AND external_id = ANY($3::text[]) AND observed_at >= $11
+    ORDER BY external_id, observed_at DESC
+)
+SELECT s.id, s.external_id, s.keyword, s.status, (s.min_bid * 100)::bigint AS min_bid, w.keyword_id AS has_stats,
+       w.views, w.clicks, (w.spent * 100)::bigint AS spent, w.orders, (w.revenue * 100)::bigint AS revenue,
+       w.position, (r.bid * 100)::bigint AS rival_bid            -- money in kopecks
+FROM stored s LEFT JOIN window_stats w ON w.keyword_id = s.id LEFT JOIN rivals r ON r.external_id = s.external_id
 """
 
-_COMPETITOR_BIDS = """
-SELECT DISTINCT ON (external_id) external_id, bid
-FROM marketing_competitor_bids
-WHERE marketplace = $1 AND external_id = ANY($2::text[]) AND observed_at >= $3
-ORDER BY external_id, observed_at DESC
-"""
+_NO_STATS = UnitStats(views=0, clicks=0, spent=0, orders=0, revenue=0, avg_position=None)
 
 _CLAIM_CHANGES = """
 INSERT INTO marketing_bid_history (keyword_id, campaign_id, marketplace, brand_id, old_bid, new_bid, source, strategy,
                                    reason, change_key)
-SELECT u.keyword_id, u.campaign_id, $1, $2, u.old_bid, u.new_bid, 'bid_cycle', u.strategy, u.reason, u.change_key
-FROM unnest($3::bigint[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], $9::text[])
+SELECT u.keyword_id, u.campaign_id, $1, $2, u.old_bid::numeric / 100, u.new_bid::numeric / 100, 'bid_cycle',
+       u.strategy, u.reason, u.change_key
+FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
      AS u(keyword_id, campaign_id, old_bid, new_bid, strategy, reason, change_key)
 ON CONFLICT (change_key) DO NOTHING
 RETURNING keyword_id
@@ -154,8 +170,10 @@ async def _save_cycle(ctx: Ctx, stats: dict[str, Any]) -> None:
 async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> CycleStats:
     """One marketplace account. Its campaigns flow concurrently — read units and bids, decide (campaign safety,
     keyword safety, strategy), send — so one campaign's bids go out while the next one's units are still being
-    read; marketplaces that take several campaigns per request (WB) send once, after every campaign is decided.
-    A failing campaign is counted and logged; the others go on (seed §7.3.1)."""
+    read. Where one request carries several campaigns (WB), a request leaves as soon as every campaign has
+    decided its share of it (`CampaignSlices`). Each request's changes are claimed, sent and recorded on their
+    own, so claiming the next request overlaps sending this one. A failing campaign is counted and logged;
+    the others go on (seed §7.3.1)."""
     total = CycleStats()
     today = ctx.now().date()
     campaigns = {c.external_id: c for c in await load_campaigns(ctx.db, today, marketplace=marketplace, brand=brand)}
@@ -168,34 +186,35 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> C
         return total
     live = [campaigns[c.external_id] for c in await acc.campaigns() if c.active and c.external_id in campaigns]
     alerts: list[PendingAlert] = []
-    held: list[_Order] = []                 # orders of marketplaces that batch across campaigns
+    sending: list[asyncio.Task[tuple[int, int]]] = []
+    shared = None if acc.sends_per_campaign else CampaignSlices[_Order](
+        (c.external_id for c in live), acc.bids_per_campaign, acc.bids_per_request // acc.bids_per_campaign)
+
+    def send(requests: list[list[_Order]]) -> None:
+        sending.extend(asyncio.create_task(_apply_orders(ctx, acc, marketplace, brand, slot, orders))
+                       for orders in requests)
 
     async def flow(campaign: CampaignRow) -> CycleStats:
         stats = CycleStats(campaigns=1)
-        sending: list[asyncio.Task[tuple[int, int]]] = []
         ready: list[_Order] = []
-
-        def send(orders: list[_Order]) -> None:
-            sending.append(asyncio.create_task(_apply_orders(ctx, acc, marketplace, brand, slot, orders)))
-
         try:
             async for orders in _decide_campaign(ctx, acc, campaign, today, stats, alerts):
-                if not acc.sends_per_campaign:
-                    held.extend(orders)
+                if shared is not None:
+                    send(shared.add(campaign.external_id, orders))
                     continue
                 ready.extend(orders)
                 while len(ready) >= acc.bids_per_request:   # a full request goes out while later pages are read
-                    send(ready[:acc.bids_per_request])
+                    send([ready[:acc.bids_per_request]])
                     ready = ready[acc.bids_per_request:]
-            if ready:
-                send(ready)
-        finally:       # claimed changes are always sent and recorded, even when a later page failed
-            for applied, failed in await asyncio.gather(*sending):
-                stats.bids_updated += applied
-                stats.bids_failed += failed
+        finally:       # what was decided is sent, even when a later page failed
+            send(shared.finish(campaign.external_id) if shared is not None else [ready] if ready else [])
         return stats
 
-    outcomes = await asyncio.gather(*(flow(c) for c in live), return_exceptions=True)
+    try:
+        outcomes = await asyncio.gather(*(flow(c) for c in live), return_exceptions=True)
+        recording = asyncio.create_task(record_alerts(ctx, alerts))      # while the last requests are sent
+    finally:           # claimed changes are always sent and recorded, even when the cycle is cancelled
+        sent = await asyncio.gather(*sending, return_exceptions=True)
     for campaign, outcome in zip(live, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             if not isinstance(outcome, Exception):
@@ -205,11 +224,17 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> C
                           error=str(outcome), exc_info=outcome)
             continue
         total.add(outcome)
-    if held:
-        applied, failed = await _apply_orders(ctx, acc, marketplace, brand, slot, held)
-        total.bids_updated += applied
-        total.bids_failed += failed
-    total.alerts += (await record_alerts(ctx, alerts)).new
+    for result in sent:
+        if isinstance(result, BaseException):
+            if not isinstance(result, Exception):
+                raise result
+            total.errors += 1
+            ctx.log.error("bid_request_failed", marketplace=marketplace, brand=brand, error=str(result),
+                          exc_info=result)
+            continue
+        total.bids_updated += result[0]
+        total.bids_failed += result[1]
+    total.alerts += (await recording).new
     total.requests = acc.calls.count
     return total
 
@@ -246,12 +271,11 @@ async def _decide_units(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, target:
     s = ctx.settings.marketing
     rules, safety = bid_rules(s), safety_rules(s)
     now = ctx.now()
-    rows = (await upsert_units(ctx.db, {campaign.id: units}, now, read_at=read_at))[campaign.id]
-    window = {r["keyword_id"]: r for r in await ctx.db.fetch(
-        _WINDOW_STATS, [r["id"] for r in rows.values()], today - timedelta(days=s.stats_window_days - 1))}
-    rivals = {r["external_id"]: _k(r["bid"]) for r in await ctx.db.fetch(
-        _COMPETITOR_BIDS, campaign.marketplace, [u.external_id for u in units],
-        now - timedelta(minutes=s.competitor_bid_max_age_minutes))}
+    rows: dict[str, asyncpg.Record] = {}
+    for part in chunks([(campaign.id, u) for u in units]):
+        rows.update((r["external_id"], r) for r in await ctx.db.fetch(
+            _PAGE_UNITS, now, *unit_arrays(part), read_at, today - timedelta(days=s.stats_window_days - 1),
+            campaign.marketplace, now - timedelta(minutes=s.competitor_bid_max_age_minutes)))
     orders: list[_Order] = []
     pauses: list[tuple[int, str]] = []
     for n, unit in enumerate(units, start=1):
@@ -261,19 +285,16 @@ async def _decide_units(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, target:
         if row is None or row["status"] != "active":
             continue
         stats.keywords += 1
-        w = window.get(row["id"])
         unit_stats = UnitStats(
-            views=int(w["views"]) if w else 0, clicks=int(w["clicks"]) if w else 0,
-            spent=_k(w["spent"]) if w else 0, orders=int(w["orders"]) if w else 0,
-            revenue=_k(w["revenue"]) if w else 0, avg_position=w["position"] if w else None)
+            views=int(row["views"]), clicks=int(row["clicks"]), spent=row["spent"], orders=int(row["orders"]),
+            revenue=row["revenue"], avg_position=row["position"]) if row["has_stats"] else _NO_STATS
         kw_check = check_keyword(f"{row['keyword'] or unit.external_id} ({campaign.name})", unit_stats, safety)
         alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
                    for a in kw_check.alerts]
         if kw_check.action is SafetyAction.PAUSE_KEYWORD:
             pauses.append((row["id"], unit.external_id))
             continue
-        decision = decide_bid(target, BidUnit(unit.bid, _k(row["min_bid"]), unit_stats,
-                                              rivals.get(unit.external_id)), rules)
+        decision = decide_bid(target, BidUnit(unit.bid, row["min_bid"], unit_stats, row["rival_bid"]), rules)
         alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
                    for a in decision.alerts]
         if decision.new_bid is not None:
@@ -306,7 +327,7 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
     for part in chunks(orders):
         claimed.update(r["keyword_id"] for r in await ctx.db.fetch(
             _CLAIM_CHANGES, marketplace, brand, [kid for _, kid, *_ in part], [c.id for _, _, c, *_ in part],
-            [kopecks_to_roubles(old) for _, _, _, old, *_ in part], [kopecks_to_roubles(o.bid) for o, *_ in part],
+            [old for _, _, _, old, *_ in part], [o.bid for o, *_ in part],
             [strategy for *_, strategy, _ in part], [reason for *_, reason in part],
             [f"cycle:{slot}:{kid}" for _, kid, *_ in part]))
         await pause_point()
@@ -335,9 +356,9 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
             "FROM unnest($1::text[]) AS u(key) WHERE h.change_key = u.key",
             [f"cycle:{slot}:{kid}" for kid, _ in part], now)
         await ctx.db.execute(
-            "UPDATE marketing_keywords k SET current_bid = u.bid, bid_set_at = $3, updated_at = now() "
-            "FROM unnest($1::bigint[], $2::numeric[]) AS u(id, bid) WHERE k.id = u.id",
-            [kid for kid, _ in part], [kopecks_to_roubles(b) for _, b in part], now)
+            "UPDATE marketing_keywords k SET current_bid = u.bid::numeric / 100, bid_set_at = $3, updated_at = now() "
+            "FROM unnest($1::bigint[], $2::bigint[]) AS u(id, bid) WHERE k.id = u.id",       # bid in kopecks
+            [kid for kid, _ in part], [b for _, b in part], now)
         await pause_point()
     for part in chunks(failed):
         await ctx.db.execute(

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from adolfd.domain.marketing.ad_money import kopecks_to_roubles, rouble
+from adolfd.domain.marketing.ad_money import rouble
 from adolfd.domain.marketing.bid_engine import CampaignTarget, Strategy
 from adolfd.engine.context import Ctx
 from adolfd.workers.marketing.ad_account import BidOrder, MpUnit
@@ -89,24 +89,48 @@ async def load_campaigns(db: asyncpg.Pool | asyncpg.Connection, today: date, *, 
                         _k(r["spent_today"]), _k(r["revenue_today"])) for r in rows]
 
 
-_UPSERT_KEYWORDS = """
-INSERT INTO marketing_keywords AS k (campaign_id, external_id, keyword, placement, current_bid, price, synced_at)
-SELECT u.campaign_id, u.external_id, u.keyword, u.placement, u.bid, u.price, $1
-FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[])
-     AS u(campaign_id, external_id, keyword, placement, bid, price)
-ON CONFLICT (campaign_id, external_id) DO UPDATE SET
-    keyword = EXCLUDED.keyword, placement = EXCLUDED.placement,
-    current_bid = CASE WHEN k.bid_set_at >= $8 THEN k.current_bid ELSE EXCLUDED.current_bid END,
-    price = COALESCE(EXCLUDED.price, k.price), synced_at = EXCLUDED.synced_at, updated_at = now(),
-    status = CASE WHEN k.status = 'removed' THEN 'active' ELSE k.status END
-RETURNING id, campaign_id, external_id, keyword, placement, status, min_bid, price
-"""
+# $1 now, $2–$7 the listed units, $8 when the listing's read began; `stored` is every listed unit's row
+UPSERT_KEYWORDS_CTE = """
+WITH listed AS (               -- bid and price come as kopecks: cheaper to send than NUMERIC
+    SELECT campaign_id, external_id, keyword, placement, bid::numeric / 100 AS bid, price::numeric / 100 AS price
+    FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
+        AS u(campaign_id, external_id, keyword, placement, bid, price)
+), written AS (
+    INSERT INTO marketing_keywords AS k (campaign_id, external_id, keyword, placement, current_bid, price, synced_at)
+    SELECT campaign_id, external_id, keyword, placement, bid, price, $1 FROM listed
+    ON CONFLICT (campaign_id, external_id) DO UPDATE SET
+        keyword = EXCLUDED.keyword, placement = EXCLUDED.placement,
+        current_bid = CASE WHEN k.bid_set_at >= $8 THEN k.current_bid ELSE EXCLUDED.current_bid END,
+        price = COALESCE(EXCLUDED.price, k.price), synced_at = EXCLUDED.synced_at, updated_at = now(),
+        status = CASE WHEN k.status = 'removed' THEN 'active' ELSE k.status END
+    WHERE k.keyword IS DISTINCT FROM EXCLUDED.keyword OR k.placement IS DISTINCT FROM EXCLUDED.placement
+       OR (k.current_bid <> EXCLUDED.current_bid AND (k.bid_set_at IS NULL OR k.bid_set_at < $8))
+       OR (EXCLUDED.price IS NOT NULL AND k.price IS DISTINCT FROM EXCLUDED.price) OR k.status = 'removed'
+    RETURNING id, campaign_id, external_id, keyword, placement, status, min_bid, price
+), stored AS (
+    SELECT * FROM written
+    UNION ALL
+    SELECT k.id, k.campaign_id, k.external_id, k.keyword, k.placement, k.status, k.min_bid, k.price
+    FROM listed u CROSS JOIN LATERAL (          -- one probe of the unique index per unit, not a scan of the table
+        SELECT * FROM marketing_keywords k WHERE k.campaign_id = u.campaign_id AND k.external_id = u.external_id
+        LIMIT 1) k
+    WHERE NOT EXISTS (SELECT 1 FROM written w WHERE w.id = k.id)
+)"""
+_UPSERT_KEYWORDS = UPSERT_KEYWORDS_CTE + " SELECT * FROM stored"
+
+
+def unit_arrays(part: Sequence[tuple[int, MpUnit]]) -> tuple[list[Any], ...]:
+    """Parameters $2–$7 of UPSERT_KEYWORDS_CTE for (campaign id, unit) pairs."""
+    return ([cid for cid, _ in part], [u.external_id for _, u in part], [u.label for _, u in part],
+            [u.placement for _, u in part], [u.bid for _, u in part], [u.price for _, u in part])
 
 
 async def upsert_units(conn: asyncpg.Pool | asyncpg.Connection, units: dict[int, Sequence[MpUnit]],
                        now: datetime, *, read_at: datetime) -> dict[int, dict[str, asyncpg.Record]]:
     """Store the units the marketplace lists for each campaign id (bid and price as it reports them), in one
-    statement; returns the rows by campaign id and external id.
+    statement; returns the rows by campaign id and external id. Only rows the listing changes are written
+    (`synced_at` is when it last did): the bid cycle reads every unit each time, and rewriting thousands of
+    unchanged rows cost it more than deciding their bids.
 
     `read_at` is when the marketplace read began: a bid adolfd set and confirmed after it (`bid_set_at`) is newer
     than the bid this read saw, so a slow read never writes an older bid over it."""
@@ -115,10 +139,7 @@ async def upsert_units(conn: asyncpg.Pool | asyncpg.Connection, units: dict[int,
     if not flat:
         return found
     for part in chunks(flat):
-        rows = await conn.fetch(
-            _UPSERT_KEYWORDS, now, [cid for cid, _ in part], [u.external_id for _, u in part],
-            [u.label for _, u in part], [u.placement for _, u in part], [kopecks_to_roubles(u.bid) for _, u in part],
-            [kopecks_to_roubles(u.price) if u.price is not None else None for _, u in part], read_at)
+        rows = await conn.fetch(_UPSERT_KEYWORDS, now, *unit_arrays(part), read_at)
         for r in rows:
             found[r["campaign_id"]][r["external_id"]] = r
         await pause_point()

@@ -26,6 +26,7 @@ class OzonAds(CountedCalls[OzonPerformanceClient]):
     marketplace = "ozon"
     sends_per_campaign = True
     bids_per_request = BIDS_PER_CALL
+    bids_per_campaign = bids_per_request
 
     async def campaigns(self) -> list[MpCampaign]:
         found = await self._call(self.client.campaigns("SKU"))
@@ -54,16 +55,18 @@ class OzonAds(CountedCalls[OzonPerformanceClient]):
                     for (cid, day), (views, clicks, spent, orders, revenue) in totals.items())
         return days
 
-    async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]:
+    def bid_requests(self, orders: Sequence[BidOrder]) -> list[list[BidOrder]]:
+        """One campaign per request (the campaign is in the path), BIDS_PER_CALL products each."""
         by_campaign: dict[str, list[BidOrder]] = defaultdict(list)
         for o in orders:
             by_campaign[o.campaign_id].append(o)
-        batches = []
-        for cid, items in by_campaign.items():
-            for i in range(0, len(items), BIDS_PER_CALL):
-                chunk = items[i:i + BIDS_PER_CALL]
-                batches.append((chunk, self.client.set_bids(
-                    cid, [(o.unit_id, kopecks_to_ozon_micros(o.bid)) for o in chunk])))
+        return [items[i:i + BIDS_PER_CALL] for items in by_campaign.values()
+                for i in range(0, len(items), BIDS_PER_CALL)]
+
+    async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]:
+        batches = [(chunk, self.client.set_bids(chunk[0].campaign_id,
+                                                [(o.unit_id, kopecks_to_ozon_micros(o.bid)) for o in chunk]))
+                   for chunk in self.bid_requests(orders)]
         return await run_batches(self.in_flight, self.calls, batches)
 
     async def pause_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None:

@@ -4,7 +4,7 @@ product out of the campaign (`auction/nms`), a resume puts it back and restores 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -18,6 +18,7 @@ from adolfd.clients.wb_advert import (
     WbAdvertClient,
     WbNmBid,
     bid_batches,
+    request_slices,
 )
 from adolfd.workers.marketing.ad_account import (
     BidBatch,
@@ -32,11 +33,21 @@ from adolfd.workers.marketing.ad_account import (
     run_batches,
 )
 
+UNITS_PER_PAGE = 2 * MAX_BID_NMS
+
+
+def _by_campaign(orders: Sequence[BidOrder]) -> dict[str, list[BidOrder]]:
+    found: dict[str, list[BidOrder]] = defaultdict(list)
+    for o in orders:
+        found[o.campaign_id].append(o)
+    return found
+
 
 class WbAds(CountedCalls[WbAdvertClient]):
     marketplace = "wb"
     sends_per_campaign = False
     bids_per_request = MAX_BID_CAMPAIGNS * MAX_BID_NMS
+    bids_per_campaign = MAX_BID_NMS
 
     def __init__(self, client: WbAdvertClient, brand: str, in_flight: int) -> None:
         super().__init__(client, brand, in_flight)
@@ -69,6 +80,16 @@ class WbAds(CountedCalls[WbAdvertClient]):
                            for nm in advert.nm_settings or []]
         return result
 
+    async def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
+        """A campaign's products in slices of what one bid request carries per campaign: the cycle sends
+        request k as soon as slice k of every campaign is decided, instead of after all of them."""
+        units = (await self.units([campaign_id])).get(campaign_id, [])
+        for start in range(0, len(units), UNITS_PER_PAGE):
+            yield units[start:start + UNITS_PER_PAGE]
+
+    def bid_requests(self, orders: Sequence[BidOrder]) -> list[list[BidOrder]]:
+        return [[o for _, part in request for o in part] for request in request_slices(_by_campaign(orders))]
+
     async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]:
         ids = [int(c) for c in campaign_ids]
         items = await self._call(self.client.fullstats(ids, first, last)) if ids else []
@@ -97,15 +118,12 @@ class WbAds(CountedCalls[WbAdvertClient]):
         return days
 
     async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]:
-        by_campaign: dict[str, list[WbNmBid]] = defaultdict(list)
-        index: dict[tuple[int, int], BidOrder] = {}
-        for o in orders:
-            by_campaign[o.campaign_id].append(WbNmBid(nm_id=int(o.unit_id), bid_kopecks=o.bid,
-                                                      placement=o.placement or "combined"))
-            index[(int(o.campaign_id), int(o.unit_id))] = o
-        bodies = bid_batches([WbAdvertBids(advert_id=int(c), nm_bids=nms) for c, nms in by_campaign.items()])
-        batches = [([index[(part["advert_id"], nb["nm_id"])] for part in body for nb in part["nm_bids"]],
-                    self.client.send_bid_batch(body)) for body in bodies]
+        batches = []
+        for request in self.bid_requests(orders):
+            [body] = bid_batches([WbAdvertBids(advert_id=int(c), nm_bids=[
+                WbNmBid(nm_id=int(o.unit_id), bid_kopecks=o.bid, placement=o.placement or "combined") for o in items])
+                for c, items in _by_campaign(request).items()])
+            batches.append((request, self.client.send_bid_batch(body)))
         return await run_batches(self.in_flight, self.calls, batches)
 
     async def pause_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None:

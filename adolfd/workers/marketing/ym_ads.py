@@ -73,6 +73,7 @@ class YmAds(CountedCalls[YmBidsClient]):
     marketplace = "ym"
     sends_per_campaign = True
     bids_per_request = MAX_PUT_BIDS
+    bids_per_campaign = bids_per_request
 
     def __init__(self, client: YmBidsClient, brand: str, in_flight: int, spawn: Spawn) -> None:
         """`spawn` starts the listing's reader as a task of the job (`Ctx.background`), so it ends with the job."""
@@ -157,10 +158,7 @@ class YmAds(CountedCalls[YmBidsClient]):
         return out
 
     async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]:
-        batches = []
-        for i in range(0, len(orders), MAX_PUT_BIDS):
-            chunk = list(orders[i:i + MAX_PUT_BIDS])
-            batches.append((chunk, self.client.put_bids(self._ym_bids(chunk))))
+        batches = [(chunk, self.client.put_bids(self._ym_bids(chunk))) for chunk in self.bid_requests(orders)]
         return await run_batches(self.in_flight, self.calls, batches)
 
     async def pause_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None:

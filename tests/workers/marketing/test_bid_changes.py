@@ -122,3 +122,32 @@ async def test_a_campaign_read_that_began_before_a_bid_change_never_writes_its_o
     await res.db.execute("UPDATE marketing_keywords SET current_bid = 0 WHERE id = $1", kw["id"])
     assert (await run_job("marketing.sync_campaigns"))["success"]                       # still the marketplace's
     assert await current_bid(res, kw) == applied
+
+
+async def test_a_read_writes_only_the_units_it_changes_and_returns_all(res, ozon_keyword):
+    """The bid cycle stores every unit it reads each time: unchanged rows are not rewritten (their row version
+    stays), a changed or new one is, and every listed unit comes back either way."""
+    from dataclasses import replace
+
+    from adolfd.workers.marketing.ad_account import MpUnit
+    from adolfd.workers.marketing.campaigns import upsert_units
+
+    kw = ozon_keyword
+    campaign_id = await res.db.fetchval("SELECT campaign_id FROM marketing_keywords WHERE id = $1", kw["id"])
+    rows = await res.db.fetch("SELECT external_id, keyword, placement, current_bid, price FROM marketing_keywords "
+                              "WHERE campaign_id = $1 ORDER BY external_id", campaign_id)
+    listed = [MpUnit(r["external_id"], r["keyword"], int(r["current_bid"] * 100), r["placement"],
+                     int(r["price"] * 100) if r["price"] is not None else None) for r in rows]
+    assert len(listed) > 1
+    versions = "SELECT external_id, xmin::text AS v FROM marketing_keywords WHERE campaign_id = $1"
+    before = {r["external_id"]: r["v"] for r in await res.db.fetch(versions, campaign_id)}
+    now = res.clock.now()
+    changed = replace(listed[0], bid=listed[0].bid + 7)
+    new = MpUnit("sku-new-in-listing", "new", 1500)
+    stored = await upsert_units(res.db, {campaign_id: [changed, *listed[1:], new]}, now, read_at=now)
+    after = {r["external_id"]: r["v"] for r in await res.db.fetch(versions, campaign_id)}
+    assert set(stored[campaign_id]) == {u.external_id for u in listed} | {new.external_id}
+    assert after[changed.external_id] != before[changed.external_id]
+    assert all(after[u.external_id] == before[u.external_id] for u in listed[1:])
+    assert await res.db.fetchval("SELECT current_bid FROM marketing_keywords WHERE campaign_id = $1 AND "
+                                 "external_id = $2", campaign_id, changed.external_id) * 100 == changed.bid
