@@ -16,7 +16,10 @@ Then one `run_bid_cycle` is timed, and the figures printed per marketplace:
 - 429/420 refusals of the whole run, set-up included: every job of the run (set-up and cycle) paces by one
   configuration (`pacing()`), the same table the sandbox is told to enforce before the first request.
 
-Run: `.venv/bin/python bench/bid_cycle.py [--campaigns 20] [--units 500] [--rate 20] [--marketplace all|ozon|wb|ym]`
+Run: `.venv/bin/python bench/bid_cycle.py [--campaigns 20] [--units 500] [--rate 20|published]
+[--marketplace all|ozon|wb|ym]`
+(`--rate published`: each class at its marketplace's published limit, e.g. WB bids 5 a second, YM `bids/info` 500 a
+minute, where the cycle is API-bound; the default 20 a second for every class makes adolfd's own work the limit)
 (`--show-refusals` prints each refused request with the ones before it; `--timeline` when each endpoint class
 was busy during the cycle). `--processes N` runs the timed phase in N `adolfd worker marketing` processes on one
 Redis instead of in this process: the cycle in one of them, a campaign sync (which reads through the cycle's own
@@ -75,13 +78,23 @@ STRATEGY = {"wb": ("position", {"target_position": 1}), "ozon": ("drr", {"target
             "ym": ("cpo", {"target_cpo": 30})}
 
 
-def pacing(chosen: tuple[str, ...], rate: float, margin: float) -> list[tuple[str, str, str, float, int, float]]:
+# `--rate published`: each class at the marketplace's published limit (docs/external-apis.md), or, where none is
+# published per second, at the pace adolfd ships with (Ozon Performance: 100 000 a day; YM offer-prices: none)
+PUBLISHED = {("wb", "count"): 5.0, ("wb", "adverts"): 5.0, ("wb", "bids"): 5.0,
+             ("ozon", "default"): 5.0,
+             ("ym", "bids_info"): 500 / 60, ("ym", "bids"): 500 / 60, ("ym", "offer_prices"): 8.0}
+
+
+def pacing(chosen: tuple[str, ...], rate: float | None,
+           margin: float) -> list[tuple[str, str, str, float, int, float]]:
     """One table for the whole run: (marketplace, sandbox class, adolfd class, enforced rate, enforced burst,
-    adolfd's pace). The sandbox enforces it and adolfd paces by it, set-up and timed cycle alike."""
+    adolfd's pace). The sandbox enforces it and adolfd paces by it, set-up and timed cycle alike. `rate` None:
+    the published limits (PUBLISHED)."""
     rows = []
     for mp in chosen:
         for sandbox_cls, client_cls in CLASSES[mp].items():
-            rows.append((mp, sandbox_cls, client_cls, rate, 2, rate * (1 - margin)))
+            enforced = PUBLISHED[(mp, sandbox_cls)] if rate is None else rate
+            rows.append((mp, sandbox_cls, client_cls, enforced, 2, enforced * (1 - margin)))
         for sandbox_cls, client_cls, setup_rate, burst in SETUP_CLASSES[mp]:
             rows.append((mp, sandbox_cls, client_cls, setup_rate, burst, setup_rate * (1 - margin)))
     return rows
@@ -206,7 +219,6 @@ async def main(args: argparse.Namespace) -> int:
         for mp in chosen:
             (await control.post(f"/{FAKE[mp]}/_sandbox/scale",
                                 json={"campaigns": args.campaigns, "units": args.units})).raise_for_status()
-        paced = args.rate * (1 - args.margin)
         table = pacing(chosen, args.rate, args.margin)
         limits: dict[str, RateLimit] = {}
         for mp, sandbox_cls, client_cls, rate, burst, pace in table:
@@ -269,8 +281,9 @@ async def main(args: argparse.Namespace) -> int:
         print(f"{args.processes} `adolfd worker marketing` processes on one Redis: the bid cycle in one, "
               f"{args.processes - 1} campaign syncs in the others at the same time; figures below are of them all")
     print(f"bid cycle: {args.campaigns} campaigns × {args.units} units per marketplace; "
-          f"sandbox limit {args.rate:g} req/s (burst 2) per endpoint class; "
-          f"adolfd paces at {paced:g} req/s (burst 1), {args.in_flight} in flight")
+          f"sandbox limit {'the published one' if args.rate is None else f'{args.rate:g} req/s'} (burst 2) per "
+          f"endpoint class; adolfd paces at it{f' less {args.margin:.0%}' if args.margin else ''} (burst 1), "
+          f"{args.in_flight} in flight")
     bounds = {}
     for mp in chosen:
         per_class: Counter[str | None] = Counter()
@@ -300,7 +313,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--campaigns", type=int, default=20)
     parser.add_argument("--units", type=int, default=500)
-    parser.add_argument("--rate", type=float, default=20.0, help="requests per second per endpoint class")
+    parser.add_argument("--rate", type=lambda v: None if v == "published" else float(v), default=20.0,
+                        help="requests per second per endpoint class, or `published`: each class at its "
+                             "marketplace's published limit")
     parser.add_argument("--marketplace", choices=("ozon", "wb", "ym", "all"), default="all")
     parser.add_argument("--in-flight", type=int, default=16, help="concurrent requests per marketplace")
     parser.add_argument("--show-refusals", action="store_true", help="print each refused request and its neighbours")

@@ -124,7 +124,10 @@ async def run_bid_cycle(ctx: Ctx, marketplace: MarketplaceOrAll = "all") -> dict
         slot = cycle_slot(ctx)
         chosen = MARKETPLACES if marketplace == "all" else (marketplace,)
         pairs = [(mp, brand) for mp in chosen for brand in ctx.brands()]
-        outcomes = await asyncio.gather(*(_cycle_account(ctx, mp, brand, slot) for mp, brand in pairs),
+        # pages decided at once, all accounts together: the rest of the pool stays free for claiming and recording
+        # sends, which otherwise queue behind pages that are many requests ahead of them
+        deciding = asyncio.Semaphore(max(1, ctx.settings.db_pool_size // 2))
+        outcomes = await asyncio.gather(*(_cycle_account(ctx, mp, brand, slot, deciding) for mp, brand in pairs),
                                         return_exceptions=True)
         total = CycleStats()
         per_mp: dict[str, dict[str, int]] = {}
@@ -167,7 +170,8 @@ async def _save_cycle(ctx: Ctx, stats: dict[str, Any]) -> None:
         await pipe.execute()
 
 
-async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> CycleStats:
+async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str,
+                         deciding: asyncio.Semaphore) -> CycleStats:
     """One marketplace account. Its campaigns flow concurrently — read units and bids, decide (campaign safety,
     keyword safety, strategy), send — so one campaign's bids go out while the next one's units are still being
     read. Where one request carries several campaigns (WB), a request leaves as soon as every campaign has
@@ -198,7 +202,7 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> C
         stats = CycleStats(campaigns=1)
         ready: list[_Order] = []
         try:
-            async for orders in _decide_campaign(ctx, acc, campaign, today, stats, alerts):
+            async for orders in _decide_campaign(ctx, acc, campaign, today, stats, alerts, deciding):
                 if shared is not None:
                     send(shared.add(campaign.external_id, orders))
                     continue
@@ -240,7 +244,7 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str) -> C
 
 
 async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, today: date, stats: CycleStats,
-                           alerts: list[PendingAlert]) -> AsyncIterator[list[_Order]]:
+                           alerts: list[PendingAlert], deciding: asyncio.Semaphore) -> AsyncIterator[list[_Order]]:
     """Campaign safety, then its units page by page as the marketplace lists them: keyword safety and the
     strategy. Pauses are applied here; each page's bid orders are yielded for sending."""
     s = ctx.settings.marketing
@@ -261,7 +265,9 @@ async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, toda
         return
     read_at = ctx.now()                      # before the first page: a bid set later is newer than any page
     async for units in acc.unit_pages(campaign.external_id):
-        yield await _decide_units(ctx, acc, campaign, target, units, today, stats, alerts, read_at)
+        async with deciding:
+            orders = await _decide_units(ctx, acc, campaign, target, units, today, stats, alerts, read_at)
+        yield orders
 
 
 async def _decide_units(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, target: CampaignTarget,

@@ -33,7 +33,7 @@ from adolfd.workers.marketing.ad_account import (
     run_batches,
 )
 
-UNITS_PER_PAGE = 2 * MAX_BID_NMS
+UNITS_PER_PAGE = MAX_BID_NMS
 
 
 def _by_campaign(orders: Sequence[BidOrder]) -> dict[str, list[BidOrder]]:
