@@ -276,6 +276,7 @@ class Settings(BaseSettings):
     # worker runtime
     event_loop: str = "auto"                  # auto (uvloop if installed) | uvloop | asyncio
     poll_delay: float = 0.5                   # safety-net poll; enqueues and cron fires wake workers at once
+    cron: bool = True                         # this process fires the schedule's rows (each fire is claimed once)
     queue_read_limit: int = 500
     max_jobs: int = 20
     concurrency: dict[str, int] = Field(default_factory=dict)   # "<module>_<queue>" -> jobs at once (per process)

@@ -133,7 +133,8 @@ async def cycle_in_workers(args: argparse.Namespace, database_url: str, redis_ur
     env = {**sandbox_env(sandbox_url), "ADOLFD_BRANDS": json.dumps([BRAND]), "ADOLFD_ENVIRONMENT": "test",
            "ADOLFD_RATE_LIMITS": json.dumps({k: v.model_dump() for k, v in limits.items()}),
            "ADOLFD_MARKETING__MAX_IN_FLIGHT": str(args.in_flight), "ADOLFD_MISSED_RUN_GRACE_HOURS": "0",
-           "ADOLFD_MAX_JOBS": "1", "ADOLFD_LOG_LEVEL": "info"}
+           "ADOLFD_MAX_JOBS": "1", "ADOLFD_LOG_LEVEL": "info",
+           "ADOLFD_CRON": "false"}        # no row of the schedule (stats, syncs, another cycle) falls due mid-run
     logs = [Path(tempfile.gettempdir()) / f"adolfd-bench-bid-cycle-{os.getpid()}-{i}.log"
             for i in range(args.processes)]
     procs = [spawn_worker("marketing", database_url, redis_url, log, **env) for log in logs]
@@ -275,6 +276,9 @@ async def main(args: argparse.Namespace) -> int:
             same = [x for x in log_rows[max(0, i - 40):i + 1] if x["api"] == r["api"] and x["path"] == r["path"]]
             near = [f"{x['at'][17:26]} {x['status']} {x['duration_ms']:.0f}ms" for x in same[-5:]]
             print("refused:", r["api"], r["path"][-30:], "(answered at, status, time taken):", near)
+    if args.show_refusals:
+        for r in sorted(log_rows, key=lambda x: -x["duration_ms"])[:5]:      # what held the sandbox's loop longest
+            print(f"slowest sandbox answers: {r['at'][11:23]} {r['api']} {r['path'][-30:]} {r['duration_ms']:.0f} ms")
     if args.timeline:
         print_timeline(log_rows, started_at, chosen)
     if args.processes:

@@ -335,12 +335,15 @@ class WorkerGroup:
         for name, worker in self.workers.items():
             worker.main_task = asyncio.create_task(worker.main(), name=f"worker {name}")
             mains.append(worker.main_task)
-        scheduler = CronScheduler(self.res.redis, self.res.db, self.scheduled, self.wake,
-                                  grace_hours=self.res.settings.missed_run_grace_hours)
-        self._tasks = [asyncio.create_task(scheduler.run(), name="cron scheduler"),
-                       asyncio.create_task(self._listen_for_wakeups(), name="wake-up listener"),
+        self._tasks = [asyncio.create_task(self._listen_for_wakeups(), name="wake-up listener"),
                        asyncio.create_task(self._track_queue_depths(), name="queue depths"),
                        asyncio.create_task(self._flush_failures(), name="failed-job flush")]
+        if self.res.settings.cron:         # off: a process that only runs jobs (another process fires the rows)
+            scheduler = CronScheduler(self.res.redis, self.res.db, self.scheduled, self.wake,
+                                      grace_hours=self.res.settings.missed_run_grace_hours)
+            self._tasks.append(asyncio.create_task(scheduler.run(), name="cron scheduler"))
+        else:
+            log.info("cron_off", group=self.group)
         # the heartbeat goes on through the drain: the jobs still running are this process's
         self._liveness = asyncio.create_task(liveness.run(self.res.redis, heartbeat, self.wake_all), name="liveness")
         log.info("worker_group_started", group=self.group, queues=sorted(self.workers),

@@ -16,6 +16,7 @@ more and an identical one reports the same.
 """
 from __future__ import annotations
 
+import asyncio
 import random
 import zlib
 from dataclasses import dataclass, field
@@ -126,6 +127,14 @@ def _unit(seed: int, marketplace: str, brand: str, index: int, articles: tuple[c
 
 def find(seed: int, marketplace: str, brand: str, campaign_id: int, scale: Scale = Scale()) -> AdCampaign | None:
     return next((c for c in campaigns(seed, marketplace, brand, scale) if c.campaign_id == campaign_id), None)
+
+
+async def let_others_in(n: int, every: int = 250) -> None:
+    """Inside a loop building a large answer: every `every` items, let the event loop serve (and rate-gate) the
+    requests that arrived meanwhile. Otherwise they are all counted at once afterwards, and requests a client
+    sent one interval apart reach the gate together and draw a 429 no marketplace would answer."""
+    if n % every == every - 1:
+        await asyncio.sleep(0)
 
 
 def day_fraction(now: datetime, day: date) -> float:

@@ -313,7 +313,8 @@ async def sku_stats(sandbox: Sandbox, brand: str, request: web.Request) -> web.R
             continue
         for day in ads.days(first, min(last, today)):
             fraction = ads.day_fraction(now, day)
-            for u in book.active_units(brand, c):
+            for n, u in enumerate(book.active_units(brand, c)):
+                await ads.let_others_in(n)
                 f = ads.figures(sandbox.seed, c, u, day, fraction)
                 rows.append({"campaignId": str(c.campaign_id), "sku": u.unit_id, "date": day.isoformat(),
                              "views": str(f.views), "clicks": str(f.clicks), "expense": _money(f.spent),

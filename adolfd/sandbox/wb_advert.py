@@ -299,6 +299,7 @@ async def fullstats(sandbox: Sandbox, brand: str, request: web.Request) -> web.R
         for day in ads.days(begin, min(end, sandbox.today())):
             fraction = ads.day_fraction(now, day)
             nms = []
+            await ads.let_others_in(0, every=1)
             figures = [(u, ads.figures(sandbox.seed, c, u, day, fraction)) for u in book.active_units(brand, c)]
             for u, f in figures:
                 nms.append({"nmId": int(u.unit_id), "name": u.title, "views": f.views, "clicks": f.clicks,

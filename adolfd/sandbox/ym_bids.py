@@ -199,7 +199,7 @@ async def orders_stats(sandbox: Sandbox, brand: str, request: web.Request) -> di
     except ValueError:
         raise YmError(400, "dateFrom and dateTo are required (YYYY-MM-DD)") from None
     limit, start = _limit(request, 100, 200), _offset(request)
-    orders = _orders_listing(sandbox, brand, first, last, fresh=start == 0)
+    orders = await _orders_listing(sandbox, brand, first, last, fresh=start == 0)
     page = orders[start:start + limit]
     paging = {"nextPageToken": str(start + limit)} if start + limit < len(orders) else {}
     if not paging:          # the read is over: a large listing held on would slow every garbage collection
@@ -207,9 +207,11 @@ async def orders_stats(sandbox: Sandbox, brand: str, request: web.Request) -> di
     return _ok({"orders": page, "paging": paging})
 
 
-def _orders_listing(sandbox: Sandbox, brand: str, first: date, last: date, *, fresh: bool) -> list[dict[str, Any]]:
+async def _orders_listing(sandbox: Sandbox, brand: str, first: date, last: date, *,
+                         fresh: bool) -> list[dict[str, Any]]:
     """The orders of one listing, built on its first page and kept for its next ones: the pages of one read
-    agree with each other, and a large shop's listing costs one pass, not one per page."""
+    agree with each other, and a large shop's listing costs one pass, not one per page. Building a large one
+    lets other requests in between (`ads.let_others_in`), as a marketplace serves them meanwhile."""
     listings = sandbox.state(BOOK).setdefault("orders_listings", {})
     key = (brand, first, last)
     if not fresh and key in listings:
@@ -220,6 +222,7 @@ def _orders_listing(sandbox: Sandbox, brand: str, first: date, last: date, *, fr
     for day in ads.days(first, min(last, sandbox.today())):
         fraction = ads.day_fraction(now, day)
         for n, u in enumerate(campaign.units):
+            await ads.let_others_in(n)
             f = ads.figures(sandbox.seed, campaign, u, day, fraction)
             for k in range(f.orders):
                 orders.append({

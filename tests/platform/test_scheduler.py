@@ -181,3 +181,25 @@ async def test_queues_firing_together_are_all_woken_before_other_processes_are_t
     assert len({step for _, step, _ in wakes}) == 1, wakes       # all in one step: nothing awaited between
     assert all(0 <= woke - start.timestamp() < 0.1 for _, _, woke in wakes), wakes
     assert sorted(told) == sorted(row.queue_name for row in rows)
+
+
+@pytest.mark.parametrize("cron", [True, False])
+async def test_a_process_started_without_cron_fires_no_row(res, monkeypatch, cron):
+    """`ADOLFD_CRON=false`: the process runs jobs but fires none of the schedule (here: an hourly row whose last
+    fire, a minute ago, is caught up at start by a process that does fire)."""
+    monkeypatch.setattr(res.settings, "cron", cron)
+    hourly = _entry(f"{(datetime.now(MSK) - timedelta(minutes=1)).minute} * * * *", name="hourly_for_tests")
+    group = WorkerGroup("operations", res)
+    group.build()
+    group.scheduled = [_scheduled(hourly)]
+    running = asyncio.create_task(group.run())
+    try:
+        async with asyncio.timeout(10):
+            while cron and not await res.db.fetchval("SELECT count(*) FROM cron_fires"):
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        assert await res.db.fetchval("SELECT count(*) FROM cron_fires") == (1 if cron else 0)
+        assert any(t.get_name() == "cron scheduler" for t in group._tasks) is cron
+    finally:
+        group.stop()
+        await asyncio.wait_for(running, 30)
