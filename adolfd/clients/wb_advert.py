@@ -86,10 +86,6 @@ class WbAdvert(_Model):
         return nm.bids_kopecks.recommendations if self.placement == "recommendations" else nm.bids_kopecks.search
 
 
-class WbAdvertsReply(_Model):
-    adverts: list[WbAdvert] = Field(default_factory=list)
-
-
 class WbAdvertRef(_Model):
     advertId: int
     changeTime: str | None = None
@@ -226,7 +222,9 @@ class WbAdvertClient(ApiClient):
 
     async def _adverts(self, params: dict[str, Any]) -> list[WbAdvert]:
         data = await self.request_json("GET", "/api/advert/v2/adverts", params=params, endpoint_class="adverts")
-        return self.parse(WbAdvertsReply, data, what="adverts reply").adverts
+        if not isinstance(data, dict):
+            raise BadResponse(f"adverts reply: expected an object, got {type(data).__name__}", api=self.api)
+        return await self.parse_items(WbAdvert, data.get("adverts") or [], what="advert")
 
     async def pause(self, advert_id: int) -> bool:
         """Pause an active campaign; False when WB says the status did not change (already paused)."""

@@ -125,7 +125,8 @@ async def adverts(sandbox: Sandbox, brand: str, request: web.Request) -> web.Res
                 (payment and c.payment_type != payment):
             continue
         nm_settings = []
-        for u in book.active_units(brand, c):
+        for n, u in enumerate(book.active_units(brand, c)):
+            await ads.let_others_in(n)
             if c.bid_type == "unified":
                 both = _bid(book, brand, c, u, "combined")
                 kopecks = {"search": both, "recommendations": both}

@@ -172,3 +172,28 @@ async def test_after_a_429_waiting_calls_queue_one_interval_apart(res):
     assert 0.45 <= waits[0] <= 0.6, waits                     # Retry-After plus at most 10 % jitter
     gaps = [b - a for a, b in zip(waits, waits[1:], strict=False)]
     assert all(0.08 <= g <= 0.12 for g in gaps), waits
+
+
+class Campaign(BaseModel):
+    products: list[dict[str, int]]
+
+
+async def test_a_large_listing_is_validated_while_the_event_loop_goes_on(res):
+    """A WB listing of 50 campaigns of 2 000 products: validated in one go it would stand the event loop still
+    (and other jobs' paced requests would then leave together); item by item, the loop turns between them."""
+    client, _ = _client(res, lambda r: httpx.Response(200, json={}))
+    items = [{"products": [{"nm": i} for i in range(2000)]} for _ in range(50)]
+    reading = asyncio.create_task(client.parse_items(Campaign, items, what="campaign"))
+    ticks = 0
+    while not reading.done():
+        await asyncio.sleep(0)
+        ticks += 1
+    assert len(await reading) == 50
+    assert ticks >= 45
+
+
+@pytest.mark.parametrize("items", [{"products": []}, [{"products": [{"nm": 1}]}, {"products": [{"nm": "x"}]}]])
+async def test_a_listing_of_the_wrong_shape_is_a_bad_response(res, items):
+    client, _ = _client(res, lambda r: httpx.Response(200, json={}))
+    with pytest.raises(BadResponse, match="campaign"):
+        await client.parse_items(Campaign, items, what="campaign")
