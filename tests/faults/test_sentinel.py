@@ -76,7 +76,7 @@ async def test_workers_follow_a_promoted_replica_and_no_queued_job_is_lost(tmp_p
     try:
         ids = [f"failover:{n}" for n in range(JOBS)]
         for job_id in ids:
-            await pool.enqueue_job("probe", _queue_name=QUEUE, _job_id=job_id, sleep_ms=50)
+            await pool.enqueue_job("probe", _queue_name=QUEUE, _job_id=job_id, sleep_ms=200)
         assert await pool.execute_command("WAIT", 1, 5000) == 1        # every job is on the replica too
         await worker.wait_for("job_finished", timeout=20)
         await sentinel_client.execute_command("SENTINEL", "FAILOVER", "adolfd")
