@@ -81,6 +81,8 @@ class CountedCalls(ABC, Generic[Client]):
     """What every adapter shares: its API client, brand and in-flight cap, a count of the requests it made, and
     a campaign's units as one page where its marketplace lists them in one read (YM pages them itself)."""
 
+    bids_per_request: int
+
     def __init__(self, client: Client, brand: str, in_flight: int) -> None:
         self.client, self.brand, self.in_flight = client, brand, in_flight
         self.calls = Calls()
@@ -99,8 +101,6 @@ class CountedCalls(ABC, Generic[Client]):
     async def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
         """One piece: the whole campaign, for marketplaces that list a campaign's units in one read."""
         yield (await self.units([campaign_id])).get(campaign_id, [])
-
-    bids_per_request: int
 
     def bid_requests(self, orders: Sequence[BidOrder]) -> list[list[BidOrder]]:
         """The orders each request of `set_bids` carries, in the order they are sent."""
@@ -132,6 +132,14 @@ class AdAccount(Protocol):
     async def min_bids(self, campaign: MpCampaign, unit_ids: Sequence[str]) -> dict[str, int]: ...
     async def competitor_bids(self, campaign_id: str, unit_ids: Sequence[str]) -> dict[str, int]: ...
     async def ping(self) -> None: ...
+
+
+def by_campaign(orders: Sequence[BidOrder]) -> dict[str, list[BidOrder]]:
+    """Orders grouped by campaign, each group in the order given."""
+    found: dict[str, list[BidOrder]] = {}
+    for o in orders:
+        found.setdefault(o.campaign_id, []).append(o)
+    return found
 
 
 async def gather_limited(limit: int, jobs: Iterable[Awaitable[T]]) -> list[T]:

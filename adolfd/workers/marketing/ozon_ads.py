@@ -17,6 +17,7 @@ from adolfd.workers.marketing.ad_account import (
     MpDay,
     MpUnit,
     _kopecks_of,
+    by_campaign,
     gather_limited,
     run_batches,
 )
@@ -57,10 +58,7 @@ class OzonAds(CountedCalls[OzonPerformanceClient]):
 
     def bid_requests(self, orders: Sequence[BidOrder]) -> list[list[BidOrder]]:
         """One campaign per request (the campaign is in the path), BIDS_PER_CALL products each."""
-        by_campaign: dict[str, list[BidOrder]] = defaultdict(list)
-        for o in orders:
-            by_campaign[o.campaign_id].append(o)
-        return [items[i:i + BIDS_PER_CALL] for items in by_campaign.values()
+        return [items[i:i + BIDS_PER_CALL] for items in by_campaign(orders).values()
                 for i in range(0, len(items), BIDS_PER_CALL)]
 
     async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]:

@@ -17,7 +17,6 @@ from adolfd.clients.wb_advert import (
     WbAdvertBids,
     WbAdvertClient,
     WbNmBid,
-    bid_batches,
     request_slices,
 )
 from adolfd.workers.marketing.ad_account import (
@@ -29,18 +28,12 @@ from adolfd.workers.marketing.ad_account import (
     MpUnit,
     _kopecks_of,
     _raise_first,
+    by_campaign,
     gather_limited,
     run_batches,
 )
 
 UNITS_PER_PAGE = MAX_BID_NMS
-
-
-def _by_campaign(orders: Sequence[BidOrder]) -> dict[str, list[BidOrder]]:
-    found: dict[str, list[BidOrder]] = defaultdict(list)
-    for o in orders:
-        found[o.campaign_id].append(o)
-    return found
 
 
 class WbAds(CountedCalls[WbAdvertClient]):
@@ -88,7 +81,7 @@ class WbAds(CountedCalls[WbAdvertClient]):
             yield units[start:start + UNITS_PER_PAGE]
 
     def bid_requests(self, orders: Sequence[BidOrder]) -> list[list[BidOrder]]:
-        return [[o for _, part in request for o in part] for request in request_slices(_by_campaign(orders))]
+        return [[o for _, part in request for o in part] for request in request_slices(by_campaign(orders))]
 
     async def stats(self, campaign_ids: Sequence[str], first: date, last: date) -> list[MpDay]:
         ids = [int(c) for c in campaign_ids]
@@ -119,11 +112,11 @@ class WbAds(CountedCalls[WbAdvertClient]):
 
     async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]:
         batches = []
-        for request in self.bid_requests(orders):
-            [body] = bid_batches([WbAdvertBids(advert_id=int(c), nm_bids=[
-                WbNmBid(nm_id=int(o.unit_id), bid_kopecks=o.bid, placement=o.placement or "combined") for o in items])
-                for c, items in _by_campaign(request).items()])
-            batches.append((request, self.client.send_bid_batch(body)))
+        for request in request_slices(by_campaign(orders)):
+            body = [WbAdvertBids(advert_id=int(c), nm_bids=[
+                WbNmBid(nm_id=int(o.unit_id), bid_kopecks=o.bid, placement=o.placement or "combined") for o in part]
+            ).model_dump() for c, part in request]
+            batches.append(([o for _, part in request for o in part], self.client.send_bid_batch(body)))
         return await run_batches(self.in_flight, self.calls, batches)
 
     async def pause_campaign(self, campaign_id: str, units: Sequence[BidOrder] = ()) -> None:
