@@ -119,6 +119,28 @@ async def test_wb_waits_out_a_429_and_retries(res):
     assert reply.all == 0 and len(calls) == 2 and calls[1] - calls[0] >= 0.95
 
 
+async def test_wb_bid_echo_is_checked_to_each_campaign(res):
+    answers = [httpx.Response(200, json={"bids": [{"advert_id": 7, "nm_bids": []}], "currency": "RUB"}),
+               httpx.Response(200, json={"bids": [{"advert": 7}]}),
+               httpx.Response(200, json={"bids": {"advert_id": 7}})]
+    sent: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return answers.pop(0)
+
+    http = httpx.AsyncClient(base_url="https://wb.test", transport=httpx.MockTransport(handler))
+    client = WbAdvertClient(http, res.limiter, account="t", limits=lambda ec: FAST, settings=HttpSettings())
+    client.token = "tkn"
+    body = bid_batches([WbAdvertBids(advert_id=7, nm_bids=[WbNmBid(nm_id=1, bid_kopecks=15000, placement="search")])])
+    assert await client.send_bid_batch(body[0]) == [7]
+    assert sent[0] == {"bids": [{"advert_id": 7, "nm_bids": [{"nm_id": 1, "bid_kopecks": 15000,
+                                                              "placement": "search"}]}]}
+    for _ in range(2):                 # an echo without campaign ids: the bids' fate is unknown, said clearly
+        with pytest.raises(BadResponse, match="bids reply"):
+            await client.send_bid_batch(body[0])
+
+
 async def test_ym_error_envelope_and_420(res):
     answers = [httpx.Response(420, headers={"X-RateLimit-Resource-Until": "Thu, 01 Jan 1970 00:00:00 GMT"},
                               json={"status": "ERROR", "errors": [{"code": "HIT_RATE_LIMIT", "message": "calm"}]}),

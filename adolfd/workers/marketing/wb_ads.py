@@ -14,9 +14,8 @@ from adolfd.clients.wb_advert import (
     STATUS_ACTIVE,
     STATUS_PAUSED,
     WbAdvert,
-    WbAdvertBids,
     WbAdvertClient,
-    WbNmBid,
+    campaign_bids,
     request_slices,
 )
 from adolfd.workers.marketing.ad_account import (
@@ -113,9 +112,8 @@ class WbAds(CountedCalls[WbAdvertClient]):
     async def set_bids(self, orders: Sequence[BidOrder]) -> list[BidBatch]:
         batches = []
         for request in request_slices(by_campaign(orders)):
-            body = [WbAdvertBids(advert_id=int(c), nm_bids=[
-                WbNmBid(nm_id=int(o.unit_id), bid_kopecks=o.bid, placement=o.placement or "combined") for o in part]
-            ).model_dump() for c, part in request]
+            body = [campaign_bids(int(c), ((int(o.unit_id), o.bid, o.placement or "combined") for o in part))
+                    for c, part in request]
             batches.append(([o for _, part in request for o in part], self.client.send_bid_batch(body)))
         return await run_batches(self.in_flight, self.calls, batches)
 
