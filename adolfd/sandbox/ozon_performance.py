@@ -335,7 +335,7 @@ async def scale_control(request: web.Request) -> web.Response:
     """`POST /ozon-performance/_sandbox/scale {"campaigns": 20, "units": 500}`."""
     sandbox = request.app[SANDBOX]
     body = await request.json()
-    ads.set_scale(sandbox, API, ads.Scale(int(body.get("campaigns", 3)), int(body.get("units", 12))))
+    ads.set_scale(sandbox, API, ads.Scale(int(body.get("campaigns", 3)), int(body.get("units", 12))), "ozon")
     return web.json_response({"campaigns": body.get("campaigns", 3), "units": body.get("units", 12)})
 
 

@@ -336,7 +336,7 @@ async def scale_control(request: web.Request) -> web.Response:
     """`POST /wb-advert/_sandbox/scale {"campaigns": 20, "units": 500}`: benchmark sizes until reset."""
     sandbox = request.app[SANDBOX]
     body = await request.json()
-    ads.set_scale(sandbox, API, ads.Scale(int(body.get("campaigns", 3)), int(body.get("units", 12))))
+    ads.set_scale(sandbox, API, ads.Scale(int(body.get("campaigns", 3)), int(body.get("units", 12))), "wb")
     return web.json_response({"campaigns": body.get("campaigns", 3), "units": body.get("units", 12)})
 
 

@@ -274,7 +274,7 @@ def install(sandbox: Sandbox) -> None:
 
 
 def set_scale(sandbox: Sandbox, scale: ads.Scale) -> None:
-    ads.set_scale(sandbox, BOOK, scale)
+    ads.set_scale(sandbox, BOOK, scale, "ym")
 
 
 __all__ = ["API", "install", "set_scale"]

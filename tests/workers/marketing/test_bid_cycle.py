@@ -190,7 +190,7 @@ async def test_bid_change_outside_limits_is_refused(res, synced):
 async def test_bench_scale_account_is_paced_without_429(res, sandbox, run_job, configure):
     """A bigger Ozon account (4 campaigns × 150 SKUs): the cycle's requests go out concurrently under the shared
     limiter and the sandbox never has to refuse one."""
-    ads.set_scale(sandbox.sandbox, "ozon-performance", ads.Scale(campaigns=4, units=150))
+    ads.set_scale(sandbox.sandbox, "ozon-performance", ads.Scale(campaigns=4, units=150), "ozon")
     assert (await run_job("marketing.sync_campaigns"))["success"]
     await configure("ozon", strategy_type="drr", target_drr=10.0, max_bid=1_000.0)
     assert (await run_job("marketing.collect_stats", marketplace="ozon"))["success"]
