@@ -5,9 +5,10 @@ the others' liveness sweep within a minute, not at its TTL (`bid_lock_ttl_second
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -35,6 +36,7 @@ from adolfd.workers.marketing.campaigns import (
     unit_arrays,
 )
 from adolfd.workers.marketing.kill_switch import bids_paused
+from adolfd.workers.marketing.page_rows import PageRows
 from adolfd.workers.marketing.pausing import pause_campaign
 from adolfd.workers.marketing.rules import bid_rules, safety_rules
 
@@ -61,12 +63,14 @@ class CycleStats:
 
 # a bid to send: (order, keyword id, campaign, old bid, strategy, reason)
 _Order = tuple[BidOrder, int, CampaignRow, int, str, str]
+_Pages = PageRows[MpUnit, asyncpg.Record]
 
 # Every unit of a page stored (UPSERT_KEYWORDS_CTE), with its figures over the stats window ($9 its first day)
-# and the freshest competitor bid seen since $11 on marketplace $10: one statement a page.
+# and the freshest competitor bid seen since $11 on marketplace $10: one statement for the pages of one account's
+# campaigns handed in together (PageRows).
 _PAGE_UNITS = UPSERT_KEYWORDS_CTE + """, window_stats AS (
-    SELECT keyword_id, SUM(views) AS views, SUM(clicks) AS clicks, SUM(spent) AS spent, SUM(orders) AS orders,
-           SUM(revenue) AS revenue,
+    SELECT keyword_id, SUM(views)::bigint AS views, SUM(clicks)::bigint AS clicks, SUM(spent) AS spent,
+           SUM(orders) AS orders, SUM(revenue) AS revenue,
            (array_agg(avg_position ORDER BY stat_date DESC) FILTER (WHERE avg_position IS NOT NULL))[1] AS position
     FROM marketing_stats
     WHERE keyword_id = ANY(ARRAY(SELECT id FROM stored)) AND stat_date >= $9
@@ -77,21 +81,22 @@ _PAGE_UNITS = UPSERT_KEYWORDS_CTE + """, window_stats AS (
     WHERE marketplace = $10 AND external_id = ANY($3::text[]) AND observed_at >= $11
     ORDER BY external_id, observed_at DESC
 )
-SELECT s.id, s.external_id, s.keyword, s.status, (s.min_bid * 100)::bigint AS min_bid, w.keyword_id AS has_stats,
-       w.views, w.clicks, (w.spent * 100)::bigint AS spent, w.orders, (w.revenue * 100)::bigint AS revenue,
-       w.position, (r.bid * 100)::bigint AS rival_bid            -- money in kopecks
+SELECT s.id, s.campaign_id, s.external_id, s.keyword, s.status, (s.min_bid * 100)::bigint AS min_bid,
+       w.keyword_id AS has_stats, w.views, w.clicks, (w.spent * 100)::bigint AS spent, w.orders,
+       (w.revenue * 100)::bigint AS revenue, w.position, (r.bid * 100)::bigint AS rival_bid     -- money in kopecks
 FROM stored s LEFT JOIN window_stats w ON w.keyword_id = s.id LEFT JOIN rivals r ON r.external_id = s.external_id
 """
 
 _NO_STATS = UnitStats(views=0, clicks=0, spent=0, orders=0, revenue=0, avg_position=None)
 
+# $9 is the cycle's change-key prefix (`change_prefix`): the key of each change is built here, not sent per row
 _CLAIM_CHANGES = """
 INSERT INTO marketing_bid_history (keyword_id, campaign_id, marketplace, brand_id, old_bid, new_bid, source, strategy,
                                    reason, change_key)
 SELECT u.keyword_id, u.campaign_id, $1, $2, u.old_bid::numeric / 100, u.new_bid::numeric / 100, 'bid_cycle',
-       u.strategy, u.reason, u.change_key
-FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
-     AS u(keyword_id, campaign_id, old_bid, new_bid, strategy, reason, change_key)
+       u.strategy, u.reason, $9::text || u.keyword_id
+FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[])
+     AS u(keyword_id, campaign_id, old_bid, new_bid, strategy, reason)
 ON CONFLICT (change_key) DO NOTHING
 RETURNING keyword_id
 """
@@ -101,6 +106,11 @@ def cycle_slot(ctx: Ctx) -> str:
     """What makes a cycle's changes unique: its cron fire time, or the job id of a manual run (a retry keeps
     both, so it finds its own earlier changes)."""
     return ctx.fire_time.isoformat() if ctx.fire_time else f"job:{ctx.job_id}"
+
+
+def change_prefix(slot: str) -> str:
+    """A change's key is this prefix and its keyword id: one change per keyword and cycle slot."""
+    return f"cycle:{slot}:"
 
 
 @marketing_job(queue="high")
@@ -124,8 +134,8 @@ async def run_bid_cycle(ctx: Ctx, marketplace: MarketplaceOrAll = "all") -> dict
         slot = cycle_slot(ctx)
         chosen = MARKETPLACES if marketplace == "all" else (marketplace,)
         pairs = [(mp, brand) for mp in chosen for brand in ctx.brands()]
-        # pages decided at once, all accounts together: the rest of the pool stays free for claiming and recording
-        # sends, which otherwise queue behind pages that are many requests ahead of them
+        # page statements at once, all accounts together: the rest of the pool stays free for claiming and
+        # recording sends, which otherwise queue behind pages that are many requests ahead of them
         deciding = asyncio.Semaphore(max(1, ctx.settings.db_pool_size // 2))
         outcomes = await asyncio.gather(*(_cycle_account(ctx, mp, brand, slot, deciding) for mp, brand in pairs),
                                         return_exceptions=True)
@@ -179,7 +189,8 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str,
     own, so claiming the next request overlaps sending this one. A failing campaign is counted and logged;
     the others go on (seed §7.3.1)."""
     total = CycleStats()
-    today = ctx.now().date()
+    read_at = ctx.now()            # before the account's first read: a bid confirmed later is newer than any page
+    today = read_at.date()
     campaigns = {c.external_id: c for c in await load_campaigns(ctx.db, today, marketplace=marketplace, brand=brand)}
     if not campaigns:
         return total
@@ -190,6 +201,7 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str,
         return total
     live = [campaigns[c.external_id] for c in await acc.campaigns() if c.active and c.external_id in campaigns]
     alerts: list[PendingAlert] = []
+    pages = PageRows[MpUnit, asyncpg.Record](partial(_page_rows, ctx, marketplace, today, read_at), deciding)
     sending: list[asyncio.Task[tuple[int, int]]] = []
     shared = None if acc.sends_per_campaign else CampaignSlices[_Order](
         (c.external_id for c in live), acc.bids_per_campaign, acc.bids_per_request // acc.bids_per_campaign)
@@ -202,7 +214,7 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str,
         stats = CycleStats(campaigns=1)
         ready: list[_Order] = []
         try:
-            async for orders in _decide_campaign(ctx, acc, campaign, today, stats, alerts, deciding):
+            async for orders in _decide_campaign(ctx, acc, campaign, today, stats, alerts, pages):
                 if shared is not None:
                     send(shared.add(campaign.external_id, orders))
                     continue
@@ -244,7 +256,7 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str,
 
 
 async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, today: date, stats: CycleStats,
-                           alerts: list[PendingAlert], deciding: asyncio.Semaphore) -> AsyncIterator[list[_Order]]:
+                           alerts: list[PendingAlert], pages: _Pages) -> AsyncIterator[list[_Order]]:
     """Campaign safety, then its units page by page as the marketplace lists them: keyword safety and the
     strategy. Pauses are applied here; each page's bid orders are yielded for sending."""
     s = ctx.settings.marketing
@@ -263,31 +275,36 @@ async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, toda
             AlertType.BID_CONFIG, Severity.WARNING, SafetyAction.ALERT, "Стратегия кампании настроена неверно",
             str(exc)), f"bid_config:{campaign.id}:{today}"))
         return
-    read_at = ctx.now()                      # before the first page: a bid set later is newer than any page
     async for units in acc.unit_pages(campaign.external_id):
-        async with deciding:
-            orders = await _decide_units(ctx, acc, campaign, target, units, today, stats, alerts, read_at)
-        yield orders
+        yield await _decide_units(ctx, acc, campaign, target, units, today, stats, alerts, pages)
+
+
+async def _page_rows(ctx: Ctx, marketplace: str, today: date, read_at: datetime,
+                     units: list[tuple[int, MpUnit]]) -> dict[tuple[int, Hashable], asyncpg.Record]:
+    """`_PAGE_UNITS` for the pages PageRows gathered: each unit's row by (campaign id, external id)."""
+    s = ctx.settings.marketing
+    now = ctx.now()
+    found: dict[tuple[int, Hashable], asyncpg.Record] = {}
+    for part in chunks(units):
+        found.update(((r["campaign_id"], r["external_id"]), r) for r in await ctx.db.fetch(
+            _PAGE_UNITS, now, *unit_arrays(part), read_at, today - timedelta(days=s.stats_window_days - 1),
+            marketplace, now - timedelta(minutes=s.competitor_bid_max_age_minutes)))
+    return found
 
 
 async def _decide_units(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, target: CampaignTarget,
                         units: list[MpUnit], today: date, stats: CycleStats,
-                        alerts: list[PendingAlert], read_at: datetime) -> list[_Order]:
+                        alerts: list[PendingAlert], pages: _Pages) -> list[_Order]:
     """One page of a campaign's units: stored, checked, and a bid decided for each; its pauses applied."""
     s = ctx.settings.marketing
     rules, safety = bid_rules(s), safety_rules(s)
-    now = ctx.now()
-    rows: dict[str, asyncpg.Record] = {}
-    for part in chunks([(campaign.id, u) for u in units]):
-        rows.update((r["external_id"], r) for r in await ctx.db.fetch(
-            _PAGE_UNITS, now, *unit_arrays(part), read_at, today - timedelta(days=s.stats_window_days - 1),
-            campaign.marketplace, now - timedelta(minutes=s.competitor_bid_max_age_minutes)))
+    rows = await pages.rows(campaign.id, units)
     orders: list[_Order] = []
     pauses: list[tuple[int, str]] = []
     for n, unit in enumerate(units, start=1):
         if n % 200 == 0:
             await pause_point()
-        row = rows.get(unit.external_id)
+        row = rows.get((campaign.id, unit.external_id))
         if row is None or row["status"] != "active":
             continue
         stats.keywords += 1
@@ -329,13 +346,13 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
     """Claim each change for this cycle slot, send the claimed ones, record how each request ended."""
     if not orders:
         return 0, 0
+    prefix = change_prefix(slot)
     claimed: set[int] = set()
     for part in chunks(orders):
         claimed.update(r["keyword_id"] for r in await ctx.db.fetch(
             _CLAIM_CHANGES, marketplace, brand, [kid for _, kid, *_ in part], [c.id for _, _, c, *_ in part],
             [old for _, _, _, old, *_ in part], [o.bid for o, *_ in part],
-            [strategy for *_, strategy, _ in part], [reason for *_, reason in part],
-            [f"cycle:{slot}:{kid}" for _, kid, *_ in part]))
+            [strategy for *_, strategy, _ in part], [reason for *_, reason in part], prefix))
         await pause_point()
     to_send = [(o, kid) for o, kid, *_ in orders if kid in claimed]
     if len(to_send) < len(orders):
@@ -359,8 +376,8 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
     for part in chunks(applied):
         await ctx.db.execute(
             "UPDATE marketing_bid_history h SET status = 'applied', applied_at = $2 "
-            "FROM unnest($1::text[]) AS u(key) WHERE h.change_key = u.key",
-            [f"cycle:{slot}:{kid}" for kid, _ in part], now)
+            "FROM unnest($1::bigint[]) AS u(id) WHERE h.change_key = $3::text || u.id",
+            [kid for kid, _ in part], now, prefix)
         await ctx.db.execute(
             "UPDATE marketing_keywords k SET current_bid = u.bid::numeric / 100, bid_set_at = $3, updated_at = now() "
             "FROM unnest($1::bigint[], $2::bigint[]) AS u(id, bid) WHERE k.id = u.id",       # bid in kopecks
@@ -369,6 +386,7 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
     for part in chunks(failed):
         await ctx.db.execute(
             "UPDATE marketing_bid_history h SET status = u.state, error = u.error "
-            "FROM unnest($1::text[], $2::text[], $3::text[]) AS u(key, state, error) WHERE h.change_key = u.key",
-            [f"cycle:{slot}:{kid}" for kid, _, _ in part], [s for _, s, _ in part], [e for _, _, e in part])
+            "FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, state, error) "
+            "WHERE h.change_key = $4::text || u.id",
+            [kid for kid, _, _ in part], [s for _, s, _ in part], [e for _, _, e in part], prefix)
     return len(applied), len(failed)
