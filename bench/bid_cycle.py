@@ -48,6 +48,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adolfd.admin.cli import run_loop  # noqa: E402
 from adolfd.engine.context import Ctx  # noqa: E402
 from adolfd.engine.enqueue import enqueue  # noqa: E402
 from adolfd.engine.jobs import resolve  # noqa: E402
@@ -189,6 +190,17 @@ def print_timeline(rows: list[dict], started_at: datetime, chosen: tuple[str, ..
               f"last {max(times):6.3f} s")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU the processes used so far (Linux /proc; 0 for one that has gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 @contextlib.asynccontextmanager
 async def sandbox_process(port: int):
     """`adolfd sandbox` in its own process, as in production the marketplaces are not in our event loop."""
@@ -206,7 +218,7 @@ async def sandbox_process(port: int):
                 await asyncio.sleep(0.05)
             else:
                 raise RuntimeError("the sandbox did not start")
-            yield url, control
+            yield url, control, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -215,7 +227,7 @@ async def sandbox_process(port: int):
 async def main(args: argparse.Namespace) -> int:
     logging.disable(logging.WARNING)
     chosen = ("wb", "ozon", "ym") if args.marketplace == "all" else (args.marketplace,)
-    async with sandbox_process(free_port()) as (url, control), private_redis() as redis_base, \
+    async with sandbox_process(free_port()) as (url, control, sandbox_pid), private_redis() as redis_base, \
             scratch(redis_base) as (database_url, redis_url):
         for mp in chosen:
             (await control.post(f"/{FAKE[mp]}/_sandbox/scale",
@@ -247,6 +259,9 @@ async def main(args: argparse.Namespace) -> int:
                 print(f"set-up: {mp} stats collected at {time.perf_counter() - setup_started:.1f} s", file=sys.stderr)
             await asyncio.sleep(1.0)                       # every bucket full again, both sides
             before = (await control.get("/_sandbox/counters")).json()
+            backends = [r["pid"] for r in await res.db.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")]
+            others_cpu = cpu_seconds([sandbox_pid]), cpu_seconds(backends)
             started_at = datetime.now(UTC)
             if args.processes:
                 cpu = float("nan")
@@ -262,6 +277,7 @@ async def main(args: argparse.Namespace) -> int:
                 if profile:
                     profile.disable()
                     profile.dump_stats(args.profile)
+            others_cpu = cpu_seconds([sandbox_pid]) - others_cpu[0], cpu_seconds(backends) - others_cpu[1]
             after = (await control.get("/_sandbox/counters")).json()
             log_rows = ((await control.get("/_sandbox/requests")).json()["requests"]
                         if args.show_refusals or args.timeline else [])
@@ -303,7 +319,8 @@ async def main(args: argparse.Namespace) -> int:
         print(f"  {mp:5} requests {sum(per_class.values()):5d} {dict(per_class)}  bids set "
               f"{done.get('bids_updated', 0):6d}  lower bound {bounds[mp]:6.2f} s (busiest class {busiest})")
     bound = max(bounds.values())
-    cpu_note = "" if args.processes else f" (adolfd's CPU {cpu:.2f} s)"
+    cpu_note = (f" (CPU: adolfd {'?' if args.processes else f'{cpu:.2f}'} s, its PostgreSQL sessions "
+                f"{others_cpu[1]:.2f} s, the sandbox {others_cpu[0]:.2f} s)")
     print(f"  wall {wall:.2f} s{cpu_note}, lower bound {bound:.2f} s, ratio {wall / bound:.3f}, "
           f"429/420 in the cycle "
           f"{refusals}, in the whole run (set-up included) {refusals_run}, cycle {result['status']}, "
@@ -328,4 +345,8 @@ if __name__ == "__main__":
     parser.add_argument("--timeline", action="store_true", help="print when each endpoint class was busy")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed cycle (one process only)")
     parser.add_argument("--margin", type=float, default=0.0, help="pace this share below the sandbox's limit")
-    sys.exit(asyncio.run(main(parser.parse_args())))
+    parser.add_argument("--event-loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+                        help="the timed process's loop, chosen as `adolfd worker` chooses it (auto: uvloop if "
+                             "installed)")
+    arguments = parser.parse_args()
+    sys.exit(run_loop(main(arguments), Settings(event_loop=arguments.event_loop)))
