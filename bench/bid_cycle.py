@@ -48,11 +48,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adolfd.admin.cli import run_loop  # noqa: E402
 from adolfd.engine.context import Ctx  # noqa: E402
 from adolfd.engine.enqueue import enqueue  # noqa: E402
 from adolfd.engine.jobs import resolve  # noqa: E402
 from adolfd.engine.serialization import SERIALIZERS  # noqa: E402
+from adolfd.process.event_loop import run_loop  # noqa: E402
 from adolfd.process.resources import build_resources, close_resources  # noqa: E402
 from adolfd.sandbox.environment import sandbox_env, sandbox_settings  # noqa: E402
 from adolfd.settings import RateLimit, Settings  # noqa: E402
@@ -319,8 +319,9 @@ async def main(args: argparse.Namespace) -> int:
         print(f"  {mp:5} requests {sum(per_class.values()):5d} {dict(per_class)}  bids set "
               f"{done.get('bids_updated', 0):6d}  lower bound {bounds[mp]:6.2f} s (busiest class {busiest})")
     bound = max(bounds.values())
-    cpu_note = (f" (CPU: adolfd {'?' if args.processes else f'{cpu:.2f}'} s, its PostgreSQL sessions "
-                f"{others_cpu[1]:.2f} s, the sandbox {others_cpu[0]:.2f} s)")
+    cpu_note = (f" (CPU: the sandbox {others_cpu[0]:.2f} s)" if args.processes else
+                f" (CPU: adolfd {cpu:.2f} s, its PostgreSQL sessions {others_cpu[1]:.2f} s, the sandbox "
+                f"{others_cpu[0]:.2f} s)")
     print(f"  wall {wall:.2f} s{cpu_note}, lower bound {bound:.2f} s, ratio {wall / bound:.3f}, "
           f"429/420 in the cycle "
           f"{refusals}, in the whole run (set-up included) {refusals_run}, cycle {result['status']}, "
@@ -349,4 +350,4 @@ if __name__ == "__main__":
                         help="the timed process's loop, chosen as `adolfd worker` chooses it (auto: uvloop if "
                              "installed)")
     arguments = parser.parse_args()
-    sys.exit(run_loop(main(arguments), Settings(event_loop=arguments.event_loop)))
+    sys.exit(run_loop(main(arguments), arguments.event_loop))

@@ -7,7 +7,7 @@ import contextlib
 import json
 import math
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -22,6 +22,7 @@ from adolfd.admin.shell import (
 )
 from adolfd.engine.module import Command
 from adolfd.errors import BadConfiguration
+from adolfd.process.event_loop import run_loop
 from adolfd.settings import Settings, load_settings
 
 DEFAULT_WAIT_SECONDS = 300.0
@@ -83,23 +84,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await close_resources(res)
 
-    return run_loop(main(), settings)
-
-
-def run_loop(main: Coroutine[Any, Any, int], settings: Settings) -> int:
-    """Long-running processes use uvloop when it is installed (`pip install adolfd[fast]`) and allowed:
-    its event loop roughly halves adolfd's per-job overhead (docs/performance.md)."""
-    factory = None
-    if settings.event_loop in ("auto", "uvloop"):
-        try:
-            import uvloop
-
-            factory = uvloop.new_event_loop
-        except ImportError:
-            if settings.event_loop == "uvloop":
-                raise
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(main)
+    return run_loop(main(), settings.event_loop)
 
 
 # -- schedule ----------------------------------------------------------------------------------------------
@@ -524,7 +509,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             await running.close()
         return 0
 
-    return run_loop(main(), settings)
+    return run_loop(main(), settings.event_loop)
 
 
 def all_commands() -> dict[str, Command]:

@@ -781,7 +781,9 @@ def serve(host: str = "127.0.0.1", port: int = 8900, seed: int = 42, *, database
     again each day at 06:00 Moscow time by the sandbox clock (seed 000 §8.5). With adolfd's `settings`, what
     runs beside the fakes runs too (`adolfd.sandbox.run_companions`: the watcher's agent fleet on its Redis).
     """
-    asyncio.run(_serve(host, port, seed, database_url, settings))
+    from adolfd.process.event_loop import run_loop
+
+    run_loop(_serve(host, port, seed, database_url, settings), getattr(settings, "event_loop", "auto"))
 
 
 async def _serve(host: str, port: int, seed: int, database_url: str | None, settings: Any = None) -> None:
