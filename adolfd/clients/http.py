@@ -131,13 +131,13 @@ class ApiClient:
         refreshed = False
         last_error: ApiError | None = None
         for attempt in range(1, attempts + 1):
+            # built before the slot: between the limiter's stamp and the write, nothing but the send itself
+            request = self.http.build_request(method, path, json=json_body, params=params,
+                                              headers={**(await self.auth_headers()), **(headers or {})})
             await self.limiter.acquire(bucket, limit)
             started = time.perf_counter()
             try:
-                response = await self._send(self.http.build_request(
-                    method, path, json=json_body, params=params,
-                    headers={**(await self.auth_headers()), **(headers or {})},
-                ))
+                response = await self._send(request)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 metrics.api_call(self.api, endpoint_class, "transport_error", time.perf_counter() - started)
                 last_error = Unavailable(f"{type(exc).__name__} on {method} {path}", api=self.api)
