@@ -7,9 +7,10 @@ typed methods returning pydantic models.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
@@ -134,10 +135,11 @@ class ApiClient:
             # built before the slot: between the limiter's stamp and the write, nothing but the send itself
             request = self.http.build_request(method, path, json=json_body, params=params,
                                               headers={**(await self.auth_headers()), **(headers or {})})
-            await self.limiter.acquire(bucket, limit)
             started = time.perf_counter()
             try:
-                response = await self._send(request)
+                async with self.sending(bucket, limit):
+                    started = time.perf_counter()
+                    response = await self._send(request)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 metrics.api_call(self.api, endpoint_class, "transport_error", time.perf_counter() - started)
                 last_error = Unavailable(f"{type(exc).__name__} on {method} {path}", api=self.api)
@@ -177,6 +179,13 @@ class ApiClient:
     def page_budget(self, what: str) -> PageBudget:
         """Counts the pages of one listing; see PageBudget."""
         return PageBudget(self.api, what, self.settings.max_pages)
+
+    @contextlib.asynccontextmanager
+    async def sending(self, bucket: str, limit: RateLimit) -> AsyncIterator[None]:
+        """One send's rate-limit slot, taken before it; a client with more to hold around a send (YM's requests
+        in progress) wraps it."""
+        await self.limiter.acquire(bucket, limit)
+        yield
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         """Send and read the body, at most `http.max_body_bytes` of it: a reply larger than any real page (a

@@ -30,7 +30,16 @@ class PacedLimiter:
         return await self.shared.reserve(key, limit)
 
     async def acquire(self, key: str, limit: RateLimit) -> float:
-        waited = await self.shared.acquire(key, limit)
+        return await self.wait(key, limit) + await self.stamp(key, limit)
+
+    async def wait(self, key: str, limit: RateLimit) -> float:
+        """The shared limiter's slot; the send is not stamped yet (see `stamp`)."""
+        return await self.shared.acquire(key, limit)
+
+    async def stamp(self, key: str, limit: RateLimit) -> float:
+        """Right before the send: wait until one interval has passed since the bucket's last send, from this
+        process and from any other, and record this one as leaving now."""
+        waited = 0.0
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             ready = self._last.get(key, 0.0) + 1.0 / limit.rate

@@ -22,6 +22,7 @@ and hosts together stay at 4.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from adolfd.clients.errors import BadResponse
 from adolfd.clients.http import ApiClient
 from adolfd.clients.in_flight import SharedInFlight
+from adolfd.clients.pacing import PacedLimiter
 from adolfd.keys import YM_IN_FLIGHT
+from adolfd.settings import RateLimit
 
 if TYPE_CHECKING:
     from adolfd.engine.context import Resources
@@ -138,7 +141,7 @@ class YmBidsClient(ApiClient):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.parallel = asyncio.Semaphore(MAX_PARALLEL)      # every request goes through it (`request`)
-        self.shared_parallel: SharedInFlight | None = None   # the same cap across processes (`_send`)
+        self.shared_parallel: SharedInFlight | None = None   # the same cap across processes (`sending`)
 
     @classmethod
     def for_brand(cls, res: Resources, brand: str) -> YmBidsClient:
@@ -170,11 +173,24 @@ class YmBidsClient(ApiClient):
         async with self.parallel:
             return await super().request(method, path, **kw)
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    @contextlib.asynccontextmanager
+    async def sending(self, bucket: str, limit: RateLimit) -> AsyncIterator[None]:
+        """The requests-in-progress slot is taken between the rate-limit slot and the stamp of the send: a send
+        that waited for room is stamped when it leaves, an interval after the last one, instead of leaving right
+        after a send that was on time (two requests the marketplace would count together)."""
         if self.shared_parallel is None:
-            return await super()._send(request)
+            async with super().sending(bucket, limit):
+                yield
+            return
+        paced = self.limiter if isinstance(self.limiter, PacedLimiter) else None
+        if paced is None:
+            await self.limiter.acquire(bucket, limit)
+        else:
+            await paced.wait(bucket, limit)
         async with self.shared_parallel.hold():
-            return await super()._send(request)
+            if paced is not None:
+                await paced.stamp(bucket, limit)
+            yield
 
     # -- bids ----------------------------------------------------------------------------------------------
     async def bids_info(self, skus: Sequence[str] = ()) -> list[YmSkuBid]:

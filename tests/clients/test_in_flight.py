@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import httpx
 from adolfd.clients.in_flight import SharedInFlight
 from adolfd.clients.ym_bids import MAX_PARALLEL, YmBidsClient
 from adolfd.keys import YM_IN_FLIGHT
@@ -39,3 +40,25 @@ async def test_the_slot_of_a_holder_that_died_frees_itself_at_its_lease(res):
     async with SharedInFlight(res.redis, key, 1, lease_seconds=5).hold():
         waited = time.monotonic() - started
     assert 0.1 < waited < 1.0
+
+
+async def test_a_send_that_waited_for_room_is_stamped_when_it_leaves(res):
+    """Two slow requests fill the cap of 2; the next ones wait for room. Each is stamped only once it has room, so
+    the marketplace never sees two sends of one class closer than an interval (stamped before the wait, the
+    waiting sends left back to back when the slow ones ended)."""
+    arrived: list[float] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        arrived.append(time.monotonic())
+        await asyncio.sleep(0.3 if len(arrived) <= 2 else 0.01)
+        return httpx.Response(200, json={"status": "OK", "result": {"bids": [{"sku": "A", "bid": 500}]}})
+
+    http = httpx.AsyncClient(base_url="https://ym.test", transport=httpx.MockTransport(handler))
+    client = YmBidsClient(http, res.paced, account="78", limits=lambda ec: RateLimit(rate=20, burst=1),
+                          settings=HttpSettings())
+    client.api_key, client.business_id = "key", "78"
+    client.shared_parallel = SharedInFlight(res.redis, YM_IN_FLIGHT.format(business="78"), 2, lease_seconds=5)
+    await asyncio.wait_for(asyncio.gather(*(client.bids_info(["A"]) for _ in range(5))), timeout=30)
+    await http.aclose()
+    gaps = [b - a for a, b in zip(arrived, arrived[1:], strict=False)]
+    assert len(arrived) == 5 and min(gaps) >= 0.045, gaps
