@@ -64,6 +64,14 @@ class Limiter(Protocol):
 
     async def acquire(self, key: str, limit: RateLimit) -> float: ...
 
+    async def wait(self, key: str, limit: RateLimit) -> float:
+        """`acquire` in two steps, for a caller with something to take between them: the slot …"""
+        ...
+
+    async def stamp(self, key: str, limit: RateLimit) -> float:
+        """… then, right before the send, what records it as leaving."""
+        ...
+
     async def penalise(self, key: str, seconds: float, limit: RateLimit | None = None) -> None: ...
 
 
@@ -89,6 +97,13 @@ class RateLimiter:
         if wait > 0:
             await asyncio.sleep(wait)
         return wait
+
+    async def wait(self, key: str, limit: RateLimit) -> float:
+        return await self.acquire(key, limit)
+
+    async def stamp(self, key: str, limit: RateLimit) -> float:
+        """Slots alone: nothing is recorded at the send (PacedLimiter spaces the sends)."""
+        return 0.0
 
     async def space(self, key: str, limit: RateLimit) -> float:
         """Wait until the last request of `key` from any process left one interval ago, and record this one as

@@ -33,7 +33,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from adolfd.clients.errors import BadResponse
 from adolfd.clients.http import ApiClient
 from adolfd.clients.in_flight import SharedInFlight
-from adolfd.clients.pacing import PacedLimiter
 from adolfd.keys import YM_IN_FLIGHT
 from adolfd.settings import RateLimit
 
@@ -178,18 +177,9 @@ class YmBidsClient(ApiClient):
         """The requests-in-progress slot is taken between the rate-limit slot and the stamp of the send: a send
         that waited for room is stamped when it leaves, an interval after the last one, instead of leaving right
         after a send that was on time (two requests the marketplace would count together)."""
-        if self.shared_parallel is None:
-            async with super().sending(bucket, limit):
-                yield
-            return
-        paced = self.limiter if isinstance(self.limiter, PacedLimiter) else None
-        if paced is None:
-            await self.limiter.acquire(bucket, limit)
-        else:
-            await paced.wait(bucket, limit)
-        async with self.shared_parallel.hold():
-            if paced is not None:
-                await paced.stamp(bucket, limit)
+        await self.limiter.wait(bucket, limit)
+        async with self.shared_parallel.hold() if self.shared_parallel else contextlib.nullcontext():
+            await self.limiter.stamp(bucket, limit)
             yield
 
     # -- bids ----------------------------------------------------------------------------------------------
