@@ -8,6 +8,12 @@ sweeps at least `2 × heartbeat_seconds` apart is dead (SIGKILL, OOM kill, a los
 freed, so its jobs run again on a living worker within seconds instead of after the claim's TTL (the longest
 job timeout of the queue plus 10 s). The grace of two sweeps covers a Redis restart without persistence,
 after which every living worker rewrites its heartbeat within one period.
+
+A living process's own claim can be stray too: after a Sentinel promotion, or a restart from an append-only
+file that lost its last second, the new master holds claims whose finishes went to the old one. Such a claim
+names this process but no job it runs, and blocks its job until the TTL. The sweep frees a claim of its own
+process that names no job the process holds on two sweeps at least the grace apart (a job claimed while a sweep
+reads is held by the next one, and a claim kept past its job's end is rewritten as unowned).
 """
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ import secrets
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import structlog
@@ -36,6 +42,15 @@ _SEPARATOR = "|"
 # KEYS: the held key, the holder's heartbeat key; ARGV: the value it holds → 1 if freed
 RELEASE_IF_DEAD = """
 if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+"""
+
+# KEYS: the claim; ARGV: the value it holds → 1 if freed
+RELEASE_IF_UNCHANGED = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
   return 1
 end
@@ -93,9 +108,11 @@ def holder_of(value: bytes | str | None) -> str | None:
 
 @dataclass
 class Sweep:
-    """One sweep's findings; `suspects` (process → monotonic time first seen without a heartbeat) carries over."""
+    """One sweep's findings; `suspects` (process → monotonic time first seen without a heartbeat) and `strays`
+    (own claim key → monotonic time first seen naming no job this process holds) carry over."""
     grace: float
     suspects: dict[str, float] = field(default_factory=dict)
+    strays: dict[str, float] = field(default_factory=dict)
     jobs: list[str] = field(default_factory=list)
     locks: list[str] = field(default_factory=list)
 
@@ -105,6 +122,9 @@ class Sweep:
             return False
         first = self.suspects.setdefault(process, now)
         return now - first >= self.grace
+
+    def stray(self, key: str, now: float) -> bool:
+        return now - self.strays.setdefault(key, now) >= self.grace
 
 
 async def _held(redis: Redis) -> list[tuple[str, bytes]]:
@@ -118,11 +138,15 @@ async def _held(redis: Redis) -> list[tuple[str, bytes]]:
     return [(k, v) for k, v in zip(names, values, strict=True) if v is not None]
 
 
-async def sweep_once(redis: Redis, sweep: Sweep, *, me: str | None = None, now: float | None = None) -> Sweep:
-    """Free what dead processes hold. `me` (this process) is never judged: it is alive by running this."""
+async def sweep_once(redis: Redis, sweep: Sweep, *, me: str | None = None, now: float | None = None,
+                     running: Callable[[], Collection[str]] | None = None) -> Sweep:
+    """Free what dead processes hold, and `me`'s stray claims. `me` (this process) is alive by running this;
+    `running` names the jobs it holds (read after the claims are)."""
     now = time.monotonic() if now is None else now
     sweep.jobs, sweep.locks = [], []
     held = [(key, value, holder_of(value)) for key, value in await _held(redis)]
+    if me is not None and running is not None:
+        await _free_strays(redis, sweep, [(k, v) for k, v, p in held if p == me], running(), now)
     processes = sorted({p for _, _, p in held if p is not None and p != me})
     if not processes:
         sweep.suspects.clear()
@@ -149,13 +173,33 @@ async def sweep_once(redis: Redis, sweep: Sweep, *, me: str | None = None, now: 
     return sweep
 
 
+async def _free_strays(redis: Redis, sweep: Sweep, mine: list[tuple[str, bytes]], running: Collection[str],
+                       now: float) -> None:
+    claims = {key: value for key, value in mine if key.startswith(in_progress_key_prefix)
+              and key.removeprefix(in_progress_key_prefix) not in running}
+    for gone in set(sweep.strays) - set(claims):
+        sweep.strays.pop(gone)
+    release = redis.register_script(RELEASE_IF_UNCHANGED)
+    freed = []
+    for key, value in claims.items():
+        if sweep.stray(key, now):
+            sweep.strays.pop(key)
+            if await release(keys=[key], args=[value]):
+                freed.append(key.removeprefix(in_progress_key_prefix))
+    if freed:
+        sweep.jobs.extend(freed)
+        log.warning("stray_job_claims_released", jobs=sorted(freed))
+
+
 async def beat(redis: Redis, process: str, period: float) -> None:
     await redis.set(ALIVE.format(process=process), str(time.time()), px=int(period * 3000))
 
 
-async def run(redis: Redis, period: float, on_release: Callable[[], None]) -> None:
+async def run(redis: Redis, period: float, on_release: Callable[[], None],
+              running: Callable[[], Collection[str]] | None = None) -> None:
     """The heartbeat and the sweep of one worker process, every `period` seconds, through Redis outages.
-    `on_release` is told when claims were freed (the group then polls its queues at once)."""
+    `on_release` is told when claims were freed (the group then polls its queues at once); `running` names the
+    jobs this process holds."""
     process = process_id()
     _state["process"] = process
     sweep = Sweep(grace=2 * period)
@@ -164,7 +208,7 @@ async def run(redis: Redis, period: float, on_release: Callable[[], None]) -> No
         while True:
             try:
                 await beat(redis, process, period)
-                await sweep_once(redis, sweep, me=process)
+                await sweep_once(redis, sweep, me=process, running=running)
             except REDIS_DOWN as exc:
                 await outage.after_failure(exc)
                 continue

@@ -89,10 +89,11 @@ CLAIM_SCAN_PER_SLOT = 4         # ids a claim may look at beyond `queue_read_lim
 #                                 the in-progress jobs of up to 4 processes sit at the head of the queue
 
 # KEYS: in-progress, result, retry, job, abort set, queue, run book, run book ok
-# ARGV: job id, finish, result data, result px (-1 none, 0 forever), incr score, keep in-progress ms (-1 = delete),
-#       run payload, success time, run-book fields...
+# ARGV: job id, finish, result data, result px (-1 none, 0 forever), incr score, keep in-progress ms (-1 = delete;
+#       a kept claim is rewritten unowned, liveness.UNOWNED, so the sweep never takes it for a stray), run payload,
+#       success time, run-book fields...
 FINISH_JOB = """
-if tonumber(ARGV[6]) >= 0 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) else redis.call('DEL', KEYS[1]) end
+if tonumber(ARGV[6]) > 0 then redis.call('SET', KEYS[1], '1', 'PX', ARGV[6], 'XX') else redis.call('DEL', KEYS[1]) end
 if ARGV[2] == '1' then
   local px = tonumber(ARGV[4])
   if px > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', px)
@@ -275,6 +276,10 @@ class WorkerGroup:
         if not self.workers:
             raise LookupError(f"worker group {self.group!r} has no jobs")
 
+    def running_jobs(self) -> set[str]:
+        """The ids of the jobs this process holds, finished or not, until their finish is written."""
+        return {job_id for worker in self.workers.values() for job_id in worker.tasks}
+
     def wake_all(self) -> None:
         for worker in self.workers.values():
             worker.wake_event.set()
@@ -345,7 +350,8 @@ class WorkerGroup:
         else:
             log.info("cron_off", group=self.group)
         # the heartbeat goes on through the drain: the jobs still running are this process's
-        self._liveness = asyncio.create_task(liveness.run(self.res.redis, heartbeat, self.wake_all), name="liveness")
+        self._liveness = asyncio.create_task(liveness.run(self.res.redis, heartbeat, self.wake_all,
+                                                                   self.running_jobs), name="liveness")
         log.info("worker_group_started", group=self.group, queues=sorted(self.workers),
                  cron_jobs=len(self.scheduled))
         sdnotify.ready(f"{len(self.workers)} queues, {len(self.scheduled)} cron jobs")

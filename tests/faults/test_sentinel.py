@@ -2,7 +2,9 @@
 when the sentinel promotes the replica while jobs run, the worker follows the new master and every queued job
 runs (append-only persistence as docs/operations.md recommends; every job was on the replica before the
 promotion). Jobs the old master ran between the promotion and its own demotion run again on the new master (their
-finishes are lost when the old master resyncs): every job is idempotent, and the test prints how many re-ran."""
+finishes are lost when the old master resyncs): every job is idempotent, and the test prints how many re-ran.
+The claims those lost finishes left on the new master name the living worker; its sweep frees them within
+seconds, so the queue drains well before the claims' TTL (the queue's longest job timeout plus 10 s)."""
 from __future__ import annotations
 
 import asyncio
@@ -89,7 +91,7 @@ async def test_workers_follow_a_promoted_replica_and_no_queued_job_is_lost(tmp_p
                 await asyncio.sleep(0.1)
         new_master = aioredis.from_url(f"redis://127.0.0.1:{replica_port}")
         try:
-            async with asyncio.timeout(90):
+            async with asyncio.timeout(60):
                 while await new_master.zcard(QUEUE):
                     await asyncio.sleep(0.2)
             assert await new_master.exists(*(result_key_prefix + job_id for job_id in ids)) == JOBS
@@ -98,7 +100,7 @@ async def test_workers_follow_a_promoted_replica_and_no_queued_job_is_lost(tmp_p
         assert worker.running, "the worker rode out the promotion"
         started = {e["job_id"] for e in worker.events("job_started")}
         assert started == set(ids)
-        assert time.monotonic() - promoted_at < 90
+        assert time.monotonic() - promoted_at < 60
         runs = Counter(e["job_id"] for e in worker.events("job_started"))
         print(f"runs {sum(runs.values())} of {JOBS} jobs, {time.monotonic() - promoted_at:.1f}s after the promotion",
               file=sys.stderr)

@@ -71,3 +71,57 @@ def test_holder_of_reads_claims_and_lock_tokens():
     assert liveness.holder_of(b"1") is None
     assert liveness.holder_of(b"5f1c0a9e8b7d4c3a") is None       # redis-py's own lock token
     assert liveness.holder_of(None) is None
+
+
+async def test_a_claim_of_this_process_for_no_job_it_holds_is_freed_after_the_grace(res):
+    """After a failover the new master can hold this process's claims for jobs whose finish went to the old
+    master: they name no job the process holds. One sweep is not enough (a claim's reply may still be on its
+    way); a claim held again, or taken by another process meanwhile, stays."""
+    redis = res.redis
+    for job in ("finished-elsewhere", "running", "held-later", "changed-hands"):
+        await redis.set(in_progress_key_prefix + job, ME, px=600_000)
+    holding = {"running"}
+    sweep = liveness.Sweep(grace=10)
+    await liveness.sweep_once(redis, sweep, me=ME, now=1000.0, running=lambda: holding)
+    assert sweep.jobs == []
+    assert set(sweep.strays) == {in_progress_key_prefix + j for j in ("finished-elsewhere", "held-later",
+                                                                       "changed-hands")}
+    holding.add("held-later")
+    await redis.set(in_progress_key_prefix + "changed-hands", LIVING, px=600_000)
+    await liveness.sweep_once(redis, sweep, me=ME, now=1005.0, running=lambda: holding)
+    assert sweep.jobs == []                                       # inside the grace
+    holding.discard("held-later")                                 # finished meanwhile: its grace starts again
+    await liveness.sweep_once(redis, sweep, me=ME, now=1010.0, running=lambda: holding)
+    assert sweep.jobs == ["finished-elsewhere"]
+    assert await redis.exists(in_progress_key_prefix + "finished-elsewhere") == 0
+    assert await redis.exists(in_progress_key_prefix + "running", in_progress_key_prefix + "held-later",
+                              in_progress_key_prefix + "changed-hands") == 3
+    assert await redis.get(in_progress_key_prefix + "changed-hands") == LIVING.encode()
+
+
+async def test_without_the_jobs_it_holds_a_process_never_frees_its_own_claims(res):
+    redis = res.redis
+    await redis.set(in_progress_key_prefix + "job-of-me", ME, px=600_000)
+    sweep = liveness.Sweep(grace=0)
+    await liveness.sweep_once(redis, sweep, me=ME, now=1.0)
+    await liveness.sweep_once(redis, sweep, me=ME, now=2.0)
+    assert sweep.jobs == [] and await redis.exists(in_progress_key_prefix + "job-of-me") == 1
+
+
+async def test_a_claim_kept_past_its_cron_jobs_end_is_unowned_and_never_a_stray(res):
+    """ARQ keeps a cron job's claim for a while after it ends (so the same fire does not run twice); the finish
+    rewrites it unowned, so its process's sweep does not free it as a claim for no job it holds."""
+    from adolfd.engine.runtime import FINISH_JOB
+    redis = res.redis
+    finish = redis.register_script(FINISH_JOB)
+    keys = [in_progress_key_prefix + "cron:job", "test:result", "test:retry", "test:job", "test:aborts",
+            "test:queue", "test:runs", "test:ok"]
+    for job, keep in (("cron:job", 60_000), ("plain:job", -1)):
+        await redis.set(in_progress_key_prefix + job, ME, px=600_000)
+        await finish(keys=[in_progress_key_prefix + job, *keys[1:]], args=[job, 1, b"r", 1000, 0, keep, "", ""])
+    assert await redis.get(in_progress_key_prefix + "cron:job") == liveness.UNOWNED.encode()
+    assert 59_000 < await redis.pttl(in_progress_key_prefix + "cron:job") <= 60_000
+    assert await redis.exists(in_progress_key_prefix + "plain:job") == 0
+    sweep = liveness.Sweep(grace=0)
+    await liveness.sweep_once(redis, sweep, me=ME, now=1.0, running=set)
+    assert sweep.jobs == [] and await redis.exists(in_progress_key_prefix + "cron:job") == 1
