@@ -158,3 +158,26 @@ async def test_ym_error_envelope_and_420(res):
     assert [(b.sku, b.bid) for b in bids] == [("A", 500)]
     with pytest.raises(BadResponse):
         await client.bids_info(["A"])
+
+
+async def test_wb_campaign_products_are_validated_and_read_by_placement(res):
+    """A campaign's products come back as plain dicts, still checked for shape: a product without an id, or
+    with a bid that is not a number, is a BadResponse; a missing bid reads as 0."""
+    advert = {"id": 7, "bid_type": "manual", "status": 9,
+              "settings": {"name": "c", "payment_type": "cpm", "placements": {"recommendations": True}},
+              "nm_settings": [{"nm_id": 11, "bids_kopecks": {"search": 150, "recommendations": 90}, "extra": 1},
+                              {"nm_id": 12}]}
+    answers = [httpx.Response(200, json={"adverts": [advert]}),
+               httpx.Response(200, json={"adverts": [{**advert, "nm_settings": [{"bids_kopecks": {}}]}]}),
+               httpx.Response(200, json={"adverts": [{**advert, "nm_settings": [
+                   {"nm_id": 11, "bids_kopecks": {"search": "lots"}}]}]})]
+    http = httpx.AsyncClient(base_url="https://wb.test",
+                             transport=httpx.MockTransport(lambda request: answers.pop(0)))
+    client = WbAdvertClient(http, res.limiter, account="t", limits=lambda ec: FAST, settings=HttpSettings())
+    client.token = "tkn"
+    (read,) = await client.adverts([7])
+    assert read.placement == "recommendations"
+    assert [(nm["nm_id"], read.bid_of(nm)) for nm in read.nm_settings or []] == [(11, 90), (12, 0)]
+    for broken in ("nm_settings.0.nm_id", "nm_settings.0.bids_kopecks.search"):
+        with pytest.raises(BadResponse, match=broken.replace(".", "\\.")):
+            await client.adverts([7])

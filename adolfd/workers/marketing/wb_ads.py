@@ -15,6 +15,7 @@ from adolfd.clients.wb_advert import (
     STATUS_PAUSED,
     WbAdvert,
     WbAdvertClient,
+    WbNmSetting,
     campaign_bids,
     request_slices,
 )
@@ -68,16 +69,21 @@ class WbAds(CountedCalls[WbAdvertClient]):
             advert = self._adverts.get(cid)
             if advert is None:
                 continue
-            result[cid] = [MpUnit(str(nm.nm_id), str(nm.nm_id), advert.bid_of(nm), advert.placement)
-                           for nm in advert.nm_settings or []]
+            result[cid] = _units_of(advert, advert.nm_settings or [])
         return result
 
     async def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
         """A campaign's products in slices of what one bid request carries per campaign: the cycle sends
-        request k as soon as slice k of every campaign is decided, instead of after all of them."""
-        units = (await self.units([campaign_id])).get(campaign_id, [])
-        for start in range(0, len(units), UNITS_PER_PAGE):
-            yield units[start:start + UNITS_PER_PAGE]
+        request k as soon as slice k of every campaign is decided, instead of after all of them. Each slice's
+        units are built when it is asked for, so the first request does not wait for the rest."""
+        if campaign_id not in self._adverts:
+            await self._load([int(campaign_id)])
+        advert = self._adverts.get(campaign_id)
+        if advert is None:
+            return
+        products = advert.nm_settings or []
+        for start in range(0, len(products), UNITS_PER_PAGE):
+            yield _units_of(advert, products[start:start + UNITS_PER_PAGE])
 
     def bid_requests(self, orders: Sequence[BidOrder]) -> list[list[BidOrder]]:
         return [[o for _, part in request for o in part] for request in request_slices(by_campaign(orders))]
@@ -145,3 +151,8 @@ class WbAds(CountedCalls[WbAdvertClient]):
 
     async def ping(self) -> None:
         await self._call(self.client.promotion_count())
+
+
+def _units_of(advert: WbAdvert, products: Sequence[WbNmSetting]) -> list[MpUnit]:
+    placement = advert.placement
+    return [MpUnit(str(nm["nm_id"]), str(nm["nm_id"]), advert.bid_of(nm), placement) for nm in products]
