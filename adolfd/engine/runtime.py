@@ -92,8 +92,9 @@ CLAIM_SCAN_PER_SLOT = 4         # ids a claim may look at beyond `queue_read_lim
 # ARGV: job id, finish, result data, result px (-1 none, 0 forever), incr score, keep in-progress ms (-1 = delete;
 #       a kept claim is rewritten unowned, liveness.UNOWNED, so the sweep never takes it for a stray), run payload,
 #       success time, run-book fields...
-FINISH_JOB = """
-if tonumber(ARGV[6]) > 0 then redis.call('SET', KEYS[1], '1', 'PX', ARGV[6], 'XX') else redis.call('DEL', KEYS[1]) end
+FINISH_JOB = f"""
+if tonumber(ARGV[6]) > 0 then redis.call('SET', KEYS[1], '{liveness.UNOWNED}', 'PX', ARGV[6], 'XX')
+else redis.call('DEL', KEYS[1]) end
 if ARGV[2] == '1' then
   local px = tonumber(ARGV[4])
   if px > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', px)

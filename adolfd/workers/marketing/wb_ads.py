@@ -60,10 +60,14 @@ class WbAds(CountedCalls[WbAdvertClient]):
         self._adverts.update({str(a.id): a for a in adverts})
         return adverts
 
-    async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]:
+    async def _read(self, campaign_ids: Sequence[str]) -> None:
+        """Campaigns not read yet by `campaigns()` are read now."""
         missing = [int(c) for c in campaign_ids if c not in self._adverts]
         if missing:
             await self._load(missing)
+
+    async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]:
+        await self._read(campaign_ids)
         result: dict[str, list[MpUnit]] = {}
         for cid in campaign_ids:
             advert = self._adverts.get(cid)
@@ -76,8 +80,7 @@ class WbAds(CountedCalls[WbAdvertClient]):
         """A campaign's products in slices of what one bid request carries per campaign: the cycle sends
         request k as soon as slice k of every campaign is decided, instead of after all of them. Each slice's
         units are built when it is asked for, so the first request does not wait for the rest."""
-        if campaign_id not in self._adverts:
-            await self._load([int(campaign_id)])
+        await self._read([campaign_id])
         advert = self._adverts.get(campaign_id)
         if advert is None:
             return
