@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -95,6 +95,14 @@ class CountedCalls(ABC, Generic[Client]):
         self.calls.count += 1
 
     @abstractmethod
+    async def campaigns(self) -> list[MpCampaign]:
+        """The account's campaigns as the marketplace lists them."""
+
+    async def campaigns_among(self, external_ids: Collection[str]) -> list[MpCampaign]:
+        """These campaigns as the marketplace shows them now; one it no longer lists is left out."""
+        return [c for c in await self.campaigns() if c.external_id in external_ids]
+
+    @abstractmethod
     async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]:
         """Each campaign's bid-able units with their current bids, as the marketplace lists them."""
 
@@ -116,6 +124,7 @@ class AdAccount(Protocol):
     bids_per_campaign: int            # … of them of one campaign
 
     async def campaigns(self) -> list[MpCampaign]: ...
+    async def campaigns_among(self, external_ids: Collection[str]) -> list[MpCampaign]: ...
     async def units(self, campaign_ids: Sequence[str]) -> dict[str, list[MpUnit]]: ...
     def unit_pages(self, campaign_id: str) -> AsyncIterator[list[MpUnit]]:
         """A campaign's units in the pieces the marketplace lists them in, each as soon as it is read."""

@@ -63,6 +63,7 @@ class CycleStats:
 
 # a bid to send: (order, keyword id, campaign, old bid, strategy, reason)
 _Order = tuple[BidOrder, int, CampaignRow, int, str, str]
+_Claimed = tuple[BidOrder, int]          # a change this cycle claimed: (order, keyword id)
 _Pages = PageRows[MpUnit, asyncpg.Record]
 
 # Every unit of a page stored (UPSERT_KEYWORDS_CTE), with its figures over the stats window ($9 its first day)
@@ -99,6 +100,17 @@ FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], 
      AS u(keyword_id, campaign_id, old_bid, new_bid, strategy, reason)
 ON CONFLICT (change_key) DO NOTHING
 RETURNING keyword_id
+"""
+
+# the sent changes of one request ($1 keyword ids, $2 their bids in kopecks, $3 when, $4 the change-key prefix):
+# the history rows and the keywords' current bids in one statement, so one never lands without the other
+_RECORD_APPLIED = """
+WITH applied AS (
+    UPDATE marketing_bid_history h SET status = 'applied', applied_at = $3
+    FROM unnest($1::bigint[]) AS u(id) WHERE h.change_key = $4::text || u.id
+)
+UPDATE marketing_keywords k SET current_bid = u.bid::numeric / 100, bid_set_at = $3, updated_at = now()
+FROM unnest($1::bigint[], $2::bigint[]) AS u(id, bid) WHERE k.id = u.id
 """
 
 
@@ -199,31 +211,40 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str,
     except LookupError as exc:
         ctx.log.warning("bid_cycle_account_skipped", marketplace=marketplace, brand=brand, reason=str(exc))
         return total
-    live = [campaigns[c.external_id] for c in await acc.campaigns() if c.active and c.external_id in campaigns]
+    live = [campaigns[c.external_id] for c in await acc.campaigns_among(campaigns.keys())
+            if c.active and c.external_id in campaigns]
     alerts: list[PendingAlert] = []
     pages = PageRows[MpUnit, asyncpg.Record](partial(_page_rows, ctx, marketplace, today, read_at), deciding)
     sending: list[asyncio.Task[tuple[int, int]]] = []
     shared = None if acc.sends_per_campaign else CampaignSlices[_Order](
         (c.external_id for c in live), acc.bids_per_campaign, acc.bids_per_request // acc.bids_per_campaign)
 
-    def send(requests: list[list[_Order]]) -> None:
-        sending.extend(asyncio.create_task(_apply_orders(ctx, acc, marketplace, brand, slot, orders))
+    def send(requests: list[list[_Order]]) -> None:           # WB: each request claimed, then sent
+        sending.extend(asyncio.create_task(_claim_and_send(ctx, acc, marketplace, brand, slot, orders))
                        for orders in requests)
+
+    def send_claimed(requests: list[list[_Claimed]]) -> None:
+        sending.extend(asyncio.create_task(_send_claimed(ctx, acc, marketplace, brand, slot, claimed))
+                       for claimed in requests if claimed)
 
     async def flow(campaign: CampaignRow) -> CycleStats:
         stats = CycleStats(campaigns=1)
-        ready: list[_Order] = []
+        ready: list[_Claimed] = []
         try:
             async for orders in _decide_campaign(ctx, acc, campaign, today, stats, alerts, pages):
                 if shared is not None:
                     send(shared.add(campaign.external_id, orders))
                     continue
-                ready.extend(orders)
+                # each page is claimed as it is decided, so the last request waits only for the last page's claim
+                ready.extend(await _claim(ctx, marketplace, brand, slot, orders))
                 while len(ready) >= acc.bids_per_request:   # a full request goes out while later pages are read
-                    send([ready[:acc.bids_per_request]])
+                    send_claimed([ready[:acc.bids_per_request]])
                     ready = ready[acc.bids_per_request:]
-        finally:       # what was decided is sent, even when a later page failed
-            send(shared.finish(campaign.external_id) if shared is not None else [ready] if ready else [])
+        finally:       # what was claimed is sent, even when a later page failed
+            if shared is not None:
+                send(shared.finish(campaign.external_id))
+            else:
+                send_claimed([ready])
         return stats
 
     try:
@@ -341,11 +362,18 @@ async def _pause_keywords(ctx: Ctx, acc: AdAccount, pauses: dict[str, list[tuple
     return sum(counts)
 
 
-async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, slot: str,
-                        orders: list[_Order]) -> tuple[int, int]:
-    """Claim each change for this cycle slot, send the claimed ones, record how each request ended."""
+async def _claim_and_send(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, slot: str,
+                          orders: list[_Order]) -> tuple[int, int]:
+    """One request's orders (WB's slice of every campaign): claimed, then sent."""
+    return await _send_claimed(ctx, acc, marketplace, brand, slot,
+                               await _claim(ctx, marketplace, brand, slot, orders))
+
+
+async def _claim(ctx: Ctx, marketplace: str, brand: str, slot: str, orders: list[_Order]) -> list[_Claimed]:
+    """Claim each change for this cycle slot: the ones returned are this cycle's to send, the rest a retry of the
+    same slot already claimed (and sent, or left `pending` for reconcile_bid_history)."""
     if not orders:
-        return 0, 0
+        return []
     prefix = change_prefix(slot)
     claimed: set[int] = set()
     for part in chunks(orders):
@@ -354,12 +382,19 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
             [old for _, _, _, old, *_ in part], [o.bid for o, *_ in part],
             [strategy for *_, strategy, _ in part], [reason for *_, reason in part], prefix))
         await pause_point()
-    to_send = [(o, kid) for o, kid, *_ in orders if kid in claimed]
-    if len(to_send) < len(orders):
+    mine = [(o, kid) for o, kid, *_ in orders if kid in claimed]
+    if len(mine) < len(orders):
         ctx.log.info("bid_changes_already_claimed", marketplace=marketplace, brand=brand,
-                     skipped=len(orders) - len(to_send), slot=slot)
+                     skipped=len(orders) - len(mine), slot=slot)
+    return mine
+
+
+async def _send_claimed(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, slot: str,
+                        to_send: list[_Claimed]) -> tuple[int, int]:
+    """Send claimed changes and record how each request ended."""
     if not to_send:
         return 0, 0
+    prefix = change_prefix(slot)
     keyword_of = {(o.campaign_id, o.unit_id): kid for o, kid in to_send}
     applied: list[tuple[int, int]] = []
     failed: list[tuple[int, str, str]] = []
@@ -374,14 +409,7 @@ async def _apply_orders(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
                           error=str(batch.error))
     now = ctx.now()
     for part in chunks(applied):
-        await ctx.db.execute(
-            "UPDATE marketing_bid_history h SET status = 'applied', applied_at = $2 "
-            "FROM unnest($1::bigint[]) AS u(id) WHERE h.change_key = $3::text || u.id",
-            [kid for kid, _ in part], now, prefix)
-        await ctx.db.execute(
-            "UPDATE marketing_keywords k SET current_bid = u.bid::numeric / 100, bid_set_at = $3, updated_at = now() "
-            "FROM unnest($1::bigint[], $2::bigint[]) AS u(id, bid) WHERE k.id = u.id",       # bid in kopecks
-            [kid for kid, _ in part], [b for _, b in part], now)
+        await ctx.db.execute(_RECORD_APPLIED, [kid for kid, _ in part], [b for _, b in part], now, prefix)
         await pause_point()
     for part in chunks(failed):
         await ctx.db.execute(

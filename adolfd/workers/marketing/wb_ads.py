@@ -4,7 +4,7 @@ product out of the campaign (`auction/nms`), a resume puts it back and restores 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -48,10 +48,11 @@ class WbAds(CountedCalls[WbAdvertClient]):
 
     async def campaigns(self) -> list[MpCampaign]:
         ids = (await self._call(self.client.promotion_count())).ids([STATUS_ACTIVE, STATUS_PAUSED])
-        adverts = await self._load(ids)
-        return [MpCampaign(str(a.id), a.settings.name, str(a.status), a.status == STATUS_ACTIVE,
-                           archived=a.status in (7, 8, -1), bid_type=a.bid_type,
-                           payment_type=a.settings.payment_type) for a in adverts]
+        return [_campaign_of(a) for a in await self._load(ids)]
+
+    async def campaigns_among(self, external_ids: Collection[str]) -> list[MpCampaign]:
+        """Read by id, without the count first: the campaigns' listing is what the bid cycle needs anyway."""
+        return [_campaign_of(a) for a in await self._load([int(c) for c in external_ids])]
 
     async def _load(self, ids: Sequence[int]) -> list[WbAdvert]:
         chunks = [ids[i:i + 50] for i in range(0, len(ids), 50)]
@@ -154,6 +155,11 @@ class WbAds(CountedCalls[WbAdvertClient]):
 
     async def ping(self) -> None:
         await self._call(self.client.promotion_count())
+
+
+def _campaign_of(a: WbAdvert) -> MpCampaign:
+    return MpCampaign(str(a.id), a.settings.name, str(a.status), a.status == STATUS_ACTIVE,
+                      archived=a.status in (7, 8, -1), bid_type=a.bid_type, payment_type=a.settings.payment_type)
 
 
 def _units_of(advert: WbAdvert, products: Sequence[WbNmSetting]) -> list[MpUnit]:

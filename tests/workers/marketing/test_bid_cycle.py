@@ -70,6 +70,24 @@ async def test_retry_of_the_same_cycle_sends_nothing_again(res, sandbox, synced)
     assert later["bids_updated"] > 0 and total(sandbox, "bids_set") == sent + later["bids_updated"]
 
 
+async def test_wb_cycle_reads_its_campaigns_by_id_and_skips_one_paused_since_the_sync(res, sandbox, synced):
+    """The cycle asks WB for the campaigns it has stored, by id, without the count first; one that WB now shows
+    paused (status 11) gets no bid, the others do."""
+    campaigns = await res.db.fetch("SELECT brand_id, external_id FROM marketing_campaigns "
+                                   "WHERE marketplace = 'wb' AND status = 'active' ORDER BY id")
+    assert len(campaigns) >= 2
+    paused = campaigns[0]
+    ads.book(sandbox.sandbox, "wb-advert").paused.add((paused["brand_id"], int(paused["external_id"])))
+    count_path = "wb-advert GET /adv/v1/promotion/count"
+    counted = sandbox.sandbox.counters["requests"][count_path]
+    result = await bid_cycle.run_bid_cycle(job_ctx(res, "cycle-wb"), marketplace="wb")
+    assert result["status"] == "completed" and result["errors"] == 0 and result["bids_updated"] > 0
+    assert sandbox.sandbox.counters["requests"][count_path] == counted
+    assert total(sandbox, "bids_set", f"wb:{paused['brand_id']}:{paused['external_id']}:") == 0
+    others = [c for c in campaigns[1:] if c["brand_id"] == paused["brand_id"]] or campaigns[1:]
+    assert total(sandbox, "bids_set", f"wb:{others[0]['brand_id']}:{others[0]['external_id']}:") > 0
+
+
 async def test_concurrent_cycles_run_exactly_once(res, sandbox, synced):
     results = await asyncio.gather(*(bid_cycle.run_bid_cycle(job_ctx(res, f"c-{i}")) for i in range(3)))
     statuses = sorted(r["status"] for r in results)
