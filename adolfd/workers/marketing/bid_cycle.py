@@ -197,9 +197,9 @@ async def _cycle_account(ctx: Ctx, marketplace: str, brand: str, slot: str,
     """One marketplace account. Its campaigns flow concurrently — read units and bids, decide (campaign safety,
     keyword safety, strategy), send — so one campaign's bids go out while the next one's units are still being
     read. Where one request carries several campaigns (WB), a request leaves as soon as every campaign has
-    decided its share of it (`CampaignSlices`). Each request's changes are claimed, sent and recorded on their
-    own, so claiming the next request overlaps sending this one. A failing campaign is counted and logged;
-    the others go on (seed §7.3.1)."""
+    decided its share of it (`CampaignSlices`) and is claimed on its own; elsewhere each page is claimed as it is
+    decided and a request leaves once claimed orders fill it. Claiming overlaps sending, and each request's record
+    is its own. A failing campaign is counted and logged; the others go on (seed §7.3.1)."""
     total = CycleStats()
     read_at = ctx.now()            # before the account's first read: a bid confirmed later is newer than any page
     today = read_at.date()
