@@ -154,7 +154,8 @@ class Clock:
 
 @dataclass
 class Fault:
-    """An injected failure for the next `remaining` requests of `api` (None = until cleared).
+    """An injected failure for the next `remaining` requests of `api` (None = until cleared), once the first `after`
+    matching requests have been served as usual (a failure in the middle of a paged read).
 
     `path` limits it to request paths containing that substring. A `timeout` holds the request for
     `seconds`, then answers 504 — or, with `process=True`, serves it normally (the call reached the
@@ -170,6 +171,7 @@ class Fault:
     path: str | None = None
     seconds: float = DEFAULT_TIMEOUT_HOLD
     process: bool = False
+    after: int = 0
 
     def matches(self, api: str, path: str) -> bool:
         if self.api not in ("*", api):
@@ -266,6 +268,7 @@ class Sandbox:
         path: str | None = None,
         seconds: float | None = None,
         process: bool = False,
+        after: int = 0,
     ) -> Fault:
         if mode == "malformed":
             mode = "malformed_json"
@@ -277,12 +280,14 @@ class Sandbox:
             raise SandboxInputError("count must be a positive integer or null (until cleared)")
         if seconds is not None and (not isinstance(seconds, (int, float)) or seconds < 0):
             raise SandboxInputError("seconds must be a non-negative number")
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise SandboxInputError("after must be a non-negative integer")
         self._fault_ids += 1
         fault = Fault(
             id=self._fault_ids, api=api, mode=mode, remaining=count, path=path or None,
             seconds=float(seconds) if seconds is not None else
             DEFAULT_STORM_WAIT if mode == "429" else DEFAULT_TIMEOUT_HOLD,
-            process=bool(process),
+            process=bool(process), after=after,
         )
         self.faults.append(fault)
         return fault
@@ -296,6 +301,9 @@ class Sandbox:
         """The first active fault for this request, consuming one of its uses."""
         for fault in self.faults:
             if fault.matches(api, path):
+                if fault.after > 0:          # served as usual; a later fault may still match
+                    fault.after -= 1
+                    continue
                 if fault.remaining is not None:
                     fault.remaining -= 1
                     if fault.remaining <= 0:
@@ -630,7 +638,7 @@ def _control_routes(sandbox: Sandbox) -> web.RouteTableDef:
     async def add_fault(request: web.Request) -> web.Response:
         try:
             body = await _json_body(request)
-            unknown = set(body) - {"api", "mode", "count", "path", "seconds", "process"}
+            unknown = set(body) - {"api", "mode", "count", "path", "seconds", "process", "after"}
             if unknown:
                 raise SandboxInputError(f"unknown fields: {', '.join(sorted(unknown))}")
             if not isinstance(body.get("api"), str) or not isinstance(body.get("mode"), str):
@@ -638,6 +646,7 @@ def _control_routes(sandbox: Sandbox) -> web.RouteTableDef:
             fault = sandbox.add_fault(
                 body["api"], body["mode"], count=body.get("count"), path=body.get("path"),
                 seconds=body.get("seconds"), process=bool(body.get("process", False)),
+                after=body.get("after", 0),
             )
         except SandboxInputError as exc:
             return _control_error(exc)

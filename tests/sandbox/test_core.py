@@ -136,6 +136,13 @@ async def test_timeout_fault_that_processes_the_call(ozon: httpx.AsyncClient, co
     assert retry.status_code == 429          # the first call used the minute's quota
 
 
+async def test_fault_after_the_first_requests(ozon: httpx.AsyncClient, control: httpx.AsyncClient) -> None:
+    """`after`: a paged read's first pages come back as usual, the next ones fail."""
+    await control.post("/_sandbox/faults", json={"api": "ozon-seller", "mode": "5xx", "count": 1, "after": 2})
+    statuses = [(await clusters(ozon)).status_code for _ in range(4)]
+    assert statuses == [200, 200, 503, 200]
+
+
 async def test_fault_input_is_validated(control: httpx.AsyncClient) -> None:
     bad = (
         {"api": "ozon-seller", "mode": "explode"},
@@ -143,6 +150,8 @@ async def test_fault_input_is_validated(control: httpx.AsyncClient) -> None:
         {"api": "ozon-seller", "mode": "5xx", "count": 0},
         {"api": "ozon-seller", "mode": "timeout", "seconds": -1},
         {"api": "ozon-seller", "mode": "5xx", "colour": "red"},
+        {"api": "ozon-seller", "mode": "5xx", "after": -1},
+        {"api": "ozon-seller", "mode": "5xx", "after": "2"},
         {"mode": "5xx"},
     )
     for body in bad:

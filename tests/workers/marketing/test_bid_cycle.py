@@ -11,7 +11,7 @@ from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import resolve
 from adolfd.keys import MARKETING_BID_CYCLE_LOCK as LOCK_KEY
 from adolfd.keys import MARKETING_LAST_CYCLE as LAST_CYCLE
-from adolfd.sandbox import ads
+from adolfd.sandbox import ads, ym_bids
 from adolfd.workers.marketing import bid_cycle
 from adolfd.workers.marketing.bid_changes import request_bid_change
 from adolfd.workers.marketing.kill_switch import pause_bids, resume_bids
@@ -86,6 +86,25 @@ async def test_wb_cycle_reads_its_campaigns_by_id_and_skips_one_paused_since_the
     assert total(sandbox, "bids_set", f"wb:{paused['brand_id']}:{paused['external_id']}:") == 0
     others = [c for c in campaigns[1:] if c["brand_id"] == paused["brand_id"]] or campaigns[1:]
     assert total(sandbox, "bids_set", f"wb:{others[0]['brand_id']}:{others[0]['external_id']}:") > 0
+
+
+async def test_pages_claimed_before_a_failing_page_are_sent_and_none_stays_pending(res, sandbox, run_job, configure):
+    """YM claims each page of its listing as it is decided. When a later page's prices cannot be read, the
+    account fails, and the changes already claimed are still sent and recorded: none is left `pending`."""
+    ym_bids.set_scale(sandbox.sandbox, ads.Scale(campaigns=3, units=400))       # 1 200 SKUs: pages of 500
+    assert (await run_job("marketing.sync_campaigns"))["success"]
+    await configure("ym", strategy_type="cpo", target_cpo=30.0, max_bid=100_000.0)
+    assert (await run_job("marketing.collect_stats", marketplace="ym"))["success"]
+    failing = await res.db.fetchrow("SELECT brand_id, external_id FROM marketing_campaigns WHERE marketplace = 'ym' "
+                                    "ORDER BY id LIMIT 1")           # a YM campaign's external id is its business
+    sandbox.sandbox.add_fault("ym", "4xx", path=f"businesses/{failing['external_id']}/offer-prices", after=1)
+    result = await bid_cycle.run_bid_cycle(job_ctx(res, "cycle-ym"), marketplace="ym")
+    assert result["status"] == "completed" and result["errors"] == 1
+    claimed_first_page = total(sandbox, "bids_set", f"ym:{failing['brand_id']}:")
+    assert 0 < claimed_first_page <= 500
+    assert total(sandbox, "bids_set", "ym:") == result["bids_updated"] > claimed_first_page
+    statuses = dict(await res.db.fetch("SELECT status, count(*) FROM marketing_bid_history GROUP BY status"))
+    assert statuses == {"applied": result["bids_updated"]}
 
 
 async def test_concurrent_cycles_run_exactly_once(res, sandbox, synced):
