@@ -18,6 +18,7 @@ from adolfd.engine.jobs import JobSpec
 from adolfd.engine.runbook import record_run
 from adolfd.errors import BadArguments, is_retryable
 from adolfd.process import metrics
+from adolfd.process.logs import job_fields
 
 log = structlog.get_logger("adolfd.job")
 
@@ -68,16 +69,15 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
     job_try: int = arq_ctx.get("job_try", 1)
     fire_time = fire_time_of(job_id)
     ctx = Ctx(res, job_id=job_id, job_try=job_try, spec=spec, fire_time=fire_time)
-    bound = structlog.contextvars.bound_contextvars(job=spec.name, module=spec.module, job_id=job_id,
-                                                     queue=spec.queue_name, attempt=job_try)
+    bound = job_fields(job=spec.name, module=spec.module, job_id=job_id, queue=spec.queue_name, attempt=job_try)
     started_wall = datetime.now(UTC)
     started = time.perf_counter()
     with bound:
         if fire_time is not None:
             metrics.CRON_LATENESS.labels(spec.module).observe((started_wall - fire_time).total_seconds())
         log.info("job_started", args=kwargs, fire_time=fire_time)
-        gauge = metrics.ACTIVE_JOBS.labels(spec.module, spec.name)
-        gauge.inc()
+        series = metrics.job_series(spec.module, spec.name)
+        series.active.inc()
         try:
             if positional:          # adolfd enqueues keyword arguments only; a hand-made job may not
                 raise BadArguments(f"{spec.key} takes keyword arguments only, got {len(positional)} positional")
@@ -101,11 +101,11 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
                    "duration": duration, "try": job_try, "error": error[:500]}
             if spec.retry.retries(exc, job_try):
                 delay = spec.retry.delay_after(exc, job_try)
-                metrics.JOB_RUNS.labels(spec.module, spec.name, "retry").inc()
+                series.retried.inc()
                 log.warning("job_retry", duration=duration, error=error, retry_in=delay)
                 await _record(arq_ctx, res, run_keys, {**run, "outcome": "retrying"})
                 raise Retry(defer=delay) from exc
-            metrics.JOB_RUNS.labels(spec.module, spec.name, "failed").inc()
+            series.failed.inc()
             log.error("job_failed", duration=duration, error=error, exc_info=is_retryable(exc))
             await _record(arq_ctx, res, run_keys, {**run, "outcome": "failed"})
             await record_failure(res.db, res.redis, {
@@ -116,10 +116,10 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
             raise
         finally:
             ctx.end_background()
-            gauge.dec()
-            metrics.JOB_DURATION.labels(spec.module, spec.name).observe(time.perf_counter() - started)
+            series.active.dec()
+            series.duration.observe(time.perf_counter() - started)
         duration = round(time.perf_counter() - started, 3)
-        metrics.JOB_RUNS.labels(spec.module, spec.name, "success").inc()
+        series.succeeded.inc()
         summary = summarise(result)
         log.info("job_finished", duration=duration, result=summary)
         await _record(arq_ctx, res, run_keys, {

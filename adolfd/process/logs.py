@@ -5,9 +5,11 @@ pydantic `SecretStr` values render masked by themselves.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
+from contextvars import ContextVar, Token
 from typing import Any
 
 import structlog
@@ -18,10 +20,47 @@ SYSLOG_PRIORITY = {"critical": 2, "error": 3, "exception": 3, "warning": 4, "war
 SECRET_NAMES = re.compile(r"password|secret|token|api_?key|authorization|credential", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
+def _names_a_secret(key: str) -> bool:
+    """Field names come from the code, a few hundred at most: each is matched once, not on every line."""
+    return SECRET_NAMES.search(key) is not None
+
+
 def mask_secrets(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
-    for key in [k for k in event if SECRET_NAMES.search(k)]:
+    for key in [k for k in event if _names_a_secret(k)]:
         if event[key]:
             event[key] = "***"
+    return event
+
+
+# The running job's fields (job, module, job_id, queue, attempt): set once per job in the job's own task, so every
+# line logged while it runs carries them. One variable holding a dict, not one per field: binding and merging cost
+# a dict lookup instead of five variables set and reset, and a walk of the whole context, on each line.
+_JOB_FIELDS: ContextVar[dict[str, Any] | None] = ContextVar("adolfd_job_fields", default=None)
+
+
+class job_fields:  # noqa: N801 — used as a context manager, like structlog's bound_contextvars
+    """`with job_fields(job=..., job_id=...):` every line logged inside carries these fields."""
+
+    __slots__ = ("_fields", "_token")
+
+    def __init__(self, **fields: Any) -> None:
+        self._fields = fields
+        self._token: Token[dict[str, Any] | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _JOB_FIELDS.set(self._fields)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _JOB_FIELDS.reset(self._token)
+
+
+def merge_job_fields(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    fields = _JOB_FIELDS.get()
+    if fields:
+        for key, value in fields.items():
+            event.setdefault(key, value)
     return event
 
 
@@ -42,7 +81,7 @@ def configure(level: str = "info", stream: Any = None) -> None:
     """Idempotent; stdlib logging (arq, aiogram, asyncpg) goes through the same renderer."""
     stream = stream or sys.stdout
     shared: list[Processor] = [
-        structlog.contextvars.merge_contextvars,
+        merge_job_fields,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         mask_secrets,
