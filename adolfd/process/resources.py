@@ -12,6 +12,7 @@ from adolfd.engine.context import Resources
 from adolfd.engine.serialization import SERIALIZERS
 from adolfd.process import db
 from adolfd.process.clock import Clock
+from adolfd.process.redis_packing import pack_with_hiredis
 from adolfd.settings import Settings
 
 SENTINEL_SCHEME = "redis+sentinel"
@@ -53,7 +54,9 @@ def redis_settings(settings: Settings) -> RedisSettings:
 
 async def connect_redis(settings: Settings) -> ArqRedis:
     """The process's ArqRedis; jobs and results it writes and reads are JSON (adolfd.engine.serialization)."""
-    return await create_pool(redis_settings(settings), **SERIALIZERS)
+    redis = await create_pool(redis_settings(settings), **SERIALIZERS)
+    pack_with_hiredis(redis)
+    return redis
 
 
 async def build_resources(settings: Settings, clock: Clock | None = None) -> Resources:
