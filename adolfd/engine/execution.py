@@ -75,7 +75,8 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
     with bound:
         if fire_time is not None:
             metrics.CRON_LATENESS.labels(spec.module).observe((started_wall - fire_time).total_seconds())
-        log.info("job_started", args=kwargs, fire_time=fire_time)
+        jlog = log.bind()       # one logger for the job's lines: each call on the module's lazy proxy builds one
+        jlog.info("job_started", args=kwargs, fire_time=fire_time)
         series = metrics.job_series(spec.module, spec.name)
         series.active.inc()
         try:
@@ -90,7 +91,7 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
                 if soft is not None:
                     soft.cancel()
         except asyncio.CancelledError:
-            log.warning("job_interrupted", duration=round(time.perf_counter() - started, 3))
+            jlog.warning("job_interrupted", duration=round(time.perf_counter() - started, 3))
             raise
         except Exception as exc:  # noqa: BLE001 — every failure is logged, retried or dead-lettered
             duration = round(time.perf_counter() - started, 3)
@@ -102,11 +103,11 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
             if spec.retry.retries(exc, job_try):
                 delay = spec.retry.delay_after(exc, job_try)
                 series.retried.inc()
-                log.warning("job_retry", duration=duration, error=error, retry_in=delay)
+                jlog.warning("job_retry", duration=duration, error=error, retry_in=delay)
                 await _record(arq_ctx, res, run_keys, {**run, "outcome": "retrying"})
                 raise Retry(defer=delay) from exc
             series.failed.inc()
-            log.error("job_failed", duration=duration, error=error, exc_info=is_retryable(exc))
+            jlog.error("job_failed", duration=duration, error=error, exc_info=is_retryable(exc))
             await _record(arq_ctx, res, run_keys, {**run, "outcome": "failed"})
             await record_failure(res.db, res.redis, {
                 "job_id": job_id, "module": spec.module, "job_name": spec.name, "queue": spec.queue_name,
@@ -121,7 +122,7 @@ async def execute(arq_ctx: dict[str, Any], spec: JobSpec, kwargs: dict[str, Any]
         duration = round(time.perf_counter() - started, 3)
         series.succeeded.inc()
         summary = summarise(result)
-        log.info("job_finished", duration=duration, result=summary)
+        jlog.info("job_finished", duration=duration, result=summary)
         await _record(arq_ctx, res, run_keys, {
             "job_id": job_id, "started": started_wall.isoformat(), "finished": _now_iso(), "duration": duration,
             "try": job_try, "outcome": "success", "result": summary,

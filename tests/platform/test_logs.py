@@ -32,3 +32,33 @@ def test_levels_map_to_syslog_priorities_and_secrets_are_masked():
     assert first["event"] == "job_finished" and first["job"] == "sync_ozon_stocks"
     assert "abc123" not in stream.getvalue() and "t0k" not in stream.getvalue()
     logs.configure("info")
+
+
+async def test_every_line_logged_while_a_job_runs_carries_its_fields():
+    """Lines of the job, of any module's logger, of stdlib loggers and of tasks the job starts carry the job's
+    fields; a line's own field wins; lines outside the job carry none."""
+    import asyncio
+
+    stream = io.StringIO()
+    logs.configure("info", stream=stream)
+    try:
+        async def job() -> None:
+            structlog.get_logger("adolfd.job").info("job_started")
+            structlog.get_logger("adolfd.clients").info("api_call", attempt=3)
+            logging.getLogger("asyncpg").warning("slow query")
+            await asyncio.create_task(_in_a_task())
+
+        async def _in_a_task() -> None:
+            structlog.get_logger("adolfd.workers").info("spawned_work")
+
+        with logs.job_fields(job="probe", module="operations", job_id="j-1", queue="q", attempt=1):
+            await job()
+        structlog.get_logger("adolfd").info("after_the_job")
+        lines = [fields for _, fields in _lines(stream)]
+        inside, outside = lines[:-1], lines[-1]
+        assert [line["event"] for line in inside] == ["job_started", "api_call", "slow query", "spawned_work"]
+        assert all(line["job_id"] == "j-1" and line["job"] == "probe" for line in inside)
+        assert [line["attempt"] for line in inside] == [1, 3, 1, 1]
+        assert outside["event"] == "after_the_job" and "job_id" not in outside
+    finally:
+        logs.configure("info")
