@@ -25,8 +25,6 @@ _PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {}
 def hiredis_packing(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
     """The pool's own connection class (TCP, TLS, Unix socket, Sentinel-managed) with hiredis's packer; one class
     per kind, however many pools."""
-    if connection_class in _PACKED.values():
-        return connection_class
     known = _PACKED.get(connection_class)
     if known is not None:
         return known
