@@ -123,6 +123,7 @@ async def res(session_resources: Resources, sandbox) -> AsyncIterator[Resources]
     session_resources.clock = Clock()
     session_resources._clients.clear()
     session_resources.paced = PacedLimiter(session_resources.limiter)
+    session_resources.stopping.clear()          # a worker group the last test stopped set it
     yield session_resources
 
 

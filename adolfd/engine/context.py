@@ -45,6 +45,8 @@ class Resources:
     bots: dict[str, Bot] = field(default_factory=dict)          # aiogram Bots of the bot processes ("admin")
     bot_apis: dict[str, BotApi] = field(default_factory=dict)   # workers' Bot API senders ("carsbot")
     sheets: SheetsClient | None = None
+    # set when the process begins its drain (SIGTERM): a job that loops for a while by design ends its loop
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _clients: dict[tuple[type[ApiClient], str], ApiClient] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -130,6 +132,13 @@ class Ctx:
         """True once the job's soft time limit has passed (Celery's SoftTimeLimitExceeded, asked for instead of
         raised): a long job checks it between chunks, saves what it has and returns before the hard limit."""
         return self.soft_limit.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once this process has begun to stop (SIGTERM, drain): a job that reads or waits for a window of
+        its own choosing (an event consumer's minute) ends it now and returns what it has, rather than hold the
+        stop until the window ends or the drain hands it back."""
+        return self.res.stopping.is_set()
 
     @property
     def settings(self) -> Settings:

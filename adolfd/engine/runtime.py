@@ -252,7 +252,7 @@ class WorkerGroup:
         self.res = res
         self.workers: dict[str, AdolfdWorker] = {}
         self.scheduled: list[Scheduled] = []
-        self.stopping = asyncio.Event()
+        self.stopping = res.stopping       # the jobs see it too (Ctx.stopping)
         self.crashed = False      # a component ended by itself: the process exits non-zero so systemd restarts it
         self._tasks: list[asyncio.Task[Any]] = []
         self._liveness: asyncio.Task[None] | None = None

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import time
 
 from adolfd.engine.enqueue import enqueue
 from adolfd.engine.serialization import arq_job
@@ -18,9 +19,9 @@ def _env(settings, **extra: str) -> dict[str, str]:
             "ADOLFD_METRICS_PORT": "0", **extra}
 
 
-async def _start_worker(settings, **extra: str) -> asyncio.subprocess.Process:
+async def _start_worker(settings, group: str = "operations", **extra: str) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "adolfd", "worker", "operations", env=_env(settings, **extra),
+        sys.executable, "-m", "adolfd", "worker", group, env=_env(settings, **extra),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     await _wait_for_line(proc, "worker_group_started")
     return proc
@@ -61,6 +62,24 @@ async def test_a_job_longer_than_the_drain_is_handed_back_and_run_again(res, set
     await run_queue("operations", "default")
     info = await job.result_info()
     assert info.success and info.job_try == 2
+
+
+async def test_sigterm_ends_an_event_consumers_window_at_once(res, settings):
+    """The watcher's consumer reads for most of each minute by design; at SIGTERM it returns what it applied
+    within a second instead of holding the stop for the rest of its window (or until the drain hands it back)."""
+    proc = await _start_worker(settings, "watcher", ADOLFD_CRON="false")
+    queued = await enqueue(res.redis, "watcher.consume_agent_events", {"seconds": 50})
+    await _wait_for_line(proc, "job_started")
+    await asyncio.sleep(0.3)                       # inside its reading loop
+    stop_sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    finished = await _wait_for_line(proc, "job_finished")
+    assert await asyncio.wait_for(proc.wait(), 15) == 0
+    assert time.monotonic() - stop_sent < 5        # not the 50 s window, not the 300 s drain
+    assert finished["job_id"] == queued.job_id
+    info = await arq_job(res.redis, queued.job_id).result_info()
+    assert info.success and info.job_try == 1      # finished, not handed back to run again
+    assert info.result["status"] == "stopped_early"
 
 
 async def test_the_plain_arq_cli_runs_a_queue(res, settings):

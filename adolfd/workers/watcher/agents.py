@@ -50,10 +50,12 @@ async def _night_batch(ctx: Ctx, results: int) -> None:
 
 @job(queue="default", manual=True)
 async def consume_agent_events(ctx: Ctx, seconds: Annotated[float, between(0, 55, "seconds")] = 50.0) -> dict:
-    """Apply the agents' events for `seconds` (docs/agents.md). Safe to run twice or side by side: a consumer
-    group hands each event to one consumer, and an event id is applied once."""
+    """Apply the agents' events for `seconds` (docs/agents.md), or until this process begins to stop: a
+    `systemctl stop` then waits at most a second for it, not the rest of the minute. Safe to run twice or side
+    by side: a consumer group hands each event to one consumer, and an event id is applied once."""
     consumer = Consumer(ctx.db, ctx.redis, ctx.now, reclaim_idle_ms=ctx.settings.watcher.reclaim_idle_ms)
-    report = await consumer.run(seconds) if seconds > 0 else await consumer.drain()
+    report = (await consumer.run(seconds, stopping=lambda: ctx.stopping) if seconds > 0
+              else await consumer.drain())
     await _night_batch(ctx, report.by_type.get("price_result", 0))
     return report.as_result()
 

@@ -55,11 +55,12 @@ class ConsumeReport:
     reclaimed: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
+    stopped_early: bool = False       # the process began to stop before the window ended
 
     def as_result(self) -> dict[str, Any]:
-        return {"status": "success", "applied": self.applied, "duplicates": self.duplicates,
-                "dead_lettered": self.dead, "reclaimed": self.reclaimed, "by_type": self.by_type,
-                "dead_reasons": self.reasons}
+        return {"status": "stopped_early" if self.stopped_early else "success", "applied": self.applied,
+                "duplicates": self.duplicates, "dead_lettered": self.dead, "reclaimed": self.reclaimed,
+                "by_type": self.by_type, "dead_reasons": self.reasons}
 
 
 async def ensure_group(redis: Redis) -> None:
@@ -169,12 +170,18 @@ class Consumer:
                 handled += 1
         return handled
 
-    async def run(self, seconds: float, *, count: int = 100, block_ms: int = 1000) -> ConsumeReport:
-        """Reclaim, then read until `seconds` have passed (a cron run of `consume_agent_events`)."""
+    async def run(self, seconds: float, *, count: int = 100, block_ms: int = 1000,
+                  stopping: Callable[[], bool] = lambda: False) -> ConsumeReport:
+        """Reclaim, then read until `seconds` have passed (a cron run of `consume_agent_events`), or until
+        `stopping()` says the process is stopping: checked after each read, so a stop waits at most one
+        `block_ms`, and what was not read stays in the stream for the next consumer."""
         await ensure_group(self.redis)
         await self.reclaim(count)
         deadline = time.monotonic() + seconds
         while True:
+            if stopping():
+                self.report.stopped_early = True
+                break
             left_ms = int((deadline - time.monotonic()) * 1000)
             if left_ms <= 0:
                 break
