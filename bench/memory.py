@@ -4,15 +4,19 @@ running against the sandbox while the source syncs, the bid cycle and the review
 The reference is the seeds' Celery layout (a worker process per queue plus beats): about 1.5 GiB here.
 The worker is stopped as in production (SIGTERM, then the drain); the bench gives it a short drain
 (`ADOLFD_DRAIN_SECONDS`, `--drain`) and reports how long the stop took: a job still waiting for a rate-limit
-slot is cancelled at the drain's deadline and handed back to its queue.
+slot is cancelled at the drain's deadline and handed back to its queue; the jobs still running at the signal and
+those handed back are printed from the worker's log.
 Run: `.venv/bin/python bench/memory.py [--seconds 60] [--drain 10]`.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,7 +50,8 @@ async def main(seconds: float, drain: float) -> dict:
         conn = await asyncpg.connect(db_url)
         await seed_brain_tables(conn, seed=42, now=datetime.now(UTC))
         await conn.close()
-        proc = spawn_worker("all", db_url, redis_url, None, ADOLFD_DRAIN_SECONDS=str(drain),
+        log = Path(tempfile.gettempdir()) / f"adolfd-bench-memory-{os.getpid()}.log"
+        proc = spawn_worker("all", db_url, redis_url, log, ADOLFD_DRAIN_SECONDS=str(drain),
                             **sandbox_env(sandbox.url))
         stop_seconds = float("nan")
         try:
@@ -73,10 +78,27 @@ async def main(seconds: float, drain: float) -> dict:
                 if proc.poll() is None:
                     proc.kill()
                 await sandbox.close()
+    running, handed_back = at_the_stop(log)
     return {"process": "adolfd worker all", "seconds": seconds, "jobs_finished": done,
             "rss_after_start_mib": round(started_rss, 1), "rss_peak_mib": round(max(peak, hwm), 1),
             "rss_end_mib": round(final, 1), "budget_mib": 120,
-            "drain_s": drain, "sigterm_to_exit_s": round(stop_seconds, 1)}
+            "drain_s": drain, "sigterm_to_exit_s": round(stop_seconds, 1),
+            "running_at_sigterm": running, "handed_back": handed_back, "worker_log": str(log)}
+
+
+def at_the_stop(log: Path) -> tuple[int | None, list[str]]:
+    """From the worker's log: how many jobs ran when the drain began, and which the drain's deadline cut."""
+    running, cut = None, []
+    for line in log.read_text().splitlines():
+        if "{" not in line:
+            continue
+        with contextlib.suppress(ValueError):
+            event = json.loads(line[line.index("{"):])
+            if event.get("event") == "worker_group_draining":
+                running = event.get("running")
+            elif event.get("event") == "job_interrupted":
+                cut.append(str(event.get("job")))
+    return running, cut
 
 
 if __name__ == "__main__":
