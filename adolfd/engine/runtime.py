@@ -323,12 +323,12 @@ class WorkerGroup:
         while True:
             await asyncio.sleep(SPOOL_FLUSH_SECONDS)
             try:
-                written = await flush_spool(self.res.db, self.res.redis)
+                flushed = await flush_spool(self.res.db, self.res.redis)
             except Exception as exc:  # noqa: BLE001 — PostgreSQL or Redis still down: the next round tries again
                 log.debug("failed_jobs_spool_waiting", error=repr(exc))
                 continue
-            if written:
-                log.warning("failed_jobs_spool_flushed", written=written)
+            if flushed.written or flushed.set_aside:       # an empty spool, the usual case, says nothing
+                log.warning("failed_jobs_spool_flushed", written=flushed.written, set_aside=flushed.set_aside)
 
     async def run(self) -> None:
         """Run until `stop()`; then drain."""
