@@ -361,7 +361,7 @@ CREATE TABLE IF NOT EXISTS marketing_keywords (
     status         text          NOT NULL DEFAULT 'active' CHECK (status IN ('active','paused','removed')),
     pause_reason   text,
     current_bid    numeric(12,2) NOT NULL DEFAULT 0,
-    min_bid        numeric(12,2) NOT NULL DEFAULT 0,
+    min_bid        numeric(12,2),               -- the marketplace minimum; NULL until a campaign sync reads it
     price          numeric(12,2),               -- YM: the item price its bid is a share of
     synced_at      timestamptz,                 -- when a marketplace listing last changed the row
     created_at     timestamptz   NOT NULL DEFAULT now(),
@@ -371,6 +371,9 @@ CREATE TABLE IF NOT EXISTS marketing_keywords (
 -- When adolfd last set current_bid from a bid the marketplace confirmed: a campaign read that began earlier saw an
 -- older bid and must not write it over this one.
 ALTER TABLE marketing_keywords ADD COLUMN IF NOT EXISTS bid_set_at timestamptz;
+-- A unit the bid cycle stores before any campaign sync has read its minimum has none (NULL), not 0: the cycle
+-- leaves it alone rather than send a bid the marketplace would refuse, and with it the whole request it rode in.
+ALTER TABLE marketing_keywords ALTER COLUMN min_bid DROP NOT NULL, ALTER COLUMN min_bid DROP DEFAULT;
 -- Every bid cycle rewrites the current bid of most rows: with half of each page free, the new version stays on
 -- the row's page and the two indexes are left alone (a HOT update: ~4 ms instead of ~9 ms per 1 000 rows).
 ALTER TABLE marketing_keywords SET (fillfactor = 50);

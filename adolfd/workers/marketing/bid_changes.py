@@ -49,8 +49,8 @@ async def request_bid_change(db: asyncpg.Pool | asyncpg.Connection, keyword_id: 
     bid = rouble(str(new_bid_rub))
     if bid > _k(row["max_bid"]):
         raise ValueError(f"bid {kopecks_to_roubles(bid)} ₽ is above the campaign's max_bid {row['max_bid']} ₽ "
-                         f"(allowed {row['min_bid']}..{row['max_bid']} ₽; raise max_bid first)")
-    if bid < _k(row["min_bid"]):
+                         f"(allowed {row['min_bid'] or 0}..{row['max_bid']} ₽; raise max_bid first)")
+    if row["min_bid"] is not None and bid < _k(row["min_bid"]):     # unknown: the marketplace judges it
         raise ValueError(f"bid {kopecks_to_roubles(bid)} ₽ is outside {row['min_bid']}..{row['max_bid']} ₽ "
                          f"(below the marketplace minimum)")
     if request_id is None:

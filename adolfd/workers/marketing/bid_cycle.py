@@ -48,6 +48,7 @@ class CycleStats:
     bids_updated: int = 0
     bids_failed: int = 0
     keywords_paused: int = 0
+    keywords_awaiting_minimum: int = 0       # listed since the last campaign sync: their minimum is not read yet
     campaigns_paused: int = 0
     alerts: int = 0
     errors: int = 0
@@ -168,6 +169,7 @@ async def run_bid_cycle(ctx: Ctx, marketplace: MarketplaceOrAll = "all") -> dict
                   "slot": slot, "campaigns_processed": total.campaigns, "keywords_processed": total.keywords,
                   "bids_updated": total.bids_updated, "bids_failed": total.bids_failed,
                   "keywords_paused": total.keywords_paused, "campaigns_paused": total.campaigns_paused,
+                  "keywords_awaiting_minimum": total.keywords_awaiting_minimum,
                   "alerts_sent": total.alerts, "errors": total.errors, "requests": total.requests,
                   "marketplaces": per_mp}
         await _save_cycle(ctx, {**result, "campaigns": total.campaigns, "keywords": total.keywords})
@@ -332,6 +334,9 @@ async def _decide_units(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, target:
         unit_stats = UnitStats(
             views=int(row["views"]), clicks=int(row["clicks"]), spent=row["spent"], orders=int(row["orders"]),
             revenue=row["revenue"], avg_position=row["position"]) if row["has_stats"] else _NO_STATS
+        if row["min_bid"] is None:      # a bid below it would fail the whole request; the hourly sync reads it
+            stats.keywords_awaiting_minimum += 1
+            continue
         kw_check = check_keyword(f"{row['keyword'] or unit.external_id} ({campaign.name})", unit_stats, safety)
         alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
                    for a in kw_check.alerts]

@@ -53,7 +53,7 @@ async def decide(db: asyncpg.Pool, redis: ArqRedis, rec_id: int, *, accept: bool
         if accept:
             keywords = [KeywordBid(r["id"], _k(r["current_bid"]), _k(r["min_bid"])) for r in await conn.fetch(
                 "SELECT id, current_bid, min_bid FROM marketing_keywords WHERE campaign_id = $1 AND status = 'active' "
-                "ORDER BY id", rec["campaign_id"])]
+                "AND min_bid IS NOT NULL ORDER BY id", rec["campaign_id"])]      # minimum unread: left alone
             for keyword_id, bid in accepted_bids(rec["kind"], keywords, _k(rec["max_bid"])).items():
                 changes.append(await request_bid_change(conn, keyword_id, f"{bid / 100:.2f}",
                                                         request_id=f"rec:{rec_id}:{keyword_id}"))

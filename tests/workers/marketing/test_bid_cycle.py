@@ -88,6 +88,33 @@ async def test_wb_cycle_reads_its_campaigns_by_id_and_skips_one_paused_since_the
     assert total(sandbox, "bids_set", f"wb:{others[0]['brand_id']}:{others[0]['external_id']}:") > 0
 
 
+async def test_a_product_listed_since_the_sync_waits_for_its_minimum_and_fails_no_request(res, sandbox, run_job,
+                                                                                          configure, synced):
+    """A product WB lists that no campaign sync has read yet has no known minimum. Bidding it anyway could send a
+    bid under WB's minimum, and WB refuses the whole request with it: every campaign's slice in that request. The
+    cycle leaves such a product alone until the hourly sync reads its minimum."""
+    new = await res.db.fetchrow(
+        "SELECT k.id, k.external_id, c.external_id AS campaign, c.brand_id FROM marketing_keywords k "
+        "JOIN marketing_campaigns c ON c.id = k.campaign_id WHERE c.marketplace = 'wb' AND k.status = 'active' "
+        "ORDER BY k.id LIMIT 1")
+    await res.db.execute("DELETE FROM marketing_keywords WHERE id = $1", new["id"])     # as if never synced
+    # its campaign's max_bid is under WB's 150 ₽ minimum: a product whose minimum is known gets no bid there
+    await configure("wb", external_id=new["campaign"], max_bid=100.0)
+    result = await bid_cycle.run_bid_cycle(job_ctx(res, "cycle-new-product"), marketplace="wb")
+    assert result["status"] == "completed" and result["errors"] == 0
+    assert result["bids_failed"] == 0 and result["bids_updated"] > 0           # no request was refused
+    assert result["keywords_awaiting_minimum"] == 1
+    stored = await res.db.fetchrow("SELECT k.id, k.min_bid FROM marketing_keywords k JOIN marketing_campaigns c "
+                                   "ON c.id = k.campaign_id WHERE c.external_id = $1 AND k.external_id = $2",
+                                   new["campaign"], new["external_id"])
+    assert stored["min_bid"] is None                                            # stored by the cycle, unread
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_bid_history WHERE keyword_id = $1",
+                                 stored["id"]) == 0
+    assert total(sandbox, "bids_set", f"wb:{new['brand_id']}:{new['campaign']}:{new['external_id']}") == 0
+    assert (await run_job("marketing.sync_campaigns"))["success"]
+    assert await res.db.fetchval("SELECT min_bid FROM marketing_keywords WHERE id = $1", stored["id"]) == 150
+
+
 async def test_pages_claimed_before_a_failing_page_are_sent_and_none_stays_pending(res, sandbox, run_job, configure):
     """YM claims each page of its listing as it is decided. When a later page's prices cannot be read, the
     account fails, and the changes already claimed are still sent and recorded: none is left `pending`."""
