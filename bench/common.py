@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -76,6 +78,15 @@ def spawn_worker(group: str, database_url: str, redis_url: str, log: Path | None
     out = open(log, "w") if log else subprocess.DEVNULL
     return subprocess.Popen([sys.executable, "-m", "adolfd", "worker", group], env=full, stdout=out,
                             stderr=subprocess.STDOUT)
+
+
+def log_events(log: Path, *names: str) -> Iterator[dict]:
+    """The events named `names` in a worker's log (`<N>{json}` lines), in order."""
+    for line in log.read_text().splitlines():
+        if "{" in line and any(f'"{name}"' in line for name in names):
+            event = json.loads(line[line.index("{"):])
+            if event.get("event") in names:
+                yield event
 
 
 def rss_mib(pid: int, field: str = "VmRSS") -> float:

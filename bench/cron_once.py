@@ -18,16 +18,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import private_redis, scratch, spawn_worker, wait_for_health_key  # noqa: E402
+from bench.common import log_events, private_redis, scratch, spawn_worker, wait_for_health_key  # noqa: E402
 
 
 def cron_starts(logs: list[Path]) -> Counter[tuple[str, int]]:
     """(cron job id, attempt) → how many processes started it."""
     starts: Counter[tuple[str, int]] = Counter()
     for log in logs:
-        for line in log.read_text().splitlines():
-            if '"job_started"' in line and '"cron:' in line:
-                event = json.loads(line[line.index("{"):])
+        for event in log_events(log, "job_started"):
+            if event["job_id"].startswith("cron:"):
                 starts[(event["job_id"], event.get("attempt", 1))] += 1
     return starts
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import sys
@@ -27,7 +26,7 @@ from datetime import UTC
 from adolfd.engine.serialization import SERIALIZERS  # noqa: E402
 from arq.connections import RedisSettings, create_pool  # noqa: E402
 
-from bench.common import private_redis, rss_mib, scratch, spawn_worker, wait_for_health_key  # noqa: E402
+from bench.common import log_events, private_redis, rss_mib, scratch, spawn_worker, wait_for_health_key  # noqa: E402
 
 LOAD = ("logistic.sync_ozon_warehouses", "logistic.sync_ozon_analytics", "logistic.sync_ozon_stocks",
         "logistic.sync_brain_stocks", "logistic.generate_supply_tasks", "marketing.sync_campaigns",
@@ -89,15 +88,11 @@ async def main(seconds: float, drain: float) -> dict:
 def at_the_stop(log: Path) -> tuple[int | None, list[str]]:
     """From the worker's log: how many jobs ran when the drain began, and which the drain's deadline cut."""
     running, cut = None, []
-    for line in log.read_text().splitlines():
-        if "{" not in line:
-            continue
-        with contextlib.suppress(ValueError):
-            event = json.loads(line[line.index("{"):])
-            if event.get("event") == "worker_group_draining":
-                running = event.get("running")
-            elif event.get("event") == "job_interrupted":
-                cut.append(str(event.get("job")))
+    for event in log_events(log, "worker_group_draining", "job_interrupted"):
+        if event["event"] == "worker_group_draining":
+            running = event.get("running")
+        else:
+            cut.append(str(event.get("job")))
     return running, cut
 
 

@@ -331,12 +331,12 @@ async def _decide_units(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, target:
         if row is None or row["status"] != "active":
             continue
         stats.keywords += 1
-        unit_stats = UnitStats(
-            views=int(row["views"]), clicks=int(row["clicks"]), spent=row["spent"], orders=int(row["orders"]),
-            revenue=row["revenue"], avg_position=row["position"]) if row["has_stats"] else _NO_STATS
         if row["min_bid"] is None:      # a bid below it would fail the whole request; the hourly sync reads it
             stats.keywords_awaiting_minimum += 1
             continue
+        unit_stats = UnitStats(
+            views=int(row["views"]), clicks=int(row["clicks"]), spent=row["spent"], orders=int(row["orders"]),
+            revenue=row["revenue"], avg_position=row["position"]) if row["has_stats"] else _NO_STATS
         kw_check = check_keyword(f"{row['keyword'] or unit.external_id} ({campaign.name})", unit_stats, safety)
         alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
                    for a in kw_check.alerts]
