@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gc
 
-from adolfd.process.heap import freeze_startup_heap
+from adolfd.process.heap import THRESHOLDS, freeze_startup_heap
 
 
 def _tracked(obj: object) -> bool:
@@ -12,6 +12,7 @@ def _tracked(obj: object) -> bool:
 
 def test_objects_alive_at_start_up_leave_the_collected_generations():
     at_start = {"rows": []}
+    thresholds = gc.get_threshold()
     try:
         frozen = freeze_startup_heap()
         later = {"rows": []}
@@ -19,6 +20,8 @@ def test_objects_alive_at_start_up_leave_the_collected_generations():
         assert not _tracked(at_start)         # in the permanent generation: no collection scans it
         assert _tracked(later)                # what the process allocates afterwards is collected as before
         assert gc.collect() >= 0 and not _tracked(at_start)
+        assert gc.get_threshold() == THRESHOLDS and THRESHOLDS[0] > 700     # young collections less often
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
     assert _tracked(at_start)

@@ -23,6 +23,7 @@ from adolfd.engine.arguments import MarketplaceOrAll
 from adolfd.engine.context import Ctx
 from adolfd.keys import MARKETING_BID_CYCLE_LOCK as LOCK_KEY
 from adolfd.keys import MARKETING_LAST_CYCLE as LAST_CYCLE
+from adolfd.process.db_arrays import bigint_array, text_array
 from adolfd.workers.marketing.ad_account import MARKETPLACES, AdAccount, BidOrder, MpUnit
 from adolfd.workers.marketing.ad_marketplaces import account
 from adolfd.workers.marketing.alerts import PendingAlert, marketing_job, record_alerts
@@ -80,7 +81,7 @@ _PAGE_UNITS = UPSERT_KEYWORDS_CTE + """, window_stats AS (
 ), rivals AS (
     SELECT DISTINCT ON (external_id) external_id, bid
     FROM marketing_competitor_bids
-    WHERE marketplace = $10 AND external_id = ANY($3::text[]) AND observed_at >= $11
+    WHERE marketplace = $10 AND external_id = ANY($3::text::text[]) AND observed_at >= $11
     ORDER BY external_id, observed_at DESC
 )
 SELECT s.id, s.campaign_id, s.external_id, s.keyword, s.status, (s.min_bid * 100)::bigint AS min_bid,
@@ -91,27 +92,30 @@ FROM stored s LEFT JOIN window_stats w ON w.keyword_id = s.id LEFT JOIN rivals r
 
 _NO_STATS = UnitStats(views=0, clicks=0, spent=0, orders=0, revenue=0, avg_position=None)
 
-# $9 is the cycle's change-key prefix (`change_prefix`): the key of each change is built here, not sent per row
+# $9 is the cycle's change-key prefix (`change_prefix`): the key of each change is built here, not sent per row;
+# the arrays come as literals (adolfd.process.db_arrays)
 _CLAIM_CHANGES = """
 INSERT INTO marketing_bid_history (keyword_id, campaign_id, marketplace, brand_id, old_bid, new_bid, source, strategy,
                                    reason, change_key)
 SELECT u.keyword_id, u.campaign_id, $1, $2, u.old_bid::numeric / 100, u.new_bid::numeric / 100, 'bid_cycle',
        u.strategy, u.reason, $9::text || u.keyword_id
-FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[])
+FROM unnest($3::text::bigint[], $4::text::bigint[], $5::text::bigint[], $6::text::bigint[], $7::text::text[],
+            $8::text::text[])
      AS u(keyword_id, campaign_id, old_bid, new_bid, strategy, reason)
 ON CONFLICT (change_key) DO NOTHING
 RETURNING keyword_id
 """
 
-# the sent changes of one request ($1 keyword ids, $2 their bids in kopecks, $3 when, $4 the change-key prefix):
+# the sent changes of one request ($1 keyword ids, $2 their bids in kopecks, as literals; $3 when, $4 the change-key
+# prefix):
 # the history rows and the keywords' current bids in one statement, so one never lands without the other
 _RECORD_APPLIED = """
 WITH applied AS (
     UPDATE marketing_bid_history h SET status = 'applied', applied_at = $3
-    FROM unnest($1::bigint[]) AS u(id) WHERE h.change_key = $4::text || u.id
+    FROM unnest($1::text::bigint[]) AS u(id) WHERE h.change_key = $4::text || u.id
 )
 UPDATE marketing_keywords k SET current_bid = u.bid::numeric / 100, bid_set_at = $3, updated_at = now()
-FROM unnest($1::bigint[], $2::bigint[]) AS u(id, bid) WHERE k.id = u.id
+FROM unnest($1::text::bigint[], $2::text::bigint[]) AS u(id, bid) WHERE k.id = u.id
 """
 
 
@@ -383,9 +387,10 @@ async def _claim(ctx: Ctx, marketplace: str, brand: str, slot: str, orders: list
     claimed: set[int] = set()
     for part in chunks(orders):
         claimed.update(r["keyword_id"] for r in await ctx.db.fetch(
-            _CLAIM_CHANGES, marketplace, brand, [kid for _, kid, *_ in part], [c.id for _, _, c, *_ in part],
-            [old for _, _, _, old, *_ in part], [o.bid for o, *_ in part],
-            [strategy for *_, strategy, _ in part], [reason for *_, reason in part], prefix))
+            _CLAIM_CHANGES, marketplace, brand, bigint_array(kid for _, kid, *_ in part),
+            bigint_array(c.id for _, _, c, *_ in part), bigint_array(old for _, _, _, old, *_ in part),
+            bigint_array(o.bid for o, *_ in part), text_array(strategy for *_, strategy, _ in part),
+            text_array(reason for *_, reason in part), prefix))
         await pause_point()
     mine = [(o, kid) for o, kid, *_ in orders if kid in claimed]
     if len(mine) < len(orders):
@@ -414,7 +419,8 @@ async def _send_claimed(ctx: Ctx, acc: AdAccount, marketplace: str, brand: str, 
                           error=str(batch.error))
     now = ctx.now()
     for part in chunks(applied):
-        await ctx.db.execute(_RECORD_APPLIED, [kid for kid, _ in part], [b for _, b in part], now, prefix)
+        await ctx.db.execute(_RECORD_APPLIED, bigint_array(kid for kid, _ in part), bigint_array(b for _, b in part),
+                             now, prefix)
         await pause_point()
     for part in chunks(failed):
         await ctx.db.execute(

@@ -15,6 +15,7 @@ import asyncpg
 from adolfd.domain.marketing.ad_money import rouble
 from adolfd.domain.marketing.bid_engine import CampaignTarget, Strategy
 from adolfd.engine.context import Ctx
+from adolfd.process.db_arrays import bigint_array, text_array
 from adolfd.workers.marketing.ad_account import BidOrder, MpUnit
 from adolfd.workers.marketing.alerts import CampaignRef
 
@@ -93,8 +94,8 @@ async def load_campaigns(db: asyncpg.Pool | asyncpg.Connection, today: date, *, 
 UPSERT_KEYWORDS_CTE = """
 WITH listed AS (               -- bid and price come as kopecks: cheaper to send than NUMERIC
     SELECT campaign_id, external_id, keyword, placement, bid::numeric / 100 AS bid, price::numeric / 100 AS price
-    FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
-        AS u(campaign_id, external_id, keyword, placement, bid, price)
+    FROM unnest($2::text::bigint[], $3::text::text[], $4::text::text[], $5::text::text[], $6::text::bigint[],
+                $7::text::bigint[]) AS u(campaign_id, external_id, keyword, placement, bid, price)   -- db_arrays
 ), written AS (
     INSERT INTO marketing_keywords AS k (campaign_id, external_id, keyword, placement, current_bid, price, synced_at)
     SELECT campaign_id, external_id, keyword, placement, bid, price, $1 FROM listed
@@ -119,10 +120,11 @@ WITH listed AS (               -- bid and price come as kopecks: cheaper to send
 _UPSERT_KEYWORDS = UPSERT_KEYWORDS_CTE + " SELECT * FROM stored"
 
 
-def unit_arrays(part: Sequence[tuple[int, MpUnit]]) -> tuple[list[Any], ...]:
-    """Parameters $2–$7 of UPSERT_KEYWORDS_CTE for (campaign id, unit) pairs."""
-    return ([cid for cid, _ in part], [u.external_id for _, u in part], [u.label for _, u in part],
-            [u.placement for _, u in part], [u.bid for _, u in part], [u.price for _, u in part])
+def unit_arrays(part: Sequence[tuple[int, MpUnit]]) -> tuple[str, ...]:
+    """Parameters $2–$7 of UPSERT_KEYWORDS_CTE for (campaign id, unit) pairs, as array literals (db_arrays)."""
+    return (bigint_array(cid for cid, _ in part), text_array(u.external_id for _, u in part),
+            text_array(u.label for _, u in part), text_array(u.placement for _, u in part),
+            bigint_array(u.bid for _, u in part), bigint_array(u.price for _, u in part))
 
 
 async def upsert_units(conn: asyncpg.Pool | asyncpg.Connection, units: dict[int, Sequence[MpUnit]],
