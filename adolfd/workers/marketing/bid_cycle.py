@@ -93,8 +93,9 @@ FROM stored s LEFT JOIN window_stats w ON w.keyword_id = s.id LEFT JOIN rivals r
 _NO_STATS = UnitStats(views=0, clicks=0, spent=0, orders=0, revenue=0, avg_position=None)
 
 # $9 is the cycle's change-key prefix (`change_prefix`): the key of each change is built here, not sent per row;
-# the arrays come as literals (adolfd.process.db_arrays)
+# the arrays come as literals (adolfd.process.db_arrays), the claimed keyword ids go back as one array
 _CLAIM_CHANGES = """
+WITH claimed AS (
 INSERT INTO marketing_bid_history (keyword_id, campaign_id, marketplace, brand_id, old_bid, new_bid, source, strategy,
                                    reason, change_key)
 SELECT u.keyword_id, u.campaign_id, $1, $2, u.old_bid::numeric / 100, u.new_bid::numeric / 100, 'bid_cycle',
@@ -104,6 +105,8 @@ FROM unnest($3::text::bigint[], $4::text::bigint[], $5::text::bigint[], $6::text
      AS u(keyword_id, campaign_id, old_bid, new_bid, strategy, reason)
 ON CONFLICT (change_key) DO NOTHING
 RETURNING keyword_id
+)
+SELECT array_agg(keyword_id) FROM claimed
 """
 
 # the sent changes of one request ($1 keyword ids, $2 their bids in kopecks, as literals; $3 when, $4 the change-key
@@ -386,11 +389,11 @@ async def _claim(ctx: Ctx, marketplace: str, brand: str, slot: str, orders: list
     prefix = change_prefix(slot)
     claimed: set[int] = set()
     for part in chunks(orders):
-        claimed.update(r["keyword_id"] for r in await ctx.db.fetch(
-            _CLAIM_CHANGES, marketplace, brand, bigint_array(kid for _, kid, *_ in part),
-            bigint_array(c.id for _, _, c, *_ in part), bigint_array(old for _, _, _, old, *_ in part),
-            bigint_array(o.bid for o, *_ in part), text_array(strategy for *_, strategy, _ in part),
-            text_array(reason for *_, reason in part), prefix))
+        bids, keyword_ids, campaigns, old_bids, strategies, reasons = zip(*part, strict=True)
+        claimed.update(await ctx.db.fetchval(
+            _CLAIM_CHANGES, marketplace, brand, bigint_array(keyword_ids), bigint_array(c.id for c in campaigns),
+            bigint_array(old_bids), bigint_array(o.bid for o in bids), text_array(strategies), text_array(reasons),
+            prefix) or ())
         await pause_point()
     mine = [(o, kid) for o, kid, *_ in orders if kid in claimed]
     if len(mine) < len(orders):

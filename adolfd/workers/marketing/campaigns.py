@@ -96,9 +96,18 @@ WITH listed AS (               -- bid and price come as kopecks: cheaper to send
     SELECT campaign_id, external_id, keyword, placement, bid::numeric / 100 AS bid, price::numeric / 100 AS price
     FROM unnest($2::text::bigint[], $3::text::text[], $4::text::text[], $5::text::text[], $6::text::bigint[],
                 $7::text::bigint[]) AS u(campaign_id, external_id, keyword, placement, bid, price)   -- db_arrays
-), written AS (
+), seen AS (                   -- each unit's stored row: one probe of the unique index per unit
+    SELECT u.*, k.id AS k_id, k.keyword AS k_keyword, k.placement AS k_placement, k.status AS k_status,
+           k.min_bid AS k_min_bid, k.price AS k_price,
+           (k.id IS NULL OR k.keyword IS DISTINCT FROM u.keyword OR k.placement IS DISTINCT FROM u.placement
+            OR (k.current_bid <> u.bid AND (k.bid_set_at IS NULL OR k.bid_set_at < $8))
+            OR (u.price IS NOT NULL AND k.price IS DISTINCT FROM u.price) OR k.status = 'removed') AS changed
+    FROM listed u LEFT JOIN LATERAL (
+        SELECT * FROM marketing_keywords k WHERE k.campaign_id = u.campaign_id AND k.external_id = u.external_id
+        LIMIT 1) k ON true
+), written AS (                -- only what the listing changes: an unchanged row is neither written nor locked
     INSERT INTO marketing_keywords AS k (campaign_id, external_id, keyword, placement, current_bid, price, synced_at)
-    SELECT campaign_id, external_id, keyword, placement, bid, price, $1 FROM listed
+    SELECT campaign_id, external_id, keyword, placement, bid, price, $1 FROM seen WHERE changed
     ON CONFLICT (campaign_id, external_id) DO UPDATE SET
         keyword = EXCLUDED.keyword, placement = EXCLUDED.placement,
         current_bid = CASE WHEN k.bid_set_at >= $8 THEN k.current_bid ELSE EXCLUDED.current_bid END,
@@ -111,11 +120,8 @@ WITH listed AS (               -- bid and price come as kopecks: cheaper to send
 ), stored AS (
     SELECT * FROM written
     UNION ALL
-    SELECT k.id, k.campaign_id, k.external_id, k.keyword, k.placement, k.status, k.min_bid, k.price
-    FROM listed u CROSS JOIN LATERAL (          -- one probe of the unique index per unit, not a scan of the table
-        SELECT * FROM marketing_keywords k WHERE k.campaign_id = u.campaign_id AND k.external_id = u.external_id
-        LIMIT 1) k
-    WHERE NOT EXISTS (SELECT 1 FROM written w WHERE w.id = k.id)
+    SELECT s.k_id, s.campaign_id, s.external_id, s.k_keyword, s.k_placement, s.k_status, s.k_min_bid, s.k_price
+    FROM seen s WHERE s.k_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM written w WHERE w.id = s.k_id)
 )"""
 _UPSERT_KEYWORDS = UPSERT_KEYWORDS_CTE + " SELECT * FROM stored"
 
