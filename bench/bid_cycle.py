@@ -16,7 +16,7 @@ Then one `run_bid_cycle` is timed, and the figures printed per marketplace:
 - 429/420 refusals of the whole run, set-up included: every job of the run (set-up and cycle) paces by one
   configuration (`pacing()`), the same table the sandbox is told to enforce before the first request.
 
-Run: `.venv/bin/python bench/bid_cycle.py [--campaigns 20] [--units 500] [--rate 20|published]
+Run: `.venv/bin/python bench/bid_cycle.py [--campaigns 20] [--units 500] [--rate 20|published] [--repeat 3]
 [--marketplace all|ozon|wb|ym] [--event-loop auto|uvloop|asyncio]` (the loop `adolfd worker` chooses by default;
 the CPU that adolfd, its PostgreSQL sessions and the sandbox used during the cycle is printed beside the wall)
 (`--rate published`: each class at its marketplace's published limit, e.g. WB bids 5 a second, YM `bids/info` 500 a
