@@ -6,7 +6,7 @@ uses is limited to `--rate` requests a second: the sandbox enforces it (burst 2,
 jitter between two paced requests is no refusal) and adolfd paces at it (burst 1) with its shared limiter plus the
 advertising clients' local spacing (`adolfd.clients.pacing`). Campaigns are synced and their stats collected first
 (not timed); strategies are set so that nearly every unit gets a new bid and no daily limit pauses a campaign.
-Then one `run_bid_cycle` is timed, and the figures printed per marketplace:
+Then one `run_bid_cycle` is timed (`--repeat N`: N, one after another), and its figures printed per marketplace:
 
 - requests the cycle sent, per endpoint class, and 429/420 refusals the sandbox answered;
 - lower bound = the largest over the endpoint classes of (requests of that class ÷ its rate): every class has
@@ -295,6 +295,13 @@ async def main(args: argparse.Namespace) -> int:
             await close_resources(res)
     refusals_run = refusals_in(run_start, cycles[-1].after)
     kinds = Counter(cycles[-1].after.get("rate_limited", {})) - Counter(run_start.get("rate_limited", {}))
+    if args.processes:
+        print(f"{args.processes} `adolfd worker marketing` processes on one Redis: the bid cycle in one, "
+              f"{args.processes - 1} campaign syncs in the others at the same time; figures below are of them all")
+    print(f"bid cycle: {args.campaigns} campaigns × {args.units} units per marketplace; "
+          f"sandbox limit {'the published one' if args.rate is None else f'{args.rate:g} req/s'} (burst 2) per "
+          f"endpoint class; adolfd paces at it{f' less {args.margin:.0%}' if args.margin else ''} (burst 1), "
+          f"{args.in_flight} in flight")
     ratios = [report(args, chosen, table, c) for c in cycles]
     if len(cycles) > 1:
         walls = sorted(c.wall for c in cycles)
@@ -371,13 +378,6 @@ def report(args: argparse.Namespace, chosen: tuple[str, ...], table: list, cycle
             print(f"slowest sandbox answers: {r['at'][11:23]} {r['api']} {r['path'][-30:]} {r['duration_ms']:.0f} ms")
     if args.timeline:
         print_timeline(log_rows, cycle.started_at, chosen)
-    if args.processes:
-        print(f"{args.processes} `adolfd worker marketing` processes on one Redis: the bid cycle in one, "
-              f"{args.processes - 1} campaign syncs in the others at the same time; figures below are of them all")
-    print(f"bid cycle: {args.campaigns} campaigns × {args.units} units per marketplace; "
-          f"sandbox limit {'the published one' if args.rate is None else f'{args.rate:g} req/s'} (burst 2) per "
-          f"endpoint class; adolfd paces at it{f' less {args.margin:.0%}' if args.margin else ''} (burst 1), "
-          f"{args.in_flight} in flight")
     bounds = {}
     for mp in chosen:
         per_class: Counter[str | None] = Counter()

@@ -16,6 +16,7 @@ from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, Recipient, Saf
 from adolfd.engine.context import Ctx
 from adolfd.engine.jobs import job
 from adolfd.engine.retry import RetryPolicy
+from adolfd.process.db_arrays import bigint_array
 from adolfd.workers.marketing import MODULE_NAME
 
 log = structlog.get_logger(__name__)
@@ -140,7 +141,7 @@ async def record_alerts(ctx: Ctx, items: Sequence[PendingAlert]) -> AlertsRecord
                 "FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, recipients, platform_id) "
                 "WHERE m.id = u.id",
                 [rows[i.dedup_key]["id"] for i in fresh],
-                ["{" + ",".join(map(str, chosen[i.dedup_key])) + "}" for i in fresh],
+                [bigint_array(chosen[i.dedup_key]) for i in fresh],
                 [platform.get(k) for k in keys])
     new = [i for i in unique if rows[i.dedup_key]["inserted"]]
     if new:

@@ -109,9 +109,9 @@ RETURNING keyword_id
 SELECT array_agg(keyword_id) FROM claimed
 """
 
-# the sent changes of one request ($1 keyword ids, $2 their bids in kopecks, as literals; $3 when, $4 the change-key
-# prefix):
-# the history rows and the keywords' current bids in one statement, so one never lands without the other
+# the sent changes of one request ($1 keyword ids, $2 their bids in kopecks, both array literals; $3 when, $4 the
+# change-key prefix): the history rows and the keywords' current bids in one statement, so one never lands without
+# the other
 _RECORD_APPLIED = """
 WITH applied AS (
     UPDATE marketing_bid_history h SET status = 'applied', applied_at = $3
@@ -389,11 +389,11 @@ async def _claim(ctx: Ctx, marketplace: str, brand: str, slot: str, orders: list
     prefix = change_prefix(slot)
     claimed: set[int] = set()
     for part in chunks(orders):
-        bids, keyword_ids, campaigns, old_bids, strategies, reasons = zip(*part, strict=True)
+        bid_orders, keyword_ids, campaigns, old_bids, strategies, reasons = zip(*part, strict=True)
         claimed.update(await ctx.db.fetchval(
             _CLAIM_CHANGES, marketplace, brand, bigint_array(keyword_ids), bigint_array(c.id for c in campaigns),
-            bigint_array(old_bids), bigint_array(o.bid for o in bids), text_array(strategies), text_array(reasons),
-            prefix) or ())
+            bigint_array(old_bids), bigint_array(o.bid for o in bid_orders), text_array(strategies),
+            text_array(reasons), prefix) or ())
         await pause_point()
     mine = [(o, kid) for o, kid, *_ in orders if kid in claimed]
     if len(mine) < len(orders):

@@ -113,7 +113,8 @@ WITH listed AS (               -- bid and price come as kopecks: cheaper to send
         current_bid = CASE WHEN k.bid_set_at >= $8 THEN k.current_bid ELSE EXCLUDED.current_bid END,
         price = COALESCE(EXCLUDED.price, k.price), synced_at = EXCLUDED.synced_at, updated_at = now(),
         status = CASE WHEN k.status = 'removed' THEN 'active' ELSE k.status END
-    WHERE k.keyword IS DISTINCT FROM EXCLUDED.keyword OR k.placement IS DISTINCT FROM EXCLUDED.placement
+    WHERE                      -- `changed` once more, on the row as a concurrent writer may have left it
+          k.keyword IS DISTINCT FROM EXCLUDED.keyword OR k.placement IS DISTINCT FROM EXCLUDED.placement
        OR (k.current_bid <> EXCLUDED.current_bid AND (k.bid_set_at IS NULL OR k.bid_set_at < $8))
        OR (EXCLUDED.price IS NOT NULL AND k.price IS DISTINCT FROM EXCLUDED.price) OR k.status = 'removed'
     RETURNING id, campaign_id, external_id, keyword, placement, status, min_bid, price
