@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from email.utils import parsedate_to_datetime
@@ -18,6 +17,7 @@ import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from adolfd.clients import json_wire
 from adolfd.clients.errors import ApiError, AuthError, BadResponse, RateLimited, Rejected, Unavailable
 from adolfd.clients.ratelimit import Limiter
 from adolfd.process import metrics
@@ -131,10 +131,13 @@ class ApiClient:
         attempts = max(self.settings.attempts, 1)
         refreshed = False
         last_error: ApiError | None = None
+        content = None if json_body is None else json_wire.encode(json_body)
+        body_headers = {} if content is None else {"Content-Type": json_wire.CONTENT_TYPE}
         for attempt in range(1, attempts + 1):
             # built before the slot: between the limiter's stamp and the write, nothing but the send itself
-            request = self.http.build_request(method, path, json=json_body, params=params,
-                                              headers={**(await self.auth_headers()), **(headers or {})})
+            request = self.http.build_request(method, path, content=content, params=params,
+                                              headers={**body_headers, **(await self.auth_headers()),
+                                                       **(headers or {})})
             started = time.perf_counter()
             try:
                 async with self.sending(bucket, limit):
@@ -223,8 +226,8 @@ class ApiClient:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return json_wire.decode(response.content)
+        except ValueError as exc:
             raise BadResponse(
                 f"malformed JSON from {response.request.method} {response.request.url.path}: "
                 f"{response.text[:120]!r}", api=self.api, status=response.status_code,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -91,6 +92,32 @@ async def test_malformed_and_wrong_shape_are_bad_responses(res):
     client, _ = _client(res, lambda r: httpx.Response(200, json={"items": "many"}))
     with pytest.raises(BadResponse, match="items"):
         client.parse(Reply, await client.request_json("GET", "/x"))
+
+
+async def test_a_json_body_goes_out_compact_utf8_and_a_reply_of_bad_bytes_is_a_bad_response(res):
+    """Bodies and replies go through `adolfd.clients.json_wire`: the bytes a marketplace receives are the JSON
+    httpx's `json=` would have sent (compact, UTF-8, not \\u-escaped), the same body on a repeated attempt; a reply
+    that is not UTF-8 JSON fails as BadResponse like any malformed one."""
+    seen: list[tuple[str, bytes]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.headers["Content-Type"], request.content))
+        if len(seen) == 1:
+            return httpx.Response(503, text="busy")
+        return httpx.Response(200, json={"items": [2**63, -1]})
+
+    client, _ = _client(res, handler)
+    body = {"name": "Кампания «1»", "bids": [{"nm": 1, "bid": 250}], "paused": None, "ok": True}
+    reply = client.parse(Reply, await client.request_json("PATCH", "/bids", json_body=body))
+    assert reply.items == [2**63, -1]
+    expected = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    assert seen == [("application/json", expected)] * 2
+    client, _ = _client(res, lambda r: httpx.Response(200, content=b'{"items": ["\xff\xfe"]}'))
+    with pytest.raises(BadResponse, match="malformed JSON"):
+        await client.request_json("GET", "/x")
+    client, _ = _client(res, lambda r: httpx.Response(200, content=b'{"items": [1]} trailing'))
+    with pytest.raises(BadResponse, match="malformed JSON"):
+        await client.request_json("GET", "/x")
 
 
 async def test_auth_and_rejections(res):

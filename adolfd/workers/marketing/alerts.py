@@ -67,18 +67,32 @@ class PendingAlert:
     dedup_key: str
 
 
+# Existing rows are read, not written: a cycle raises the same day's alerts (low CTR, capped bid) for thousands of
+# units again and again, and rewriting each row only to have it returned cost a new row version every time.
+# A key another writer inserts meanwhile is neither inserted nor returned here (`_ALERTS_OF`).
 _ALERTS_INSERT = """
-INSERT INTO marketing_alerts (campaign_id, keyword_id, marketplace, brand_id, alert_type, severity, title, message,
-                              details, action_taken, dedup_key)
-SELECT u.campaign_id, u.keyword_id, u.marketplace, u.brand_id, u.alert_type, u.severity, u.title, u.message,
-       u.details::jsonb, u.action_taken, u.dedup_key
-FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::text[], $10::text[], $11::text[])
-     AS u(campaign_id, keyword_id, marketplace, brand_id, alert_type, severity, title, message, details,
-          action_taken, dedup_key)
-ON CONFLICT (dedup_key) DO UPDATE SET dedup_key = EXCLUDED.dedup_key
-RETURNING id, dedup_key, (xmax = 0) AS inserted, platform_alert_id
+WITH input AS (
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::text[], $9::text[], $10::text[], $11::text[])
+         AS u(campaign_id, keyword_id, marketplace, brand_id, alert_type, severity, title, message, details,
+              action_taken, dedup_key)
+), existing AS (
+    SELECT id, dedup_key, platform_alert_id FROM marketing_alerts WHERE dedup_key = ANY($11::text[])
+), inserted AS (
+    INSERT INTO marketing_alerts (campaign_id, keyword_id, marketplace, brand_id, alert_type, severity, title,
+                                  message, details, action_taken, dedup_key)
+    SELECT u.campaign_id, u.keyword_id, u.marketplace, u.brand_id, u.alert_type, u.severity, u.title, u.message,
+           u.details::jsonb, u.action_taken, u.dedup_key
+    FROM input u WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.dedup_key = u.dedup_key)
+    ON CONFLICT (dedup_key) DO NOTHING
+    RETURNING id, dedup_key, platform_alert_id
+)
+SELECT id, dedup_key, true AS inserted, platform_alert_id FROM inserted
+UNION ALL
+SELECT id, dedup_key, false, platform_alert_id FROM existing
 """
+_ALERTS_OF = ("SELECT id, dedup_key, false AS inserted, platform_alert_id FROM marketing_alerts "
+              "WHERE dedup_key = ANY($1::text[])")
 
 # The platform's alert row (adolfd.admin.alerts.raise_alert), written for many alerts in one statement.
 _PLATFORM_INSERT = """
@@ -110,6 +124,9 @@ async def record_alerts(ctx: Ctx, items: Sequence[PendingAlert]) -> AlertsRecord
                        i.dedup_key) for i in unique], strict=False))
     async with ctx.db.acquire() as conn, conn.transaction():
         rows = {r["dedup_key"]: r for r in await conn.fetch(_ALERTS_INSERT, *[list(c) for c in cols])}
+        raced = [i.dedup_key for i in unique if i.dedup_key not in rows]
+        if raced:                    # inserted by another writer after this statement's snapshot
+            rows.update((r["dedup_key"], r) for r in await conn.fetch(_ALERTS_OF, raced))
         users = [Recipient(r["id"], r["role"], r["brand_id"]) for r in
                  await conn.fetch("SELECT id, role, brand_id FROM users WHERE is_active")]
         fresh = [i for i in unique if rows[i.dedup_key]["platform_alert_id"] is None]

@@ -56,6 +56,12 @@ async def test_cycle_changes_bids_once_and_records_history(res, sandbox, run_job
     stored = await res.redis.hgetall(LAST_CYCLE)
     assert stored[b"status"] == b"completed" and int(stored[b"bids_updated"]) == sent
     assert 0 < await res.redis.ttl(LAST_CYCLE) <= 3600
+    # the history is the record of bids sent (money spent): it outlives a campaign an operator deletes
+    gone = await res.db.fetchval("SELECT campaign_id FROM marketing_bid_history WHERE marketplace = 'wb' LIMIT 1")
+    kept = await res.db.fetchval("SELECT count(*) FROM marketing_bid_history WHERE campaign_id = $1", gone)
+    await res.db.execute("DELETE FROM marketing_campaigns WHERE id = $1", gone)
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_keywords WHERE campaign_id = $1", gone) == 0
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_bid_history WHERE campaign_id = $1", gone) == kept > 0
 
 
 async def test_retry_of_the_same_cycle_sends_nothing_again(res, sandbox, synced):

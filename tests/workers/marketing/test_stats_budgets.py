@@ -1,6 +1,7 @@
 """Stats collection, aggregation SQL, budgets, alerts, health, reports, clean-up and analytics (seed 002 §7.3)."""
 from __future__ import annotations
 
+import asyncio
 import csv
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -180,6 +181,37 @@ async def test_send_alert_recipients_by_role_and_brand(res, run_job, synced):
         await run_job("marketing.send_alert", campaign_id=campaign["id"], alert_type="nonsense",
                       severity="info", title="x", message="y")
     assert await res.redis.zcard("adolfd:marketing:high") == 0
+
+
+async def test_recorded_alerts_are_returned_not_rewritten_and_concurrent_writers_agree(res, synced):
+    """A cycle raises the same day's alerts again and again: each is recorded once, a repeat returns the same ids
+    and leaves the rows as they were (no new row version), and two writers recording overlapping alerts at the
+    same moment get the same ids, each alert counted new by exactly one of them."""
+    from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
+    from adolfd.engine.context import Ctx
+    from adolfd.engine.jobs import resolve
+    from adolfd.workers.marketing.alerts import CampaignRef, PendingAlert, record_alerts
+
+    row = await res.db.fetchrow("SELECT id, brand_id, marketplace, name FROM marketing_campaigns LIMIT 1")
+    ref = CampaignRef(row["id"], row["brand_id"], row["marketplace"], row["name"])
+
+    def alerts(keys: range) -> list[PendingAlert]:
+        return [PendingAlert(ref, None, AdAlert(AlertType.LOW_CTR, Severity.INFO, SafetyAction.ALERT, "CTR",
+                                                f"unit {k}"), f"low_ctr:test:{k}") for k in keys]
+
+    ctx = Ctx(res, job_id="alerts-test", spec=resolve("marketing.run_bid_cycle"))
+    first = await record_alerts(ctx, alerts(range(0, 300)))
+    assert first.new == 300 and len(set(first.ids)) == 300
+    versions = await res.db.fetch("SELECT id, xmin::text AS v FROM marketing_alerts ORDER BY id")
+    again = await record_alerts(ctx, alerts(range(0, 300)))
+    assert again.new == 0 and again.ids == first.ids
+    assert await res.db.fetch("SELECT id, xmin::text AS v FROM marketing_alerts ORDER BY id") == versions
+    a, b = await asyncio.gather(record_alerts(ctx, alerts(range(200, 600))),
+                                record_alerts(ctx, alerts(range(400, 800))))
+    assert a.new + b.new == 500                                # 300..799 are new, each counted once
+    assert a.ids[200:] == b.ids[:200]                          # 400..599: the same rows for both writers
+    assert a.ids[:100] == first.ids[200:]
+    assert await res.db.fetchval("SELECT count(*) FROM marketing_alerts WHERE dedup_key LIKE 'low_ctr:test:%'") == 800
 
 
 async def test_failed_job_is_dead_lettered_with_a_system_alert(res, run_job, synced, monkeypatch):
