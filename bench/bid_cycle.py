@@ -350,7 +350,8 @@ async def timed_cycle(args: argparse.Namespace, res, control: httpx.AsyncClient,
         if profile:
             profile.enable()
         with gc_pauses:
-            result = await run_bid_cycle(Ctx(res, job_id=f"bench-cycle-{n}", spec=resolve("marketing.run_bid_cycle")))
+            result = await run_bid_cycle(Ctx(res, job_id=f"bench-cycle-{n}", spec=resolve("marketing.run_bid_cycle")),
+                                         marketplace=args.marketplace)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         if profile:
             profile.disable()
