@@ -3,6 +3,7 @@ products (1.3 MB) decodes in ~16 ms instead of ~40 ms with the standard library,
 encodes three times faster. Both sit on the bid cycle's path between reading units and sending bids."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pydantic_core
@@ -17,5 +18,10 @@ def encode(body: Any) -> bytes:
 
 
 def decode(raw: bytes) -> Any:
-    """Python values of a UTF-8 JSON body; ValueError when it is not one."""
-    return pydantic_core.from_json(raw)
+    """Python values of a JSON body; ValueError when it is not one. pydantic-core refuses an escaped lone
+    surrogate (`"\\ud800"`), which JSON's grammar allows and a marketplace's user text does carry: the standard
+    library reads such a body, and the text is cleaned where it is stored (adolfd.clients.feedback)."""
+    try:
+        return pydantic_core.from_json(raw)
+    except ValueError:
+        return json.loads(raw)

@@ -115,6 +115,9 @@ async def test_a_json_body_goes_out_compact_utf8_and_a_reply_of_bad_bytes_is_a_b
     client, _ = _client(res, lambda r: httpx.Response(200, content=b'{"items": ["\xff\xfe"]}'))
     with pytest.raises(BadResponse, match="malformed JSON"):
         await client.request_json("GET", "/x")
+    lone = b'{"items": [1], "text": "\\ud83d broken pair"}'      # legal JSON a marketplace's user text carries
+    client, _ = _client(res, lambda r: httpx.Response(200, content=lone))
+    assert (await client.request_json("GET", "/x"))["text"] == "\ud83d broken pair"
     client, _ = _client(res, lambda r: httpx.Response(200, content=b'{"items": [1]} trailing'))
     with pytest.raises(BadResponse, match="malformed JSON"):
         await client.request_json("GET", "/x")
