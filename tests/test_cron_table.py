@@ -46,7 +46,8 @@ EXPECTED_NAMES = {
         "run_bid_cycle", "collect_stats_wb", "collect_stats_ozon", "collect_stats_ym", "check_budgets",
         "sync_campaigns", "check_api_health", "calculate_analytics", "aggregate_daily_stats",
         "aggregate_monthly_stats", "cleanup_old_stats",
-        "reconcile_bid_history",       # adolfd's own: bid history settled from the marketplaces
+        "reconcile_bid_history",       # adolfd's own: bid history settled from the marketplaces (last day)
+        "reconcile_bid_history_all",   # … and nightly, the whole history
     },
     "reputation": {
         "poll_wb_reviews", "poll_wb_questions", "poll_ozon_reviews", "poll_ozon_questions", "poll_ym_reviews",

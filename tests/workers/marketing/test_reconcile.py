@@ -3,6 +3,7 @@ a 5xx storm (`unknown`, nothing sent), timeouts after the marketplace acted (`un
 (`pending`, sent or not), and an operator's change lost before its job ran."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -99,3 +100,30 @@ async def test_a_killed_cycles_pending_rows_and_a_lost_operator_change(res, sand
     [killed] = [r for r in rows.values() if r["id"] != change]
     assert killed["status"] == "failed" and killed["current_bid"] == never_sent["current_bid"]
     assert sum(sent(sandbox).values()) == 1                                  # only the operator's bid went out
+
+
+async def test_the_ten_minute_run_looks_at_the_last_day_and_the_nightly_run_at_every_change(res, sandbox, run_job,
+                                                                                           ozon):
+    """The 10-minute run reads open changes through the `created_at` index, the last `within_hours` of them; a
+    change left open longer (its account failing all day) is settled by the nightly run over the whole history."""
+    kws = await res.db.fetch(
+        "SELECT k.id FROM marketing_keywords k JOIN marketing_campaigns c ON c.id = k.campaign_id "
+        "WHERE c.marketplace = 'ozon' AND k.status = 'active' ORDER BY k.id LIMIT 2")
+    # claimed by cycles that died, never sent: 3 hours and 3 days ago
+    for kw, age in zip(kws, (timedelta(hours=3), timedelta(days=3)), strict=True):
+        await res.db.execute(
+            "INSERT INTO marketing_bid_history (keyword_id, campaign_id, marketplace, brand_id, old_bid, new_bid, "
+            "source, change_key, created_at) SELECT k.id, k.campaign_id, 'ozon', c.brand_id, k.current_bid, "
+            "k.current_bid + 3, 'bid_cycle', 'cycle:killed:' || k.id, now() - $2::interval "
+            "FROM marketing_keywords k JOIN marketing_campaigns c ON c.id = k.campaign_id WHERE k.id = $1",
+            kw["id"], age)
+    recent = await run_job("marketing.reconcile_bid_history")
+    assert recent["result"]["open"] == 1 and recent["result"]["not_applied"] == 1
+    status = "SELECT status FROM marketing_bid_history WHERE keyword_id = $1"
+    assert [await res.db.fetchval(status, kw["id"]) for kw in kws] == ["failed", "pending"]
+    nightly = await run_job("marketing.reconcile_bid_history", whole_history="true")     # as typed by hand
+    assert nightly["result"]["open"] == 1 and nightly["result"]["not_applied"] == 1
+    assert await res.db.fetchval(status, kws[1]["id"]) == "failed"
+    with pytest.raises(Exception, match="within_hours"):                   # refused before it is queued
+        await run_job("marketing.reconcile_bid_history", within_hours=0)
+    assert sum(sent(sandbox).values()) == 0
