@@ -86,7 +86,13 @@ async def test_postgres_crash_while_bid_changes_run(pg_res, private_pg, sandbox,
             await asyncio.sleep(0.5)
     recovery = time.monotonic() - crashed
     assert worker.running and worker.events("worker_component_crashed") == []
-    infos = [await arq_job(pg_res.redis, j).result_info() for j in jobs]
+
+    async def results() -> list:
+        return [await arq_job(pg_res.redis, j).result_info() for j in jobs]
+
+    async with asyncio.timeout(10):       # a row turns applied a moment before its job's result is stored
+        while None in (infos := await results()):
+            await asyncio.sleep(0.1)
     assert all(i is not None and i.success for i in infos)                       # jobs lost: 0
     retried = [i for i in infos if i.job_try > 1]
     for k in changes.values():                                                   # effects twice: 0

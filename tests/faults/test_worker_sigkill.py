@@ -112,9 +112,14 @@ async def test_sigkill_during_apply_bid_change(res, sandbox, run_job, live_env, 
     async def applied() -> bool:
         return await res.db.fetchval("SELECT status FROM marketing_bid_history WHERE id = $1", change) == "applied"
 
+    async def result_stored() -> bool:
+        # the row turns applied inside the job, a moment before the worker stores the job's result
+        return await arq_job(res.redis, queued.job_id).result_info() is not None
+
     await until(applied, RECOVERY_LIMIT + 30)
     recovery = time.monotonic() - killed
     assert recovery < RECOVERY_LIMIT, f"applied {recovery:.1f}s after the kill"
+    await until(result_stored, 10)
     info = await arq_job(res.redis, queued.job_id).result_info()
     assert info is not None and info.success and info.job_try == 2                # jobs lost: 0
     assert info.result["sent"] is False and info.result["verified"] is True
