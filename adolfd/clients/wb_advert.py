@@ -86,8 +86,14 @@ class WbAdvert(_Model):
         return "recommendations" if placements.recommendations and not placements.search else "search"
 
     def bid_of(self, nm: WbNmSetting) -> int:
-        bids = nm.get("bids_kopecks") or {}
-        return bids.get("recommendations", 0) if self.placement == "recommendations" else bids.get("search", 0)
+        return self.bids_of([nm])[0]
+
+    def bids_of(self, products: Sequence[WbNmSetting]) -> list[int]:
+        """Each product's current bid at the campaign's placement (one placement lookup for all of them)."""
+        none: WbBidsKopecks = {}
+        if self.placement == "recommendations":
+            return [(nm.get("bids_kopecks") or none).get("recommendations", 0) for nm in products]
+        return [(nm.get("bids_kopecks") or none).get("search", 0) for nm in products]
 
 
 class WbAdvertRef(_Model):

@@ -31,12 +31,21 @@ class SafetyRules:
     low_ctr_percent: Decimal = Decimal("0.5")
     low_ctr_min_views: int = 1000
     drr_alert_factor: Decimal = Decimal(2)
+    # low_ctr_percent ÷ 100 as integers: the CTR check is integer arithmetic for each of a cycle's units
+    _low_ctr_ratio: tuple[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.pause_min_clicks < 1 or self.low_ctr_min_views < 1:
             raise ValueError("safety thresholds must be positive")
         if self.low_ctr_percent <= 0 or self.drr_alert_factor <= 0:
             raise ValueError("safety shares must be positive")
+        numerator, denominator = Decimal(self.low_ctr_percent).as_integer_ratio()
+        object.__setattr__(self, "_low_ctr_ratio", (numerator, denominator * 100))
+
+    def ctr_is_low(self, clicks: int, views: int) -> bool:
+        """clicks ÷ views × 100 < low_ctr_percent, exactly; no views is no CTR, so not low."""
+        numerator, denominator = self._low_ctr_ratio
+        return views > 0 and clicks * denominator < numerator * views
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,9 @@ def check_keyword(label: str, stats: UnitStats, rules: SafetyRules = SafetyRules
             f"{stats.clicks} кликов без заказов, расход {kopecks_to_roubles(stats.spent)}₽",
             {"clicks": stats.clicks, "orders": 0, "spent": stats.spent},
         ),))
-    ctr = percent(stats.clicks, stats.views)
-    if stats.views >= rules.low_ctr_min_views and ctr is not None and ctr < rules.low_ctr_percent:
+    if stats.views >= rules.low_ctr_min_views and rules.ctr_is_low(stats.clicks, stats.views):
+        ctr = percent(stats.clicks, stats.views)
+        assert ctr is not None
         return SafetyCheck(SafetyAction.ALERT, "low_ctr", (AdAlert(
             AlertType.LOW_CTR, Severity.INFO, SafetyAction.ALERT,
             f"Низкий CTR: {label}",

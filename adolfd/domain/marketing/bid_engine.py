@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
 from adolfd.domain.marketing.ad_money import kopecks_to_roubles, percent
@@ -51,6 +52,8 @@ class BidRules:
     max_change_percent: Decimal = Decimal(20)  # drr / cpo: ±20 % per cycle
     min_change: int = 100                     # kopecks: smaller changes are not sent (seed §7.3.1)
     lower_when_better_by: int = 2             # position: lower when better than target by this much
+    # step_percent ÷ 100 as integers, so a step is integer arithmetic (the cycle takes thousands a run)
+    _step_ratio: tuple[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.step_percent <= 0 or self.min_step <= 0 or self.min_change < 0:
@@ -59,11 +62,13 @@ class BidRules:
             raise ValueError(f"max_change_percent must be in (0, 100), got {self.max_change_percent}")
         if self.lower_when_better_by < 1:
             raise ValueError("lower_when_better_by must be at least 1")
+        numerator, denominator = Decimal(self.step_percent).as_integer_ratio()
+        object.__setattr__(self, "_step_ratio", (numerator, denominator * 100))
 
     def step(self, bid: int) -> int:
-        """One step from `bid`: 5 % of it, at least 1 ₽."""
-        five = (Decimal(bid) * self.step_percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        return max(int(five), self.min_step)
+        """One step from `bid` (≥ 0): 5 % of it rounded half up to the kopeck, at least 1 ₽."""
+        numerator, denominator = self._step_ratio
+        return max((2 * bid * numerator + denominator) // (2 * denominator), self.min_step)
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,11 @@ class CampaignTarget:
             raise ValueError("strategy 'cpo' needs a positive target_cpo (kopecks)")
 
 
-@dataclass(frozen=True)
-class UnitStats:
-    """A bid-able unit's figures over the stats window."""
+class UnitStats(NamedTuple):
+    """A bid-able unit's figures over the stats window.
+
+    This, `BidUnit` and `BidDecision` are named tuples, not frozen dataclasses: as immutable, and built 3–4×
+    faster, which a cycle deciding 10 000 units feels."""
 
     views: int = 0
     clicks: int = 0
@@ -99,20 +106,16 @@ class UnitStats:
     avg_position: Decimal | None = None
 
 
-@dataclass(frozen=True)
-class BidUnit:
+class BidUnit(NamedTuple):
+    """One unit as `decide_bid` sees it; `decide_bid` refuses negative bids."""
+
     current_bid: int                           # kopecks
     min_bid: int                               # kopecks, the marketplace minimum for this unit
-    stats: UnitStats = field(default_factory=UnitStats)
+    stats: UnitStats = UnitStats()
     competitor_bid: int | None = None          # kopecks, best competitor bid from Watcher
 
-    def __post_init__(self) -> None:
-        if self.current_bid < 0 or self.min_bid < 0:
-            raise ValueError("bids cannot be negative")
 
-
-@dataclass(frozen=True)
-class BidDecision:
+class BidDecision(NamedTuple):
     current_bid: int
     proposed_bid: int                          # after every rule; equals current_bid when held
     new_bid: int | None                        # what to send, None when nothing is sent
@@ -128,6 +131,8 @@ class BidDecision:
 def decide_bid(campaign: CampaignTarget, unit: BidUnit, rules: BidRules = BidRules()) -> BidDecision:
     """The bid for one unit in this cycle (seed 002 §7.3.1 steps 4–6)."""
     current = unit.current_bid
+    if current < 0 or unit.min_bid < 0:
+        raise ValueError("bids cannot be negative")
     if campaign.strategy is Strategy.MANUAL:
         return BidDecision(current, current, None, "manual")
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Collection, Iterable, Sequ
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from adolfd.domain.marketing.ad_money import parse_roubles
 
@@ -29,8 +29,9 @@ class MpCampaign:
     payment_type: str | None = None
 
 
-@dataclass(frozen=True)
-class MpUnit:
+class MpUnit(NamedTuple):
+    """A bid-able unit as the marketplace lists it (a tuple: a cycle builds 10 000 of them)."""
+
     external_id: str
     label: str
     bid: int                           # kopecks
@@ -53,8 +54,9 @@ class MpDay:
     avg_position: Decimal | None = None
 
 
-@dataclass(frozen=True)
-class BidOrder:
+class BidOrder(NamedTuple):
+    """One unit's bid to send (a tuple: a cycle builds one per changed unit)."""
+
     campaign_id: str
     unit_id: str
     bid: int                           # kopecks

@@ -16,8 +16,8 @@ from redis.exceptions import LockError
 
 from adolfd.clients.errors import BadResponse, Unavailable
 from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
-from adolfd.domain.marketing.ad_safety import CampaignToday, check_campaign, check_keyword
-from adolfd.domain.marketing.bid_engine import BidUnit, CampaignTarget, UnitStats, decide_bid
+from adolfd.domain.marketing.ad_safety import CampaignToday, SafetyRules, check_campaign, check_keyword
+from adolfd.domain.marketing.bid_engine import BidRules, BidUnit, CampaignTarget, UnitStats, decide_bid
 from adolfd.engine import liveness
 from adolfd.engine.arguments import MarketplaceOrAll
 from adolfd.engine.context import Ctx
@@ -290,8 +290,9 @@ async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, toda
     """Campaign safety, then its units page by page as the marketplace lists them: keyword safety and the
     strategy. Pauses are applied here; each page's bid orders are yielded for sending."""
     s = ctx.settings.marketing
+    rules = (bid_rules(s), safety_rules(s))
     check = check_campaign(CampaignToday(campaign.name, campaign.spent_today, campaign.revenue_today,
-                                         campaign.daily_limit, campaign.target_drr), safety_rules(s))
+                                         campaign.daily_limit, campaign.target_drr), rules[1])
     alerts += [PendingAlert(campaign.ref, None, a, f"{a.alert_type.value}:{campaign.id}:{today}") for a in check.alerts]
     if check.action is SafetyAction.PAUSE_CAMPAIGN:
         if await pause_campaign(ctx, acc, campaign, paused_by="safety"):
@@ -306,7 +307,7 @@ async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, toda
             str(exc)), f"bid_config:{campaign.id}:{today}"))
         return
     async for units in acc.unit_pages(campaign.external_id):
-        yield await _decide_units(ctx, acc, campaign, target, units, today, stats, alerts, pages)
+        yield await _decide_units(ctx, acc, campaign, target, rules, units, today, stats, alerts, pages)
 
 
 async def _page_rows(ctx: Ctx, marketplace: str, today: date, read_at: datetime,
@@ -323,11 +324,10 @@ async def _page_rows(ctx: Ctx, marketplace: str, today: date, read_at: datetime,
 
 
 async def _decide_units(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, target: CampaignTarget,
-                        units: list[MpUnit], today: date, stats: CycleStats,
-                        alerts: list[PendingAlert], pages: _Pages) -> list[_Order]:
+                        rules_and_safety: tuple[BidRules, SafetyRules], units: list[MpUnit], today: date,
+                        stats: CycleStats, alerts: list[PendingAlert], pages: _Pages) -> list[_Order]:
     """One page of a campaign's units: stored, checked, and a bid decided for each; its pauses applied."""
-    s = ctx.settings.marketing
-    rules, safety = bid_rules(s), safety_rules(s)
+    rules, safety = rules_and_safety
     rows = await pages.rows(campaign.id, units)
     orders: list[_Order] = []
     pauses: list[tuple[int, str]] = []
@@ -345,14 +345,16 @@ async def _decide_units(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, target:
             views=int(row["views"]), clicks=int(row["clicks"]), spent=row["spent"], orders=int(row["orders"]),
             revenue=row["revenue"], avg_position=row["position"]) if row["has_stats"] else _NO_STATS
         kw_check = check_keyword(f"{row['keyword'] or unit.external_id} ({campaign.name})", unit_stats, safety)
-        alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
-                   for a in kw_check.alerts]
+        if kw_check.alerts:
+            alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
+                       for a in kw_check.alerts]
         if kw_check.action is SafetyAction.PAUSE_KEYWORD:
             pauses.append((row["id"], unit.external_id))
             continue
         decision = decide_bid(target, BidUnit(unit.bid, row["min_bid"], unit_stats, row["rival_bid"]), rules)
-        alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
-                   for a in decision.alerts]
+        if decision.alerts:
+            alerts += [PendingAlert(campaign.ref, row["id"], a, f"{a.alert_type.value}:{row['id']}:{today}")
+                       for a in decision.alerts]
         if decision.new_bid is not None:
             orders.append((BidOrder(campaign.external_id, unit.external_id, decision.new_bid, unit.placement,
                                     unit.price), row["id"], campaign, unit.bid, target.strategy.value,

@@ -164,4 +164,5 @@ def _campaign_of(a: WbAdvert) -> MpCampaign:
 
 def _units_of(advert: WbAdvert, products: Sequence[WbNmSetting]) -> list[MpUnit]:
     placement = advert.placement
-    return [MpUnit(str(nm["nm_id"]), str(nm["nm_id"]), advert.bid_of(nm), placement) for nm in products]
+    ids = [str(nm["nm_id"]) for nm in products]
+    return [MpUnit(nm_id, nm_id, bid, placement) for nm_id, bid in zip(ids, advert.bids_of(products), strict=True)]

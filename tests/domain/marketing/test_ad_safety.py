@@ -35,6 +35,18 @@ def test_low_ctr_alert_after_1000_views(views, clicks, alert):
     assert not check.pauses
 
 
+@pytest.mark.parametrize("threshold, views, clicks, low", [
+    ("0.25", 2000, 5, False),   # exactly 0.25 %
+    ("0.25", 2001, 5, True),    # 0.2499 %
+    ("1.3", 1000, 12, True),
+    ("1.3", 1000, 13, False),
+])
+def test_low_ctr_threshold_is_compared_exactly(threshold, views, clicks, low):
+    rules = SafetyRules(low_ctr_percent=Decimal(threshold))
+    check = check_keyword("sku 7", UnitStats(views=views, clicks=clicks, orders=1), rules)
+    assert (check.action is SafetyAction.ALERT) is low
+
+
 def test_pause_wins_over_low_ctr():
     check = check_keyword("k", UnitStats(views=100_000, clicks=100, orders=0))
     assert check.action is SafetyAction.PAUSE_KEYWORD and len(check.alerts) == 1

@@ -30,6 +30,18 @@ def test_step_is_five_percent_at_least_one_rouble(bid, step):
     assert RULES.step(bid) == step
 
 
+@pytest.mark.parametrize("percent, bid, step", [
+    ("2.5", 20, 1),       # 0.5 kop rounds half up
+    ("2.5", 60, 2),       # 1.5 kop
+    ("2.5", 59, 1),       # 1.475 kop
+    ("7.25", 1_000, 73),  # 72.5 kop
+    ("7.25", 999, 72),    # 72.4275 kop
+    ("0.1", 12_345, 12),  # 12.345 kop
+])
+def test_a_fractional_step_rounds_half_up_to_the_kopeck(percent, bid, step):
+    assert BidRules(step_percent=Decimal(percent), min_step=1).step(bid) == step
+
+
 # -- position -----------------------------------------------------------------------------------------
 
 def test_position_worse_than_target_raises_one_step():
@@ -200,6 +212,8 @@ def test_incomplete_campaign_target_is_a_clear_error(kwargs):
         CampaignTarget(**kwargs)
 
 
-def test_negative_bid_is_rejected():
-    with pytest.raises(ValueError):
-        BidUnit(-1, 0)
+@pytest.mark.parametrize("unit", [BidUnit(-1, 0), BidUnit(100, -1)])
+def test_negative_bid_is_rejected(unit):
+    target = CampaignTarget(Strategy.POSITION, max_bid=10_000, target_position=3)
+    with pytest.raises(ValueError, match="negative"):
+        decide_bid(target, unit)

@@ -127,8 +127,6 @@ async def test_a_campaign_read_that_began_before_a_bid_change_never_writes_its_o
 async def test_a_read_writes_only_the_units_it_changes_and_returns_all(res, ozon_keyword):
     """The bid cycle stores every unit it reads each time: unchanged rows are not rewritten (their row version
     stays), a changed or new one is, and every listed unit comes back either way."""
-    from dataclasses import replace
-
     from adolfd.workers.marketing.ad_account import MpUnit
     from adolfd.workers.marketing.campaigns import upsert_units
 
@@ -142,7 +140,7 @@ async def test_a_read_writes_only_the_units_it_changes_and_returns_all(res, ozon
     versions = "SELECT external_id, xmin::text AS v FROM marketing_keywords WHERE campaign_id = $1"
     before = {r["external_id"]: r["v"] for r in await res.db.fetch(versions, campaign_id)}
     now = res.clock.now()
-    changed = replace(listed[0], bid=listed[0].bid + 7)
+    changed = listed[0]._replace(bid=listed[0].bid + 7)
     new = MpUnit("sku-new-in-listing", "new", 1500)
     stored = await upsert_units(res.db, {campaign_id: [changed, *listed[1:], new]}, now, read_at=now)
     after = {r["external_id"]: r["v"] for r in await res.db.fetch(versions, campaign_id)}
