@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from adolfd.engine.context import Ctx
+from adolfd.process.batched_delete import delete_older
 from adolfd.workers.marketing import MODULE_NAME as MODULE
 from adolfd.workers.marketing.alerts import marketing_job
 
 
 @marketing_job(queue="low", destructive="deletes marketing stats, bid history and alerts past their retention")
 async def cleanup_old_stats(ctx: Ctx) -> dict:
-    """Retention (seed §7.3.6): stats 30 days, bid history 12 months, alerts 6 months, daily stats 24 months."""
+    """Retention (seed §7.3.6): stats 30 days, bid history 12 months, alerts 6 months, daily stats 24 months;
+    deleted in batches of short transactions (`delete_older`), so a stop keeps what went."""
     s = ctx.settings.marketing
     now = ctx.now()
     started = now.isoformat()
@@ -22,13 +24,13 @@ async def cleanup_old_stats(ctx: Ctx) -> dict:
         ("marketing_alerts", "created_at", _months_back(now, s.alerts_retention_months)),
         ("marketing_stats_daily", "stat_date", _months_back(now, s.daily_retention_months).date()),
     ):
-        status = await ctx.db.execute(f"DELETE FROM {table} WHERE {column} < $1", cutoff)
-        cleaned[table] = int(status.split()[-1])
-    status = await ctx.db.execute("DELETE FROM alerts WHERE module = $1 AND created_at < $2", MODULE,
-                                  _months_back(now, s.alerts_retention_months))
-    cleaned["alerts"] = int(status.split()[-1])
-    ctx.log.info("marketing_cleanup", deleted=sum(cleaned.values()), **cleaned)
-    return {"started_at": started, "tables_cleaned": cleaned, "finished_at": ctx.now().isoformat()}
+        cleaned[table] = await delete_older(ctx.db, table, column, cutoff, stopping=lambda: ctx.stopping)
+    cleaned["alerts"] = await delete_older(ctx.db, "alerts", "created_at", _months_back(now, s.alerts_retention_months),
+                                           where="AND module = $2", args=(MODULE,), stopping=lambda: ctx.stopping)
+    complete = not ctx.stopping          # stopped: what went stays gone, the next night deletes the rest
+    ctx.log.info("marketing_cleanup", deleted=sum(cleaned.values()), complete=complete, **cleaned)
+    return {"started_at": started, "tables_cleaned": cleaned, "complete": complete,
+            "finished_at": ctx.now().isoformat()}
 
 
 def _months_back(moment: datetime, months: int) -> datetime:

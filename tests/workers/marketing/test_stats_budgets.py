@@ -285,6 +285,7 @@ async def test_cleanup_keeps_the_seed_retention(res, run_job, synced, clock):
     result = await run_job("marketing.cleanup_old_stats")
     assert result["result"]["tables_cleaned"] == {"marketing_stats": 1, "marketing_bid_history": 1,
                                                   "marketing_alerts": 1, "marketing_stats_daily": 0, "alerts": 1}
+    assert result["result"]["complete"] is True
     left = await res.db.fetch("SELECT module FROM alerts ORDER BY module")
     assert [r["module"] for r in left] == ["marketing", "watcher", "watcher"]
     assert await res.db.fetchval("SELECT count(*) FROM marketing_stats") == 1
