@@ -155,9 +155,32 @@ async def test_ym_error_envelope_and_420(res):
     client = YmBidsClient(http, res.limiter, account="b", limits=lambda ec: FAST, settings=HttpSettings())
     client.api_key, client.business_id, client.parallel = "key", "77", asyncio.Semaphore(4)
     bids = await client.bids_info(["A"])
-    assert [(b.sku, b.bid) for b in bids] == [("A", 500)]
+    assert [(b["sku"], b["bid"]) for b in bids] == [("A", 500)]
     with pytest.raises(BadResponse):
         await client.bids_info(["A"])
+
+
+async def test_ym_bids_and_prices_are_validated_as_plain_dicts(res):
+    """`bids/info` and `offer-prices` come back as plain dicts, still checked for shape: a bid that is not a
+    number or a price without its value is a BadResponse naming the field; an offer without a price is left out."""
+    def ok(result: dict) -> httpx.Response:
+        return httpx.Response(200, json={"status": "OK", "result": result})
+
+    answers = [ok({"bids": [{"sku": "A", "bid": 500, "extra": 1}, {"sku": "B", "bid": "510"}]}),
+               ok({"offers": [{"offerId": "A", "price": {"value": 1999.5, "currencyId": "RUR"}}, {"offerId": "B"},
+                              {"offerId": "C", "price": None}]}),
+               ok({"bids": [{"sku": "A", "bid": "lots"}]}),
+               ok({"offers": [{"offerId": "A", "price": {"currencyId": "RUR"}}]})]
+    http = httpx.AsyncClient(base_url="https://ym.test", transport=httpx.MockTransport(lambda r: answers.pop(0)))
+    client = YmBidsClient(http, res.limiter, account="b", limits=lambda ec: FAST, settings=HttpSettings())
+    client.api_key, client.business_id, client.parallel = "key", "77", asyncio.Semaphore(4)
+    assert await client.bids_info(["A", "B"]) == [{"sku": "A", "bid": 500}, {"sku": "B", "bid": 510}]
+    assert await client.offer_prices(["A", "B", "C"]) == {"A": 1999.5}
+    with pytest.raises(BadResponse, match=r"bids\.0\.bid"):
+        await client.bids_info(["A"])
+    with pytest.raises(BadResponse, match=r"offers\.0\.price\.value"):
+        await client.offer_prices(["A"])
+    await http.aclose()
 
 
 async def test_wb_campaign_products_are_validated_and_read_by_placement(res):

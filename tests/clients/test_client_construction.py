@@ -45,7 +45,7 @@ async def test_ym_bids_client_built_directly_bounds_its_parallel_requests(res, p
     client.api_key, client.business_id = "key", "77"
     replies = await asyncio.wait_for(asyncio.gather(*(client.bids_info(["A"]) for _ in range(3 * MAX_PARALLEL))),
                                      timeout=30)
-    assert all([(b.sku, b.bid) for b in reply] == [("A", 500)] for reply in replies)
+    assert all([(b["sku"], b["bid"]) for b in reply] == [("A", 500)] for reply in replies)
     assert 1 <= probe.peak <= MAX_PARALLEL
     await http.aclose()
 

@@ -26,7 +26,7 @@ async def test_two_processes_together_keep_four_requests_in_flight(res, parallel
     replies = await asyncio.wait_for(asyncio.gather(*(c.bids_info(["A"]) for c in clients for _ in range(8))),
                                      timeout=30)
     await http.aclose()
-    assert len(replies) == 16 and all(r[0].bid == 500 for r in replies)
+    assert len(replies) == 16 and all(r[0]["bid"] == 500 for r in replies)
     assert probe.peak == MAX_PARALLEL                      # each alone would allow 4, both 8
     assert await res.redis.zcard(YM_IN_FLIGHT.format(business="77")) == 0    # every slot given back
 

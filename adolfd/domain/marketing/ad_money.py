@@ -22,6 +22,16 @@ YM_BID_MIN = 50        # 0.5 % of the price (YM-OA, PUT /v2/businesses/{id}/bids
 YM_BID_MAX = 9999      # 99.99 %
 
 
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """numerator ÷ denominator rounded half away from zero, exactly (Decimal's ROUND_HALF_UP without a Decimal:
+    the bid cycle converts and scales thousands of amounts a run)."""
+    if denominator <= 0:
+        raise ValueError(f"denominator must be positive, got {denominator}")
+    if numerator < 0:
+        return -((-2 * numerator + denominator) // (2 * denominator))
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
 def rouble(amount: Decimal | int | str) -> int:
     """Roubles (possibly fractional) → kopecks, rounded half up. `rouble("185.59") == 18559`."""
     try:
@@ -65,15 +75,14 @@ def ym_bid_to_kopecks(bid: int, price_kopecks: int) -> int:
     """A Yandex Market bid (hundredths of a percent of the price) → what it costs per sale, in kopecks."""
     if price_kopecks <= 0:
         raise ValueError(f"a YM bid needs a positive item price, got {price_kopecks}")
-    return int((Decimal(bid) * price_kopecks / 10_000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return divide_half_up(bid * price_kopecks, 10_000)
 
 
 def kopecks_to_ym_bid(kopecks: int, price_kopecks: int) -> int:
     """Kopecks → a YM bid value for an item of this price, clamped to the API's 50..9999."""
     if price_kopecks <= 0:
         raise ValueError(f"a YM bid needs a positive item price, got {price_kopecks}")
-    raw = (Decimal(kopecks) * 10_000 / price_kopecks).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return max(YM_BID_MIN, min(YM_BID_MAX, int(raw)))
+    return max(YM_BID_MIN, min(YM_BID_MAX, divide_half_up(kopecks * 10_000, price_kopecks)))
 
 
 def percent(part: int | Decimal, whole: int | Decimal) -> Decimal | None:

@@ -28,12 +28,12 @@ One step is 5 % of the bid, at least 1 ₽, rounded half up to the kopeck.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
 from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
-from adolfd.domain.marketing.ad_money import kopecks_to_roubles, percent
+from adolfd.domain.marketing.ad_money import divide_half_up, kopecks_to_roubles
 
 
 class Strategy(StrEnum):
@@ -52,8 +52,10 @@ class BidRules:
     max_change_percent: Decimal = Decimal(20)  # drr / cpo: ±20 % per cycle
     min_change: int = 100                     # kopecks: smaller changes are not sent (seed §7.3.1)
     lower_when_better_by: int = 2             # position: lower when better than target by this much
-    # step_percent ÷ 100 as integers, so a step is integer arithmetic (the cycle takes thousands a run)
+    # step_percent ÷ 100 as integers, and the drr / cpo factor's bounds (1 ∓ max_change_percent ÷ 100) as
+    # numerators over one denominator: the cycle's arithmetic per unit stays in integers
     _step_ratio: tuple[int, int] = field(init=False, repr=False, compare=False)
+    _change_bounds: tuple[int, int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.step_percent <= 0 or self.min_step <= 0 or self.min_change < 0:
@@ -64,11 +66,14 @@ class BidRules:
             raise ValueError("lower_when_better_by must be at least 1")
         numerator, denominator = Decimal(self.step_percent).as_integer_ratio()
         object.__setattr__(self, "_step_ratio", (numerator, denominator * 100))
+        numerator, denominator = Decimal(self.max_change_percent).as_integer_ratio()
+        object.__setattr__(self, "_change_bounds", (100 * denominator - numerator, 100 * denominator + numerator,
+                                                    100 * denominator))
 
     def step(self, bid: int) -> int:
         """One step from `bid` (≥ 0): 5 % of it rounded half up to the kopeck, at least 1 ₽."""
         numerator, denominator = self._step_ratio
-        return max((2 * bid * numerator + denominator) // (2 * denominator), self.min_step)
+        return max(divide_half_up(bid * numerator, denominator), self.min_step)
 
 
 @dataclass(frozen=True)
@@ -171,12 +176,15 @@ def decide_bid(campaign: CampaignTarget, unit: BidUnit, rules: BidRules = BidRul
 def _propose(campaign: CampaignTarget, unit: BidUnit, rules: BidRules) -> tuple[int, str, tuple[str, ...]]:
     if campaign.strategy is Strategy.POSITION:
         return _position(campaign, unit, rules)
-    if campaign.strategy is Strategy.DRR:
-        return _ratio(unit, rules, "drr", target=campaign.target_drr,
-                      actual=percent(unit.stats.spent, unit.stats.revenue))
-    if campaign.strategy is Strategy.CPO:
-        actual = Decimal(unit.stats.spent) / unit.stats.orders if unit.stats.orders else None
-        return _ratio(unit, rules, "cpo", target=campaign.target_cpo, actual=actual)
+    stats = unit.stats
+    if campaign.strategy is Strategy.DRR:          # target ÷ (spent ÷ revenue × 100)
+        assert campaign.target_drr is not None  # checked by CampaignTarget
+        target_n, target_d = Decimal(campaign.target_drr).as_integer_ratio()
+        return _ratio(unit, rules, "drr", (target_n * stats.revenue, target_d * stats.spent * 100)
+                      if stats.revenue else None)
+    if campaign.strategy is Strategy.CPO:          # target ÷ (spent ÷ orders)
+        assert campaign.target_cpo is not None  # checked by CampaignTarget
+        return _ratio(unit, rules, "cpo", (campaign.target_cpo * stats.orders, stats.spent) if stats.orders else None)
     raise ValueError(f"unknown strategy {campaign.strategy!r}")
 
 
@@ -198,24 +206,23 @@ def _position(campaign: CampaignTarget, unit: BidUnit, rules: BidRules) -> tuple
     return proposed, reason, ()
 
 
-def _ratio(unit: BidUnit, rules: BidRules, name: str, *, target: Decimal | int | None,
-           actual: Decimal | None) -> tuple[int, str, tuple[str, ...]]:
-    """`drr` and `cpo`: bid × target ÷ actual, within ±max_change_percent."""
-    assert target is not None  # checked by CampaignTarget
+def _ratio(unit: BidUnit, rules: BidRules, name: str,
+           factor: tuple[int, int] | None) -> tuple[int, str, tuple[str, ...]]:
+    """`drr` and `cpo`: bid × target ÷ actual, within ±max_change_percent. `factor` is target ÷ actual as
+    (numerator, denominator), None when the actual share is undefined (spend with no revenue / no orders)."""
     current = unit.current_bid
     if unit.stats.spent == 0:
         return current, "no_spend", ()
-    low = 1 - rules.max_change_percent / 100
-    high = 1 + rules.max_change_percent / 100
-    if actual is None:  # spend with no revenue / no orders: as far down as one cycle allows
-        factor, reason = low, f"{name}_no_{'revenue' if name == 'drr' else 'orders'}"
+    low, high, bound = rules._change_bounds
+    if factor is None:  # spend with no revenue / no orders: as far down as one cycle allows
+        (numerator, denominator), reason = (low, bound), f"{name}_no_{'revenue' if name == 'drr' else 'orders'}"
     else:
-        factor = Decimal(target) / actual
-        reason = (f"{name}_above_target" if factor < 1 else
-                  f"{name}_below_target" if factor > 1 else f"{name}_on_target")
+        numerator, denominator = factor
+        reason = (f"{name}_above_target" if numerator < denominator else
+                  f"{name}_below_target" if numerator > denominator else f"{name}_on_target")
     limits: tuple[str, ...] = ()
-    if factor < low or factor > high:
-        factor = min(max(factor, low), high)
-        limits = ("max_change_per_cycle",)
-    proposed = int((Decimal(current) * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    return proposed, reason, limits
+    if numerator * bound < low * denominator:
+        numerator, denominator, limits = low, bound, ("max_change_per_cycle",)
+    elif numerator * bound > high * denominator:
+        numerator, denominator, limits = high, bound, ("max_change_per_cycle",)
+    return divide_half_up(current * numerator, denominator), reason, limits

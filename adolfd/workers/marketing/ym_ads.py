@@ -99,16 +99,17 @@ class YmAds(CountedCalls[YmBidsClient]):
 
     async def priced(self, bids: Sequence[YmSkuBid]) -> list[MpUnit]:
         """Units of one page of bids, each bid turned into kopecks with the SKU's current price."""
-        skus = [b.sku for b in bids]
+        skus = [b["sku"] for b in bids]
         prices: dict[str, float] = {}
         chunks = [skus[i:i + MAX_PRICE_IDS] for i in range(0, len(skus), MAX_PRICE_IDS)]
         for part in await gather_limited(self.in_flight, (self._call(self.client.offer_prices(c)) for c in chunks)):
             prices.update(part)
         units = []
         for b in bids:
-            price = rouble(Decimal(str(prices[b.sku]))) if b.sku in prices else None
-            bid = ym_bid_to_kopecks(b.bid, price) if price else 0
-            units.append(MpUnit(b.sku, b.sku, bid, None, price))
+            sku = b["sku"]
+            price = rouble(Decimal(str(prices[sku]))) if sku in prices else None
+            bid = ym_bid_to_kopecks(b["bid"], price) if price else 0
+            units.append(MpUnit(sku, sku, bid, None, price))
         return units
 
     async def _load(self) -> list[MpUnit]:
