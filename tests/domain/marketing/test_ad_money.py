@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from adolfd.domain.marketing.ad_money import (
+    divide_half_up,
     kopecks_to_ozon_micros,
     kopecks_to_roubles,
     kopecks_to_ym_bid,
@@ -11,6 +12,19 @@ from adolfd.domain.marketing.ad_money import (
     percent,
     ym_bid_to_kopecks,
 )
+
+
+@pytest.mark.parametrize("numerator, denominator, quotient", [
+    (5, 2, 3), (-5, 2, -3),            # halves go away from zero, as Decimal's ROUND_HALF_UP
+    (7, 3, 2), (8, 3, 3), (-7, 3, -2), (-8, 3, -3), (0, 9, 0), (10**30 + 1, 2, 5 * 10**29 + 1),
+])
+def test_divide_half_up_rounds_exactly(numerator, denominator, quotient):
+    assert divide_half_up(numerator, denominator) == quotient
+
+
+def test_divide_half_up_needs_a_positive_denominator():
+    with pytest.raises(ValueError, match="denominator"):
+        divide_half_up(1, 0)
 
 
 @pytest.mark.parametrize("text, kopecks", [
