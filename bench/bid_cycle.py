@@ -17,7 +17,7 @@ Then one `run_bid_cycle` is timed (`--repeat N`: N, one after another), and its 
   configuration (`pacing()`), the same table the sandbox is told to enforce before the first request.
 
 Run: `.venv/bin/python bench/bid_cycle.py [--campaigns 20] [--units 500] [--rate 20|published] [--repeat 3]
-[--marketplace all|ozon|wb|ym] [--event-loop auto|uvloop|asyncio]` (the loop `adolfd worker` chooses by default;
+[--marketplace all|ozon|wb|ym] [--event-loop auto|uvloop|asyncio] [--stats-days 7]` (the loop `adolfd worker` chooses by default;
 the CPU that adolfd, its PostgreSQL sessions and the sandbox used during the cycle is printed beside the wall)
 (`--rate published`: each class at its marketplace's published limit, e.g. WB bids 5 a second, YM `bids/info` 500 a
 minute, where the cycle is API-bound; the default 20 a second for every class makes adolfd's own work the limit)
@@ -250,6 +250,22 @@ async def sandbox_process(port: int):
         proc.wait(timeout=10)
 
 
+async def _widen_stats(res, marketplace: str, days: int) -> None:
+    """Each unit's stats rows copied back to `days` days before today with zero figures: the page statement then
+    reads a full window's rows per unit, as in a daemon that has collected for a week, and decides as before."""
+    await res.db.execute(
+        "INSERT INTO marketing_stats (campaign_id, keyword_id, marketplace, brand_id, stat_date, collected_at) "
+        "SELECT s.campaign_id, s.keyword_id, s.marketplace, s.brand_id, s.stat_date - d, s.collected_at - d * "
+        "interval '1 day' FROM marketing_stats s, generate_series(1, $1) AS d WHERE s.marketplace = $2 "
+        "ON CONFLICT DO NOTHING", days - 1, marketplace)
+    per_unit = await res.db.fetchval(
+        "SELECT avg(n) FROM (SELECT count(*) AS n FROM marketing_stats WHERE marketplace = $1 "
+        "AND keyword_id IS NOT NULL AND stat_date > current_date - $2::int GROUP BY keyword_id) AS c",
+        marketplace, days)
+    print(f"set-up: {marketplace} stats widened to {days} days, {float(per_unit or 0):.1f} rows a unit in the window",
+          file=sys.stderr)
+
+
 async def main(args: argparse.Namespace) -> int:
     logging.disable(logging.WARNING)
     chosen = ("wb", "ozon", "ym") if args.marketplace == "all" else (args.marketplace,)
@@ -284,6 +300,8 @@ async def main(args: argparse.Namespace) -> int:
                 await collect_stats(Ctx(res, job_id=f"bench-stats-{mp}",
                                                   spec=resolve("marketing.collect_stats")), marketplace=mp)
                 print(f"set-up: {mp} stats collected at {time.perf_counter() - setup_started:.1f} s", file=sys.stderr)
+                if args.stats_days > 1:
+                    await _widen_stats(res, mp, args.stats_days)
             # the cycle's statements are planned as in a daemon that has run a while: autovacuum has analyzed
             # the tables the set-up just filled (without it, the first cycles hash whole tables)
             await res.db.execute("ANALYZE")
@@ -417,6 +435,9 @@ if __name__ == "__main__":
                         help="run the timed phase in N `adolfd worker marketing` processes (see cycle_in_workers)")
     parser.add_argument("--timeline", action="store_true", help="print when each endpoint class was busy")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed cycle (one process only)")
+    parser.add_argument("--stats-days", type=int, default=1,
+                        help="rows per unit in the stats window, as a daemon that has collected that many days has "
+                             "(7 = the default window); the extra days carry zero figures, so decisions stay the same")
     parser.add_argument("--repeat", type=int, default=1,
                         help="time this many cycles one after another, each a second after the last; the medians "
                              "are printed too")
