@@ -17,8 +17,9 @@ Then one `run_bid_cycle` is timed (`--repeat N`: N, one after another), and its 
   configuration (`pacing()`), the same table the sandbox is told to enforce before the first request.
 
 Run: `.venv/bin/python bench/bid_cycle.py [--campaigns 20] [--units 500] [--rate 20|published] [--repeat 3]
-[--marketplace all|ozon|wb|ym] [--event-loop auto|uvloop|asyncio] [--stats-days 7]` (the loop `adolfd worker` chooses by default;
-the CPU that adolfd, its PostgreSQL sessions and the sandbox used during the cycle is printed beside the wall)
+[--marketplace all|ozon|wb|ym] [--event-loop auto|uvloop|asyncio] [--stats-days 7]` (the loop `adolfd worker`
+chooses by default; the CPU that adolfd, its PostgreSQL sessions and the sandbox used during the cycle is printed
+beside the wall; `--stats-days N`: a full window of N days of stats rows per unit)
 (`--rate published`: each class at its marketplace's published limit, e.g. WB bids 5 a second, YM `bids/info` 500 a
 minute, where the cycle is API-bound; the default 20 a second for every class makes adolfd's own work the limit)
 (`--show-refusals` prints each refused request with the ones before it; `--timeline` when each endpoint class

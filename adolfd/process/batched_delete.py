@@ -1,9 +1,10 @@
 """Retention deletes in short transactions.
 
-The bid history grows by up to a million rows a day, so each night's retention removes about as many. One
-`DELETE` of all of them is one long transaction: it holds back vacuum everywhere while it runs, and a job
-stopped halfway (SIGTERM, timeout) rolls all of it back and starts over the next night. Batches of rows, each
-committed on its own, keep every transaction short; a stopped run keeps what it deleted and leaves the rest."""
+The bid history grows by up to a million rows a day per large account, so each night's retention removes about
+as many. One `DELETE` of all of them is one transaction that grows with the accounts (seconds for a million rows
+on a small host), holding back vacuum while it runs, and a job stopped halfway (SIGTERM, timeout) rolls all of
+it back. Batches of rows, each committed on its own, keep every transaction short; a stopped run keeps what it
+deleted and leaves the rest for the next."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

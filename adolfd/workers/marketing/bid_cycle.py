@@ -290,9 +290,9 @@ async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, toda
     """Campaign safety, then its units page by page as the marketplace lists them: keyword safety and the
     strategy. Pauses are applied here; each page's bid orders are yielded for sending."""
     s = ctx.settings.marketing
-    rules = (bid_rules(s), safety_rules(s))
+    rules, safety = bid_rules(s), safety_rules(s)           # built once for all the campaign's pages
     check = check_campaign(CampaignToday(campaign.name, campaign.spent_today, campaign.revenue_today,
-                                         campaign.daily_limit, campaign.target_drr), rules[1])
+                                         campaign.daily_limit, campaign.target_drr), safety)
     alerts += [PendingAlert(campaign.ref, None, a, f"{a.alert_type.value}:{campaign.id}:{today}") for a in check.alerts]
     if check.action is SafetyAction.PAUSE_CAMPAIGN:
         if await pause_campaign(ctx, acc, campaign, paused_by="safety"):
@@ -307,7 +307,7 @@ async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, toda
             str(exc)), f"bid_config:{campaign.id}:{today}"))
         return
     async for units in acc.unit_pages(campaign.external_id):
-        yield await _decide_units(ctx, acc, campaign, target, rules, units, today, stats, alerts, pages)
+        yield await _decide_units(ctx, acc, campaign, target, (rules, safety), units, today, stats, alerts, pages)
 
 
 async def _page_rows(ctx: Ctx, marketplace: str, today: date, read_at: datetime,
