@@ -22,6 +22,13 @@ YM_BID_MIN = 50        # 0.5 % of the price (YM-OA, PUT /v2/businesses/{id}/bids
 YM_BID_MAX = 9999      # 99.99 %
 
 
+def percent_ratio(percent: Decimal) -> tuple[int, int]:
+    """A percent as the exact fraction it stands for: `percent_ratio(Decimal("2.5")) == (5, 200)` (2.5 ÷ 100).
+    Rules turn their percentages into this once, so per-unit arithmetic stays in integers (`divide_half_up`)."""
+    numerator, denominator = Decimal(percent).as_integer_ratio()
+    return numerator, denominator * 100
+
+
 def divide_half_up(numerator: int, denominator: int) -> int:
     """numerator ÷ denominator rounded half away from zero, exactly (Decimal's ROUND_HALF_UP without a Decimal:
     the bid cycle converts and scales thousands of amounts a run)."""

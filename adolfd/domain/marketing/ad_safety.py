@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
-from adolfd.domain.marketing.ad_money import kopecks_to_roubles, percent
+from adolfd.domain.marketing.ad_money import kopecks_to_roubles, percent, percent_ratio
 from adolfd.domain.marketing.bid_engine import UnitStats
 from adolfd.domain.marketing.budgets import budget_exceeded
 
@@ -39,8 +39,7 @@ class SafetyRules:
             raise ValueError("safety thresholds must be positive")
         if self.low_ctr_percent <= 0 or self.drr_alert_factor <= 0:
             raise ValueError("safety shares must be positive")
-        numerator, denominator = Decimal(self.low_ctr_percent).as_integer_ratio()
-        object.__setattr__(self, "_low_ctr_ratio", (numerator, denominator * 100))
+        object.__setattr__(self, "_low_ctr_ratio", percent_ratio(self.low_ctr_percent))
 
     def ctr_is_low(self, clicks: int, views: int) -> bool:
         """clicks ÷ views × 100 < low_ctr_percent, exactly; no views is no CTR, so not low."""

@@ -33,7 +33,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from adolfd.domain.marketing.ad_alerts import AdAlert, AlertType, SafetyAction, Severity
-from adolfd.domain.marketing.ad_money import divide_half_up, kopecks_to_roubles
+from adolfd.domain.marketing.ad_money import divide_half_up, kopecks_to_roubles, percent_ratio
 
 
 class Strategy(StrEnum):
@@ -64,11 +64,9 @@ class BidRules:
             raise ValueError(f"max_change_percent must be in (0, 100), got {self.max_change_percent}")
         if self.lower_when_better_by < 1:
             raise ValueError("lower_when_better_by must be at least 1")
-        numerator, denominator = Decimal(self.step_percent).as_integer_ratio()
-        object.__setattr__(self, "_step_ratio", (numerator, denominator * 100))
-        numerator, denominator = Decimal(self.max_change_percent).as_integer_ratio()
-        object.__setattr__(self, "_change_bounds", (100 * denominator - numerator, 100 * denominator + numerator,
-                                                    100 * denominator))
+        object.__setattr__(self, "_step_ratio", percent_ratio(self.step_percent))
+        change, whole = percent_ratio(self.max_change_percent)
+        object.__setattr__(self, "_change_bounds", (whole - change, whole + change, whole))
 
     def step(self, bid: int) -> int:
         """One step from `bid` (≥ 0): 5 % of it rounded half up to the kopeck, at least 1 ₽."""
@@ -85,6 +83,8 @@ class CampaignTarget:
     target_position: int | None = None
     target_drr: Decimal | None = None          # percent
     target_cpo: int | None = None              # kopecks
+    # target_drr ÷ 100 as integers, once per campaign rather than once per unit
+    _drr_ratio: tuple[int, int] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_bid <= 0:
@@ -95,6 +95,7 @@ class CampaignTarget:
             raise ValueError("strategy 'drr' needs a positive target_drr (percent)")
         if self.strategy is Strategy.CPO and (self.target_cpo is None or self.target_cpo <= 0):
             raise ValueError("strategy 'cpo' needs a positive target_cpo (kopecks)")
+        object.__setattr__(self, "_drr_ratio", None if self.target_drr is None else percent_ratio(self.target_drr))
 
 
 class UnitStats(NamedTuple):
@@ -178,10 +179,9 @@ def _propose(campaign: CampaignTarget, unit: BidUnit, rules: BidRules) -> tuple[
         return _position(campaign, unit, rules)
     stats = unit.stats
     if campaign.strategy is Strategy.DRR:          # target ÷ (spent ÷ revenue × 100)
-        assert campaign.target_drr is not None  # checked by CampaignTarget
-        target_n, target_d = Decimal(campaign.target_drr).as_integer_ratio()
-        return _ratio(unit, rules, "drr", (target_n * stats.revenue, target_d * stats.spent * 100)
-                      if stats.revenue else None)
+        assert campaign._drr_ratio is not None  # checked by CampaignTarget
+        target_n, target_d = campaign._drr_ratio
+        return _ratio(unit, rules, "drr", (target_n * stats.revenue, target_d * stats.spent) if stats.revenue else None)
     if campaign.strategy is Strategy.CPO:          # target ÷ (spent ÷ orders)
         assert campaign.target_cpo is not None  # checked by CampaignTarget
         return _ratio(unit, rules, "cpo", (campaign.target_cpo * stats.orders, stats.spent) if stats.orders else None)

@@ -307,7 +307,7 @@ async def _decide_campaign(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, toda
             str(exc)), f"bid_config:{campaign.id}:{today}"))
         return
     async for units in acc.unit_pages(campaign.external_id):
-        yield await _decide_units(ctx, acc, campaign, target, (rules, safety), units, today, stats, alerts, pages)
+        yield await _decide_units(ctx, acc, campaign, target, rules, safety, units, today, stats, alerts, pages)
 
 
 async def _page_rows(ctx: Ctx, marketplace: str, today: date, read_at: datetime,
@@ -324,10 +324,9 @@ async def _page_rows(ctx: Ctx, marketplace: str, today: date, read_at: datetime,
 
 
 async def _decide_units(ctx: Ctx, acc: AdAccount, campaign: CampaignRow, target: CampaignTarget,
-                        rules_and_safety: tuple[BidRules, SafetyRules], units: list[MpUnit], today: date,
+                        rules: BidRules, safety: SafetyRules, units: list[MpUnit], today: date,
                         stats: CycleStats, alerts: list[PendingAlert], pages: _Pages) -> list[_Order]:
     """One page of a campaign's units: stored, checked, and a bid decided for each; its pauses applied."""
-    rules, safety = rules_and_safety
     rows = await pages.rows(campaign.id, units)
     orders: list[_Order] = []
     pauses: list[tuple[int, str]] = []

@@ -9,7 +9,6 @@ import functools
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from adolfd.clients.ym_bids import MAX_PRICE_IDS, MAX_PUT_BIDS, YmBidsClient, YmSkuBid
@@ -107,7 +106,7 @@ class YmAds(CountedCalls[YmBidsClient]):
         units = []
         for b in bids:
             sku = b["sku"]
-            price = rouble(Decimal(str(prices[sku]))) if sku in prices else None
+            price = rouble(str(prices[sku])) if sku in prices else None
             bid = ym_bid_to_kopecks(b["bid"], price) if price else 0
             units.append(MpUnit(sku, sku, bid, None, price))
         return units
@@ -136,7 +135,7 @@ class YmAds(CountedCalls[YmBidsClient]):
             for item in order.items:
                 if not item.bidFee or not item.shopSku:
                     continue            # not a boosted sale
-                revenue = rouble(Decimal(str(item.buyer_total)))
+                revenue = rouble(str(item.buyer_total))
                 acc = per_unit[(item.shopSku, day)]
                 acc[0] += revenue * item.bidFee // 10_000
                 acc[1] += 1
