@@ -31,16 +31,17 @@ class FinishBatcher:
         self.pending: list[Call] = []
         self.flusher: asyncio.Task[None] | None = None
 
-    async def call(self, keys: list[Any], args: list[Any]) -> Any:
-        """Run the script with these keys and arguments in the next batch; its reply."""
+    def submit(self, keys: list[Any], args: list[Any]) -> asyncio.Future[Any]:
+        """Queue the script with these keys and arguments for the next batch; the future of its reply. The call
+        is sent whether or not anyone still awaits that future: a cancelled job task cannot drop its finish."""
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.pending.append((keys, args, done))
         if self.flusher is None or self.flusher.done():
             self.flusher = asyncio.create_task(self._flush())
-        return await done
+        return done
 
     async def _flush(self) -> None:
-        await asyncio.sleep(0)                      # the other jobs ending in this turn join the batch
+        # A new task's first step runs in the loop's next turn: the other jobs ending in this turn have joined.
         while self.pending:
             batch, self.pending = self.pending, []
             try:

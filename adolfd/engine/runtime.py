@@ -158,8 +158,10 @@ class AdolfdWorker(Worker):
             await self._wait_for(self.wake_event, self._idle_wait)
 
     async def _wait_for(self, event: asyncio.Event, timeout: float) -> None:
+        """In this task, not one wait_for would start: the poll follows the event one turn of the loop sooner."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await event.wait()
         event.clear()
 
     async def _poll_iteration(self) -> None:
@@ -217,9 +219,16 @@ class AdolfdWorker(Worker):
     async def finish_job(self, job_id: str, finish: bool, result_data: bytes | None,
                          result_timeout_s: float | None, keep_result_forever: bool, incr_score: int | None,
                          keep_in_progress: float | None) -> None:
+        await self.finish_soon(job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score,
+                               keep_in_progress)
+
+    def finish_soon(self, job_id: str, finish: bool, result_data: bytes | None, result_timeout_s: float | None,
+                    keep_result_forever: bool, incr_score: int | None, keep_in_progress: float | None,
+                    ) -> asyncio.Future[Any]:
         """ARQ's finish transaction as one Lua call (same keys, same effects), plus the job's run-book entry
         (adolfd.engine.execution): one command a job instead of eight, sent with the other finishes of the
-        moment in one write (adolfd.engine.finish_batch)."""
+        moment in one write (adolfd.engine.finish_batch). Queued before this returns, so it is written even if
+        the job's task is cancelled while it waits; the future is the write's reply."""
         pending = self.ctx.get("runbook_sink", {}).pop(job_id, None)
         keys, run = pending if pending is not None else ((), None)
         payload = json.dumps(run, default=str) if run else ""
@@ -232,7 +241,7 @@ class AdolfdWorker(Worker):
             self._finishes = FinishBatcher(self.pool, FINISH_JOB, self._finish_outage)
         # The job has run: the batcher keeps trying through a Redis outage, or it would run again once its claim
         # expires.
-        await self._finishes.call(
+        return self._finishes.submit(
             keys=[in_progress_key_prefix + job_id, result_key_prefix + job_id, retry_key_prefix + job_id,
                   job_key_prefix + job_id, abort_jobs_ss, self.queue_name, RUNS, SUCCESS],
             args=[job_id, int(finish), result_data or b"", px, incr_score or 0,
