@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 from contextvars import ContextVar, Token
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -74,17 +75,40 @@ class SyslogPrefixRenderer:
         return f"<{SYSLOG_PRIORITY.get(level, 6)}>{self._encode(event)}"
 
 
+class JsonLine:
+    """The processors of adolfd's own lines in one call: job fields, level, UTC ISO time, masked secrets, the
+    traceback, then the line. The same line as `LINE_STEPS` one by one (a test compares them), for a sixth of the
+    calls: every job logs two lines, and their processing was a tenth of a job's cost."""
+
+    def __init__(self) -> None:
+        self._render = SyslogPrefixRenderer()
+
+    def __call__(self, logger: WrappedLogger, name: str, event: EventDict) -> str:
+        fields = _JOB_FIELDS.get()
+        if fields:
+            event = {**fields, **event}
+        event["level"] = "warning" if name == "warn" else "error" if name == "exception" else name
+        event["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        event = mask_secrets(logger, name, event)
+        if "exc_info" in event:
+            event = structlog.processors.format_exc_info(logger, name, event)
+        return self._render(logger, name, event)
+
+
+SHARED_STEPS: list[Processor] = [
+    merge_job_fields,
+    structlog.processors.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    mask_secrets,
+]
+LINE_STEPS: list[Processor] = [*SHARED_STEPS, structlog.processors.format_exc_info, SyslogPrefixRenderer()]
+
+
 def configure(level: str = "info", stream: Any = None) -> None:
     """Idempotent; stdlib logging (arq, aiogram, asyncpg) goes through the same renderer."""
     stream = stream or sys.stdout
-    shared: list[Processor] = [
-        merge_job_fields,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        mask_secrets,
-    ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, SyslogPrefixRenderer()],
+        processors=[JsonLine()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
@@ -97,7 +121,7 @@ def configure(level: str = "info", stream: Any = None) -> None:
                 structlog.processors.format_exc_info,
                 SyslogPrefixRenderer(),
             ],
-            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            foreign_pre_chain=[*SHARED_STEPS, structlog.stdlib.add_logger_name],
         )
     )
     root = logging.getLogger()

@@ -4,6 +4,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
+import sys
+from datetime import UTC, datetime
 
 import structlog
 from adolfd.process import logs
@@ -62,3 +65,38 @@ async def test_every_line_logged_while_a_job_runs_carries_its_fields():
         assert outside["event"] == "after_the_job" and "job_id" not in outside
     finally:
         logs.configure("info")
+
+
+def test_the_one_call_line_is_the_line_of_the_processors_one_by_one():
+    """`JsonLine` does in one call what `LINE_STEPS` do in six; the lines must not differ but for the time."""
+    def by_steps(name: str, event: dict) -> str:
+        for step in logs.LINE_STEPS:
+            event = step(None, name, event)
+        return event
+
+    def without_time(line: str) -> tuple[str, dict]:
+        fields = json.loads(line[line.index(">") + 1:])
+        stamp = fields.pop("timestamp")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp), stamp
+        return line[:line.index(">") + 1], fields
+
+    try:
+        raise ValueError("боль")
+    except ValueError:
+        failure = sys.exc_info()
+    events = [
+        ("info", {"event": "job_started", "args": {"sleep_ms": 50}, "fire_time": None}),
+        ("warn", {"event": "job_retry", "api_key": "abc", "password": "", "error": "Ошибка: нет"}),
+        ("exception", {"event": "job_failed", "exc_info": failure}),
+        ("error", {"event": "job_failed", "exc_info": True}),
+        ("debug", {"event": "odd", "when": datetime(2026, 12, 1, tzinfo=UTC), "attempt": 3}),
+    ]
+    for fields in (None, {"job": "probe", "job_id": "j-1", "attempt": 1}):
+        for name, event in events:
+            if fields is None:
+                one, steps = logs.JsonLine()(None, name, dict(event)), by_steps(name, dict(event))
+            else:
+                with logs.job_fields(**fields):
+                    one, steps = logs.JsonLine()(None, name, dict(event)), by_steps(name, dict(event))
+            assert without_time(one) == without_time(steps)
+            assert list(json.loads(one[one.index(">") + 1:])) == list(json.loads(steps[steps.index(">") + 1:]))
