@@ -7,6 +7,9 @@ completion), read from each system's own result records (ARQ/adolfd `st`/`ft`, C
 commands per job are the INFO commandstats delta over the worker's run (the bench's own polls subtracted).
 Start it through bench/compare.sh (it builds Celery's virtual environment); directly:
 `.venv/bin/python bench/compare.py --celery-python /var/tmp/adolfd-bench-celery/bin/python [--rounds 3]`.
+Two versions of adolfd side by side: run `--systems adolfd-c200 --kinds io --rounds 1` alternately from a
+directory without an `adolfd/` of its own, with `PYTHONPATH=<checkout>` naming each version (the worker process
+imports adolfd from there).
 """
 from __future__ import annotations
 
@@ -53,9 +56,10 @@ async def wait_until(check, poll: float = 0.1, timeout: float = 900) -> int:
     raise TimeoutError("the run did not finish")
 
 
-async def arq_span(r: aioredis.Redis) -> tuple[int, float]:
-    """(results, last − first completion in s) from ARQ result records (adolfd's JSON or ARQ's pickle)."""
-    finishes = []
+async def arq_span(r: aioredis.Redis) -> tuple[int, float, float]:
+    """(results, last − first completion in s, median start-to-finish of a job in ms) from ARQ result records
+    (adolfd's JSON or ARQ's pickle). A 50 ms job's start-to-finish beyond 50 ms is its wait for the event loop."""
+    finishes, in_job = [], []
     keys = [k async for k in r.scan_iter("arq:result:*", count=2000)]
     for i in range(0, len(keys), 1000):
         for raw in await r.mget(keys[i:i + 1000]):
@@ -64,7 +68,8 @@ async def arq_span(r: aioredis.Redis) -> tuple[int, float]:
             except (UnicodeDecodeError, ValueError):
                 data = pickle.loads(raw)  # noqa: S301 — bare ARQ's own results in our private Redis
             finishes.append(data["ft"])
-    return len(finishes), (max(finishes) - min(finishes)) / 1000
+            in_job.append(data["ft"] - data["st"])
+    return len(finishes), (max(finishes) - min(finishes)) / 1000, statistics.median(in_job)
 
 
 async def celery_span(r: aioredis.Redis) -> tuple[int, float]:
@@ -114,10 +119,10 @@ async def run_arq(url: str, kind: str, jobs: int) -> dict:
                     "--max-jobs", "200", "--poll-delay", "0.05", "--read-limit", "1000"], check=True,
                    stdout=subprocess.DEVNULL)
     used = await commands(pool) - before - 1
-    count, span = await arq_span(pool)
+    count, span, in_job = await arq_span(pool)
     await pool.flushdb()
     await pool.aclose()
-    return {"jobs": count, "span": span, "commands": used}
+    return {"jobs": count, "span": span, "commands": used, "in_job_ms": in_job}
 
 
 async def run_adolfd(url: str, db_url: str, kind: str, jobs: int) -> dict:
@@ -142,15 +147,18 @@ async def run_adolfd(url: str, db_url: str, kind: str, jobs: int) -> dict:
             worker.wait(60)
         except subprocess.TimeoutExpired:
             worker.kill()
-    count, span = await arq_span(pool)
+    count, span, in_job = await arq_span(pool)
     await pool.flushdb()
     await pool.aclose()
-    return {"jobs": count, "span": span, "commands": used}
+    return {"jobs": count, "span": span, "commands": used, "in_job_ms": in_job}
 
 
 async def main(args: argparse.Namespace) -> None:
     sizes = {("celery-prefork-c2", "io"): args.prefork_io_jobs, ("celery-threads-c50", "io"): args.threads_io_jobs,
              ("celery-prefork-c2", "noop"): args.prefork_noop_jobs}
+    unknown = set(args.systems.split(",")) - set(SYSTEMS)
+    if unknown:
+        raise SystemExit(f"unknown systems {sorted(unknown)}; choose from {', '.join(SYSTEMS)}")
     runs: dict[tuple[str, str], list[dict]] = {}
     async with private_redis() as base, scratch(base) as (db_url, url):
         for round_no in range(1, args.rounds + 1):
@@ -167,8 +175,10 @@ async def main(args: argparse.Namespace) -> None:
                         out = await run_adolfd(url, db_url, kind, jobs)
                     out["rate"] = (out["jobs"] - 1) / out["span"]
                     runs.setdefault((system, kind), []).append(out)
+                    in_job = f"  job start to finish, median {out['in_job_ms']:.0f} ms" if "in_job_ms" in out else ""
                     print(f"round {round_no} {kind:4} {system:20} {out['jobs']:6d} jobs {out['rate']:8.1f}/s "
-                          f"{out['commands'] / out['jobs']:5.1f} Redis commands/job", file=sys.stderr, flush=True)
+                          f"{out['commands'] / out['jobs']:5.1f} Redis commands/job{in_job}", file=sys.stderr,
+                          flush=True)
     print(f"\n| job | system | jobs/s (median of {args.rounds}) | all rounds | × Celery prefork | × bare ARQ "
           "| Redis commands/job |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -191,5 +201,5 @@ if __name__ == "__main__":
     p.add_argument("--threads-io-jobs", type=int, default=4000, help="Celery threads' 50 ms runs")
     p.add_argument("--prefork-noop-jobs", type=int, default=4000, help="Celery prefork's no-op runs")
     p.add_argument("--kinds", default="io,noop")
-    p.add_argument("--systems", default=",".join(SYSTEMS))
+    p.add_argument("--systems", default=",".join(SYSTEMS), help=f"a comma-separated subset of {','.join(SYSTEMS)}")
     asyncio.run(main(p.parse_args()))

@@ -8,10 +8,11 @@ same TTL as ARQ's), counts the try, reads the job and consumes a pending abort, 
 A process that loses a race never sees the job, so processes on one queue do not contend.
 
 `run_claimed_job` is ARQ 0.28's `Worker.run_job` from the point where that read is done (the version is pinned
-by tests/platform/test_arq_contract.py). It differs in three ways that change no effect: the job's coroutine runs
-in the claim's own task (ARQ starts another and waits for it), the finish is queued for the next batch write
-without a shield around it (adolfd.engine.finish_batch), and ARQ's per-job log lines are formatted only when its
-logger would print them. Each of the first two saves wake-ups of a busy event loop, which every job waits for.
+by tests/platform/test_arq_contract.py). It differs in ways that change no effect: the job's coroutine runs in
+the claim's own task (ARQ starts another and waits for it); the finish is queued for the next batch write without
+a shield around it (adolfd.engine.finish_batch), and the job's slot takes the next job while that write is on its
+way; ARQ's per-job log lines are formatted only when its logger would print them. The first two save wake-ups of a
+busy event loop, which every job waits for.
 """
 from __future__ import annotations
 
@@ -225,7 +226,9 @@ async def run_claimed_job(worker: AdolfdWorker, claimed: ClaimedJob) -> None:  #
         await worker.on_job_end(ctx)
     # Queued at once, so a cancellation of this task cannot drop it (what ARQ's shield is for), without the
     # shield's extra task and wake-ups.
-    await worker.finish_soon(job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score,
-                             keep_in_progress)
+    finishing = worker.finish_soon(job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score,
+                                   keep_in_progress)
+    worker.release_slot_early()
+    await finishing
     if worker.after_job_end:
         await worker.after_job_end(ctx)

@@ -132,6 +132,7 @@ class AdolfdWorker(Worker):
         self._outage = Backoff("queue_poll", queue=self.queue_name)
         self._finish_outage = Backoff("job_finish", queue=self.queue_name)
         self._finishes: FinishBatcher | None = None
+        self._released_early: set[asyncio.Task[None]] = set()
 
     async def main(self) -> None:
         self.ctx["redis"] = self.pool
@@ -206,12 +207,27 @@ class AdolfdWorker(Worker):
             self.job_counter += 1
             self._claimed_last += 1
             task = self.loop.create_task(run_claimed_job(self, claimed))
-            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            task.add_done_callback(self._job_task_done)
             self.tasks[claimed.job_id] = task
 
     def _release_sem_dec_counter_on_complete(self) -> None:
         super()._release_sem_dec_counter_on_complete()
         self.slot_freed.set()
+
+    def release_slot_early(self) -> None:
+        """The running job's work is over and its finish queued (adolfd.engine.claim): its slot takes the next job
+        while the finish is written. The task stays in `tasks` until then, so the claim still counts as this
+        process's (liveness, the drain)."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._released_early:
+            self._released_early.add(task)
+            self._release_sem_dec_counter_on_complete()
+
+    def _job_task_done(self, task: asyncio.Task[None]) -> None:
+        if task in self._released_early:
+            self._released_early.discard(task)
+        else:
+            self._release_sem_dec_counter_on_complete()
 
     async def heart_beat(self) -> None:
         await self.record_health()

@@ -106,3 +106,27 @@ async def test_a_cancelled_job_task_still_writes_its_finish_and_goes_back_to_the
 
 async def _not(awaitable) -> bool:
     return not await awaitable
+
+
+async def test_slots_taken_back_before_the_finish_write_never_run_more_than_max_jobs_at_once(res):
+    """A job's slot takes the next job while its finish is written: still never more than `max_jobs` jobs in
+    their code at once, each job once, and every slot back when the queue is done."""
+    running, peak = 0, 0
+
+    async def counted(ctx: dict) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.005)
+        running -= 1
+
+    worker = _worker(res, [func(counted, name="counted")], burst=True)
+    slots_at_rest = worker.sem._value
+    job_ids = [await _enqueue(res, "counted") for _ in range(80)]
+    await asyncio.wait_for(worker.main(), 30)
+    assert peak == worker.max_jobs == 4
+    assert worker.jobs_complete == 80 and worker.jobs_failed == worker.jobs_retried == 0
+    assert worker.job_counter == 0 and worker.sem._value == slots_at_rest and not worker._released_early
+    for job_id in job_ids:
+        info = await arq_job(res.redis, job_id, QUEUE).result_info()
+        assert info is not None and info.success and info.job_try == 1
