@@ -140,7 +140,7 @@ class AdolfdWorker(Worker):
             try:
                 await self._poll_iteration()
                 await self._release_orphaned_claims()
-                if self.burst and (0 <= self.max_burst_jobs <= self._jobs_started()
+                if self.burst and (0 <= self.max_burst_jobs <= self._jobs_begun()
                                    or await self.pool.zcard(self.queue_name) == 0):
                     await asyncio.gather(*self.tasks.values(), return_exceptions=True)
                     return
@@ -171,7 +171,7 @@ class AdolfdWorker(Worker):
         self._claimed_last = 0
         count = self.max_jobs - self.job_counter
         if self.burst and self.max_burst_jobs >= 0:
-            count = min(count, self.max_burst_jobs - self._jobs_started())
+            count = min(count, self.max_burst_jobs - self._jobs_begun())
         if self.allow_pick_jobs and count > 0:
             await self.claim_jobs(count)
         if self.allow_abort_jobs:
@@ -222,6 +222,11 @@ class AdolfdWorker(Worker):
         if task is not None and task not in self._released_early:
             self._released_early.add(task)
             self._release_sem_dec_counter_on_complete()
+
+    def _jobs_begun(self) -> int:
+        """ARQ's `_jobs_started` without counting twice a job whose finish is still being written: it is in
+        `tasks` and already in ARQ's complete, failed or retried counts."""
+        return self._jobs_started() - sum(1 for task in self.tasks.values() if task in self._released_early)
 
     def _job_task_done(self, task: asyncio.Task[None]) -> None:
         if task in self._released_early:

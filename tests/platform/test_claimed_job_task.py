@@ -130,3 +130,31 @@ async def test_slots_taken_back_before_the_finish_write_never_run_more_than_max_
     for job_id in job_ids:
         info = await arq_job(res.redis, job_id, QUEUE).result_info()
         assert info is not None and info.success and info.job_try == 1
+
+
+async def test_a_job_whose_finish_is_still_being_written_counts_once_towards_max_burst_jobs(res):
+    """Its task is still in `tasks` and ARQ already counts it complete: `max_burst_jobs` must not see two jobs
+    (a burst would stop one job early; the review-drafting fault test saw it under load)."""
+    async def noop(ctx: dict) -> None:
+        return None
+
+    worker = _worker(res, [func(noop, name="noop")], burst=True, max_burst_jobs=3)
+    written = asyncio.get_running_loop().create_future()
+
+    async def finishing() -> None:
+        worker.release_slot_early()
+        await written
+
+    worker.job_counter += 1
+    await worker.sem.acquire()
+    task = asyncio.create_task(finishing())
+    task.add_done_callback(worker._job_task_done)
+    worker.tasks["j-1"] = task
+    worker.jobs_complete = 1
+    await asyncio.sleep(0)                          # the task frees its slot and waits for its write
+    assert worker.job_counter == 0
+    assert worker._jobs_started() == 2 and worker._jobs_begun() == 1
+    written.set_result(None)
+    await task
+    await asyncio.sleep(0)
+    assert not worker._released_early and worker.job_counter == 0
