@@ -84,9 +84,7 @@ class JsonLine:
         self._render = SyslogPrefixRenderer()
 
     def __call__(self, logger: WrappedLogger, name: str, event: EventDict) -> str:
-        fields = _JOB_FIELDS.get()
-        if fields:
-            event = {**fields, **event}
+        event = merge_job_fields(logger, name, event)
         event["level"] = "warning" if name == "warn" else "error" if name == "exception" else name
         event["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         event = mask_secrets(logger, name, event)

@@ -30,6 +30,10 @@ async def _until(check, timeout: float = 10) -> None:
             await asyncio.sleep(0.02)
 
 
+async def _not(awaitable) -> bool:
+    return not await awaitable
+
+
 async def test_an_aborted_running_job_is_cancelled_in_its_code_and_finished_once(res):
     reached: list[str] = []
 
@@ -102,10 +106,6 @@ async def test_a_cancelled_job_task_still_writes_its_finish_and_goes_back_to_the
     assert await res.redis.zscore(QUEUE, job_id) is not None        # still queued: it will run again
     assert await arq_job(res.redis, job_id, QUEUE).result_info() is None
     assert worker.jobs_retried == 1
-
-
-async def _not(awaitable) -> bool:
-    return not await awaitable
 
 
 async def test_slots_taken_back_before_the_finish_write_never_run_more_than_max_jobs_at_once(res):
