@@ -12,6 +12,8 @@ Then one `run_bid_cycle` is timed (`--repeat N`: N, one after another), and its 
 - lower bound = the largest over the endpoint classes of (requests of that class ÷ its rate): every class has
   its own limit and the cycle can send to several classes at once (campaigns overlap), so no schedule beats the
   busiest class. The marketplaces run concurrently, so the cycle's lower bound is the largest of theirs;
+- where the busiest class cannot start before another class's answer (WB's bids name the products of the
+  campaign listing), the sandbox's own time to answer that request, and the bound and ratio with it added;
 - wall time of the whole cycle and its ratio to the lower bound (target ≤ 1.1, zero refusals);
 - 429/420 refusals of the whole run, set-up included: every job of the run (set-up and cycle) paces by one
   configuration (`pacing()`), the same table the sandbox is told to enforce before the first request.
@@ -23,9 +25,10 @@ beside the wall; `--stats-days N`: a full window of N days of stats rows per uni
 (`--rate published`: each class at its marketplace's published limit, e.g. WB bids 5 a second, YM `bids/info` 500 a
 minute, where the cycle is API-bound; the default 20 a second for every class makes adolfd's own work the limit)
 (`--show-refusals` prints each refused request with the ones before it; `--timeline` when each endpoint class
-was busy during the cycle). `--processes N` runs the timed phase in N `adolfd worker marketing` processes on one
-Redis instead of in this process: the cycle in one of them, a campaign sync (which reads through the cycle's own
-endpoint classes) in each of the others at the same moment; the refusals then say whether the limiter holds
+was busy during the cycle, and each answer's time where a class has 30 or fewer). `--processes N` runs the timed
+phase in N `adolfd worker marketing` processes on one Redis instead of in this process: the cycle in one of
+them, a campaign sync (which reads through the cycle's own endpoint classes) in each of the others at the same
+moment; the refusals then say whether the limiter holds
 across processes, and the wall is the whole phase's (see `cycle_in_workers`).
 Uses a scratch PostgreSQL database and a redis-server of its own, both gone afterwards.
 """
@@ -77,6 +80,9 @@ CLASSES = {
     "ozon": {"default": "default"},
     "ym": {"bids_info": "bids_info", "offer_prices": "offer_prices", "bids": "bids"},
 }
+# a class whose first request has to wait for another class's answer: WB's bids name the products its campaign
+# listing returned. The sandbox's own time to answer that listing is reported beside the bound.
+WAITS_FOR = {("wb", "bids"): "adverts"}
 API = {"wb": "wb_advert", "ozon": "ozon_performance", "ym": "ym"}
 # classes used by the untimed set-up only (campaign sync, stats): (sandbox class, adolfd class, rate/s, burst)
 SETUP_CLASSES = {"wb": [("fullstats", "fullstats", 50.0, 10), ("bids_min", "bids_min", 50.0, 10)], "ozon": [],
@@ -194,6 +200,8 @@ def print_timeline(rows: list[dict], started_at: datetime, chosen: tuple[str, ..
     for (mp, cls), times in sorted(spans.items(), key=lambda kv: min(kv[1])):
         print(f"  timeline {mp:5} {str(cls):14} {len(times):4d} answers, first {min(times):6.3f} s, "
               f"last {max(times):6.3f} s")
+        if len(times) <= 30:           # few enough to show the pace between them
+            print("    at " + " ".join(f"{t:.3f}" for t in sorted(times)))
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -377,8 +385,7 @@ async def timed_cycle(args: argparse.Namespace, res, control: httpx.AsyncClient,
             profile.dump_stats(args.profile)
     sandbox_cpu, postgres_cpu = cpu_seconds([sandbox_pid]) - others_cpu[0], cpu_seconds(backends) - others_cpu[1]
     after = (await control.get("/_sandbox/counters")).json()
-    log_rows = ((await control.get("/_sandbox/requests")).json()["requests"]
-                if args.show_refusals or args.timeline else [])
+    log_rows = (await control.get("/_sandbox/requests")).json()["requests"]
     return Cycle(result, wall, cpu, gc_pauses.seconds, sandbox_cpu, postgres_cpu, before, after, started_at,
                  [r for r in log_rows if datetime.fromisoformat(r["at"]) >= started_at])
 
@@ -412,6 +419,13 @@ def report(args: argparse.Namespace, chosen: tuple[str, ...], table: list, cycle
         done = result["marketplaces"].get(mp, {})
         print(f"  {mp:5} requests {sum(per_class.values()):5d} {dict(per_class)}  bids set "
               f"{done.get('bids_updated', 0):6d}  lower bound {bounds[mp]:6.2f} s (busiest class {busiest})")
+        before = WAITS_FOR.get((mp, str(busiest)))
+        served = [r["duration_ms"] / 1000 for r in log_rows if r["api"] == FAKE[mp]
+                  and sandbox_class(mp, r["method"], r["path"]) == before]
+        if served:         # no client can send the busiest class's first request before this answer
+            print(f"  {mp:5} its {busiest} wait for {before}: the sandbox took {max(served) * 1000:.0f} ms to answer "
+                  f"it; with that wait the bound is {bounds[mp] + max(served):.2f} s, the wall "
+                  f"{wall / (bounds[mp] + max(served)):.3f}× of it")
     bound = max(bounds.values())
     cpu_note = (f" (CPU: the sandbox {cycle.sandbox_cpu:.2f} s)" if args.processes else
                 f" (CPU: adolfd {cycle.cpu:.2f} s, {cycle.gc_seconds:.2f} s of it garbage collection, its "
