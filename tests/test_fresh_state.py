@@ -23,7 +23,7 @@ async def test_the_next_test_starts_empty_with_ids_from_one_and_no_pacing(res, s
     new_id = await res.db.fetchval("INSERT INTO alerts (module, alert_type, severity, message) "
                                    "VALUES ('m', 't', 'low', 'x') RETURNING id")
     assert new_id == 1
-    assert res.paced._last == {}
+    assert res.paced._due == {}
     assert sandbox.sandbox.counter("fresh_state_probe", "k") == 0
 
 

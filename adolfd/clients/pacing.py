@@ -10,6 +10,12 @@ no sooner than one interval after the previous one. In this process a lock per b
 processes and hosts the shared limiter's `space` check does the same in Redis (a worker that woke late would
 otherwise send right before another worker's request that is on time: the 429 that several processes drew with
 slots alone). The advertising clients (bid cycle) use it.
+
+One interval after a send that left late would carry its lateness into every send after it: ten bid requests
+each a few milliseconds late, because the loop was deciding the next slice, lose tens of milliseconds in all.
+Where the server's burst leaves room (`RateLimit.catch_up`), the next send is due one interval after the time
+the late one was due, at most that share of an interval sooner than one interval after it left: the sends keep
+to their slots, and never run more than that share of an interval ahead of one an interval.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from adolfd.settings import RateLimit
 class PacedLimiter:
     def __init__(self, shared: RateLimiter) -> None:
         self.shared = shared
-        self._last: dict[str, float] = {}
+        self._due: dict[str, float] = {}            # bucket → when its next send is due (monotonic)
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def reserve(self, key: str, limit: RateLimit) -> float:
@@ -37,18 +43,21 @@ class PacedLimiter:
         return await self.shared.acquire(key, limit)
 
     async def stamp(self, key: str, limit: RateLimit) -> float:
-        """Right before the send: wait until one interval has passed since the bucket's last send, from this
-        process and from any other, and record this one as leaving now."""
+        """Right before the send: wait until the bucket's next send is due, from this process and from any other,
+        and record this one as leaving now. A send is due one interval after the last, or after when the last
+        was due if that one left late: up to `limit.catch_up` of an interval sooner."""
         waited = 0.0
+        interval = 1.0 / limit.rate
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            ready = self._last.get(key, 0.0) + 1.0 / limit.rate
+            due = self._due.get(key, 0.0)
+            ready = due - interval * limit.catch_up
             now = time.monotonic()
             if ready > now:
                 await asyncio.sleep(ready - now)
                 waited += ready - now
             waited += await self.shared.space(key, limit)
-            self._last[key] = time.monotonic()
+            self._due[key] = max(due, time.monotonic()) + interval
         return waited
 
     async def penalise(self, key: str, seconds: float, limit: RateLimit | None = None) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 from typing import Protocol
 
 from redis.asyncio import Redis
 
-from adolfd.keys import RATELIMIT, RATELIMIT_SENT
+from adolfd.keys import RATELIMIT, RATELIMIT_DUE
 from adolfd.settings import RateLimit
 
 # KEYS[1] = bucket; ARGV = emission interval ms, burst tolerance ms. Returns the wait in ms.
@@ -45,16 +46,24 @@ return 0
 """
 
 
-# KEYS[1] = the bucket's last send; ARGV[1] = emission interval µs. 0: send now (recorded as the last send);
-# otherwise the µs to wait before asking again. Nothing is booked ahead, so a caller that wakes late never
-# leaves right behind one that woke on time.
+# KEYS[1] = the bucket's next send: when it is due and which limiter sent the last; ARGV[1] = emission interval µs,
+# ARGV[2] = how much sooner a send may leave after one of its own limiter (µs, RateLimit.catch_up), ARGV[3] = this
+# limiter. 0: send now (the due time moves one interval on, from now if it has passed); otherwise the µs to wait
+# before asking again. Nothing is booked ahead, so a caller that wakes late never leaves right behind one that
+# woke on time; and a send right after another process's waits the whole interval, since that process's request
+# may still be on its way.
 _SPACE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
-local last = tonumber(redis.call('GET', KEYS[1]) or 0)
-if now < last + interval then return last + interval - now end
-redis.call('SET', KEYS[1], now, 'PX', math.ceil(interval / 1000) + 1000)
+local last = redis.call('HMGET', KEYS[1], 'due', 'by')
+local due = tonumber(last[1] or 0)
+local early = 0
+if last[2] == ARGV[3] then early = tonumber(ARGV[2]) end
+if now < due - early then return due - early - now end
+if due < now then due = now end
+redis.call('HSET', KEYS[1], 'due', due + interval, 'by', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(interval / 1000) * 2 + 1000)
 return 0
 """
 
@@ -76,13 +85,14 @@ class Limiter(Protocol):
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, prefix: str = RATELIMIT, sent_prefix: str = RATELIMIT_SENT) -> None:
+    def __init__(self, redis: Redis, prefix: str = RATELIMIT, due_prefix: str = RATELIMIT_DUE) -> None:
         self._redis = redis
         self._prefix = prefix
-        self._sent_prefix = sent_prefix
+        self._due_prefix = due_prefix
         self._script = redis.register_script(_RESERVE)
         self._push = redis.register_script(_PUSH)
         self._space = redis.register_script(_SPACE)
+        self._sender = secrets.token_hex(8)          # names this process's sends in the shared due time
 
     async def reserve(self, key: str, limit: RateLimit) -> float:
         """Reserve one request; returns seconds to wait before sending it."""
@@ -106,13 +116,15 @@ class RateLimiter:
         return 0.0
 
     async def space(self, key: str, limit: RateLimit) -> float:
-        """Wait until the last request of `key` from any process left one interval ago, and record this one as
-        leaving now; returns the seconds waited. A GCRA slot says when a request may go, but a process whose
-        event loop was busy sends late, right before another process's request that is on time: this keeps those
-        two an interval apart too."""
+        """Wait until the next send of `key` from any process is due, and record this one as leaving now; returns
+        the seconds waited. A GCRA slot says when a request may go, but a process whose event loop was busy sends
+        late, right before another process's request that is on time: this keeps those two an interval apart too
+        (less `limit.catch_up` of one after a send of this process, which lets the sends after a late one keep to
+        their slots)."""
         waited = 0.0
         interval_us = 1_000_000.0 / limit.rate
-        while (wait_us := await self._space(keys=[self._sent_prefix + key], args=[interval_us])) > 0:
+        args: list[float | str] = [interval_us, interval_us * limit.catch_up, self._sender]
+        while (wait_us := await self._space(keys=[self._due_prefix + key], args=args)) > 0:
             await asyncio.sleep(float(wait_us) / 1_000_000.0)
             waited += float(wait_us) / 1_000_000.0
         return waited
