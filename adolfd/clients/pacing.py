@@ -11,11 +11,11 @@ processes and hosts the shared limiter's `space` check does the same in Redis (a
 otherwise send right before another worker's request that is on time: the 429 that several processes drew with
 slots alone). The advertising clients (bid cycle) use it.
 
-One interval after a send that left late would carry its lateness into every send after it: ten bid requests
-each a few milliseconds late, because the loop was deciding the next slice, lose tens of milliseconds in all.
-Where the server's burst leaves room (`RateLimit.catch_up`), the next send is due one interval after the time
-the late one was due, at most that share of an interval sooner than one interval after it left: the sends keep
-to their slots, and never run more than that share of an interval ahead of one an interval.
+A send is due one interval after the last one was due, or one interval after it left if it left late. Were that
+the whole rule, a late send would carry its lateness into every send after it: ten bid requests each a few
+milliseconds late, because the loop was deciding the next slice, lose tens of milliseconds in all. Where the
+server's burst leaves room (`RateLimit.catch_up`), a send may leave up to that share of an interval before it is
+due: the sends after a late one keep to their slots, and never run more than that share ahead of one an interval.
 """
 from __future__ import annotations
 
@@ -43,9 +43,8 @@ class PacedLimiter:
         return await self.shared.acquire(key, limit)
 
     async def stamp(self, key: str, limit: RateLimit) -> float:
-        """Right before the send: wait until the bucket's next send is due, from this process and from any other,
-        and record this one as leaving now. A send is due one interval after the last, or after when the last
-        was due if that one left late: up to `limit.catch_up` of an interval sooner."""
+        """Right before the send: wait until the bucket's next send is due (less `limit.catch_up` of an interval),
+        from this process and from any other, and record this one as leaving now."""
         waited = 0.0
         interval = 1.0 / limit.rate
         lock = self._locks.setdefault(key, asyncio.Lock())
