@@ -35,8 +35,7 @@ class PricedPages:
     pages (the campaign list, the cycle, min bids) shares the one walk."""
 
     def __init__(self, ads: YmAds, spawn: Spawn) -> None:
-        loop = asyncio.get_running_loop()
-        self._slots: list[asyncio.Future[list[MpUnit] | None]] = [loop.create_future()]
+        self._slots: list[asyncio.Future[list[MpUnit] | None]] = [_slot()]
         self._spawn = spawn
         self._reader = spawn(self._read(ads))
 
@@ -45,7 +44,7 @@ class PricedPages:
             async for bids in ads.client.bids_info_pages():
                 ads.calls.count += 1
                 slot = self._slots[-1]
-                self._slots.append(asyncio.get_running_loop().create_future())
+                self._slots.append(_slot())
                 pricing = self._spawn(ads.priced(bids))
                 pricing.add_done_callback(functools.partial(_settle, slot))
             self._slots[-1].set_result(None)
@@ -57,6 +56,15 @@ class PricedPages:
         while (page := await self._slots[n]) is not None:
             yield page
             n += 1
+
+
+def _slot() -> asyncio.Future[list[MpUnit] | None]:
+    """A page's place in the walk. Its error counts as seen once set: the reader that reaches it still gets it,
+    and the pages after the first failure, which nobody reads, do not log "Future exception was never retrieved"
+    for a failure the cycle has already reported."""
+    slot: asyncio.Future[list[MpUnit] | None] = asyncio.get_running_loop().create_future()
+    slot.add_done_callback(lambda page: page.cancelled() or page.exception())
+    return slot
 
 
 def _settle(slot: asyncio.Future[list[MpUnit] | None], done: asyncio.Future[list[MpUnit]]) -> None:
