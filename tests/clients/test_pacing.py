@@ -9,6 +9,9 @@ from adolfd.clients.ratelimit import RateLimiter
 from adolfd.settings import RateLimit
 
 LIMIT = RateLimit(rate=20, burst=1)          # one request every 50 ms
+# a send is timed when its task resumes, which a loaded test host can delay by a few ms; the catch-up tests
+# tell their cases apart by 20 ms or more
+SLACK = 0.012
 
 
 class LateWaker(RateLimiter):
@@ -82,9 +85,9 @@ async def test_a_send_that_left_late_does_not_delay_the_ones_after_it(res):
         sent.sort()
         spans[catch_up] = sent[-1] - sent[0]
         gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
-        assert min(gaps) >= 0.2 * (1 - catch_up) - 0.005, (catch_up, [round(g * 1000) for g in gaps])
+        assert min(gaps) >= 0.2 * (1 - catch_up) - SLACK, (catch_up, [round(g * 1000) for g in gaps])
         for k, at in enumerate(sent):     # never more than the catch-up ahead of one send an interval
-            assert at - sent[0] >= k * 0.2 - 0.2 * catch_up - 0.005, (catch_up, k, round((at - sent[0]) * 1000))
+            assert at - sent[0] >= k * 0.2 - 0.2 * catch_up - SLACK, (catch_up, k, round((at - sent[0]) * 1000))
     assert spans[0.0] >= 0.8 + 0.085, spans
     assert spans[0.5] < 0.8 + 0.06, spans
 
@@ -109,4 +112,4 @@ async def test_catch_up_is_never_taken_right_after_another_process_s_send(res):
     assert len(sent) == 8
     for (a, who_a), (b, who_b) in zip(sent, sent[1:], strict=False):
         least = 0.05 if who_a != who_b else 0.025
-        assert b - a >= least - 0.005, (who_a, who_b, round((b - a) * 1000, 1))
+        assert b - a >= least - SLACK, (who_a, who_b, round((b - a) * 1000, 1))
