@@ -56,27 +56,31 @@ class ApiUrls(BaseModel):
     llm: str = "https://api.openai.com/v1"
 
 
+# The catch-up of the advertising buckets whose published burst is a token above adolfd's: a quarter of an
+# interval of that token makes up a send that left late, the rest stays the reserve for network jitter.
+AD_CATCH_UP = 0.25
+
 # Real published limits (docs/external-apis.md); keyed "api:endpoint_class".
 DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     "ozon_seller:default": RateLimit(rate=50, burst=10),
     "ozon_seller:analytics_data": RateLimit(rate=1 / 60, burst=1),
     "ozon_seller:analytics_stocks": RateLimit(rate=5, burst=1),
     "ozon_seller:reviews": RateLimit(rate=10, burst=5),
-    "ozon_performance:default": RateLimit(rate=5, burst=4, catch_up=0.25),
+    "ozon_performance:default": RateLimit(rate=5, burst=4, catch_up=AD_CATCH_UP),
     "wb_feedbacks:default": RateLimit(rate=3, burst=6),
     # advertising APIs: one token of burst (or 5 % of rate) below the published limit, so that network
-    # jitter between our paced sends and the server's bucket never costs a 429; where that token is there, a
-    # quarter of an interval of it makes up a send that left late (catch_up), the rest stays the jitter's
-    "wb_advert:default": RateLimit(rate=5, burst=4, catch_up=0.25),
+    # jitter between our paced sends and the server's bucket never costs a 429; where that token is there, part of
+    # it makes up a send that left late (AD_CATCH_UP)
+    "wb_advert:default": RateLimit(rate=5, burst=4, catch_up=AD_CATCH_UP),
     "wb_advert:fullstats": RateLimit(rate=3 / 60 * 0.95, burst=1),
     "wb_advert:auction_nms": RateLimit(rate=0.95, burst=1),
-    "wb_advert:bids_min": RateLimit(rate=20 / 60, burst=4, catch_up=0.25),
+    "wb_advert:bids_min": RateLimit(rate=20 / 60, burst=4, catch_up=AD_CATCH_UP),
     # each bid method has its own 500 a minute
-    "ym:bids": RateLimit(rate=500 / 60, burst=4, catch_up=0.25),
-    "ym:bids_info": RateLimit(rate=500 / 60, burst=4, catch_up=0.25),
-    "ym:bids_recommendations": RateLimit(rate=500 / 60, burst=4, catch_up=0.25),
-    "ym:orders_stats": RateLimit(rate=10000 / 3600, burst=4, catch_up=0.25),
-    "ym:default": RateLimit(rate=8, burst=4, catch_up=0.25),
+    "ym:bids": RateLimit(rate=500 / 60, burst=4, catch_up=AD_CATCH_UP),
+    "ym:bids_info": RateLimit(rate=500 / 60, burst=4, catch_up=AD_CATCH_UP),
+    "ym:bids_recommendations": RateLimit(rate=500 / 60, burst=4, catch_up=AD_CATCH_UP),
+    "ym:orders_stats": RateLimit(rate=10000 / 3600, burst=4, catch_up=AD_CATCH_UP),
+    "ym:default": RateLimit(rate=8, burst=4, catch_up=AD_CATCH_UP),
     # YM goods feedback / questions: per-method hourly quotas (x-resource-limit-config, YM-OA), as a bucket
     # holding one hour's quota
     "ym:goods_feedback": RateLimit(rate=5000 / 3600, burst=5000),

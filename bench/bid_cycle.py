@@ -3,10 +3,11 @@
 One brand's account gets `--campaigns` campaigns of `--units` bid-able units on each chosen marketplace of the
 sandbox, which runs as its own process (`adolfd sandbox`), as the marketplaces do. Every endpoint class the cycle
 uses is limited to `--rate` requests a second: the sandbox enforces it (burst 2, so a few milliseconds of network
-jitter between two paced requests is no refusal) and adolfd paces at it (burst 1, and a quarter of an interval of
-that second token to make up a send that left late: `RateLimit.catch_up`) with its shared limiter plus the advertising
-clients' local spacing (`adolfd.clients.pacing`). Campaigns are synced and their stats collected first
-(not timed); strategies are set so that nearly every unit gets a new bid and no daily limit pauses a campaign.
+jitter between two paced requests is no refusal) and adolfd paces at it (burst 1, and part of that second
+token to make up a send that left late, as the shipped ad limits: `settings.AD_CATCH_UP`) with its shared
+limiter plus the advertising clients' local spacing (`adolfd.clients.pacing`). Campaigns are synced and their
+stats collected first (not timed); strategies are set so that nearly every unit gets a new bid and no daily
+limit pauses a campaign.
 Then one `run_bid_cycle` is timed (`--repeat N`: N, one after another), and its figures printed per marketplace:
 
 - requests the cycle sent, per endpoint class, and 429/420 refusals the sandbox answered;
@@ -29,8 +30,8 @@ minute, where the cycle is API-bound; the default 20 a second for every class ma
 was busy during the cycle, and each answer's time where a class has 30 or fewer). `--processes N` runs the timed
 phase in N `adolfd worker marketing` processes on one Redis instead of in this process: the cycle in one of
 them, a campaign sync (which reads through the cycle's own endpoint classes) in each of the others at the same
-moment; the refusals then say whether the limiter holds
-across processes, and the wall is the whole phase's (see `cycle_in_workers`).
+moment; the refusals then say whether the limiter holds across processes, and the wall is the whole phase's
+(see `cycle_in_workers`).
 Uses a scratch PostgreSQL database and a redis-server of its own, both gone afterwards.
 """
 from __future__ import annotations
@@ -65,7 +66,7 @@ from adolfd.process.event_loop import run_loop  # noqa: E402
 from adolfd.process.heap import freeze_startup_heap  # noqa: E402
 from adolfd.process.resources import build_resources, close_resources  # noqa: E402
 from adolfd.sandbox.environment import sandbox_env, sandbox_settings  # noqa: E402
-from adolfd.settings import RateLimit, Settings  # noqa: E402
+from adolfd.settings import AD_CATCH_UP, RateLimit, Settings  # noqa: E402
 from adolfd.workers.marketing.bid_cycle import run_bid_cycle  # noqa: E402
 from adolfd.workers.marketing.campaign_sync import sync_campaigns  # noqa: E402
 from adolfd.workers.marketing.stats import collect_stats  # noqa: E402
@@ -290,7 +291,7 @@ async def main(args: argparse.Namespace) -> int:
             (await control.post("/_sandbox/limits", json={"api": FAKE[mp], "endpoint_class": sandbox_cls,
                                                           "rate": rate, "burst": burst})).raise_for_status()
             key = f"{API[mp]}:{client_cls}"       # two sandbox classes may share one adolfd class: the slower wins
-            paced = RateLimit(rate=pace, burst=1, catch_up=0.25)   # the sandbox's burst 2: a token to spare
+            paced = RateLimit(rate=pace, burst=1, catch_up=AD_CATCH_UP)   # sandbox burst 2: a token to spare
             limits[key] = min(limits.get(key, paced), paced, key=lambda lim: lim.rate)
         settings = Settings(database_url=database_url, redis_url=redis_url, brands=[BRAND], environment="test",
                             metrics_port=0, rate_limits=limits, **sandbox_settings(url))
@@ -329,7 +330,7 @@ async def main(args: argparse.Namespace) -> int:
     print(f"bid cycle: {args.campaigns} campaigns × {args.units} units per marketplace; "
           f"sandbox limit {'the published one' if args.rate is None else f'{args.rate:g} req/s'} (burst 2) per "
           f"endpoint class; adolfd paces at it{f' less {args.margin:.0%}' if args.margin else ''} (burst 1, "
-          f"catch-up a quarter of an interval), {args.in_flight} in flight")
+          f"catch-up {AD_CATCH_UP:g} of an interval), {args.in_flight} in flight")
     ratios = [report(args, chosen, table, c) for c in cycles]
     if len(cycles) > 1:
         walls = sorted(c.wall for c in cycles)
